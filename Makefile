@@ -1,0 +1,39 @@
+# Quick start: `make run` starts the app, `make test` runs every test. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-slow venv bench screenshots package clean
+
+venv: $(STAMP)
+
+# Re-install when the project's metadata changes; editable so `make run` uses the working tree.
+$(STAMP): pyproject.toml
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VPY) -m resnet_desktop
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	$(VPY) -m pip install -q -e '.[test,package]'
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -m slow $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(VPY) benchmarks/throughput.py
+
+screenshots: $(STAMP)
+	$(VPY) tools/screenshots.py docs/screenshots
+
+package: $(STAMP)
+	$(VPY) -m pip install -q -e '.[package]'
+	$(VPY) packaging/build.py $(if $(WEIGHTS),--weights $(WEIGHTS),)
+
+clean:
+	rm -rf build dist .pytest_cache

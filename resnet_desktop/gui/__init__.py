@@ -1,0 +1,1 @@
+"""Thin Qt layer over :mod:`resnet_desktop.core`."""

@@ -1,0 +1,40 @@
+"""Shared test set-up: headless Qt, a quiet torch, and generated (never downloaded) weights."""
+
+from __future__ import annotations
+
+import os
+
+# Must be set before any Qt import: tests run without a screen.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Never touch the real torch hub cache or the network from tests.
+os.environ.setdefault("RESNET_DESKTOP_OFFLINE", "1")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.helpers import SAMPLES_DIR, save_random_weights  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the torch hub cache and the app's config/data dirs at a per-test temp folder."""
+    root = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("TORCH_HOME", str(root / "torch"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(root / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(root / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(root / "cache"))
+
+
+@pytest.fixture(scope="session")
+def resnet18_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded random-init resnet18 state dict (1000 classes) saved as .pth."""
+    path = tmp_path_factory.mktemp("weights") / "resnet18-random.pth"
+    save_random_weights(path, "resnet18", seed=0)
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_photos() -> list[Path]:
+    """The real photographs shipped in assets/samples (public domain / CC0)."""
+    return sorted(p for p in SAMPLES_DIR.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
