@@ -1,0 +1,473 @@
+"""Look inside a network: record intermediate outputs with forward hooks, and Grad-CAM.
+
+Everything here is Qt-free and works on any ``nn.Module`` (every ResNet depth, fine-tuned heads).
+
+Layer names are torchvision's own module names from ``model.named_modules()`` (``conv1``,
+``layer1.0.conv1``, ``layer4``, ``fc``). A module that is *called more than once* in one forward
+(torchvision's blocks reuse one ``relu`` two or three times) gets one name per call, following
+torchvision's feature-extraction naming (``get_graph_node_names``): the first call is
+``layer1.0.relu``, the second ``layer1.0.relu_1``, the third ``layer1.0.relu_2``. So every recorded
+value is exactly the output of one call, nothing is silently overwritten, and the last ReLU of a
+block (after the residual add) is still reachable.
+
+Concurrency: hooks only act in the thread that installed them, so another thread classifying with
+the same model (the GUI's engine) neither triggers nor disturbs a recording. ``model_lock(model)``
+is a per-model lock that capture and Grad-CAM take; other code running the model may take it too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import re
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from math import prod
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from resnet_desktop.core.errors import CancelledError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CAM_LAYER = "layer4"
+_CALL_SUFFIX = re.compile(r"^(?P<module>.+)_(?P<call>[1-9][0-9]*)$")
+
+_locks: weakref.WeakKeyDictionary[nn.Module, threading.RLock] = weakref.WeakKeyDictionary()
+_locks_guard = threading.Lock()
+
+
+def model_lock(model: nn.Module) -> threading.RLock:
+    """The lock shared by everyone who runs ``model`` and wants exclusive use (hooks, Grad-CAM)."""
+    with _locks_guard:
+        lock = _locks.get(model)
+        if lock is None:
+            lock = _locks[model] = threading.RLock()
+        return lock
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One recordable output: ``shape`` is per sample (no batch dimension), e.g. ``(64, 56, 56)``."""
+
+    name: str
+    type: str
+    shape: tuple[int, ...]
+    module: str
+    call: int = 0
+
+    @property
+    def parent(self) -> str:
+        """The enclosing module's name ('' for top-level ones), for building a tree."""
+        return self.module.rpartition(".")[0]
+
+    @property
+    def num_bytes(self) -> int:
+        """Size of one sample's float32 output."""
+        return 4 * prod(self.shape)
+
+    @property
+    def is_spatial(self) -> bool:
+        """True for (C, H, W) maps, the ones that can be shown as a channel grid or used for Grad-CAM."""
+        return len(self.shape) == 3
+
+
+def call_name(module: str, call: int) -> str:
+    """The recorded name of the ``call``-th call (0-based) of ``module``."""
+    return module if call == 0 else f"{module}_{call}"
+
+
+def parse_layer_name(model: nn.Module, name: str, *, modules: dict[str, nn.Module] | None = None) -> tuple[str, int]:
+    """``'layer1.0.relu_1'`` -> ``('layer1.0.relu', 1)``; ValueError listing the top-level layers if unknown."""
+    if modules is None:
+        modules = dict(model.named_modules())
+    if name and name in modules:
+        return name, 0
+    match = _CALL_SUFFIX.match(name)
+    if match and match["module"] in modules:
+        return match["module"], int(match["call"])
+    known = [n for n in modules if n and "." not in n]
+    raise ValueError(f"Unknown layer {name!r}; top-level layers of this model are: {', '.join(known)}")
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for tensor in model.parameters():
+        return tensor.device
+    return torch.device("cpu")
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[None]:
+    """Run in eval mode (BatchNorm uses, never updates, its running stats) and restore the flags."""
+    flags = [(m, m.training) for m in model.modules()]
+    if any(training for _, training in flags):
+        model.eval()
+    try:
+        yield
+    finally:
+        for module, training in flags:
+            module.training = training
+
+
+class _Hooks:
+    """Pre/forward hooks on named modules that name each call and ignore other threads.
+
+    ``on_output(key, module, output)`` is called for every call of a hooked module in the
+    installing thread; it may return a replacement output. Handles are kept and always removed.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        module_names: Iterable[str],
+        on_output: Callable[[str, nn.Module, object], object],
+        *,
+        on_start: Callable[[str, nn.Module], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.model = model
+        self.module_names = list(dict.fromkeys(module_names))
+        self.on_output = on_output
+        self.on_start = on_start
+        self.cancel = cancel
+        self._handles: list[torch.utils.hooks.RemovableHandle] = []
+        self._counts: dict[str, int] = {}
+        self._stack: dict[str, list[str]] = {}
+        self._thread = threading.get_ident()
+
+    def _check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise CancelledError("Feature capture was cancelled.")
+
+    def install(self) -> None:
+        modules = dict(self.model.named_modules())
+        self._thread = threading.get_ident()
+        try:
+            self._handles.append(self.model.register_forward_pre_hook(self._root_pre_hook))
+            for name in self.module_names:
+                module = modules[name]
+                self._handles.append(module.register_forward_pre_hook(self._make_pre_hook(name)))
+                self._handles.append(module.register_forward_hook(self._make_hook(name)))
+        except BaseException:
+            self.remove()
+            raise
+
+    def remove(self) -> None:
+        while self._handles:
+            self._handles.pop().remove()
+
+    def _root_pre_hook(self, module: nn.Module, args: object) -> None:
+        if threading.get_ident() != self._thread:
+            return
+        # A new forward: call numbering restarts, so the last forward in a block wins.
+        self._counts.clear()
+        self._stack.clear()
+        self._check_cancel()
+
+    def _make_pre_hook(self, name: str) -> Callable[[nn.Module, object], None]:
+        def pre_hook(module: nn.Module, args: object) -> None:
+            if threading.get_ident() != self._thread:
+                return
+            self._check_cancel()
+            call = self._counts.get(name, 0)
+            self._counts[name] = call + 1
+            key = call_name(name, call)
+            self._stack.setdefault(name, []).append(key)
+            if self.on_start is not None:
+                self.on_start(key, module)
+
+        return pre_hook
+
+    def _make_hook(self, name: str) -> Callable[[nn.Module, object, object], object]:
+        def hook(module: nn.Module, args: object, output: object) -> object:
+            if threading.get_ident() != self._thread:
+                return None
+            stack = self._stack.get(name)
+            key = stack.pop() if stack else name
+            return self.on_output(key, module, output)
+
+        return hook
+
+
+def _to_cpu(tensor: torch.Tensor) -> torch.Tensor:
+    # Always copy: torchvision's in-place ReLU and `out += identity` would otherwise rewrite the
+    # recorded output of bn1/bn2 after the fact (on the CPU `.cpu()` returns the same storage).
+    return tensor.detach().to("cpu", copy=True)
+
+
+class FeatureRecorder:
+    """Context manager recording ``detach().cpu()`` copies of chosen layers' outputs.
+
+    ``names``: layer names as in ``list_layers`` (``None``: every module). After a forward inside the
+    block, ``outputs[name]`` holds a batch-first tensor. Hooks are removed on exit, on an exception,
+    and on cancel (a set ``cancel`` event makes the next hooked module raise ``CancelledError``).
+    """
+
+    def __init__(
+        self, model: nn.Module, names: Iterable[str] | None = None, *, cancel: threading.Event | None = None
+    ) -> None:
+        self.model = model
+        if names is None:
+            wanted = [name for name, _ in model.named_modules() if name]
+            self._all_calls = True
+        else:
+            wanted = list(names)
+            self._all_calls = False
+        self.names = wanted
+        modules = dict(model.named_modules())
+        parsed = [parse_layer_name(model, name, modules=modules) for name in wanted]
+        self._keys = {call_name(module, call) for module, call in parsed}
+        self.outputs: dict[str, torch.Tensor] = {}
+        self._hooks = _Hooks(model, [module for module, _ in parsed], self._record, cancel=cancel)
+
+    def _record(self, key: str, module: nn.Module, output: object) -> None:
+        if not (self._all_calls or key in self._keys):
+            return
+        if isinstance(output, torch.Tensor):
+            self.outputs[key] = _to_cpu(output)
+        else:
+            logger.debug("Not recording %s: output is %s, not a tensor", key, type(output).__name__)
+
+    @property
+    def missing(self) -> list[str]:
+        """Requested names that the last forward never produced."""
+        return [name for name in self.names if name not in self.outputs] if not self._all_calls else []
+
+    def __enter__(self) -> FeatureRecorder:
+        self.outputs = {}
+        self._hooks.install()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._hooks.remove()
+
+
+def capture(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    names: Iterable[str] | None = None,
+    *,
+    cancel: threading.Event | None = None,
+) -> dict[str, torch.Tensor]:
+    """One forward of ``inputs`` (batch-first, preprocessed) recording ``names``; tensors on the CPU."""
+    with model_lock(model), eval_mode(model), torch.no_grad():
+        with FeatureRecorder(model, names, cancel=cancel) as recorder:
+            model(inputs.to(_model_device(model)))
+    if recorder.missing:
+        raise ValueError(f"Layers not used by this model's forward: {', '.join(recorder.missing)}")
+    return recorder.outputs
+
+
+def _meta_copy(model: nn.Module) -> nn.Module:
+    """A structural copy of ``model`` whose parameters and buffers live on the meta device (no data)."""
+    memo: dict[int, object] = {}
+    for param in model.parameters():
+        memo[id(param)] = nn.Parameter(torch.empty_like(param, device="meta"), requires_grad=param.requires_grad)
+    for buffer in model.buffers():
+        memo[id(buffer)] = torch.empty_like(buffer, device="meta")
+    clone = copy.deepcopy(model, memo)
+    for module in clone.modules():  # other people's hooks stay on the real model only
+        module._forward_hooks.clear()
+        module._forward_pre_hooks.clear()
+    return clone
+
+
+def list_layers(model: nn.Module, input_size: int | tuple[int, int] = 224) -> list[LayerInfo]:
+    """Every module call in execution order (a container before its children) with its output shape.
+
+    Shapes come from one forward of an ``input_size`` image through a meta-device copy of the model:
+    no arithmetic, no memory, and the real model is not touched (so this is safe while another thread
+    uses it). Modules that the forward never calls are left out.
+    """
+    height, width = (input_size, input_size) if isinstance(input_size, int) else input_size
+    order: list[tuple[str, str]] = []
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def on_start(key: str, module: nn.Module) -> None:
+        order.append((key, type(module).__name__))
+
+    def on_output(key: str, module: nn.Module, output: object) -> None:
+        if isinstance(output, torch.Tensor):
+            shapes[key] = tuple(output.shape[1:])
+
+    meta_model = _meta_copy(model).eval()
+    modules = dict(meta_model.named_modules())
+    hooks = _Hooks(meta_model, [name for name in modules if name], on_output, on_start=on_start)
+    hooks.install()
+    try:
+        with torch.no_grad():
+            meta_model(torch.zeros(1, 3, height, width, device="meta"))
+    finally:
+        hooks.remove()
+    layers = []
+    for key, type_name in order:
+        if key not in shapes:
+            continue
+        module, call = parse_layer_name(meta_model, key, modules=modules)
+        layers.append(LayerInfo(key, type_name, shapes[key], module, call))
+    return layers
+
+
+@dataclass(frozen=True)
+class CamResult:
+    """A Grad-CAM heatmap (float32, H x W of the input, in [0, 1]) and the class it explains."""
+
+    heatmap: np.ndarray
+    class_index: int
+    score: float
+    probability: float
+    probabilities: np.ndarray
+    layer: str
+
+    def topk(self, k: int = 5) -> list[tuple[int, float]]:
+        """The ``k`` most probable classes as ``(index, probability)``, best first."""
+        order = np.argsort(-self.probabilities, kind="stable")[:k]
+        return [(int(i), float(self.probabilities[i])) for i in order]
+
+
+def normalize_cam(cam: torch.Tensor) -> torch.Tensor:
+    """Scale to [0, 1] by min/max; an all-equal map (nothing positive) becomes all zeros."""
+    low, high = cam.min(), cam.max()
+    if float(high - low) <= 0.0:
+        return torch.zeros_like(cam)
+    return (cam - low) / (high - low)
+
+
+def cam_from_gradients(activation: torch.Tensor, gradient: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Grad-CAM from a (1, C, h, w) activation and its gradient: weight, sum, ReLU, upsample, scale."""
+    weights = gradient.mean(dim=(2, 3), keepdim=True)
+    cam = F.relu((weights * activation).sum(dim=1, keepdim=True))
+    cam = F.interpolate(cam, size=size, mode="bilinear", align_corners=False)
+    return normalize_cam(cam[0, 0])
+
+
+def grad_cam(
+    model: nn.Module,
+    image_tensor: torch.Tensor,
+    target_class: int | None = None,
+    layer: str = DEFAULT_CAM_LAYER,
+    *,
+    cancel: threading.Event | None = None,
+) -> CamResult:
+    """Grad-CAM for one preprocessed image ((3, H, W) or (1, 3, H, W)) at ``layer``.
+
+    Default target is the top-1 class. The model is left as it was: no hooks, no ``requires_grad``
+    changes, no ``.grad`` on parameters (``autograd.grad`` on the stage output only), eval mode so
+    BatchNorm statistics do not move.
+    """
+    inputs = image_tensor.unsqueeze(0) if image_tensor.dim() == 3 else image_tensor
+    if inputs.dim() != 4 or inputs.shape[0] != 1:
+        raise ValueError(f"grad_cam takes one image, got a tensor of shape {tuple(image_tensor.shape)}")
+    module_name, call = parse_layer_name(model, layer)
+    key = call_name(module_name, call)
+    captured: dict[str, torch.Tensor] = {}
+
+    def on_output(name: str, module: nn.Module, output: object) -> object:
+        if name != key or not isinstance(output, torch.Tensor):
+            return None
+        # A fresh leaf: gradients w.r.t. the stage output without touching any parameter's flags.
+        leaf = output.detach().requires_grad_(True)
+        captured["activation"] = leaf
+        return leaf.clone()  # clone: later in-place ops (ReLU, +=) must not hit the leaf
+
+    hooks = _Hooks(model, [module_name], on_output, cancel=cancel)
+    with model_lock(model), eval_mode(model), torch.enable_grad():
+        hooks.install()
+        try:
+            logits = model(inputs.to(_model_device(model)))
+        finally:
+            hooks.remove()
+        activation = captured.get("activation")
+        if activation is None:
+            raise ValueError(f"Layer {layer!r} is not used by this model's forward.")
+        if activation.dim() != 4:
+            raise ValueError(f"Grad-CAM needs a spatial (C, H, W) layer; {layer!r} has shape {tuple(activation.shape[1:])}")
+        num_classes = logits.shape[1]
+        probabilities = torch.softmax(logits.detach().float(), dim=1)[0]
+        index = int(probabilities.argmax()) if target_class is None else int(target_class)
+        if not 0 <= index < num_classes:
+            raise ValueError(f"Class index {index} is out of range: this model has {num_classes} classes.")
+        score = logits[0, index]
+        (gradient,) = torch.autograd.grad(score, activation)
+    heatmap = cam_from_gradients(activation.detach().float(), gradient.float(), tuple(inputs.shape[-2:]))
+    return CamResult(
+        heatmap=heatmap.cpu().numpy().astype(np.float32),
+        class_index=index,
+        score=float(score.detach()),
+        probability=float(probabilities[index]),
+        probabilities=probabilities.cpu().numpy(),
+        layer=key,
+    )
+
+
+class ActivationCache:
+    """The activations of one image, bounded in memory.
+
+    When every layer fits ``budget_bytes`` the first request captures them all in one forward, so
+    switching layers is free. Otherwise (deep nets, big inputs) it captures the requested layer and
+    the top-level stages, and later misses cost one forward each; least-recently-used layers are
+    dropped to stay under the budget. Thread-safe; drop the whole cache when the image changes.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        inputs: torch.Tensor,
+        layers: list[LayerInfo],
+        budget_bytes: int = 256 * 1024 * 1024,
+    ) -> None:
+        self.model = model
+        self.inputs = inputs if inputs.dim() == 4 else inputs.unsqueeze(0)
+        self.layers = {layer.name: layer for layer in layers}
+        self.budget_bytes = budget_bytes
+        self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._lock = threading.Lock()
+        self.forwards = 0
+
+    @property
+    def cached_bytes(self) -> int:
+        return sum(t.element_size() * t.nelement() for t in self._cache.values())
+
+    def _plan(self, name: str) -> list[str]:
+        total = sum(layer.num_bytes for layer in self.layers.values())
+        if not self._cache and total <= self.budget_bytes:
+            return list(self.layers)
+        plan, size = [name], self.layers[name].num_bytes
+        for layer in self.layers.values():
+            if layer.name not in self._cache and layer.name != name and "." not in layer.module:
+                if size + layer.num_bytes <= self.budget_bytes // 2:
+                    plan.append(layer.name)
+                    size += layer.num_bytes
+        return plan
+
+    def get(self, name: str, *, cancel: threading.Event | None = None) -> torch.Tensor:
+        """The output of ``name`` for this image (no batch dimension), capturing it if needed."""
+        if name not in self.layers:
+            raise ValueError(f"Unknown layer {name!r}")
+        with self._lock:
+            if name in self._cache:
+                self._cache.move_to_end(name)
+                return self._cache[name]
+            outputs = capture(self.model, self.inputs, self._plan(name), cancel=cancel)
+            self.forwards += 1
+            for key, value in outputs.items():
+                self._cache[key] = value[0]
+            self._cache.move_to_end(name)
+            while self.cached_bytes > self.budget_bytes and len(self._cache) > 1:
+                evicted, _ = self._cache.popitem(last=False)
+                logger.debug("Dropped cached activation %s", evicted)
+            return self._cache[name]
+
+    def is_cached(self, name: str) -> bool:
+        return name in self._cache
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
