@@ -8,6 +8,7 @@ a temp file in the same folder is renamed into place only when complete and veri
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import os
 import pickle
@@ -98,8 +99,11 @@ def fetch(
         return dest
     if _offline():
         raise WeightsError(_missing_message(url, dest, f"downloads are disabled ({OFFLINE_ENV}=1)"))
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".partial")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".partial")
+    except OSError as exc:
+        raise WeightsError(_missing_message(url, dest, f"the cache folder is not writable ({exc})")) from exc
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -150,7 +154,7 @@ def _download(
         raise WeightsError(_missing_message(url, dest, f"the server answered {exc.code} {exc.reason}")) from exc
     except urllib.error.URLError as exc:
         raise WeightsError(_missing_message(url, dest, f"the network is unreachable ({exc.reason})")) from exc
-    except (TimeoutError, ConnectionError, OSError) as exc:
+    except (OSError, http.client.HTTPException) as exc:  # timeouts, resets, short reads
         raise WeightsError(_missing_message(url, dest, f"the download failed ({exc})")) from exc
     if total is not None and done != total:
         raise WeightsError(

@@ -159,6 +159,14 @@ class _Server:
         class Handler(http.server.SimpleHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 server.requests.append(self.path)
+                if self.path.startswith("/short/"):  # promise more bytes than are sent, then hang up
+                    body = (root / self.path.removeprefix("/short/")).read_bytes()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body) * 2))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    self.close_connection = True
+                    return
                 super().do_GET()
 
             def log_message(self, *args: object) -> None:
@@ -204,6 +212,15 @@ def _publish(server: _Server, *, good_hash: bool = True) -> tuple[str, bytes]:
     name = f"tiny-{digest}.pth"
     blob.rename(root / name)
     return server.url(name), data
+
+
+def test_connection_dropped_mid_download_leaves_nothing(online: None, server: _Server) -> None:
+    url, data = _publish(server)
+    short = url.replace("/tiny-", "/short/tiny-")
+    with pytest.raises(WeightsError) as err:
+        weights.fetch(short)
+    assert weights.cache_path_for(short).name in str(err.value)
+    assert list(_cache_dir().iterdir()) == []
 
 
 def _cache_dir() -> Path:
