@@ -20,6 +20,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 import torch.hub
@@ -99,6 +100,8 @@ def fetch(
         return dest
     if _offline():
         raise WeightsError(_missing_message(url, dest, f"downloads are disabled ({OFFLINE_ENV}=1)"))
+    if cancel is not None and cancel.is_set():
+        raise DownloadCancelledError(f"Download of {dest.name} cancelled before it started.")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".partial")
@@ -125,7 +128,7 @@ def fetch(
 def _download(
     url: str,
     dest: Path,
-    out: object,
+    out: BinaryIO,
     progress: ProgressFn | None,
     cancel: threading.Event | None,
 ) -> str:
@@ -145,7 +148,7 @@ def _download(
                 chunk = response.read(CHUNK_SIZE)
                 if not chunk:
                     break
-                out.write(chunk)  # type: ignore[attr-defined]
+                out.write(chunk)
                 sha.update(chunk)
                 done += len(chunk)
                 if progress:

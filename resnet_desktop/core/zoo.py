@@ -212,10 +212,13 @@ class LoadedModel:
 
 
 def _is_path(weights: str | Path) -> bool:
+    """A file when it looks like one (folder separator, weights suffix) or exists; else an entry name."""
     if isinstance(weights, Path):
         return True
-    text = str(weights)
-    return "/" in text or "\\" in text or text.lower().endswith(_FILE_SUFFIXES) or Path(text).is_file()
+    text = str(weights).strip()
+    if text.lower() == RANDOM_WEIGHTS:
+        return False
+    return "/" in text or "\\" in text or text.lower().endswith(_FILE_SUFFIXES) or Path(text).exists()
 
 
 def _ready(model: nn.Module) -> nn.Module:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import torch
 from torchvision.models import get_model_weights
 
 from resnet_desktop.core import zoo
-from resnet_desktop.core.errors import WeightsError
+from resnet_desktop.core.errors import CancelledError, WeightsError
 from tests.helpers import random_state_dict, save_random_weights
 
 
@@ -158,3 +159,12 @@ def test_torchvision_entry_missing_offline_says_how_to_supply_it() -> None:
     msg = str(err.value)
     assert Path(zoo.get_weights_info("resnet50").url).name in msg
     assert "--weights FILE" in msg
+
+
+def test_cancel_is_passed_through_to_the_download(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RESNET_DESKTOP_OFFLINE")
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(CancelledError):
+        zoo.load_model("resnet18", "IMAGENET1K_V1", cancel=cancel)
+    assert not (Path(torch.hub.get_dir()) / "checkpoints").exists()
