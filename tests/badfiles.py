@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from resnet_desktop.core.errors import ImageError  # noqa: F401 - documents what the reasons belong to
 
 #: Reason substrings, shared with the tests that check them.
 EMPTY = "empty file (0 bytes)"

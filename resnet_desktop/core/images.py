@@ -26,6 +26,8 @@ from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from resnet_desktop.core.errors import ImageError
 
+__all__ = ["HEIF_HINT", "IMAGE_SUFFIXES", "NON_IMAGE_SUFFIXES", "SKIPPED_NAMES", "discover", "open_image"]
+
 logger = logging.getLogger(__name__)
 
 PathLike = Union[str, "os.PathLike[str]"]

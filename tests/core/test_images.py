@@ -133,13 +133,29 @@ def test_discover_follows_directory_symlinks_without_looping(tmp_path: Path) -> 
     assert found == [first, second, root / "c-link" / outside.name]
 
 
-def test_discover_handles_deeper_trees_than_the_recursion_limit(tmp_path: Path) -> None:
+def _stack_depth() -> int:
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back
+    return depth
+
+
+def test_discover_does_not_recurse_per_folder_level(tmp_path: Path) -> None:
+    # A tree deeper than the headroom we leave on the call stack: a recursive walk would hit
+    # RecursionError. (Kept shallow enough for shutil.rmtree to clean up afterwards.)
     deep = tmp_path
-    for _ in range(sys.getrecursionlimit() + 50):
+    for _ in range(150):
         deep = deep / "d"
-        os.mkdir(deep)  # one by one: Path.mkdir(parents=True) itself recurses
+    deep.mkdir(parents=True)
     target = _touch_jpeg(deep / "bottom.jpg")
-    assert list(discover([tmp_path])) == [target]
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(_stack_depth() + 60)
+    try:
+        found = list(discover([tmp_path]))
+    finally:
+        sys.setrecursionlimit(old_limit)
+    assert found == [target]
 
 
 def test_discover_is_lazy(tmp_path: Path) -> None:
