@@ -94,7 +94,8 @@ def _validate(data: object, where: Path) -> ModelFileMeta:
             f"up to {FORMAT_VERSION}); update the app to open it"
         )
     if data["arch"] not in ARCHITECTURES:
-        raise WeightsError(f"{where}: unknown architecture {data['arch']!r}; expected one of {', '.join(ARCHITECTURES)}")
+        known = ", ".join(ARCHITECTURES)
+        raise WeightsError(f"{where}: unknown architecture {data['arch']!r}; expected one of {known}")
     names = data["class_names"]
     if not (isinstance(names, list) and names and all(isinstance(n, str) and n for n in names)):
         raise WeightsError(f"{where}: class_names must be a non-empty list of non-empty strings")
