@@ -373,7 +373,9 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         return _cmyk_to_rgb(img)
     if mode == "LAB":
         return ImageCms.applyTransform(img, _lab_to_srgb())  # type: ignore[return-value]
-    has_alpha = mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in img.info
+    if mode == "La":  # premultiplied; Pillow converts it only to LA
+        img, mode = img.convert("LA"), "LA"
+    has_alpha = mode in ("RGBA", "RGBa", "LA", "PA") or "transparency" in img.info
     if mode == "P" and img.palette is not None and img.palette.mode == "RGBA":
         has_alpha = True
     if has_alpha:

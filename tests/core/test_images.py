@@ -575,3 +575,15 @@ def test_open_image_accepts_str_paths_and_returns_an_independent_image(tmp_path:
     assert all(abs(a - b) <= 4 for a, b in zip(out.getpixel((5, 5)), (10, 200, 30)))
     buf = io.BytesIO()
     out.save(buf, "PNG")
+
+
+def test_cmyk_with_an_unusable_colour_profile_falls_back_to_plain_conversion(tmp_path: Path) -> None:
+    from PIL import ImageCms
+
+    wrong = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()  # an RGB profile on CMYK data
+    img = Image.new("CMYK", (16, 16), (0, 255, 255, 0))
+    path = _save(img, tmp_path / "c.jpg", "JPEG", quality=95, icc_profile=wrong)
+    with Image.open(path) as raw:
+        assert raw.mode == "CMYK" and raw.info.get("icc_profile")
+    out = open_image(path)
+    assert all(abs(a - b) <= 12 for a, b in zip(out.getpixel((8, 8)), (255, 0, 0))), out.getpixel((8, 8))
