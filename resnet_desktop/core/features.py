@@ -27,10 +27,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from math import prod
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
 from resnet_desktop.core.errors import CancelledError
@@ -313,6 +315,15 @@ def list_layers(model: nn.Module, input_size: int | tuple[int, int] = 224) -> li
         module, call = parse_layer_name(meta_model, key, modules=modules)
         layers.append(LayerInfo(key, type_name, shapes[key], module, call))
     return layers
+
+
+def image_tensor(image: Image.Image, preprocessing: Any) -> torch.Tensor:
+    """A (1, 3, H, W) input for one RGB image, using the model's own preprocessing recipe.
+
+    ``preprocessing`` is ``LoadedModel.preprocessing`` (anything with ``reference_transforms()``,
+    torchvision's ImageClassification preset for those values).
+    """
+    return preprocessing.reference_transforms()(image.convert("RGB")).unsqueeze(0)
 
 
 @dataclass(frozen=True)
