@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -80,29 +78,12 @@ def _error(message: str, code: int) -> int:
     return code
 
 
-def write_png_atomically(image: Any, target: Path, *, overwrite: bool) -> None:
-    """Save a PIL image as PNG via a temp file in the same folder; never replaces unless ``overwrite``."""
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            image.save(handle, format="PNG")
-        if overwrite:
-            os.replace(temp, target)
-        else:
-            os.link(temp, target)  # fails if target exists, even if it appeared a moment ago
-            os.unlink(temp)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-
-
 def run(args: argparse.Namespace) -> int:
     """Load the model, compute Grad-CAM, write the overlay; print what was explained."""
     from resnet_desktop.core import zoo
     from resnet_desktop.core.errors import ImageError, ResNetDesktopError
     from resnet_desktop.core.features import grad_cam, image_tensor
-    from resnet_desktop.core.heatmaps import COLORMAPS, network_view, overlay
+    from resnet_desktop.core.heatmaps import COLORMAPS, network_view, overlay, save_png
 
     output: Path = args.output
     if output.suffix.lower() != ".png":
@@ -142,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         view = view.resize((MAX_OUTPUT_SIDE, MAX_OUTPUT_SIDE))
     picture = overlay(view, result.heatmap, args.opacity, colormap=args.colormap)
     try:
-        write_png_atomically(picture, output, overwrite=args.force)
+        save_png(picture, output, overwrite=args.force)
     except FileExistsError:
         return _error(f"{output} already exists; use --force to replace it", EXIT_USAGE)
     except OSError as exc:

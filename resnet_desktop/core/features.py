@@ -479,6 +479,10 @@ class ActivationCache:
     def is_cached(self, name: str) -> bool:
         return name in self._cache
 
+    def peek(self, name: str) -> torch.Tensor | None:
+        """The cached output of ``name`` or None; never waits for a capture (safe on a GUI thread)."""
+        return self._cache.get(name)
+
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import os
+import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -187,3 +189,25 @@ def network_view(image: Image.Image, resize_size: int, crop_size: int, output_si
     if output_size is not None and view.size != (output_size, output_size):
         view = view.resize((output_size, output_size), Image.Resampling.BICUBIC)
     return view
+
+
+def save_png(image: Image.Image, target: str | Path, *, overwrite: bool) -> None:
+    """Write a PNG atomically (temp file in the same folder, then rename).
+
+    Without ``overwrite`` an existing file is never replaced (``FileExistsError``), even one that
+    appeared a moment ago: the temp file is hard-linked into place, which fails if the name exists.
+    """
+    target = Path(target)
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            image.save(handle, format="PNG")
+        if overwrite:
+            os.replace(temp, target)
+        else:
+            os.link(temp, target)
+            os.unlink(temp)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
