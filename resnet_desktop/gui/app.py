@@ -1,16 +1,110 @@
-"""GUI entry point (placeholder until the main window lands): shows a window at once."""
+"""GUI entry point: the window is on screen before torch is imported.
+
+Only PySide6 and our Qt-only modules are imported here; torch, torchvision and the model are
+loaded by the inference worker after ``show()``, while the status bar says so.
+
+``RESNET_DESKTOP_STARTUP_TRACE=1`` (or ``--startup-trace``) prints ``STARTUP <event> <unix time>``
+lines for ``window_shown`` and ``model_ready``/``model_failed`` and then quits: the start-up
+benchmark (``benchmarks/startup.py``) reads them.
+"""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import os
 import sys
+import time
+from types import TracebackType
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from resnet_desktop import __version__
+from resnet_desktop.gui.settings import APPLICATION, ORGANIZATION, AppSettings, ModelSpec
+
+logger = logging.getLogger(__name__)
+
+TRACE_ENV = "RESNET_DESKTOP_STARTUP_TRACE"
+
+
+def _trace(event: str, extra: str = "") -> None:
+    print(f"STARTUP {event} {time.time():.6f} {extra}".rstrip(), flush=True)
+
+
+def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """Our options; everything else (e.g. ``-platform``) is left for Qt."""
+    parser = argparse.ArgumentParser(prog="resnet-desktop-gui", add_help=False)
+    parser.add_argument("--arch", help="architecture, e.g. resnet50")
+    parser.add_argument("--weights", help="torchvision weights name, 'random', or a weights/model file")
+    parser.add_argument("--device", help="auto, cpu, cuda:N or mps")
+    parser.add_argument("--color-scheme", choices=("auto", "light", "dark"), default="auto")
+    parser.add_argument("--startup-trace", action="store_true", help="print start-up timestamps and quit")
+    return parser.parse_known_args(argv[1:])
+
+
+def _icon() -> QIcon:
+    from resnet_desktop.resources import assets_dir
+
+    folder = assets_dir() / "icons"
+    icon = QIcon()
+    if folder.is_dir():
+        for png in sorted(folder.glob("*.png")):
+            icon.addFile(str(png))
+    return icon
+
+
+def _install_excepthook() -> None:
+    """Log unexpected errors and tell the person, instead of crashing silently."""
+
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        logger.error("Unexpected error", exc_info=(kind, value, tb))
+        app = QApplication.instance()
+        if app is not None and not isinstance(value, KeyboardInterrupt):
+            QMessageBox.warning(None, "Unexpected error", f"{kind.__name__}: {value}\n\nDetails are in the log.")
+
+    sys.excepthook = hook
 
 
 def main(argv: list[str] | None = None) -> int:
-    from PySide6.QtWidgets import QApplication, QLabel
+    argv = list(argv if argv is not None else sys.argv)
+    args, qt_args = parse_args(argv)
+    trace = args.startup_trace or os.environ.get(TRACE_ENV, "") not in ("", "0")
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app = QApplication.instance() or QApplication(argv[:1] + qt_args)
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(_icon())
+    if args.color_scheme != "auto" and hasattr(app.styleHints(), "setColorScheme"):
+        scheme = Qt.ColorScheme.Dark if args.color_scheme == "dark" else Qt.ColorScheme.Light
+        app.styleHints().setColorScheme(scheme)
+    _install_excepthook()
 
-    app = QApplication(argv if argv is not None else sys.argv)
-    app.setApplicationName("ResNet Desktop")
-    label = QLabel("ResNet Desktop: the main window is being built.")
-    label.setMinimumSize(480, 200)
-    label.show()
-    return app.exec()
+    from resnet_desktop.gui.main_window import MainWindow
+
+    settings = AppSettings()
+    spec = None
+    if args.arch or args.weights:
+        saved = settings.model_spec()
+        spec = ModelSpec(arch=args.arch or saved.arch, weights=args.weights or saved.weights)
+    window = MainWindow(settings, model_spec=spec, device=args.device)
+    window.show()
+    app.processEvents()
+    if trace:
+        _trace("window_shown", f"torch_imported={int('torch' in sys.modules)}")
+
+        def done(event: str) -> None:
+            _trace(event)
+            QTimer.singleShot(0, window.close)
+
+        window.modelReady.connect(lambda _info: done("model_ready"))
+        window.service.modelFailed.connect(lambda _m, _k: done("model_failed"))
+    QTimer.singleShot(0, window.start)
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,86 @@
+"""Small dialogs and file pickers (kept out of the main window so it stays readable)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from resnet_desktop import __version__
+
+logger = logging.getLogger(__name__)
+
+IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.tif *.tiff *.webp *.heic *.heif);;All files (*)"
+MODEL_FILTER = "Model files (*.safetensors *.pth *.pt *.bin *.ckpt);;All files (*)"
+EXPORT_FILTER = "CSV (*.csv);;JSON (*.json)"
+
+
+def ask_images(parent: QWidget, start: str = "") -> list[Path]:
+    files, _ = QFileDialog.getOpenFileNames(parent, "Open Images", start, IMAGE_FILTER)
+    return [Path(f) for f in files]
+
+
+def ask_folder(parent: QWidget, start: str = "") -> Path | None:
+    folder = QFileDialog.getExistingDirectory(parent, "Open Folder", start)
+    return Path(folder) if folder else None
+
+
+def ask_model_file(parent: QWidget, start: str = "") -> Path | None:
+    path, _ = QFileDialog.getOpenFileName(parent, "Open Model File", start, MODEL_FILTER)
+    return Path(path) if path else None
+
+
+def ask_export_path(parent: QWidget, start: str = "") -> Path | None:
+    path, chosen = QFileDialog.getSaveFileName(parent, "Export Results", start, EXPORT_FILTER)
+    if not path:
+        return None
+    result = Path(path)
+    if result.suffix.lower() not in (".csv", ".json"):
+        result = result.with_suffix(".json" if "JSON" in chosen else ".csv")
+    return result
+
+
+def save_pasted_image(image: QImage, folder: Path) -> Path:
+    """Write a clipboard image as PNG into ``folder`` (atomically, never over an existing file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = folder / f"pasted-{stamp}.png"
+    n = 1
+    while target.exists():
+        n += 1
+        target = folder / f"pasted-{stamp}-{n}.png"
+    fd, tmp = tempfile.mkstemp(prefix=".paste-", suffix=".png", dir=folder)
+    os.close(fd)
+    try:
+        if not image.save(tmp, "PNG"):
+            raise OSError(f"Could not write the pasted image to {folder}")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def about_text(versions: dict[str, str], device: str) -> str:
+    from PySide6 import __version__ as pyside_version
+    from PySide6.QtCore import qVersion
+
+    rows = {"ResNet Desktop": __version__, "Python": sys.version.split()[0], "Qt": qVersion(),
+            "PySide6": pyside_version}
+    rows.update(versions)
+    rows["Device"] = device or "(model not loaded yet)"
+    table = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in rows.items())
+    return (
+        "<h3>ResNet Desktop</h3><p>Classify photos with ResNets, look inside the network, and "
+        f"teach it your own classes.</p><table>{table}</table>"
+    )
+
+
+def show_about(parent: QWidget, versions: dict[str, str], device: str) -> None:
+    QMessageBox.about(parent, "About ResNet Desktop", about_text(versions, device))

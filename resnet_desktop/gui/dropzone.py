@@ -1,0 +1,93 @@
+"""Drag-and-drop pieces: reading paths from mime data, the drop highlight, the empty-state page."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QRectF, Qt
+from PySide6.QtGui import QAction, QColor, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QLabel, QPushButton, QStyle, QVBoxLayout, QHBoxLayout, QWidget
+
+logger = logging.getLogger(__name__)
+
+
+def local_paths(mime: QMimeData | None) -> list[Path]:
+    """The local files/folders in a drop or paste (remote URLs are ignored)."""
+    if mime is None or not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
+
+
+class DropOverlay(QWidget):
+    """A translucent highlight with a dashed border, shown over the window while files hover."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
+        self.text = "Drop to classify"
+        self.hide()
+
+    def show_over(self, text: str) -> None:
+        self.text = text
+        parent = self.parentWidget()
+        if parent is not None:
+            self.setGeometry(parent.rect())
+        self.raise_()
+        self.show()
+        self.update()
+
+    def paintEvent(self, _event: object) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        highlight = self.palette().color(QPalette.ColorRole.Highlight)
+        fill = QColor(highlight)
+        fill.setAlpha(40)
+        rect = QRectF(self.rect()).adjusted(6, 6, -6, -6)
+        painter.setBrush(fill)
+        pen = QPen(highlight, 3, Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.drawRoundedRect(rect, 12, 12)
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(self.palette().color(QPalette.ColorRole.Text))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.text)
+        painter.end()
+
+
+class EmptyState(QWidget):
+    """What the results area shows before anything was classified."""
+
+    def __init__(self, actions: list[QAction], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        icon = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon).pixmap(64, 64))
+        title = QLabel("Drop photos or folders anywhere on this window", alignment=Qt.AlignmentFlag.AlignCenter)
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        font.setBold(True)
+        title.setFont(font)
+        hint = QLabel(
+            "Every image is classified on a background thread; results stream into a table you can "
+            "sort, filter and export.",
+            alignment=Qt.AlignmentFlag.AlignCenter,
+            wordWrap=True,
+        )
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for action in actions:
+            button = QPushButton(action.text().replace("&", "").rstrip("…").rstrip(".") + "…")
+            button.clicked.connect(action.trigger)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addStretch(2)
+        layout.addWidget(icon)
+        layout.addWidget(title)
+        layout.addWidget(hint)
+        layout.addSpacing(12)
+        layout.addLayout(buttons)
+        layout.addStretch(3)

@@ -1,0 +1,110 @@
+"""Typed access to the QSettings the app remembers between runs.
+
+One small class so that keys and defaults live in one place, and tests can hand the window
+a QSettings that points at a temporary file instead of the user's real configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+logger = logging.getLogger(__name__)
+
+ORGANIZATION = "ResNet Desktop"
+APPLICATION = "ResNet Desktop"
+MAX_RECENT = 8
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which model to load. ``None`` fields mean "the core's default" (kept out of the GUI on purpose)."""
+
+    arch: str | None = None
+    weights: str | None = None
+
+    def describe(self) -> str:
+        if self.weights and ("/" in self.weights or "\\" in self.weights):
+            return Path(self.weights).name
+        arch = self.arch or "default model"
+        return f"{arch} {self.weights}" if self.weights else arch
+
+
+class AppSettings:
+    """Model, device, top-k, window geometry, splitter state and recent folders."""
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        self.qsettings = settings if settings is not None else QSettings(ORGANIZATION, APPLICATION)
+
+    # -- model and device -------------------------------------------------------------------
+
+    def model_spec(self) -> ModelSpec:
+        arch = self.qsettings.value("model/arch", None)
+        weights = self.qsettings.value("model/weights", None)
+        return ModelSpec(arch=str(arch) if arch else None, weights=str(weights) if weights else None)
+
+    def set_model_spec(self, spec: ModelSpec) -> None:
+        for key, value in (("model/arch", spec.arch), ("model/weights", spec.weights)):
+            if value:
+                self.qsettings.setValue(key, value)
+            else:
+                self.qsettings.remove(key)
+
+    def device(self) -> str:
+        return str(self.qsettings.value("model/device", "auto") or "auto")
+
+    def set_device(self, device: str) -> None:
+        self.qsettings.setValue("model/device", device)
+
+    def topk(self) -> int:
+        try:
+            return max(1, min(20, int(self.qsettings.value("model/topk", 5))))
+        except (TypeError, ValueError):
+            return 5
+
+    def set_topk(self, topk: int) -> None:
+        self.qsettings.setValue("model/topk", int(topk))
+
+    # -- window -----------------------------------------------------------------------------
+
+    def _bytes(self, key: str) -> QByteArray | None:
+        value = self.qsettings.value(key, None)
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def geometry(self) -> QByteArray | None:
+        return self._bytes("window/geometry")
+
+    def window_state(self) -> QByteArray | None:
+        return self._bytes("window/state")
+
+    def splitter_state(self) -> QByteArray | None:
+        return self._bytes("window/splitter")
+
+    def save_window(self, geometry: QByteArray, state: QByteArray, splitter: QByteArray) -> None:
+        self.qsettings.setValue("window/geometry", geometry)
+        self.qsettings.setValue("window/state", state)
+        self.qsettings.setValue("window/splitter", splitter)
+
+    # -- recent folders ---------------------------------------------------------------------
+
+    def recent_folders(self) -> list[str]:
+        value = self.qsettings.value("recent/folders", [])
+        if isinstance(value, str):  # QSettings returns a bare string for one-element lists
+            value = [value]
+        return [str(v) for v in (value or []) if v]
+
+    def add_recent_folder(self, folder: str | Path) -> list[str]:
+        """Move ``folder`` to the front of the list (most recent first, without duplicates)."""
+        text = str(Path(folder))
+        folders = [text, *(f for f in self.recent_folders() if f != text)][:MAX_RECENT]
+        self.qsettings.setValue("recent/folders", folders)
+        return folders
+
+    def clear_recent_folders(self) -> None:
+        self.qsettings.remove("recent/folders")
+
+    def sync(self) -> None:
+        self.qsettings.sync()

@@ -1,0 +1,62 @@
+"""Fixtures for the main-window tests (imported by those modules; tests/gui has no shared conftest)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path):
+    """AppSettings backed by an INI file in the test's temp dir (tests never share settings)."""
+    from resnet_desktop.gui.settings import AppSettings
+
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def make_window(qtbot, app_settings):  # type: ignore[no-untyped-def]
+    """Factory: a shown MainWindow; ``start=True`` waits until its model is ready."""
+    from resnet_desktop.gui.main_window import MainWindow
+    from resnet_desktop.gui.settings import ModelSpec
+
+    windows = []
+
+    def make(spec: ModelSpec | None = None, *, start: bool = True, device: str = "cpu") -> MainWindow:
+        window = MainWindow(app_settings, model_spec=spec, device=device)
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        if start:
+            with qtbot.waitSignal(window.modelReady, timeout=120_000):
+                window.start()
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+
+
+@pytest.fixture
+def window(make_window, resnet18_weights: Path):  # type: ignore[no-untyped-def]
+    """A window with a seeded random resnet18 loaded from a weights FILE, ready to classify."""
+    from resnet_desktop.gui.settings import ModelSpec
+
+    return make_window(ModelSpec(arch="resnet18", weights=str(resnet18_weights)))
+
+
+@pytest.fixture
+def mixed_folder(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A folder of good images plus every kind of bad file, and the expected reason per bad name."""
+    from tests.badfiles import make_bad_files, make_good_images
+
+    folder = tmp_path / "photos"
+    expected = make_bad_files(folder)
+    make_good_images(folder / "good", n=6)
+    yield folder, expected
+    locked = folder / "unreadable.jpg"
+    if locked.exists():
+        locked.chmod(0o644)
