@@ -10,7 +10,7 @@ import logging
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ class ImageCanvas(QWidget):
     def __init__(self, parent: QWidget | None = None, *, smooth: bool = False, minimum: int = 160) -> None:
         super().__init__(parent)
         self._image: QImage | None = None
+        self._highlight: QRectF | None = None
         self._smooth = smooth
         self._minimum = minimum
         self.setMouseTracking(True)
@@ -54,6 +55,11 @@ class ImageCanvas(QWidget):
         self._image = None if rgb is None else rgb_to_qimage(rgb)
         self.update()
 
+    def set_highlight(self, rect: QRectF | None) -> None:
+        """Outline a rectangle given in picture pixels (the selected tile), or nothing."""
+        self._highlight = rect
+        self.update()
+
     def image(self) -> QImage | None:
         return self._image
 
@@ -63,8 +69,8 @@ class ImageCanvas(QWidget):
             return QRectF()
         width, height = self._image.width(), self._image.height()
         scale = min(self.width() / width, self.height() / height)
-        if not self._smooth and scale > 1:
-            scale = float(int(scale))  # integer zoom: every tile pixel the same size
+        if not self._smooth and scale > 1 and int(scale) / scale >= 0.8:
+            scale = float(int(scale))  # integer zoom (every tile pixel the same size) unless it wastes room
         w, h = width * scale, height * scale
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
 
@@ -90,6 +96,11 @@ class ImageCanvas(QWidget):
         if self._image is not None:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._smooth)
             painter.drawImage(self.target_rect(), self._image)
+            if self._highlight is not None:
+                top_left = self.widget_pos(self._highlight.topLeft())
+                bottom_right = self.widget_pos(self._highlight.bottomRight())
+                painter.setPen(QPen(QColor(0, 200, 255), 2))
+                painter.drawRect(QRectF(top_left, bottom_right).adjusted(-1, -1, 1, 1))
         painter.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QModelIndex, QPointF, Qt, QThreadPool, Signal
+from PySide6.QtCore import QModelIndex, QPointF, QRectF, Qt, QThreadPool, Signal
 from PySide6.QtGui import QShowEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -141,15 +141,19 @@ class FeaturePanel(QWidget):
         if self._activation is None or not 0 <= channel < self._activation.shape[0]:
             raise ValueError(f"No channel {channel} in {self._layer}")
         self._channel = channel
+        self.grid_canvas.set_highlight(self.tile_rect(channel))
         self._update_detail()
 
-    def tile_center(self, channel: int) -> QPointF:
-        """Widget position (in the grid canvas) of a channel's tile, e.g. to click it in tests."""
+    def tile_rect(self, channel: int) -> QRectF:
+        """Where a channel's tile is in the grid picture (picture pixels)."""
         tile = int(np.flatnonzero(self._order == channel)[0])
         _, height, width = self._activation.shape  # type: ignore[union-attr]
         row, col = divmod(tile, self._columns)
-        centre = QPointF(col * (width + GRID_PAD) + width / 2, row * (height + GRID_PAD) + height / 2)
-        return self.grid_canvas.widget_pos(centre)
+        return QRectF(col * (width + GRID_PAD), row * (height + GRID_PAD), width, height)
+
+    def tile_center(self, channel: int) -> QPointF:
+        """Widget position (in the grid canvas) of a channel's tile, e.g. to click it in tests."""
+        return self.grid_canvas.widget_pos(self.tile_rect(channel).center())
 
     def shutdown(self, timeout_ms: int = 30000) -> None:
         """Cancel running work and wait for the worker (call before the app quits)."""
@@ -262,7 +266,7 @@ class FeaturePanel(QWidget):
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 2)
-        splitter.setSizes([260, 560, 380])
+        splitter.setSizes([300, 560, 380])
 
         self.status = QLabel(" ")
         layout = QVBoxLayout(self)
@@ -308,6 +312,7 @@ class FeaturePanel(QWidget):
         self._reset_image_state()
         self._wanted_layer = wanted_layer
         self.grid_canvas.set_rgb(None)
+        self.grid_canvas.set_highlight(None)
         self.detail_canvas.set_rgb(None)
         self.detail_title.setText("No channel selected")
         self.class_combo.clear()
@@ -447,6 +452,7 @@ class FeaturePanel(QWidget):
         )
         self._grid_rgb, self._order, self._columns = rgb, order, columns
         self.grid_canvas.set_rgb(rgb)
+        self.grid_canvas.set_highlight(None if self._channel is None else self.tile_rect(self._channel))
         self.last_grid_ms = (time.perf_counter() - start) * 1000.0
         channels, height, width = self._activation.shape
         self.grid_info.setText(f"{self._layer}: {channels} channels of {height}×{width}, "
