@@ -1,0 +1,240 @@
+"""Throughput: the engine against the naive per-image loop, on the same files, in the same run.
+
+The naive loop is what a tutorial does per image: ``Image.open().convert("RGB")``, torchvision's
+transform, ``model(x[None])`` in fp32, softmax, top-k. The engine decodes in parallel (draft
+mode for big JPEGs), batches, and overlaps decoding with the model. Both are warmed up first.
+
+    .venv/bin/python benchmarks/throughput.py                      # 12-MP JPEGs, resnet18 + resnet50
+    .venv/bin/python benchmarks/throughput.py --size 500x375       # ImageNet-sized JPEGs
+    .venv/bin/python benchmarks/throughput.py --folder ~/Photos --count 100 --device cuda
+    .venv/bin/python benchmarks/throughput.py --model-only         # just the synthetic-tensor ceiling
+
+Random weights are used (speed does not depend on the numbers), so nothing is downloaded.
+Generated images are cached in the temp folder so repeated runs skip generation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from resnet_desktop.core import zoo  # noqa: E402
+from resnet_desktop.core.engine import Engine  # noqa: E402
+from resnet_desktop.core.images import discover  # noqa: E402
+from resnet_desktop.core.preprocess import decode_one  # noqa: E402
+
+logger = logging.getLogger("benchmarks.throughput")
+SAMPLES = REPO_ROOT / "assets" / "samples"
+
+
+# -- inputs ---------------------------------------------------------------------------------
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    return int(width), int(height)
+
+
+def generate_jpegs(count: int, size: tuple[int, int], seed: int = 0) -> list[Path]:
+    """``count`` JPEGs of ``size`` from the sample photos, upscaled, with sensor-like noise so that
+    they compress (and decode) like real camera files rather than smooth blow-ups."""
+    width, height = size
+    folder = Path(tempfile.gettempdir()) / f"resnet-desktop-bench-{width}x{height}"
+    folder.mkdir(exist_ok=True)
+    photos = sorted(p for p in SAMPLES.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(count):
+        path = folder / f"photo-{i:04d}.jpg"
+        if not path.exists():
+            base = Image.open(photos[i % len(photos)]).convert("RGB").resize(size, Image.BICUBIC)
+            noisy = np.asarray(base, dtype=np.int16) + rng.normal(0, 5, (height, width, 3)).astype(np.int16)
+            tmp = path.with_suffix(".partial")
+            Image.fromarray(noisy.clip(0, 255).astype(np.uint8)).save(tmp, "JPEG", quality=90)
+            os.replace(tmp, path)
+        paths.append(path)
+    return paths
+
+
+# -- measurements ---------------------------------------------------------------------------
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def naive_loop(loaded: zoo.LoadedModel, paths: list[Path], device: torch.device) -> tuple[float, float]:
+    """Images/s of the textbook loop, and the fraction of its time spent opening + transforming."""
+    transform = loaded.preprocessing.reference_transforms()  # torchvision's ImageClassification
+    model = loaded.model.to(device).eval()  # a model of its own: default memory format, fp32
+    decode_s = 0.0
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for path in paths:
+            t0 = time.perf_counter()
+            x = transform(Image.open(path).convert("RGB"))
+            decode_s += time.perf_counter() - t0
+            probs = model(x[None].to(device)).softmax(dim=1)
+            probs.topk(5)[1].tolist()  # a real consumer reads the result (also syncs the GPU)
+    elapsed = time.perf_counter() - started
+    return len(paths) / elapsed, decode_s / elapsed
+
+
+def engine_run(engine: Engine, paths: list[Path]) -> float:
+    started = time.perf_counter()
+    count = sum(1 for prediction in engine.classify(paths) if prediction.ok)
+    elapsed = time.perf_counter() - started
+    if count != len(paths):
+        raise RuntimeError(f"engine classified only {count} of {len(paths)} files")
+    return len(paths) / elapsed
+
+
+def decode_ms(engine: Engine, paths: list[Path]) -> float:
+    """Median single-thread cost of the engine's decode (draft + resize + crop) per image."""
+    times = []
+    for path in paths:
+        t0 = time.perf_counter()
+        decode_one(path, engine.preprocessing)
+        times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times)
+
+
+def model_only(engine: Engine, seconds: float = 3.0) -> float:
+    """The ceiling: normalised synthetic tensors already on the device, engine batch and precision."""
+    crop = engine.preprocessing.crop_size
+    x = torch.randn(engine.batch_size, 3, crop, crop, device=engine.device).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode(), engine.autocast():
+        engine.model(x)
+        _sync(engine.device)
+        runs, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds or runs < 2:
+            engine.model(x)
+            runs += 1
+        _sync(engine.device)
+    return runs * engine.batch_size / (time.perf_counter() - started)
+
+
+class GpuSampler:
+    """Samples GPU utilisation (via torch.cuda.utilization, which needs pynvml) in the background."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> GpuSampler:
+        if self.device.type == "cuda":
+            try:
+                torch.cuda.utilization(self.device)
+            except Exception:  # noqa: BLE001 - pynvml missing: report n/a
+                return self
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            self.samples.append(torch.cuda.utilization(self.device))
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def text(self) -> str:
+        return f", GPU busy {statistics.mean(self.samples):.0f}%" if self.samples else ""
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--folder", type=Path, help="use the images in this folder instead of generating")
+    parser.add_argument("--count", type=int, default=None, help="images per run (default: 24 CPU, 512 GPU)")
+    parser.add_argument("--size", type=_size, default=(4000, 3000), help="generated size WxH (default 4000x3000)")
+    parser.add_argument("--archs", default="resnet18,resnet50", help="comma-separated (default: resnet18,resnet50)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
+    parser.add_argument("--batch-size", type=int, default=None, help="engine batch size (default: per device)")
+    parser.add_argument("--workers", type=int, default=None, help="decode threads (default: one per core)")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--naive-count", type=int, default=None, help="images for the naive loop (default: --count)")
+    parser.add_argument("--model-only", action="store_true", help="only the synthetic-tensor ceiling")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    from resnet_desktop.core.devices import resolve_device
+
+    device = resolve_device(args.device)
+    count = args.count or (512 if device.type == "cuda" else 24)
+    if args.folder:
+        paths = list(discover([args.folder]))[:count]
+    elif not args.model_only:
+        print(f"Preparing {count} JPEGs of {args.size[0]}x{args.size[1]} ...", flush=True)
+        paths = generate_jpegs(count, args.size)
+    else:
+        paths = []
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs, "
+        f"load average {load:.2f} before the run"
+    )
+
+    for arch in [a.strip() for a in args.archs.split(",") if a.strip()]:
+        loaded = zoo.load_model(arch, zoo.RANDOM_WEIGHTS)
+        engine = Engine(loaded, device, batch_size=args.batch_size, workers=args.workers)
+        print(
+            f"\n{arch} on {engine.device_name}: batch {engine.batch_size}, {engine.workers} decode workers, "
+            f"precision {engine.autocast_dtype or 'fp32'}"
+        )
+        ceiling = model_only(engine)
+        print(f"  model only (ceiling)    {ceiling:9.1f} images/s")
+        if args.model_only:
+            continue
+        naive_paths = paths[: args.naive_count or count]
+        naive = zoo.load_model(arch, zoo.RANDOM_WEIGHTS)  # untouched by the engine's placement
+        naive_loop(naive, naive_paths[:2], device)  # warm-up
+        engine_run(engine, paths[: engine.batch_size])  # warm-up
+        naive_rate, naive_decode_share = naive_loop(naive, naive_paths, device)
+        with GpuSampler(engine.device) as sampler:
+            engine_rate = engine_run(engine, paths)
+        per_image = decode_ms(engine, paths[: min(len(paths), 8)])
+        decode_core_s = per_image / 1000 * engine_rate  # core-seconds of decoding per wall second
+        print(
+            f"  naive loop              {naive_rate:9.1f} images/s   "
+            f"(open+transform {naive_decode_share:.0%} of its time)"
+        )
+        print(
+            f"  engine                  {engine_rate:9.1f} images/s   = {engine_rate / naive_rate:.2f}x naive, "
+            f"{engine_rate / ceiling:.0%} of the ceiling{sampler.text()}"
+        )
+        print(
+            f"  engine decode           {per_image:9.1f} ms/image on one core "
+            f"({1000 / per_image:.0f} images/s/core); decoding keeps {decode_core_s:.2f} cores busy "
+            f"of {engine.workers} workers"
+        )
+    if hasattr(os, "getloadavg"):
+        print(f"\nload average {os.getloadavg()[0]:.2f} after the run")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
