@@ -99,10 +99,11 @@ def parse_layer_name(model: nn.Module, name: str, *, modules: dict[str, nn.Modul
     raise ValueError(f"Unknown layer {name!r}; top-level layers of this model are: {', '.join(known)}")
 
 
-def _model_device(model: nn.Module) -> torch.device:
+def _to_model(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """Inputs on the model's device and in its floating dtype (a model may live on a GPU or in bf16)."""
     for tensor in model.parameters():
-        return tensor.device
-    return torch.device("cpu")
+        return inputs.to(device=tensor.device, dtype=tensor.dtype if tensor.is_floating_point() else None)
+    return inputs
 
 
 @contextlib.contextmanager
@@ -201,7 +202,9 @@ class _Hooks:
 def _to_cpu(tensor: torch.Tensor) -> torch.Tensor:
     # Always copy: torchvision's in-place ReLU and `out += identity` would otherwise rewrite the
     # recorded output of bn1/bn2 after the fact (on the CPU `.cpu()` returns the same storage).
-    return tensor.detach().to("cpu", copy=True)
+    # Floating outputs become float32 so that numpy and the GUI never meet bf16/fp16.
+    dtype = torch.float32 if tensor.is_floating_point() else tensor.dtype
+    return tensor.detach().to("cpu", dtype, copy=True)
 
 
 class FeatureRecorder:
@@ -261,7 +264,7 @@ def capture(
     """One forward of ``inputs`` (batch-first, preprocessed) recording ``names``; tensors on the CPU."""
     with model_lock(model), eval_mode(model), torch.no_grad():
         with FeatureRecorder(model, names, cancel=cancel) as recorder:
-            model(inputs.to(_model_device(model)))
+            model(_to_model(model, inputs))
     if recorder.missing:
         raise ValueError(f"Layers not used by this model's forward: {', '.join(recorder.missing)}")
     return recorder.outputs
@@ -392,7 +395,7 @@ def grad_cam(
     with model_lock(model), eval_mode(model), torch.enable_grad():
         hooks.install()
         try:
-            logits = model(inputs.to(_model_device(model)))
+            logits = model(_to_model(model, inputs))
         finally:
             hooks.remove()
         activation = captured.get("activation")

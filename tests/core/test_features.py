@@ -113,6 +113,16 @@ def test_no_hooks_remain_after_capture_exception_or_cancel(resnet18: nn.Module) 
     _assert_no_hooks(resnet18)
 
 
+def test_low_precision_model_records_float32() -> None:
+    model = _resnet("resnet18").to(torch.bfloat16)
+    outputs = capture(model, _image(), ["layer1", "fc"])
+    assert all(t.dtype == torch.float32 for t in outputs.values())
+    with torch.no_grad():
+        expected = model(_image().to(torch.bfloat16)).float()
+    torch.testing.assert_close(outputs["fc"], expected)
+    assert grad_cam(model, _image(), layer="layer4").heatmap.dtype == np.float32
+
+
 def test_unknown_layer_is_named_in_the_error(resnet18: nn.Module) -> None:
     with pytest.raises(ValueError, match="layer9"):
         FeatureRecorder(resnet18, ["layer9"])
