@@ -17,12 +17,13 @@ import sys
 import time
 from types import TracebackType
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from resnet_desktop import __version__
 from resnet_desktop.gui.settings import APPLICATION, ORGANIZATION, AppSettings, ModelSpec
+from resnet_desktop.gui.theme import apply_color_scheme
 
 logger = logging.getLogger(__name__)
 
@@ -78,9 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
     app.setWindowIcon(_icon())
-    if args.color_scheme != "auto" and hasattr(app.styleHints(), "setColorScheme"):
-        scheme = Qt.ColorScheme.Dark if args.color_scheme == "dark" else Qt.ColorScheme.Light
-        app.styleHints().setColorScheme(scheme)
+    apply_color_scheme(app, args.color_scheme)
     _install_excepthook()
 
     from resnet_desktop.gui.main_window import MainWindow

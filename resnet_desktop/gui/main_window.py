@@ -244,7 +244,7 @@ class MainWindow(QMainWindow):
     def _load(self, spec: ModelSpec) -> None:
         self._spec = spec
         self.model_info = None
-        self.status.model_label.setText("")
+        self.status.set_model_text("")
         self.status.set_busy(f"Loading {spec.describe()}…")
         self.service.load(spec, self._device)
 
@@ -283,7 +283,7 @@ class MainWindow(QMainWindow):
     def _on_model_ready(self, info: ModelInfo) -> None:
         self.model_info = info
         self.toolbar.set_spec(info.spec)
-        self.status.model_label.setText(f"{info.source} · {info.device_name}")
+        self.status.set_model_text(f"{info.source} · {info.device_name}")
         self.status.set_message(f"Ready: {info.source} on {info.device_name}. Drop images to classify.")
         if not self.service.busy:
             self.status.set_idle()
@@ -307,7 +307,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_failed(self, message: str, kind: str) -> None:
         self.status.set_idle()
-        self.status.model_label.setText("No model")
+        self.status.set_model_text("No model")
         if kind == "weights":
             title = "The model weights are not available"
             self.status.set_message("No model loaded: weights are missing. Choose a weights file or retry.")

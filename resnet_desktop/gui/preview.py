@@ -110,6 +110,7 @@ class PreviewPanel(QWidget):
         self.row: ResultRow | None = None
         self.image = ImageLabel()
         self.title = QLabel()
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         font = self.title.font()
         font.setBold(True)

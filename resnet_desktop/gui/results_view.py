@@ -64,11 +64,12 @@ class ConfidenceDelegate(QStyledItemDelegate):
         painter.drawRoundedRect(bar, 3, 3)
         filled = QRect(bar)
         filled.setWidth(max(2, int(bar.width() * float(value))))
-        fill = palette.color(QPalette.ColorRole.Highlight)
-        fill.setAlpha(170)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        # On a selected (highlight-coloured) row the bar is drawn in the highlighted-text colour.
+        fill = palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Highlight)
+        fill.setAlpha(110 if selected else 170)
         painter.setBrush(fill)
         painter.drawRoundedRect(filled, 3, 3)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         painter.setPen(palette.color(role))
         painter.drawText(bar.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)

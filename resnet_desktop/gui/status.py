@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QSizePolicy, QStatusBar, QWidget
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ class StatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.message = QLabel()
+        # Long messages must not make the window wider than the screen: they are cut instead.
+        self.message.setMinimumWidth(80)
+        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(360)
         self.progress.setMinimumWidth(260)
@@ -43,6 +47,7 @@ class StatusBar(QStatusBar):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop (Esc); finished results are kept")
         self.model_label = QLabel()
+        self.model_label.setMaximumWidth(520)
         self.addWidget(self.message, 1)
         self.addPermanentWidget(self.progress)
         self.addPermanentWidget(self.cancel_button)
@@ -51,6 +56,13 @@ class StatusBar(QStatusBar):
 
     def set_message(self, text: str) -> None:
         self.message.setText(text)
+        self.message.setToolTip(text)
+
+    def set_model_text(self, text: str) -> None:
+        """The loaded model and device, elided to fit; the full text is the tooltip."""
+        metrics = self.model_label.fontMetrics()
+        self.model_label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, self.model_label.maximumWidth()))
+        self.model_label.setToolTip(text)
 
     def set_idle(self) -> None:
         self.progress.hide()

@@ -35,11 +35,13 @@ class ModelToolbar(QToolBar):
         self.custom_files: list[str] = []
         self._spec = ModelSpec()
         self.arch_combo = QComboBox(toolTip="Network architecture")
+        self.arch_combo.setMinimumContentsLength(9)
+        self.arch_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.weights_combo = QComboBox(toolTip="Trained weights, or a model file of your own")
-        self.weights_combo.setMinimumContentsLength(22)
+        self.weights_combo.setMinimumContentsLength(34)
         self.weights_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.device_combo = QComboBox(toolTip="Where the model runs")
-        self.device_combo.setMinimumContentsLength(14)
+        self.device_combo.setMinimumContentsLength(24)
         self.device_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.topk_spin = QSpinBox(minimum=1, maximum=20, value=5, toolTip="How many classes to keep per image")
         for label, widget in (

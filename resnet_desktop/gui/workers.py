@@ -321,6 +321,8 @@ class ModelService(QObject):
         if self._thread.isRunning():
             self._thread.quit()
             self._thread.wait()
+        self.current_job = None
+        self._load = None
         logger.debug("Inference thread stopped")
 
     @property

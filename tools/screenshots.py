@@ -1,0 +1,163 @@
+"""Make the README's screenshots from the running app.
+
+    .venv/bin/python tools/screenshots.py docs/screenshots
+    xvfb-run -a .venv/bin/python tools/screenshots.py docs/screenshots   # on a real X server
+
+Each screen is the real ``MainWindow`` driven through its public API (classify, select a row,
+load a model), grabbed with ``QWidget.grab()``. No download happens: the results screens use
+seeded random weights (the status bar says so) because this must run offline; the
+missing-weights screen is what the default model shows when its weights are not cached.
+Settings and caches go to a temporary folder, never the user's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+logger = logging.getLogger(__name__)
+
+WINDOW_SIZE = (1280, 800)
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 300.0) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the app did not reach the expected state in time")
+        QApplication.processEvents()
+        time.sleep(0.01)
+
+
+def settle(seconds: float = 0.4) -> None:
+    """Let thumbnails/previews decoded on the thread pool arrive and repaint."""
+    from PySide6.QtWidgets import QApplication
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        QApplication.processEvents()
+        time.sleep(0.01)
+
+
+def new_window(workdir: Path, name: str, spec: object):  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QSettings
+
+    from resnet_desktop.gui.main_window import MainWindow
+    from resnet_desktop.gui.settings import AppSettings
+
+    settings = AppSettings(QSettings(str(workdir / f"{name}.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(settings, model_spec=spec, device="cpu")
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    return window
+
+
+def demo_folder(workdir: Path) -> Path:
+    """The shipped sample photos plus one file that is not an image (to show an error row)."""
+    from resnet_desktop.resources import sample_images
+
+    folder = workdir / "My photos"
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sample_images():
+        shutil.copy2(path, folder / path.name)
+    (folder / "notes.jpg").write_text("Shopping list: milk, eggs.\n", encoding="utf-8")
+    return folder
+
+
+def results_window(workdir: Path, folder: Path):  # type: ignore[no-untyped-def]
+    from resnet_desktop.gui.settings import ModelSpec
+
+    window = new_window(workdir, "results", ModelSpec(arch="resnet50", weights="random"))
+    window.start()
+    wait_until(lambda: window.model_info is not None)
+    window.classify([folder])
+    wait_until(lambda: not window.service.busy and window.results.rowCount() > 0)
+    rows = window.results_panel.proxy.visible_rows()
+    target = next((i for i, r in enumerate(rows) if r.path.name == "cat.jpg"), 0)
+    window.results_panel.select_row(target)
+    settle(1.0)
+    return window
+
+
+def shoot(out: Path, scheme: str) -> list[Path]:
+    from PySide6.QtWidgets import QApplication
+
+    from resnet_desktop.gui.theme import apply_color_scheme
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("ResNet Desktop")
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    workdir = Path(tempfile.mkdtemp(prefix="resnet-desktop-shots-"))
+    os.environ.setdefault("TORCH_HOME", str(workdir / "torch"))  # an empty cache: weights are missing
+    os.environ["XDG_CACHE_HOME"] = str(workdir / "cache")
+    os.environ.setdefault("RESNET_DESKTOP_OFFLINE", "1")
+
+    def save(widget, name: str) -> None:  # type: ignore[no-untyped-def]
+        path = out / name
+        if not widget.grab().save(str(path)):
+            raise OSError(f"could not write {path}")
+        written.append(path)
+        print(f"wrote {path}")
+
+    try:
+        folder = demo_folder(workdir)
+        apply_color_scheme(app, scheme)
+
+        # 1. Missing weights: the default model, offline, nothing cached.
+        window = new_window(workdir, "missing", None)
+        window.start()
+        wait_until(lambda: window.banner.isVisible())
+        settle()
+        save(window, "missing-weights.png")
+        window.close()
+
+        # 2. Results + 3. the preview panel on its own.
+        window = results_window(workdir, folder)
+        save(window, "main-window.png")
+        save(window.side_tabs, "preview-top5.png")
+
+        # 4. The drop highlight while files hover over the window.
+        window.drop_overlay.show_over("Drop 3 items to classify")
+        settle(0.2)
+        save(window, "drop-highlight.png")
+        window.drop_overlay.hide()
+        window.close()
+
+        # 5. Dark mode.
+        apply_color_scheme(app, "dark")
+        window = results_window(workdir, folder)
+        save(window, "dark-mode.png")
+        window.close()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write PNG screenshots of the running app.")
+    parser.add_argument("out", type=Path, nargs="?", default=REPO_ROOT / "docs" / "screenshots")
+    parser.add_argument("--scheme", choices=("light", "auto"), default="light",
+                        help="colour scheme of the non-dark screens (light by default, for stable images)")
+    args = parser.parse_args(argv)
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    logging.basicConfig(level=logging.WARNING)
+    shoot(args.out, args.scheme)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
