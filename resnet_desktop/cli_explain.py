@@ -37,6 +37,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "explain",
         help="write a Grad-CAM overlay PNG showing which part of an image drove a class",
         description="Grad-CAM: colour the regions of IMAGE that raise the score of one class.",
+        epilog="exit codes: 0 written, 1 the image could not be read, 2 usage or model errors "
+        "(bad option, unknown class or layer, missing weights, output exists)",
     )
     parser.add_argument("image", type=Path, metavar="IMAGE", help="the photo to explain")
     parser.add_argument("--output", "-o", type=Path, required=True, metavar="PNG", help="overlay image to write")
@@ -50,6 +52,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="layer whose output is explained, e.g. layer3, layer4.1 (default: layer4)")
     parser.add_argument("--opacity", type=_opacity, default=0.5, help="heatmap opacity 0..1 (default: 0.5)")
     parser.add_argument("--colormap", default="inferno", help="inferno, viridis, magma, plasma or cividis")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     parser.add_argument("--force", action="store_true", help="replace --output if it already exists")
     parser.set_defaults(func=run)
     return parser
@@ -81,6 +84,7 @@ def _error(message: str, code: int) -> int:
 def run(args: argparse.Namespace) -> int:
     """Load the model, compute Grad-CAM, write the overlay; print what was explained."""
     from resnet_desktop.core import zoo
+    from resnet_desktop.core.devices import resolve_device
     from resnet_desktop.core.errors import ImageError, ResNetDesktopError
     from resnet_desktop.core.features import grad_cam, image_tensor
     from resnet_desktop.core.heatmaps import COLORMAPS, network_view, overlay, save_png
@@ -98,9 +102,11 @@ def run(args: argparse.Namespace) -> int:
     if args.model is not None and arch not in zoo.ARCHITECTURES:
         return _error(f"unknown model {arch!r}; choose one of {', '.join(zoo.ARCHITECTURES)}", EXIT_USAGE)
     try:
+        device = resolve_device(args.device)
         loaded = zoo.load_model(arch, args.weights or zoo.DEFAULT_WEIGHTS)
     except ResNetDesktopError as exc:
         return _error(str(exc), EXIT_USAGE)
+    loaded.model.to(device)
     try:
         target = resolve_class(args.target, loaded.categories)
     except ValueError as exc:

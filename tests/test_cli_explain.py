@@ -56,7 +56,8 @@ def test_explain_refuses_to_overwrite_without_force(
 
 @pytest.mark.parametrize(
     ("extra", "message"),
-    [(["--class", "tabby cat"], "did you mean 'tabby'"), (["--layer", "fc"], "spatial")],
+    [(["--class", "tabby cat"], "did you mean 'tabby'"), (["--layer", "fc"], "spatial"),
+     (["--device", "tpu"], "tpu")],
 )
 def test_explain_usage_errors_exit_2(
     resnet18_weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
