@@ -39,6 +39,14 @@ DEPENDS = (
     "libxkbcommon0",
     "libxkbcommon-x11-0",
     "libxcb-cursor0",
+    "libxcb-icccm4",
+    "libxcb-image0",
+    "libxcb-keysyms1",
+    "libxcb-randr0",
+    "libxcb-render-util0",
+    "libxcb-shape0",
+    "libxcb-xfixes0",
+    "libxcb-xkb1",
     "libdbus-1-3",
 )
 DESCRIPTION = """Classify, inspect and re-train ResNet image classifiers
@@ -174,6 +182,7 @@ def build_deb(
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
+            os.chmod(partial, 0o644)  # mkstemp makes it private; a package is for everyone to read
             os.replace(partial, final)
         except BaseException:
             Path(partial).unlink(missing_ok=True)

@@ -55,6 +55,7 @@ def test_deb_layout_control_and_launcher(tmp_path: Path) -> None:
     deb = build_deb.build_deb(bundle, tmp_path / "out", "1.2.3", arch="amd64", compressor="gzip", level=1)
     assert deb.name == "resnet-desktop_1.2.3_amd64.deb"
     assert [p.name for p in deb.parent.iterdir()] == [deb.name]  # no partial file left behind
+    assert deb.stat().st_mode & 0o777 == 0o644
 
     info = subprocess.run(["dpkg-deb", "--field", str(deb)], check=True, capture_output=True, text=True).stdout
     fields = dict(line.split(": ", 1) for line in info.splitlines() if ": " in line and not line.startswith(" "))
