@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import threading
 import time
 from collections.abc import Sized
@@ -277,6 +278,8 @@ class Engine:
         """
         if topk < 1:
             raise ValueError("topk must be at least 1")
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
         if total is None and isinstance(paths, Sized):
             total = len(paths)
         started = time.perf_counter()

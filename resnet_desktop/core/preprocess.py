@@ -189,7 +189,7 @@ def decode_batches(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     window = batch_size * max(1, prefetch_batches)
-    source = iter(paths)
+    source = iter([paths] if isinstance(paths, (str, os.PathLike)) else paths)
     pending: deque[tuple[Path, Future]] = deque()
     exhausted = False
     executor = ThreadPoolExecutor(max_workers=workers or default_workers(), thread_name_prefix="decode")
