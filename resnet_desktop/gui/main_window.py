@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 RETRY = "Retry"
 CHOOSE_WEIGHTS = "Choose weights file…"
 RERUN = "Re-run"
+USE_AUTO_DEVICE = "Use automatic device"
 
 
 def _optional(module: str, name: str) -> Any:
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self._device = device or self.settings.device()
         self._offer_rerun = False
         self._job_started_at: dict[int, float] = {}
+        self._job_failed: dict[int, int] = {}
         self._closing = False
 
         self._build_actions()
@@ -308,6 +310,10 @@ class MainWindow(QMainWindow):
     def _on_model_failed(self, message: str, kind: str) -> None:
         self.status.set_idle()
         self.status.set_model_text("No model")
+        if kind == "device":
+            self.status.set_message("No model loaded: the chosen device is not available.")
+            self.banner.show_message("The device is not available", message, [(USE_AUTO_DEVICE, self.use_auto_device)])
+            return
         if kind == "weights":
             title = "The model weights are not available"
             self.status.set_message("No model loaded: weights are missing. Choose a weights file or retry.")
@@ -315,6 +321,9 @@ class MainWindow(QMainWindow):
             title = "The model could not be loaded"
             self.status.set_message("No model loaded.")
         self.banner.show_message(title, message, [(CHOOSE_WEIGHTS, self.choose_weights_file), (RETRY, self.retry)])
+
+    def use_auto_device(self) -> None:
+        self.set_model(self._spec, "auto")
 
     def retry(self) -> None:
         self.banner.hide()
@@ -470,6 +479,7 @@ class MainWindow(QMainWindow):
     def _on_job_progress(self, job: Job, progress: Any) -> None:
         if job is not self.service.current_job:
             return
+        self._job_failed[job.id] = progress.failed
         total = progress.total or 0
         self.status.set_busy(
             progress_text(progress.done, progress.total, progress.images_per_second, self._queued_count()),
@@ -482,10 +492,10 @@ class MainWindow(QMainWindow):
         if started is None:
             return  # dropped from the queue before it began
         elapsed = time.monotonic() - started
+        failed = self._job_failed.pop(job.id, 0)
         if cancelled:
             self.status.set_message(f"Cancelled. {self.results.rowCount()} results kept.")
         else:
-            failed = sum(1 for r in self.results.rows() if r.error)
             self.status.set_message(
                 f"Classified {job.total or 0} files in {elapsed:.1f} s"
                 + (f" ({failed} could not be read)." if failed else ".")
@@ -493,6 +503,7 @@ class MainWindow(QMainWindow):
 
     def _on_job_failed(self, job: Job, message: str) -> None:
         self._job_started_at.pop(job.id, None)
+        self._job_failed.pop(job.id, None)
         self.banner.show_message("Classification stopped", message)
 
     def _on_busy(self, busy: bool) -> None:

@@ -1,0 +1,185 @@
+"""Main window pieces: toolbar catalog, model files, device errors, recent folders, about, caches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QFileDialog
+
+from resnet_desktop.gui.settings import ModelSpec
+from tests.gui.main_window_fixtures import app_settings, make_window, window  # noqa: F401
+
+TIMEOUT_MS = 120_000
+
+
+def wait_idle(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: not window.service.busy, timeout=TIMEOUT_MS)
+
+
+def combo_data(combo) -> list:  # type: ignore[no-untyped-def,type-arg]
+    return [combo.itemData(i) for i in range(combo.count()) if combo.itemText(i)]
+
+
+def test_toolbar_lists_core_architectures_weights_and_devices(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    from resnet_desktop.core import zoo
+    from resnet_desktop.core.devices import available_devices
+    from resnet_desktop.gui.toolbar import OPEN_FILE
+
+    qtbot.waitUntil(lambda: window.toolbar.catalog is not None, timeout=TIMEOUT_MS)
+    toolbar = window.toolbar
+    assert combo_data(toolbar.arch_combo) == list(zoo.ARCHITECTURES)
+    assert toolbar.arch_combo.currentData() == "resnet18"
+    weights = combo_data(toolbar.weights_combo)
+    names = [w.name for w in zoo.list_weights("resnet18")]
+    assert weights[: len(names)] == names and zoo.RANDOM_WEIGHTS in weights and weights[-1] == OPEN_FILE
+    assert toolbar.weights_combo.currentData() == window.model_info.spec.weights  # the loaded file
+    assert combo_data(toolbar.device_combo) == ["auto", *(d.id for d in available_devices())]
+    assert toolbar.device() == "cpu"
+
+    # Picking another architecture selects its default weights and asks for a reload.
+    with qtbot.waitSignal(toolbar.modelChosen) as chosen:
+        toolbar.arch_combo.setCurrentIndex(toolbar.arch_combo.findData("resnet34"))
+        toolbar.arch_combo.activated.emit(toolbar.arch_combo.currentIndex())
+    default34 = next(w.name for w in zoo.list_weights("resnet34") if w.is_default)
+    assert chosen.args[0] == ModelSpec(arch="resnet34", weights=default34)
+
+
+def test_open_fine_tuned_model_file_from_toolbar(qtbot, window, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from resnet_desktop.core import modelfile, zoo
+    from resnet_desktop.gui.toolbar import OPEN_FILE
+    from tests.badfiles import make_good_images
+
+    model = zoo.build_model("resnet18", 3)
+    meta = modelfile.ModelFileMeta(
+        arch="resnet18",
+        class_names=["apple", "banana", "cherry"],
+        preprocessing=zoo.get_weights_info("resnet18", "IMAGENET1K_V1").preprocessing.to_dict(),
+    )
+    path = modelfile.save_model_file(tmp_path / "fruit.safetensors", model, meta)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(path), "")))
+    combo = window.toolbar.weights_combo
+    with qtbot.waitSignal(window.modelReady, timeout=TIMEOUT_MS) as ready:
+        combo.setCurrentIndex(combo.findData(OPEN_FILE))
+        combo.activated.emit(combo.currentIndex())
+    assert ready.args[0].loaded.categories == ["apple", "banana", "cherry"]
+    assert combo.currentData() == str(path), "the file is now listed and selected in the picker"
+    window.classify(make_good_images(tmp_path / "imgs", n=2))
+    wait_idle(qtbot, window)
+    rows = window.results.rows()
+    assert len(rows) == 2 and all(len(r.scores) == 3 for r in rows)  # top-5 capped by 3 classes
+    assert {s.label for r in rows for s in r.scores} == {"apple", "banana", "cherry"}
+
+
+def test_missing_device_offers_automatic(qtbot, make_window, resnet18_weights: Path) -> None:  # type: ignore[no-untyped-def]
+    window = make_window(ModelSpec("resnet18", str(resnet18_weights)), start=False, device="cuda:7")
+    with qtbot.waitSignal(window.service.modelFailed, timeout=TIMEOUT_MS) as failed:
+        window.start()
+    assert failed.args[1] == "device"
+    assert window.banner.isVisible() and window.banner.button_texts() == ["Use automatic device"]
+    with qtbot.waitSignal(window.modelReady, timeout=TIMEOUT_MS):
+        window.banner.click("Use automatic device")
+    assert window.toolbar.device() == "auto" and window.settings.device() == "auto"
+
+
+def test_drop_before_model_is_ready_waits_for_it(qtbot, make_window, resnet18_weights: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.badfiles import make_good_images
+
+    window = make_window(ModelSpec("resnet18", str(resnet18_weights)), start=False)
+    files = make_good_images(tmp_path / "early", n=2)
+    window.classify(files)  # before torch is even imported
+    assert window.results.rowCount() == 0 and window.service.busy
+    window.start()
+    wait_idle(qtbot, window)
+    assert [r.path for r in window.results.rows()] == files
+
+
+def test_switching_model_mid_job_cancels_it(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(80):
+        Image.new("RGB", (20, 20), (i, i, i)).save(folder / f"{i:02d}.png")
+    window.classify([folder])
+    qtbot.waitUntil(lambda: window.results.rowCount() > 0, timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(window.modelReady, timeout=TIMEOUT_MS):
+        window.set_model(ModelSpec("resnet18", "random"))
+    assert window.results.rowCount() < 80, "the old job stopped"
+    assert not window.service.busy
+    assert "Re-run" in window.banner.button_texts()
+
+
+def test_recent_folders_menu(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.badfiles import make_good_images
+
+    folders = []
+    for name in ("one", "two"):
+        make_good_images(tmp_path / name, n=1)
+        folders.append(tmp_path / name)
+        window.classify([tmp_path / name])
+    wait_idle(qtbot, window)
+    actions = [a for a in window.recent_menu.actions() if a.text() and not a.isSeparator()]
+    assert [a.text() for a in actions[:2]] == [str(folders[1]), str(folders[0])]
+    window.clear_results()
+    actions[1].trigger()
+    wait_idle(qtbot, window)
+    assert [r.path.parent for r in window.results.rows()] == [folders[0]]
+
+
+def test_about_names_versions_and_device(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    from resnet_desktop import __version__
+    from resnet_desktop.gui.dialogs import about_text
+
+    catalog = window.service.catalog
+    text = about_text({k: catalog.versions[k] for k in ("torch", "torchvision")}, window.model_info.device_name)
+    assert __version__ in text and torch.__version__ in text and "CPU" in text
+
+
+def test_download_progress_in_status_bar(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    window.service.loadProgress.emit(25 * 1024 * 1024, 100 * 1024 * 1024)
+    assert window.status.message.text() == "Downloading weights: 25.0 of 100.0 MB"
+    assert window.status.progress.isVisible() and window.status.progress.value() == 250
+
+
+def test_progress_text_and_eta() -> None:
+    from resnet_desktop.gui.status import format_eta, progress_text
+
+    assert progress_text(50, 200, 10.0) == "50 / 200 · 10.0 images/s · ETA 15 s"
+    assert progress_text(0, 10, 0.0, queued=2) == "0 / 10 · +2 queued"
+    assert format_eta(3725) == "1 h 02 min"
+
+
+def test_pixmap_cache_is_bounded(qapp) -> None:  # type: ignore[no-untyped-def]
+    from resnet_desktop.gui.thumbnails import PixmapLRU
+
+    cache = PixmapLRU(max_bytes=10 * 10 * 4 * 3)  # room for three 10x10 pixmaps
+    for i in range(5):
+        pixmap = QPixmap(10, 10)
+        cache.put((f"p{i}", 10), pixmap)
+        if i == 2:
+            assert cache.get(("p0", 10)) is not None  # touch p0: it becomes most recent
+    assert len(cache) == 3 and cache.bytes <= cache.max_bytes
+    assert cache.get(("p0", 10)) is not None, "recently used entries survive"
+    assert cache.get(("p1", 10)) is None and cache.get(("p2", 10)) is None, "least recently used go first"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def test_export_never_leaves_partial_file(tmp_path: Path, suffix: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from resnet_desktop.gui import export as export_module
+    from resnet_desktop.gui.results_model import ResultRow
+
+    target = tmp_path / f"out{suffix}"
+    target.write_text("previous export\n", encoding="utf-8")
+
+    def broken_replace(*_a: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export_module.os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        export_module.export(target, [ResultRow(path=Path("a.jpg"), error="bad")])
+    assert target.read_text(encoding="utf-8") == "previous export\n"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
