@@ -266,11 +266,15 @@ class _Run:
         rows_labels = labels[features.owner] if features.owner.numel() else torch.empty(0, dtype=torch.long)
         present = torch.bincount(rows_labels, minlength=self.num_classes) if rows_labels.numel() else torch.zeros(self.num_classes)
         missing = [self.scan.classes[i] for i in range(self.num_classes) if present[i] == 0]
-        if missing:
+        if which == "training" and missing:
             raise DatasetError(
-                f"After skipping unreadable files, no {which} images are left for class(es) "
+                f"After skipping unreadable files, no training images are left for class(es) "
                 f"{', '.join(repr(m) for m in missing)}; add readable images to those folders."
             )
+        if not rows_labels.numel():
+            raise DatasetError("After skipping unreadable files, no validation images are left; add readable images.")
+        if missing:  # validation metrics for those classes will show support 0
+            logger.warning("no readable validation images for %s", ", ".join(missing))
         return features.features, rows_labels, features.owner, features.paths
 
     # -- the run ---------------------------------------------------------------------------------
