@@ -207,18 +207,30 @@ def _to_cpu(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.detach().to("cpu", dtype, copy=True)
 
 
+class StopForward(Exception):
+    """Raised by a recorder with ``stop_early`` once it has every requested output."""
+
+
 class FeatureRecorder:
     """Context manager recording ``detach().cpu()`` copies of chosen layers' outputs.
 
     ``names``: layer names as in ``list_layers`` (``None``: every module). After a forward inside the
     block, ``outputs[name]`` holds a batch-first tensor. Hooks are removed on exit, on an exception,
     and on cancel (a set ``cancel`` event makes the next hooked module raise ``CancelledError``).
+    With ``stop_early`` the forward is cut short (``StopForward``) once every requested name is
+    recorded: looking at layer1 of a deep net then costs only the stem and layer1.
     """
 
     def __init__(
-        self, model: nn.Module, names: Iterable[str] | None = None, *, cancel: threading.Event | None = None
+        self,
+        model: nn.Module,
+        names: Iterable[str] | None = None,
+        *,
+        cancel: threading.Event | None = None,
+        stop_early: bool = False,
     ) -> None:
         self.model = model
+        self.stop_early = stop_early and names is not None
         if names is None:
             wanted = [name for name, _ in model.named_modules() if name]
             self._all_calls = True
@@ -239,6 +251,8 @@ class FeatureRecorder:
             self.outputs[key] = _to_cpu(output)
         else:
             logger.debug("Not recording %s: output is %s, not a tensor", key, type(output).__name__)
+        if self.stop_early and len(self.outputs) == len(self._keys):
+            raise StopForward
 
     @property
     def missing(self) -> list[str]:
@@ -261,10 +275,16 @@ def capture(
     *,
     cancel: threading.Event | None = None,
 ) -> dict[str, torch.Tensor]:
-    """One forward of ``inputs`` (batch-first, preprocessed) recording ``names``; tensors on the CPU."""
+    """One forward of ``inputs`` (batch-first, preprocessed) recording ``names``; tensors on the CPU.
+
+    The forward stops as soon as every named output is recorded (the rest of the net is not run).
+    """
     with model_lock(model), eval_mode(model), torch.no_grad():
-        with FeatureRecorder(model, names, cancel=cancel) as recorder:
-            model(_to_model(model, inputs))
+        with FeatureRecorder(model, names, cancel=cancel, stop_early=True) as recorder:
+            try:
+                model(_to_model(model, inputs))
+            except StopForward:
+                pass
     if recorder.missing:
         raise ValueError(f"Layers not used by this model's forward: {', '.join(recorder.missing)}")
     return recorder.outputs
@@ -450,15 +470,26 @@ class ActivationCache:
         return sum(t.element_size() * t.nelement() for t in self._cache.values())
 
     def _plan(self, name: str) -> list[str]:
+        """Everything if it fits; else ``name``, the top-level stages, and ``name``'s neighbours.
+
+        Neighbours (in execution order, nearest first) are what a person clicks next in the tree;
+        they cost nothing extra in the same forward. Together they use at most half the budget.
+        """
         total = sum(layer.num_bytes for layer in self.layers.values())
         if not self._cache and total <= self.budget_bytes:
             return list(self.layers)
+        names = list(self.layers)
+        position = names.index(name)
+        top_level = [n for n in names if "." not in self.layers[n].module]
+        by_distance = sorted(range(len(names)), key=lambda i: abs(i - position))
         plan, size = [name], self.layers[name].num_bytes
-        for layer in self.layers.values():
-            if layer.name not in self._cache and layer.name != name and "." not in layer.module:
-                if size + layer.num_bytes <= self.budget_bytes // 2:
-                    plan.append(layer.name)
-                    size += layer.num_bytes
+        for candidate in top_level + [names[i] for i in by_distance]:
+            if candidate in plan or candidate in self._cache:
+                continue
+            cost = self.layers[candidate].num_bytes
+            if size + cost <= self.budget_bytes // 2:
+                plan.append(candidate)
+                size += cost
         return plan
 
     def get(self, name: str, *, cancel: threading.Event | None = None) -> torch.Tensor:

@@ -113,6 +113,17 @@ def test_no_hooks_remain_after_capture_exception_or_cancel(resnet18: nn.Module) 
     _assert_no_hooks(resnet18)
 
 
+def test_capture_stops_once_everything_asked_for_is_recorded(resnet18: nn.Module) -> None:
+    later: list[str] = []
+    handle = resnet18.layer2.register_forward_pre_hook(lambda module, args: later.append("layer2 ran"))
+    try:
+        outputs = capture(resnet18, _image(), ["layer1"])
+    finally:
+        handle.remove()
+    assert later == [] and set(outputs) == {"layer1"}
+    _assert_no_hooks(resnet18)
+
+
 def test_low_precision_model_records_float32() -> None:
     model = _resnet("resnet18").to(torch.bfloat16)
     outputs = capture(model, _image(), ["layer1", "fc"])
@@ -293,4 +304,9 @@ def test_activation_cache_stays_within_its_budget(resnet18: nn.Module) -> None:
         assert cache.cached_bytes <= budget
         torch.testing.assert_close(value, capture(resnet18, x, [name])[name][0], msg=name)
     assert cache.forwards > 1
+    # A miss also brings the neighbours (what a person clicks next) within half the budget.
+    cache.get("layer2.0.conv2")
+    forwards = cache.forwards
+    cache.get("layer2.0.bn2")
+    assert cache.forwards == forwards
     _assert_no_hooks(resnet18)
