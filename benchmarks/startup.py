@@ -32,6 +32,7 @@ def one_run(arch: str, weights: str, device: str, platform: str) -> dict[str, fl
             QT_QPA_PLATFORM=platform,
             XDG_CONFIG_HOME=str(Path(home) / "config"),  # fresh settings: no remembered window/model
             XDG_CACHE_HOME=str(Path(home) / "cache"),
+            XDG_STATE_HOME=str(Path(home) / "state"),
             PYTHONPATH=str(REPO_ROOT),
         )
         command = [sys.executable, "-m", "resnet_desktop.gui.app", "--startup-trace",

@@ -15,9 +15,11 @@ import logging
 import os
 import sys
 import time
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QThread, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -56,14 +58,46 @@ def _icon() -> QIcon:
     return icon
 
 
+_log_path: Path | None = None
+
+
+def _setup_logging() -> None:
+    """Warnings to stderr, and (when the folder can be made) a small rotating log file."""
+    global _log_path
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        from platformdirs import user_log_path
+
+        folder = user_log_path("resnet-desktop", appauthor=False)
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(folder / "resnet-desktop.log", maxBytes=1_000_000, backupCount=2,
+                                      encoding="utf-8")
+    except OSError as exc:
+        logger.warning("No log file: %s", exc)
+        return
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+        for existing in root.handlers:
+            if existing is not handler and existing.level == logging.NOTSET:
+                existing.setLevel(logging.WARNING)  # stderr stays quiet
+    _log_path = Path(handler.baseFilename)
+
+
 def _install_excepthook() -> None:
     """Log unexpected errors and tell the person, instead of crashing silently."""
 
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         logger.error("Unexpected error", exc_info=(kind, value, tb))
         app = QApplication.instance()
-        if app is not None and not isinstance(value, KeyboardInterrupt):
-            QMessageBox.warning(None, "Unexpected error", f"{kind.__name__}: {value}\n\nDetails are in the log.")
+        on_gui_thread = app is not None and QThread.currentThread() is app.thread()
+        if on_gui_thread and not isinstance(value, KeyboardInterrupt):
+            where = f" Details are in {_log_path}." if _log_path else ""
+            QMessageBox.warning(None, "Unexpected error", f"{kind.__name__}: {value}\n\n{where.strip()}")
 
     sys.excepthook = hook
 
@@ -72,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(argv if argv is not None else sys.argv)
     args, qt_args = parse_args(argv)
     trace = args.startup_trace or os.environ.get(TRACE_ENV, "") not in ("", "0")
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _setup_logging()
     app = QApplication.instance() or QApplication(argv[:1] + qt_args)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)

@@ -148,6 +148,7 @@ class InferenceWorker(QObject):
             notices=list(engine.notices),
         )
         self._info = info
+        logger.info("Model ready: %s on %s", info.source, info.device_name)
         self.modelReady.emit(request, info)
 
     def _load_model(self, request: LoadRequest) -> Any:

@@ -20,6 +20,7 @@ def run_child(code: str, tmp_path: Path, *args: str) -> subprocess.CompletedProc
         RESNET_DESKTOP_OFFLINE="1",
         XDG_CONFIG_HOME=str(tmp_path / "config"),
         XDG_CACHE_HOME=str(tmp_path / "cache"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
         TORCH_HOME=str(tmp_path / "torch"),
         PYTHONPATH=str(REPO_ROOT),
     )
@@ -45,6 +46,8 @@ def test_window_is_shown_before_torch_is_imported(tmp_path: Path) -> None:
     assert lines[0][3] == "torch_imported=0", "the window must be on screen before torch is imported"
     assert float(lines[1][2]) >= float(lines[0][2])
     assert "QThread" not in result.stderr
+    log = tmp_path / "state" / "resnet-desktop" / "log" / "resnet-desktop.log"
+    assert "Model ready: resnet18" in log.read_text(encoding="utf-8"), "the app keeps a log file in the user's log dir"
 
 
 def test_closing_mid_job_cancels_and_exits_cleanly(tmp_path: Path, resnet18_weights: Path) -> None:
