@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
                 scroll.setFrameShape(QScrollArea.Shape.NoFrame)
                 scroll.setWidget(self.feature_panel)
                 self.side_tabs.addTab(scroll, "Features")
+                self.side_tabs.currentChanged.connect(self._make_room_for_tab)
             except Exception:
                 logger.exception("The feature panel could not be created")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -180,6 +181,18 @@ class MainWindow(QMainWindow):
         self.status.cancel_button.clicked.connect(self.cancel)
         self.setStatusBar(self.status)
         self.status.set_message("Starting…")
+
+    def _make_room_for_tab(self, index: int) -> None:
+        """Widen the side panel (up to 60 % of the window) when a tab needs more than it has."""
+        widget = self.side_tabs.widget(index)
+        inner = widget.widget() if isinstance(widget, QScrollArea) else widget
+        if inner is None:
+            return
+        left, right = self.splitter.sizes()
+        total = left + right
+        wanted = min(inner.minimumSizeHint().width() + 24, int(total * 0.6))
+        if wanted > right:
+            self.splitter.setSizes([total - wanted, wanted])
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
