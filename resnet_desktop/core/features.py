@@ -469,21 +469,21 @@ class ActivationCache:
     def cached_bytes(self) -> int:
         return sum(t.element_size() * t.nelement() for t in self._cache.values())
 
-    def _plan(self, name: str) -> list[str]:
-        """Everything if it fits; else ``name``, the top-level stages, and ``name``'s neighbours.
+    def _plan(self, name: str, also: Iterable[str] = ()) -> list[str]:
+        """Everything if it fits; else ``name`` and its neighbours, nearest first.
 
-        Neighbours (in execution order, nearest first) are what a person clicks next in the tree;
-        they cost nothing extra in the same forward. Together they use at most half the budget.
+        Neighbours (in execution order) are what a person clicks next in the tree; they cost
+        nothing extra in the same forward. Together they use at most half the budget.
         """
         total = sum(layer.num_bytes for layer in self.layers.values())
         if not self._cache and total <= self.budget_bytes:
             return list(self.layers)
         names = list(self.layers)
         position = names.index(name)
-        top_level = [n for n in names if "." not in self.layers[n].module]
         by_distance = sorted(range(len(names)), key=lambda i: abs(i - position))
-        plan, size = [name], self.layers[name].num_bytes
-        for candidate in top_level + [names[i] for i in by_distance]:
+        plan = list(dict.fromkeys([name, *(n for n in also if n not in self._cache)]))
+        size = sum(self.layers[n].num_bytes for n in plan)
+        for candidate in (names[i] for i in by_distance):
             if candidate in plan or candidate in self._cache:
                 continue
             cost = self.layers[candidate].num_bytes
@@ -492,18 +492,26 @@ class ActivationCache:
                 size += cost
         return plan
 
-    def get(self, name: str, *, cancel: threading.Event | None = None) -> torch.Tensor:
-        """The output of ``name`` for this image (no batch dimension), capturing it if needed."""
-        if name not in self.layers:
-            raise ValueError(f"Unknown layer {name!r}")
+    def get(
+        self, name: str, *, also: Iterable[str] = (), cancel: threading.Event | None = None
+    ) -> torch.Tensor:
+        """The output of ``name`` for this image (no batch dimension), capturing it if needed.
+
+        ``also``: layers to bring into the cache in the same forward when one is needed.
+        """
+        also = list(also)
+        for wanted in [name, *also]:
+            if wanted not in self.layers:
+                raise ValueError(f"Unknown layer {wanted!r}")
         with self._lock:
             if name in self._cache:
                 self._cache.move_to_end(name)
                 return self._cache[name]
-            outputs = capture(self.model, self.inputs, self._plan(name), cancel=cancel)
+            plan = self._plan(name, also)
+            outputs = capture(self.model, self.inputs, plan, cancel=cancel)
             self.forwards += 1
-            for key, value in outputs.items():
-                self._cache[key] = value[0]
+            for key in reversed(plan):  # farthest first: the nearest are the last to be evicted
+                self._cache[key] = outputs[key][0]
             self._cache.move_to_end(name)
             while self.cached_bytes > self.budget_bytes and len(self._cache) > 1:
                 evicted, _ = self._cache.popitem(last=False)

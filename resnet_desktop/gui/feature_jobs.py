@@ -86,8 +86,8 @@ def prepare(loaded: Any, path: Path, first_layer: str, cancel: threading.Event,
     names = {layer.name for layer in layers}
     cache = ActivationCache(loaded.model, inputs, layers, budget_bytes=budget_bytes)
     first = first_layer if first_layer in names else next(layer.name for layer in layers if layer.is_spatial)
-    activation = cache.get(first, cancel=cancel)
     final = [layer.name for layer in layers if "." not in layer.module][-1]
+    activation = cache.get(first, also=[final], cancel=cancel)  # one forward for both
     logits = cache.get(final, cancel=cancel)
     probabilities = None
     if logits.dim() == 1 and logits.numel() == len(loaded.categories):

@@ -126,6 +126,11 @@ class FeaturePanel(QWidget):
         """Class probabilities of the current image (None for a head that does not match the labels)."""
         return self._probabilities
 
+    @property
+    def forward_passes(self) -> int:
+        """Forwards run so far for the current image's activations (1 when everything fitted)."""
+        return 0 if self._cache is None else int(self._cache.forwards)
+
     def layer_names(self) -> list[str]:
         return list(self._layers)
 

@@ -68,7 +68,7 @@ def test_select_image_switch_layers_click_tile_overlay_and_export(
         # Switching layers uses the cached activations: the grid changes at once, no capture.
         with qtbot.waitSignal(panel.layerShown, timeout=1000) as shown:
             panel.select_layer("layer4")
-        assert shown.args == ["layer4"] and not panel.busy
+        assert shown.args == ["layer4"] and not panel.busy and panel.forward_passes == 1
         np.testing.assert_allclose(panel.current_activation, expected["layer4"][0].numpy())
         assert panel.grid_canvas.image().width() == 23 * 8 - 1  # 512 tiles of 7x7 in 23 columns
 
@@ -132,6 +132,7 @@ def test_layers_outside_a_small_budget_are_captured_in_the_worker(qtbot, loaded,
     try:
         captured, total = map(int, re.search(r"(\d+) of (\d+) layers captured", panel.status.text()).groups())
         assert total == 75 and captured < total  # the whole net (34 MB) does not fit 4 MB
+        assert panel.probabilities is not None and panel.forward_passes == 1  # layer1 and fc in one pass
         with qtbot.waitSignal(panel.layerShown, timeout=TIMEOUT_MS) as shown:
             panel.select_layer("layer2.0.conv1")
         assert shown.args == ["layer2.0.conv1"]
