@@ -110,13 +110,15 @@ def _to_model(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
 def eval_mode(model: nn.Module) -> Iterator[None]:
     """Run in eval mode (BatchNorm uses, never updates, its running stats) and restore the flags."""
     flags = [(m, m.training) for m in model.modules()]
-    if any(training for _, training in flags):
+    changed = any(training for _, training in flags)
+    if changed:
         model.eval()
     try:
         yield
     finally:
-        for module, training in flags:
-            module.training = training
+        if changed:  # a model that was already in eval mode is never written to
+            for module, training in flags:
+                module.training = training
 
 
 class _Hooks:
