@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self._job_started_at: dict[int, float] = {}
         self._job_failed: dict[int, int] = {}
         self._closing = False
+        self._wizard: QWidget | None = None
 
         self._build_actions()
         self._build_widgets()
@@ -560,16 +561,31 @@ class MainWindow(QMainWindow):
         self.status.set_message(f"Exported {len(rows)} rows to {path}")
         return path
 
-    def open_finetune(self) -> None:
+    def open_finetune(self) -> QWidget | None:
+        """Tools > Fine-tune: the wizard's saved model becomes the window's model."""
         wizard_cls = _optional("resnet_desktop.gui.finetune_wizard", "FineTuneWizard")
         if wizard_cls is None:
             QMessageBox.information(self, "Fine-tune", "Fine-tuning is not available in this build.")
-            return
+            return None
+        if self._wizard is not None:
+            self._wizard.raise_()
+            self._wizard.activateWindow()
+            return self._wizard
         loaded = self.model_info.loaded if self.model_info else None
         wizard = wizard_cls(self, current_loaded_model=loaded)
-        wizard.modelReady.connect(lambda path: self.set_model(ModelSpec(arch=None, weights=str(path))))
+        wizard.modelReady.connect(self.use_model_file)
         wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.destroyed.connect(self._forget_wizard)
+        self._wizard = wizard
         wizard.show()
+        return wizard
+
+    def _forget_wizard(self, *_args: object) -> None:
+        self._wizard = None
+
+    def use_model_file(self, path: str) -> None:
+        """Switch to a model file (e.g. the one the fine-tune wizard just saved)."""
+        self.set_model(ModelSpec(arch=None, weights=str(path)))
 
     def show_about(self) -> None:
         catalog = self.service.catalog
@@ -585,6 +601,8 @@ class MainWindow(QMainWindow):
             self._closing = True
             self.settings.save_window(self.saveGeometry(), self.saveState(), self.splitter.saveState())
             self.settings.sync()
+            if self._wizard is not None:
+                self._wizard.close()  # the wizard cancels and waits for its own threads
             self.service.shutdown()
             self.thumbnails.shutdown()
             shutdown = getattr(self.feature_panel, "shutdown", None)

@@ -46,10 +46,9 @@ def test_toolbar_lists_core_architectures_weights_and_devices(qtbot, window) -> 
     assert chosen.args[0] == ModelSpec(arch="resnet34", weights=default34)
 
 
-def test_open_fine_tuned_model_file_from_toolbar(qtbot, window, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def fruit_model_file(folder: Path) -> Path:
+    """One of our fine-tuned model files (3 classes), as the wizard would save it."""
     from resnet_desktop.core import modelfile, zoo
-    from resnet_desktop.gui.toolbar import OPEN_FILE
-    from tests.badfiles import make_good_images
 
     model = zoo.build_model("resnet18", 3)
     meta = modelfile.ModelFileMeta(
@@ -57,7 +56,14 @@ def test_open_fine_tuned_model_file_from_toolbar(qtbot, window, tmp_path: Path, 
         class_names=["apple", "banana", "cherry"],
         preprocessing=zoo.get_weights_info("resnet18", "IMAGENET1K_V1").preprocessing.to_dict(),
     )
-    path = modelfile.save_model_file(tmp_path / "fruit.safetensors", model, meta)
+    return modelfile.save_model_file(folder / "fruit.safetensors", model, meta)
+
+
+def test_open_fine_tuned_model_file_from_toolbar(qtbot, window, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from resnet_desktop.gui.toolbar import OPEN_FILE
+    from tests.badfiles import make_good_images
+
+    path = fruit_model_file(tmp_path)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(path), "")))
     combo = window.toolbar.weights_combo
     with qtbot.waitSignal(window.modelReady, timeout=TIMEOUT_MS) as ready:
@@ -70,6 +76,19 @@ def test_open_fine_tuned_model_file_from_toolbar(qtbot, window, tmp_path: Path, 
     rows = window.results.rows()
     assert len(rows) == 2 and all(len(r.scores) == 3 for r in rows)  # top-5 capped by 3 classes
     assert {s.label for r in rows for s in r.scores} == {"apple", "banana", "cherry"}
+
+
+def test_finetune_wizard_switches_the_window_to_its_model(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("resnet_desktop.gui.finetune_wizard")
+    wizard = window.open_finetune()
+    assert wizard is not None and wizard.isVisible()
+    assert window.open_finetune() is wizard, "one wizard at a time"
+    path = fruit_model_file(tmp_path)
+    with qtbot.waitSignal(window.modelReady, timeout=TIMEOUT_MS) as ready:
+        wizard.modelReady.emit(str(path))
+    assert ready.args[0].loaded.categories == ["apple", "banana", "cherry"]
+    assert window.settings.model_spec().weights == str(path)
+    wizard.close()
 
 
 def test_missing_device_offers_automatic(qtbot, make_window, resnet18_weights: Path) -> None:  # type: ignore[no-untyped-def]
