@@ -32,7 +32,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("folder", type=Path, help="folder with one subfolder per class")
     parser.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.safetensors); never overwritten")
     parser.add_argument("--model", default="resnet50", help="base architecture (resnet18 ... resnet152; default resnet50)")
-    parser.add_argument("--weights", default="IMAGENET1K_V2", help="base weights: a torchvision name, 'random', or a file")
+    parser.add_argument("--weights", default="DEFAULT", help="base weights: a torchvision name (default: DEFAULT, the best ImageNet weights), random, or a file")
     parser.add_argument("--mode", choices=("head", "last-stage"), default="head", help="train the head only (default) or layer4 too")
     parser.add_argument("--epochs", type=int, default=30, help="maximum epochs (early stopping on validation loss)")
     parser.add_argument("--val-split", type=float, default=0.2, help="share of each class kept for validation (default 0.2)")

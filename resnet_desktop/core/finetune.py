@@ -10,7 +10,6 @@ run therefore leaves nothing behind.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -23,7 +22,6 @@ from torch import nn
 
 from resnet_desktop.core.errors import CancelledError, DatasetError
 from resnet_desktop.core.finetune_data import (
-    DEFAULT_VAL_SPLIT,
     DatasetScan,
     scan_dataset,
     stratified_split,
@@ -38,6 +36,7 @@ from resnet_desktop.core.finetune_features import (
 )
 from resnet_desktop.core.finetune_head import EpochStats, Head, HeadConfig, train_head
 from resnet_desktop.core.finetune_metrics import ValPrediction, compute_metrics
+from resnet_desktop.core.finetune_settings import MODES, FineTuneSettings
 
 if TYPE_CHECKING:
     from resnet_desktop.core.modelfile import ModelFileMeta
@@ -45,7 +44,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MODES = ("head", "last-stage")
 #: Largest layer3 cache (bytes, float16) last-stage mode will hold in memory.
 STAGE_CACHE_LIMIT = 3 * 1024**3
 
@@ -60,42 +58,6 @@ __all__ = [
     "run_fine_tune",
     "scan_dataset",
 ]
-
-
-@dataclass
-class FineTuneSettings:
-    """Everything that decides a run; saved in the model file's metrics for reproducibility."""
-
-    arch: str = "resnet50"
-    weights: str = "IMAGENET1K_V2"
-    mode: str = "head"
-    val_split: float = DEFAULT_VAL_SPLIT
-    epochs: int = 30
-    learning_rate: float = 1e-3
-    batch_size: int = 64
-    augment: int = 0
-    balance: bool = False
-    seed: int = 0
-    optimizer: str = "lbfgs"
-    weight_decay: float | None = None
-    patience: int = 5
-    backbone_lr_factor: float = 0.1
-    device: str = "auto"
-    workers: int | None = None
-
-    def check(self) -> None:
-        """Refuse settings that cannot work, with the reason."""
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
-        if not 0 < self.val_split < 1:
-            raise ValueError(f"the validation split must be between 0 and 1, not {self.val_split}")
-        if self.epochs < 1 or self.batch_size < 1 or self.augment < 0 or self.patience < 1:
-            raise ValueError("epochs, batch size and patience must be at least 1 and augment at least 0")
-        if self.learning_rate <= 0:
-            raise ValueError("the learning rate must be positive")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
