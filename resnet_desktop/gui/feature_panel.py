@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QModelIndex, QPointF, QRectF, Qt, QThreadPool, Signal
-from PySide6.QtGui import QShowEvent, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QResizeEvent, QShowEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -58,6 +59,8 @@ GRID_PAD = 1
 DEFAULT_LAYER = "layer1"
 DEFAULT_CAM_LAYER = "layer4"
 MIN_EXPORT_SIDE = 256
+#: Below this width the panel stacks the detail view under the grid (e.g. as a side tab).
+NARROW_WIDTH = 1000
 
 
 class FeaturePanel(QWidget):
@@ -253,31 +256,74 @@ class FeaturePanel(QWidget):
         exports.addWidget(self.export_channel_button)
         exports.addWidget(self.export_overlay_button)
 
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        detail_layout.addWidget(self.detail_title)
+        detail_layout.addWidget(self.detail_canvas, 1)
+        detail_layout.addWidget(self.readout)
+        settings = QWidget()
+        settings_layout = QVBoxLayout(settings)
+        settings_layout.setContentsMargins(0, 0, 0, 0)
+        settings_layout.addWidget(self.overlay_check)
+        settings_layout.addLayout(opacity_row)
+        settings_layout.addWidget(cam_box)
+        settings_layout.addLayout(exports)
+        settings_layout.addStretch(1)
         right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.detail_title)
-        right_layout.addWidget(self.detail_canvas, 1)
-        right_layout.addWidget(self.readout)
-        right_layout.addWidget(self.overlay_check)
-        right_layout.addLayout(opacity_row)
-        right_layout.addWidget(cam_box)
-        right_layout.addLayout(exports)
+        self._right_layout = QBoxLayout(QBoxLayout.Direction.TopToBottom, right)
+        self._right_layout.setContentsMargins(0, 0, 0, 0)
+        self._right_layout.addWidget(detail, 1)
+        self._right_layout.addWidget(settings, 0)
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self._tree)
-        splitter.addWidget(middle)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 0)
-        splitter.setStretchFactor(1, 3)
-        splitter.setStretchFactor(2, 2)
-        splitter.setSizes([300, 560, 380])
+        self._tree.setMinimumWidth(120)
+        for combo in (self.norm_combo, self.sort_combo, self.cmap_combo, self.class_combo, self.cam_layer_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
+        self._middle, self._right = middle, right
+        self._top = QSplitter(Qt.Orientation.Horizontal)  # tree | grid, used when narrow
+        self._outer = QSplitter(Qt.Orientation.Horizontal)
+        self._narrow: bool | None = None
+        self._arrange(narrow=False)
 
         self.status = QLabel(" ")
         layout = QVBoxLayout(self)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self._outer, 1)
         layout.addWidget(self.status)
         self._update_enabled()
+
+    def _arrange(self, narrow: bool) -> None:
+        """Wide: tree | grid | detail side by side. Narrow (a side tab): tree | grid above the detail."""
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        if narrow:
+            self._top.addWidget(self._tree)
+            self._top.addWidget(self._middle)
+            self._top.setStretchFactor(0, 0)
+            self._top.setStretchFactor(1, 1)
+            self._top.setSizes([160, 400])
+            self._outer.setOrientation(Qt.Orientation.Vertical)
+            self._outer.insertWidget(0, self._top)
+            self._outer.insertWidget(1, self._right)
+            self._top.show()
+            self._outer.setSizes([560, 400])
+            self._right_layout.setDirection(QBoxLayout.Direction.LeftToRight)
+        else:
+            self._outer.setOrientation(Qt.Orientation.Horizontal)
+            self._outer.insertWidget(0, self._tree)
+            self._outer.insertWidget(1, self._middle)
+            self._outer.insertWidget(2, self._right)
+            self._top.setParent(None)
+            self._outer.setStretchFactor(0, 0)
+            self._outer.setStretchFactor(1, 3)
+            self._outer.setStretchFactor(2, 2)
+            self._outer.setSizes([300, 560, 380])
+            self._right_layout.setDirection(QBoxLayout.Direction.TopToBottom)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._arrange(narrow=event.size().width() < NARROW_WIDTH)
+        super().resizeEvent(event)
 
     def _update_enabled(self) -> None:
         has_grid = self._grid_rgb is not None

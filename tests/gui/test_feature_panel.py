@@ -143,6 +143,23 @@ def test_layers_outside_a_small_budget_are_captured_in_the_worker(qtbot, loaded,
         panel.shutdown()
 
 
+def test_narrow_panel_stacks_the_detail_under_the_grid(qtbot, loaded, photo: Path) -> None:  # noqa: ANN001
+    """As a side tab of the main window the panel is narrow: grid on top, enlarged view below."""
+    panel = _open_panel(qtbot, loaded, photo)
+    try:
+        def below() -> bool:
+            grid_bottom = panel.grid_canvas.mapTo(panel, panel.grid_canvas.rect().bottomLeft()).y()
+            return panel.detail_canvas.mapTo(panel, QPoint(0, 0)).y() > grid_bottom
+
+        assert not below()  # wide: side by side
+        panel.resize(560, 900)
+        qtbot.waitUntil(below, timeout=2000)
+        panel.resize(1200, 720)
+        qtbot.waitUntil(lambda: not below(), timeout=2000)
+    finally:
+        panel.shutdown()
+
+
 def test_unreadable_image_is_reported_not_raised(qtbot, loaded, tmp_path: Path) -> None:  # noqa: ANN001
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not an image")
