@@ -84,6 +84,8 @@ class MainWindow(QMainWindow):
         self._offer_rerun = False
         self._job_started_at: dict[int, float] = {}
         self._job_failed: dict[int, int] = {}
+        self._job_done: dict[int, int] = {}
+        self._job_rate: dict[int, float] = {}
         self._closing = False
         self._wizard: QWidget | None = None
 
@@ -229,6 +231,7 @@ class MainWindow(QMainWindow):
         s.modelFailed.connect(self._on_model_failed)
         s.jobQueued.connect(self._on_job_queued)
         s.jobStarted.connect(self._on_job_started)
+        s.jobTotal.connect(self._on_job_total)
         s.predictions.connect(self._on_predictions)
         s.jobProgress.connect(self._on_job_progress)
         s.jobFinished.connect(self._on_job_finished)
@@ -484,8 +487,14 @@ class MainWindow(QMainWindow):
 
     def _on_job_started(self, job: Job, total: int) -> None:
         self._job_started_at[job.id] = time.monotonic()
-        self.status.set_busy(progress_text(0, total, 0.0, self._queued_count()), max(total, 1), 0)
-        self.status.set_message(f"Classifying {total} files with {self.model_info.source if self.model_info else 'the model'}…")
+        self._job_done[job.id] = 0
+        self._show_job_progress(job, 0, 0.0)
+        source = self.model_info.source if self.model_info else "the model"
+        self.status.set_message(f"Classifying with {source}…")
+
+    def _on_job_total(self, job: Job, total: int) -> None:
+        if job is self.service.current_job:
+            self._show_job_progress(job, self._job_done.get(job.id, 0), self._job_rate.get(job.id, 0.0))
 
     def _on_predictions(self, job: Job, predictions: list) -> None:
         self.results.append_predictions(predictions)
@@ -494,12 +503,15 @@ class MainWindow(QMainWindow):
         if job is not self.service.current_job:
             return
         self._job_failed[job.id] = progress.failed
-        total = progress.total or 0
-        self.status.set_busy(
-            progress_text(progress.done, progress.total, progress.images_per_second, self._queued_count()),
-            max(total, 1),
-            progress.done,
-        )
+        self._job_done[job.id] = progress.done
+        self._job_rate[job.id] = progress.images_per_second
+        self._show_job_progress(job, progress.done, progress.images_per_second)
+
+    def _show_job_progress(self, job: Job, done: int, rate: float) -> None:
+        """done/total with images/s and ETA; a busy bar until the file count is known."""
+        total = job.total
+        text = progress_text(done, total, rate, self._queued_count())
+        self.status.set_busy(text, max(total, 1) if total is not None else 0, min(done, total or 0))
 
     def _on_job_finished(self, job: Job, cancelled: bool) -> None:
         started = self._job_started_at.pop(job.id, None)
@@ -507,17 +519,19 @@ class MainWindow(QMainWindow):
             return  # dropped from the queue before it began
         elapsed = time.monotonic() - started
         failed = self._job_failed.pop(job.id, 0)
+        done = self._job_done.pop(job.id, 0)
+        self._job_rate.pop(job.id, None)
         if cancelled:
             self.status.set_message(f"Cancelled. {self.results.rowCount()} results kept.")
         else:
             self.status.set_message(
-                f"Classified {job.total or 0} files in {elapsed:.1f} s"
+                f"Classified {done} files in {elapsed:.1f} s"
                 + (f" ({failed} could not be read)." if failed else ".")
             )
 
     def _on_job_failed(self, job: Job, message: str) -> None:
-        self._job_started_at.pop(job.id, None)
-        self._job_failed.pop(job.id, None)
+        for per_job in (self._job_started_at, self._job_failed, self._job_done, self._job_rate):
+            per_job.pop(job.id, None)
         self.banner.show_message("Classification stopped", message)
 
     def _on_busy(self, busy: bool) -> None:

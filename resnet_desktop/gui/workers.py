@@ -85,7 +85,8 @@ class InferenceWorker(QObject):
     loadProgress = Signal(object, int, int)  # request, done bytes, total bytes (-1 unknown)
     modelReady = Signal(object, object)  # request, ModelInfo
     modelFailed = Signal(object, str, str)  # request, message, kind ("weights" | "device" | "error")
-    jobStarted = Signal(object, int)  # job, total files
+    jobStarted = Signal(object, int)  # job, total files (-1: still counting)
+    jobTotal = Signal(object, int)  # job, total files (from a thread of its own)
     predictions = Signal(object, list)  # job, [Prediction]
     jobProgress = Signal(object, object)  # job, core Progress
     jobFinished = Signal(object, bool)  # job, cancelled
@@ -192,15 +193,13 @@ class InferenceWorker(QObject):
         self.jobFinished.emit(job, job.cancel.is_set())
 
     def _classify(self, job: Job) -> None:
+        """Stream ``discover(inputs)`` into the engine at once; count the files alongside for the ETA."""
         from resnet_desktop.core.images import discover
 
-        paths: list[Path] = []
-        for path in discover(job.inputs):
-            if job.cancel.is_set():
-                return
-            paths.append(path)
-        job.total = len(paths)
-        self.jobStarted.emit(job, len(paths))
+        self.jobStarted.emit(job, -1)
+        stop = threading.Event()
+        counter = threading.Thread(target=self._count, args=(job, stop), name=f"count-job-{job.id}", daemon=True)
+        counter.start()
         pending: list[Any] = []
         last_emit = 0.0
 
@@ -216,12 +215,32 @@ class InferenceWorker(QObject):
             flush(force=True)
             self.jobProgress.emit(job, progress)
 
-        for prediction in self._engine.classify(
-            paths, topk=job.topk, cancel=job.cancel, progress=on_progress, total=len(paths)
-        ):
-            pending.append(prediction)
-            flush()
-        flush(force=True)
+        try:
+            for prediction in self._engine.classify(
+                discover(job.inputs), topk=job.topk, cancel=job.cancel, progress=on_progress
+            ):
+                pending.append(prediction)
+                flush()
+            flush(force=True)
+        finally:
+            stop.set()
+            counter.join()
+
+    def _count(self, job: Job, stop: threading.Event) -> None:
+        """How many files the job has (a second, cheap walk), so the GUI can show done/total and ETA."""
+        from resnet_desktop.core.images import discover
+
+        count = 0
+        try:
+            for _path in discover(job.inputs):
+                if stop.is_set() or job.cancel.is_set():
+                    return
+                count += 1
+        except Exception:  # the count is only for display; the classification reports real errors
+            logger.debug("Counting files for job %d failed", job.id, exc_info=True)
+            return
+        job.total = count
+        self.jobTotal.emit(job, count)
 
 
 def _build_catalog() -> Catalog:
@@ -266,6 +285,7 @@ class ModelService(QObject):
     modelFailed = Signal(str, str)
     jobQueued = Signal(object)
     jobStarted = Signal(object, int)
+    jobTotal = Signal(object, int)
     predictions = Signal(object, list)
     jobProgress = Signal(object, object)
     jobFinished = Signal(object, bool)
@@ -293,6 +313,7 @@ class ModelService(QObject):
         w.modelReady.connect(self._on_model_ready)
         w.modelFailed.connect(self._on_model_failed)
         w.jobStarted.connect(self._on_job_started)
+        w.jobTotal.connect(self.jobTotal)
         w.predictions.connect(self._on_predictions)
         w.jobProgress.connect(self._on_job_progress)
         w.jobFinished.connect(self._on_job_finished)

@@ -166,6 +166,10 @@ def test_model_runs_off_gui_thread_and_event_loop_stays_responsive(qtbot, window
         lambda _m, _i: forward_threads.add(threading.get_ident())
     )
     progress_threads: set[bool] = set()
+    totals: list[int] = []
+    window.service.jobTotal.connect(lambda _job, n: totals.append(n))
+    bar_texts: list[str] = []
+    window.service.jobProgress.connect(lambda *_: bar_texts.append(window.status.progress.format()))
     window.service.jobProgress.connect(lambda *_: progress_threads.add(QThread.currentThread() is QApplication.instance().thread()))
     gaps: list[float] = []
     last = [time.perf_counter()]
@@ -188,6 +192,10 @@ def test_model_runs_off_gui_thread_and_event_loop_stays_responsive(qtbot, window
     assert window.results.rowCount() == 200
     assert forward_threads and gui_thread not in forward_threads, "the model must never run on the GUI thread"
     assert progress_threads == {True}, "signals reach the GUI on its own thread"
+    assert totals == [200], "the file count arrives while classifying"
+    assert any(t.startswith("200 / 200 · ") and "images/s" in t for t in bar_texts), bar_texts[-3:]
+    assert any("ETA" in t for t in bar_texts)
+    assert window.status.message.text().startswith("Classified 200 files")
     max_gap_ms = max(gaps) * 1000
     print(f"\nevent loop: {len(gaps)} ticks while classifying 200 images, max gap {max_gap_ms:.0f} ms")
     assert max_gap_ms < 1000, "the event loop stalled"
