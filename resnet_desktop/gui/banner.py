@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
@@ -49,7 +49,7 @@ class Banner(QFrame):
         self,
         title: str,
         text: str,
-        actions: list[tuple[str, Callable[[], None]]] = (),  # type: ignore[assignment]
+        actions: Sequence[tuple[str, Callable[[], None]]] = (),
         *,
         level: str = "warning",
     ) -> None:

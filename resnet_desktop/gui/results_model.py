@@ -176,7 +176,9 @@ class ResultsModel(QAbstractTableModel):
         if column == COL_CONFIDENCE:
             return row.top1.probability if row.top1 else -1.0
         if column == COL_LABEL:
-            return (row.error or row.top1.label if (row.error or row.top1) else "").lower()
+            if row.error:
+                return row.error.lower()
+            return row.top1.label.lower() if row.top1 else ""
         if column == COL_FOLDER:
             return str(row.path.parent).lower()
         return row.path.name.lower()
