@@ -22,12 +22,10 @@ TIMEOUT_MS = 120_000
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - a core LoadedModel
+def loaded(resnet18_weights: Path):  # noqa: ANN201 - a core LoadedModel
     from resnet_desktop.core import zoo
-    from tests.helpers import save_random_weights
 
-    path = save_random_weights(tmp_path_factory.mktemp("w") / "resnet18.pth", "resnet18", seed=0)
-    return zoo.load_model("resnet18", str(path))
+    return zoo.load_model("resnet18", str(resnet18_weights))
 
 
 @pytest.fixture
