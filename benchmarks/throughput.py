@@ -226,10 +226,11 @@ def main(argv: list[str] | None = None) -> int:
             f"  engine                  {engine_rate:9.1f} images/s   = {engine_rate / naive_rate:.2f}x naive, "
             f"{engine_rate / ceiling:.0%} of the ceiling{sampler.text()}"
         )
+        cores = os.cpu_count() or 1
         print(
             f"  engine decode           {per_image:9.1f} ms/image on one core "
-            f"({1000 / per_image:.0f} images/s/core); decoding keeps {decode_core_s:.2f} cores busy "
-            f"of {engine.workers} workers"
+            f"({1000 / per_image:.0f} images/s/core); during the run decoding used {decode_core_s:.2f} "
+            f"of {cores} cores ({decode_core_s / cores:.0%} of the machine)"
         )
     if hasattr(os, "getloadavg"):
         print(f"\nload average {os.getloadavg()[0]:.2f} after the run")

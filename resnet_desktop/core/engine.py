@@ -134,6 +134,8 @@ class Engine:
             raise ValueError("batch_size must be at least 1")
         #: Largest chunk the model gets at once; halves on out-of-memory.
         self.forward_batch_size = self.batch_size
+        #: Decode the next batches while the model runs (see ``decode_batches``).
+        self.overlap = True
         #: Things a person should know about this run (e.g. a fallback to the CPU).
         self.notices: list[str] = []
         if autocast is True:
@@ -242,6 +244,7 @@ class Engine:
             workers=self.workers,
             cancel=cancel,
             pin_memory=self.device.type == "cuda",
+            overlap=self.overlap,
         )
 
     def _predictions(self, batch: DecodedBatch, topk: int) -> list[Prediction]:

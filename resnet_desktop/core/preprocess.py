@@ -177,6 +177,7 @@ def decode_batches(
     transform: Transform | None = None,
     pin_memory: bool = False,
     prefetch_batches: int = PREFETCH_BATCHES,
+    overlap: bool = True,
 ) -> Iterator[DecodedBatch]:
     """Yield :class:`DecodedBatch` es of up to ``batch_size`` files, in input order, decoding ahead.
 
@@ -184,11 +185,13 @@ def decode_batches(
     yielded. ``augment`` (PIL -> PIL) runs on the decoded image before resize/crop (fine-tuning);
     ``transform`` (PIL -> uint8 CHW tensor) replaces resize/crop entirely. When ``cancel`` is set the
     generator stops within ~``CANCEL_POLL_S`` without waiting for the window; queued decodes are
-    dropped and running ones finish in the background.
+    dropped and running ones finish in the background. ``overlap=False`` decodes a batch only when
+    it is asked for (nothing decodes while the caller runs the model): on a CPU-only machine this
+    avoids decode threads and the model's threads fighting over the same cores.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    window = batch_size * max(1, prefetch_batches)
+    window = batch_size * max(1, prefetch_batches) if overlap else batch_size
     source = iter([paths] if isinstance(paths, (str, os.PathLike)) else paths)
     pending: deque[tuple[Path, Future]] = deque()
     exhausted = False
@@ -207,9 +210,11 @@ def decode_batches(
             pending.append((path, future))
 
     try:
-        top_up()
-        while pending:
+        while True:
             if cancel is not None and cancel.is_set():
+                return
+            top_up()
+            if not pending:
                 return
             items: list[tuple[Path, torch.Tensor | None, str | None]] = []
             while pending and len(items) < batch_size:
@@ -220,7 +225,8 @@ def decode_batches(
                     return
                 pending.popleft()
                 items.append((path, tensor, error))
-                top_up()
+                if overlap:
+                    top_up()
             yield _assemble(items, pin_memory)
     finally:
         for _, future in pending:

@@ -147,6 +147,11 @@ def test_input_is_consumed_lazily(engine: Engine, sample_photos: list[Path]) -> 
     stream.close()
     assert pulled <= BATCH * (PREFETCH_BATCHES + 1)
 
+    pulled = 0  # without overlap, exactly one batch is read before it is handed over
+    batches = decode_batches(ten_thousand(), engine.preprocessing, batch_size=BATCH, workers=2, overlap=False)
+    assert len(next(batches)) == BATCH and pulled == BATCH
+    batches.close()
+
 
 def test_cancel_from_progress_keeps_results_so_far(engine: Engine, sample_photos: list[Path]) -> None:
     cancel = threading.Event()
