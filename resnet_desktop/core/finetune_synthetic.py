@@ -50,8 +50,10 @@ def _draw_shape(draw: ImageDraw.ImageDraw, shape: str, box: tuple[int, int, int,
             draw.rectangle((x, y0, x + step, y1), fill=fill)
 
 
-def make_image(style: tuple[str, str, tuple[int, int, int]], size: tuple[int, int], rng: random.Random) -> Image.Image:
-    """One picture of ``style``: 1-3 shapes on a random soft background."""
+def make_image(
+    style: tuple[str, str, tuple[int, int, int]], size: tuple[int, int], rng: random.Random, *, any_colour: float = 0.0
+) -> Image.Image:
+    """One picture of ``style``: 1-3 shapes on a random soft background (``any_colour``: chance a shape takes any class's colour)."""
     width, height = size
     background = tuple(rng.randint(60, 200) for _ in range(3))
     image = Image.new("RGB", size, background)  # type: ignore[arg-type]
@@ -60,7 +62,8 @@ def make_image(style: tuple[str, str, tuple[int, int, int]], size: tuple[int, in
         side = rng.randint(min(size) // 4, min(size) // 2)
         x0 = rng.randint(0, width - side)
         y0 = rng.randint(0, height - side)
-        _draw_shape(draw, style[1], (x0, y0, x0 + side, y0 + side), _jitter(style[2], rng, 50))
+        colour = rng.choice(CLASS_STYLES)[2] if rng.random() < any_colour else style[2]
+        _draw_shape(draw, style[1], (x0, y0, x0 + side, y0 + side), _jitter(colour, rng, 50))
     return image.filter(ImageFilter.GaussianBlur(rng.uniform(0.0, 1.5)))
 
 
@@ -72,8 +75,12 @@ def make_labeled_folder(
     size: tuple[int, int] = (64, 48),
     seed: int = 0,
     suffix: str = ".jpg",
+    any_colour: float = 0.0,
 ) -> Path:
-    """Write ``root/<class>/<class>_NNN.jpg``; refuses to write into an existing non-empty folder."""
+    """Write ``root/<class>/<class>_NNN.jpg``; refuses to write into an existing non-empty folder.
+
+    ``any_colour`` is the chance that a shape is drawn in another class's colour (harder to tell apart).
+    """
     root = Path(root)
     if root.exists() and any(root.iterdir()):
         raise FileExistsError(f"{root} already exists and is not empty; choose a new folder")
@@ -85,5 +92,5 @@ def make_labeled_folder(
         folder = root / style[0]
         folder.mkdir(parents=True, exist_ok=True)
         for i in range(count):
-            make_image(style, size, rng).save(folder / f"{style[0]}_{i:03d}{suffix}", quality=90)
+            make_image(style, size, rng, any_colour=any_colour).save(folder / f"{style[0]}_{i:03d}{suffix}", quality=90)
     return root

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QWizard
 
 from resnet_desktop.core.finetune_synthetic import make_labeled_folder
 from resnet_desktop.gui.finetune_wizard import FineTuneWizard
+from tests.gui.main_window_fixtures import app_settings, make_window, window  # noqa: F401
 
 #: Set to a folder to write the training/results screenshots there (docs/screenshots).
 SCREENSHOTS = os.environ.get("RESNET_DESKTOP_SCREENSHOTS")
@@ -133,3 +134,30 @@ def test_folder_can_be_dropped(qtbot, tmp_path: Path, drop: bool) -> None:
     event = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
     wizard.folder_page.dropEvent(event)
     assert wizard.folder_page.folder() == tmp_path and wizard.folder_page.isComplete()
+
+
+def test_main_window_classifies_with_the_fine_tuned_model(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Tools > Fine-tune on the window's current model, save, use it: the window labels with the new classes."""
+    root = make_labeled_folder(tmp_path / "photos", classes=2, per_class=6, seed=7)
+    wizard = window.open_finetune()
+    wizard.folder_page.set_folder(root)
+    _next(wizard)
+    qtbot.waitUntil(wizard.scan_page.isComplete, timeout=30_000)
+    _next(wizard)
+    assert wizard.settings_page.use_current_model(), "the window's model is the default base"
+    wizard.settings_page.epochs.setValue(2)
+    _next(wizard)
+    qtbot.waitUntil(wizard.training_page.isComplete, timeout=120_000)
+    _next(wizard)
+    _next(wizard)
+    wizard.save_page.location.setText(str(tmp_path / "models"))
+    wizard.save_page.name.setText("two-shapes")
+    wizard.save_page.save_button.click()
+    qtbot.waitUntil(lambda: wizard.save_page.saved_path is not None, timeout=30_000)
+    with qtbot.waitSignal(window.modelReady, timeout=120_000) as ready:
+        wizard.save_page.use_button.click()
+    assert ready.args[0].loaded.categories == ["circles", "squares"]
+    window.classify([root / "circles" / "circles_000.jpg", root / "squares" / "squares_000.jpg"])
+    qtbot.waitUntil(lambda: not window.service.busy and window.results.rowCount() == 2, timeout=120_000)
+    rows = window.results.rows()
+    assert all({s.label for s in r.scores} == {"circles", "squares"} for r in rows)
