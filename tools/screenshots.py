@@ -5,8 +5,9 @@
 
 Each screen is the real ``MainWindow`` driven through its public API (classify, select a row,
 load a model), grabbed with ``QWidget.grab()``. No download happens: the results screens use
-seeded random weights (the status bar says so) because this must run offline; the
-missing-weights screen is what the default model shows when its weights are not cached.
+seeded random weights by default (the status bar says so) because this must run offline, or
+``--weights FILE`` (resnet50 weights); the missing-weights screen is what the default model
+shows when its weights are not cached.
 Settings and caches go to a temporary folder, never the user's.
 """
 
@@ -76,10 +77,33 @@ def demo_folder(workdir: Path) -> Path:
     return folder
 
 
-def results_window(workdir: Path, folder: Path):  # type: ignore[no-untyped-def]
+def many_copies(workdir: Path, folder: Path, n: int) -> Path:
+    """``n`` photos (copies of the samples) for a job that takes a while."""
+    photos = sorted(p for p in folder.iterdir() if p.suffix == ".jpg" and p.name != "notes.jpg")
+    target = workdir / "Holiday 2024"
+    target.mkdir(exist_ok=True)
+    for i in range(n):
+        source = photos[i % len(photos)]
+        shutil.copy2(source, target / f"IMG_{1000 + i}{source.suffix}")
+    return target
+
+
+def drag_enter(window, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent
+    from PySide6.QtWidgets import QApplication
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDragEnterEvent(QPointF(window.rect().center()), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, event)
+
+
+def results_window(workdir: Path, folder: Path, weights: str):  # type: ignore[no-untyped-def]
     from resnet_desktop.gui.settings import ModelSpec
 
-    window = new_window(workdir, "results", ModelSpec(arch="resnet50", weights="random"))
+    window = new_window(workdir, "results", ModelSpec(arch="resnet50", weights=weights))
     window.start()
     wait_until(lambda: window.model_info is not None)
     window.classify([folder])
@@ -91,7 +115,7 @@ def results_window(workdir: Path, folder: Path):  # type: ignore[no-untyped-def]
     return window
 
 
-def shoot(out: Path, scheme: str) -> list[Path]:
+def shoot(out: Path, scheme: str, weights: str = "random") -> list[Path]:
     from PySide6.QtWidgets import QApplication
 
     from resnet_desktop.gui.theme import apply_color_scheme
@@ -101,9 +125,10 @@ def shoot(out: Path, scheme: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     workdir = Path(tempfile.mkdtemp(prefix="resnet-desktop-shots-"))
-    os.environ.setdefault("TORCH_HOME", str(workdir / "torch"))  # an empty cache: weights are missing
+    # An empty torch cache and no downloads: the default model's weights are missing, on any machine.
+    os.environ["TORCH_HOME"] = str(workdir / "torch")
     os.environ["XDG_CACHE_HOME"] = str(workdir / "cache")
-    os.environ.setdefault("RESNET_DESKTOP_OFFLINE", "1")
+    os.environ["RESNET_DESKTOP_OFFLINE"] = "1"
 
     def save(widget, name: str) -> None:  # type: ignore[no-untyped-def]
         path = out / name
@@ -125,20 +150,30 @@ def shoot(out: Path, scheme: str) -> list[Path]:
         window.close()
 
         # 2. Results + 3. the preview panel on its own.
-        window = results_window(workdir, folder)
+        window = results_window(workdir, folder, weights)
         save(window, "main-window.png")
         save(window.side_tabs, "preview-top5.png")
 
-        # 4. The drop highlight while files hover over the window.
-        window.drop_overlay.show_over("Drop 3 items to classify")
+        # 4. The drop highlight: a real drag-enter with three files, as a file manager sends it.
+        drag_enter(window, sorted(folder.iterdir())[:3])
         settle(0.2)
         save(window, "drop-highlight.png")
         window.drop_overlay.hide()
+
+        # 5. A bigger job under way: streaming rows, progress with images/s and ETA, Cancel.
+        window.clear_results()
+        window.classify([many_copies(workdir, folder, 48)])
+        wait_until(lambda: window.results.rowCount() >= 16 and window.service.current_job is not None
+                   and window.service.current_job.total is not None)
+        settle(0.3)
+        save(window, "classifying.png")
+        window.cancel()
+        wait_until(lambda: not window.service.busy)
         window.close()
 
-        # 5. Dark mode.
+        # 6. Dark mode.
         apply_color_scheme(app, "dark")
-        window = results_window(workdir, folder)
+        window = results_window(workdir, folder, weights)
         save(window, "dark-mode.png")
         window.close()
     finally:
@@ -151,11 +186,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, nargs="?", default=REPO_ROOT / "docs" / "screenshots")
     parser.add_argument("--scheme", choices=("light", "auto"), default="light",
                         help="colour scheme of the non-dark screens (light by default, for stable images)")
+    parser.add_argument("--weights", default="random",
+                        help="resnet50 weights for the results screens: 'random' (default) or a weights file")
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     logging.basicConfig(level=logging.WARNING)
-    shoot(args.out, args.scheme)
+    weights = args.weights if args.weights == "random" else str(Path(args.weights).resolve())
+    shoot(args.out, args.scheme, weights)
     return 0
 
 

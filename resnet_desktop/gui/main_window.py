@@ -489,8 +489,7 @@ class MainWindow(QMainWindow):
         self._job_started_at[job.id] = time.monotonic()
         self._job_done[job.id] = 0
         self._show_job_progress(job, 0, 0.0)
-        source = self.model_info.source if self.model_info else "the model"
-        self.status.set_message(f"Classifying with {source}…")
+        self.status.set_message("Classifying… (Esc cancels; finished results are kept)")
 
     def _on_job_total(self, job: Job, total: int) -> None:
         if job is self.service.current_job:
