@@ -207,8 +207,9 @@ class Engine:
         self.device = torch.device("cpu")
         self.device_name = _device_name(self.device)
         self.autocast_dtype = None
-        self._model = self._place(self.loaded.model, self.device)
+        self._model = self._place(self.loaded.model, self.device)  # drops the GPU copy
         self.forward_batch_size = self.batch_size
+        torch.cuda.empty_cache()
 
     def logits(self, pixels: torch.Tensor) -> torch.Tensor:
         """Raw fp32 logits on the CPU for a uint8 ``(N, 3, H, W)`` batch, surviving out-of-memory."""
