@@ -472,20 +472,23 @@ class ActivationCache:
         return sum(t.element_size() * t.nelement() for t in self._cache.values())
 
     def _plan(self, name: str, also: Iterable[str] = ()) -> list[str]:
-        """Everything if it fits; else ``name`` and its neighbours, nearest first.
+        """Everything if it fits; else ``name``, the small top-level outputs, and ``name``'s neighbours.
 
-        Neighbours (in execution order) are what a person clicks next in the tree; they cost
-        nothing extra in the same forward. Together they use at most half the budget.
+        The top-level outputs (layer1..layer4, avgpool, fc) are the overview people jump between;
+        neighbours (in execution order, nearest first) are what they click next in the tree. Both
+        cost nothing extra in the same forward. Together they use at most half the budget.
         """
         total = sum(layer.num_bytes for layer in self.layers.values())
         if not self._cache and total <= self.budget_bytes:
             return list(self.layers)
         names = list(self.layers)
         position = names.index(name)
-        by_distance = sorted(range(len(names)), key=lambda i: abs(i - position))
+        by_distance = [names[i] for i in sorted(range(len(names)), key=lambda i: abs(i - position))]
+        small_stages = [n for n in names if "." not in self.layers[n].module
+                        and self.layers[n].num_bytes <= self.budget_bytes // 16]
         plan = list(dict.fromkeys([name, *(n for n in also if n not in self._cache)]))
         size = sum(self.layers[n].num_bytes for n in plan)
-        for candidate in (names[i] for i in by_distance):
+        for candidate in small_stages + by_distance:
             if candidate in plan or candidate in self._cache:
                 continue
             cost = self.layers[candidate].num_bytes

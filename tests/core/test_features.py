@@ -299,6 +299,9 @@ def test_activation_cache_stays_within_its_budget(resnet18: nn.Module) -> None:
     layers = list_layers(resnet18, 64)
     budget = 3 * 64 * 32 * 32 * 4  # three conv1-sized maps; the whole net needs far more
     cache = ActivationCache(resnet18, x, layers, budget_bytes=budget)
+    cache.get("layer1.0.conv1")
+    assert cache.is_cached("layer4") and cache.is_cached("fc")  # small top-level outputs come along
+    assert cache.is_cached("layer1.0.bn1")  # and the neighbours
     for name in ["conv1", "bn1", "layer1.0.conv1", "layer3", "relu"]:
         value = cache.get(name)
         assert cache.cached_bytes <= budget
