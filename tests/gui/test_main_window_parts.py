@@ -202,3 +202,52 @@ def test_export_never_leaves_partial_file(tmp_path: Path, suffix: str, monkeypat
         export_module.export(target, [ResultRow(path=Path("a.jpg"), error="bad")])
     assert target.read_text(encoding="utf-8") == "previous export\n"
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_standard_shortcuts(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QKeySequence
+
+    window = make_window(None, start=False)
+    shortcuts = {
+        window.open_images_action: QKeySequence(QKeySequence.StandardKey.Open),
+        window.open_folder_action: QKeySequence("Ctrl+Shift+O"),
+        window.paste_action: QKeySequence(QKeySequence.StandardKey.Paste),
+        window.export_action: QKeySequence("Ctrl+E"),
+        window.cancel_action: QKeySequence("Esc"),
+        window.results_panel.copy_action: QKeySequence(QKeySequence.StandardKey.Copy),
+    }
+    for action, keys in shortcuts.items():
+        assert action.shortcut() == keys, action.text()
+    menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert menus == ["File", "Edit", "Model", "Tools", "Help"]
+
+
+def test_show_in_folder_opens_the_files_folder(qtbot, window, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QDesktopServices
+
+    from tests.badfiles import make_good_images
+
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url.toLocalFile()) or True))
+    files = make_good_images(tmp_path / "shown", n=1)
+    window.classify(files)
+    wait_idle(qtbot, window)
+    window.results_panel.select_row(0)
+    window.results_panel.show_in_folder_action.trigger()
+    assert opened == [str(files[0].parent)]
+
+
+def test_drags_without_local_files_are_refused(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent
+    from PySide6.QtWidgets import QApplication
+
+    window = make_window(None, start=False)
+    for fill in (lambda m: m.setText("just text"), lambda m: m.setUrls([QUrl("https://example.org/cat.jpg")])):
+        mime = QMimeData()
+        fill(mime)
+        event = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(window, event)
+        assert not event.isAccepted()
+        assert not window.drop_overlay.isVisible()
