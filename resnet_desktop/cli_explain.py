@@ -45,7 +45,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--model", default=None, metavar="ARCH",
                         help="resnet18 ... resnet152 (default: resnet50; a fine-tuned model file brings its own)")
     parser.add_argument("--weights", default=None, metavar="NAME|FILE",
-                        help="torchvision weights name (default: IMAGENET1K_V2), 'random', or a .pth/.pt/.safetensors file")
+                        help="torchvision weights name (default: IMAGENET1K_V2), 'random', "
+                        "or a .pth/.pt/.safetensors file")
     parser.add_argument("--class", dest="target", default=None, metavar="N|LABEL",
                         help="class index or label to explain (default: the top-1 prediction)")
     parser.add_argument("--layer", default="layer4",

@@ -15,7 +15,8 @@ CAT = SAMPLES_DIR / "cat.jpg"
 
 
 def _explain(weights: Path, output: Path, *extra: str) -> int:
-    return main(["explain", str(CAT), "--output", str(output), "--model", "resnet18", "--weights", str(weights), *extra])
+    args = ["explain", str(CAT), "--output", str(output), "--model", "resnet18", "--weights", str(weights)]
+    return main([*args, *extra])
 
 
 def test_explain_writes_the_overlay_of_the_core_grad_cam(

@@ -424,7 +424,8 @@ def grad_cam(
         if activation is None:
             raise ValueError(f"Layer {layer!r} is not used by this model's forward.")
         if activation.dim() != 4:
-            raise ValueError(f"Grad-CAM needs a spatial (C, H, W) layer; {layer!r} has shape {tuple(activation.shape[1:])}")
+            shape = tuple(activation.shape[1:])
+            raise ValueError(f"Grad-CAM needs a spatial (C, H, W) layer; {layer!r} has shape {shape}")
         num_classes = logits.shape[1]
         probabilities = torch.softmax(logits.detach().float(), dim=1)[0]
         index = int(probabilities.argmax()) if target_class is None else int(target_class)

@@ -173,7 +173,8 @@ def test_layer_shapes_for_every_depth(arch: str) -> None:
     assert by_name["maxpool"].shape == (64, 16, 16)
     for stage, (width, size) in enumerate([(64, 16), (128, 8), (256, 4), (512, 2)], start=1):
         assert by_name[f"layer{stage}"].shape == (width * expansion, size, size)
-        assert sum(1 for n in by_name if n.count(".") == 1 and n.startswith(f"layer{stage}.")) == BLOCKS[arch][stage - 1]
+        blocks = [n for n in by_name if n.count(".") == 1 and n.startswith(f"layer{stage}.")]
+        assert len(blocks) == BLOCKS[arch][stage - 1]
     assert by_name["avgpool"].shape == (512 * expansion, 1, 1)
     assert by_name["fc"].shape == (1000,)
     last_relu = "layer4.1.relu_1" if expansion == 1 else "layer4.2.relu_2"
