@@ -1,6 +1,12 @@
-"""``make package``: build the frozen app (PyInstaller one-folder) and the .deb into dist/.
+"""``make package``: build the frozen app (PyInstaller one-folder) and the .debs into dist/.
 
-    .venv/bin/python packaging/build.py [--weights FILE ...] [--no-deb] [--reuse-bundle]
+    .venv/bin/python packaging/build.py [--weights FILE ...] [--no-deb] [--no-cpu-edition] [--reuse-bundle]
+
+Two editions come out of one PyInstaller run:
+  dist/resnet-desktop/       CUDA edition (GPU when there is one, else CPU), ~4 GB
+  dist/resnet-desktop-cpu/   CPU-only edition: the same bundle with the NVIDIA libraries replaced
+                             by stubs (packaging/cuda_stubs.py), ~1.3 GB
+and a .deb for each: resnet-desktop_<version>_<arch>.deb and resnet-desktop_<version>+cpu_<arch>.deb.
 
 Weights: ``--weights FILE`` ships FILE in ``<bundle>/weights/`` so the installed app classifies
 offline. FILE is either a torchvision ResNet file under its published name (e.g.
@@ -30,6 +36,7 @@ PACKAGING_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGING_DIR.parent
 SPEC = PACKAGING_DIR / "resnet_desktop.spec"
 APP_NAME = "resnet-desktop"
+CPU_EDITION = f"{APP_NAME}-cpu"
 WEIGHTS_ENV = "RESNET_DESKTOP_BUNDLE_WEIGHTS"
 NICE = 10
 
@@ -106,6 +113,23 @@ def run_pyinstaller(dist: Path, work: Path, weight_files: tuple[Path, ...], *, n
     return bundle
 
 
+def make_cpu_edition(bundle: Path, target: Path) -> Path:
+    """Copy ``bundle`` to ``target`` (hard links: instant, no extra disk) and stub out CUDA there.
+
+    The stubs replace files by rename, so the CUDA edition's files (shared inodes) stay untouched.
+    """
+    import shutil
+
+    from build_deb import _link_or_copy
+    from cuda_stubs import make_cpu_only
+
+    if target.exists():
+        shutil.rmtree(target)  # our own previous build output
+    shutil.copytree(bundle, target, symlinks=True, copy_function=_link_or_copy)
+    make_cpu_only(target)
+    return target
+
+
 def folder_size(path: Path) -> int:
     """Bytes in regular files under ``path`` (symlinks not followed)."""
     return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
@@ -119,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dist", type=Path, default=REPO_ROOT / "dist", help="output folder (default: dist/)")
     parser.add_argument("--work", type=Path, default=REPO_ROOT / "build" / "pyinstaller",
                         help="PyInstaller work folder (default: build/pyinstaller)")
-    parser.add_argument("--no-deb", action="store_true", help="build the bundle only")
+    parser.add_argument("--no-deb", action="store_true", help="build the bundle(s) only")
+    parser.add_argument("--no-cpu-edition", action="store_true", help="skip the CPU-only edition")
     parser.add_argument("--reuse-bundle", action="store_true", help="skip PyInstaller; package the existing bundle")
     parser.add_argument("--no-nice", action="store_true", help="run PyInstaller at normal priority")
     args = parser.parse_args(argv)
@@ -151,10 +176,17 @@ def main(argv: list[str] | None = None) -> int:
             bundle = run_pyinstaller(args.dist, args.work, files, nice=not args.no_nice)
         bundle_s = time.perf_counter() - start
         print(f"bundle: {bundle} ({folder_size(bundle) / 2**20:.0f} MiB) in {bundle_s:.0f} s")
-        if not args.no_deb:
+        editions = [(bundle, __version__)]
+        if not args.no_cpu_edition:
             start = time.perf_counter()
-            deb = build_deb(bundle, args.dist, __version__)
-            print(f"deb: {deb} ({deb.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - start:.0f} s")
+            cpu_bundle = make_cpu_edition(bundle, args.dist / CPU_EDITION)
+            print(f"bundle: {cpu_bundle} ({folder_size(cpu_bundle) / 2**20:.0f} MiB) in {time.perf_counter() - start:.0f} s")
+            editions.append((cpu_bundle, f"{__version__}+cpu"))
+        if not args.no_deb:
+            for edition_bundle, version in editions:
+                start = time.perf_counter()
+                deb = build_deb(edition_bundle, args.dist, version)
+                print(f"deb: {deb} ({deb.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - start:.0f} s")
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from resnet_desktop.bundle import CPU_ONLY_MARKER
+
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -49,12 +51,14 @@ DEPENDS = (
     "libxcb-xkb1",
     "libdbus-1-3",
 )
-DESCRIPTION = """Classify, inspect and re-train ResNet image classifiers
+DESCRIPTION = """Classify, inspect and re-train ResNet image classifiers{edition}
  ResNet Desktop classifies photos with ImageNet ResNets (top-5 labels), shows
  feature maps and Grad-CAM heatmaps, and fine-tunes a new head on a labeled
- folder of your own photos. Runs on the CPU, or on an NVIDIA GPU when present.
+ folder of your own photos. {devices}
  .
  Run "resnet-desktop --self-test" to check the installation."""
+DEVICES_CUDA = "Runs on the CPU, or on an NVIDIA GPU when present."
+DEVICES_CPU = "This CPU-only edition never uses a GPU\n and is about a third the size of the CUDA edition."
 
 LAUNCHER = f"""#!/bin/sh
 exec {INSTALL_DIR}/{PACKAGE} "$@"
@@ -112,8 +116,11 @@ def _dir_size_kib(root: Path) -> int:
     return sum(p.lstat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink()) // 1024 + 1
 
 
-def control_text(version: str, arch: str, installed_kib: int) -> str:
+def control_text(version: str, arch: str, installed_kib: int, *, cpu_only: bool = False) -> str:
     """The DEBIAN/control file."""
+    description = DESCRIPTION.format(
+        edition=" (CPU-only)" if cpu_only else "", devices=DEVICES_CPU if cpu_only else DEVICES_CUDA
+    )
     return (
         f"Package: {PACKAGE}\n"
         f"Version: {version}\n"
@@ -123,7 +130,7 @@ def control_text(version: str, arch: str, installed_kib: int) -> str:
         f"Depends: {', '.join(DEPENDS)}\n"
         "Section: graphics\n"
         "Priority: optional\n"
-        f"Description: {DESCRIPTION}\n"
+        f"Description: {description}\n"
     )
 
 
@@ -141,7 +148,8 @@ def stage(bundle: Path, root: Path, version: str, arch: str) -> None:
         target.chmod(0o644)
     _write(root / f"usr/share/doc/{PACKAGE}/copyright", COPYRIGHT)
     installed_kib = _dir_size_kib(root)
-    _write(root / "DEBIAN/control", control_text(version, arch, installed_kib))
+    cpu_only = (bundle / "_internal" / CPU_ONLY_MARKER).is_file()
+    _write(root / "DEBIAN/control", control_text(version, arch, installed_kib, cpu_only=cpu_only))
     _write(root / "DEBIAN/postinst", POSTINST, 0o755)
     _write(root / "DEBIAN/postrm", POSTRM, 0o755)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 WEIGHTS_DIRNAME = "weights"
+CPU_ONLY_MARKER = "CPU_ONLY"  # written by packaging/cuda_stubs.py into a CPU-only bundle
 TORCHVISION_SUFFIXES = (".pth", ".pt")
 MODEL_FILE_SUFFIX = ".safetensors"
 
@@ -33,6 +34,12 @@ def bundle_root() -> Path | None:
     """The folder holding the frozen app's data files (``_internal/``), or None in a checkout."""
     root = getattr(sys, "_MEIPASS", None)
     return Path(root) if root else None
+
+
+def is_cpu_only(root: Path | None = None) -> bool:
+    """True for the CPU-only edition, whose NVIDIA libraries are stubs (it never sees a GPU)."""
+    root = root if root is not None else bundle_root()
+    return root is not None and (root / CPU_ONLY_MARKER).is_file()
 
 
 def bundled_weights_dir(root: Path | None = None) -> Path | None:

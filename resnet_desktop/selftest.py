@@ -344,7 +344,8 @@ def _build_description() -> str:
     from resnet_desktop import bundle
 
     root = bundle.bundle_root()
-    where = f"frozen build at {root}" if root else f"from source at {Path(__file__).resolve().parent}"
+    edition = ", CPU-only edition" if bundle.is_cpu_only() else ""
+    where = f"frozen build at {root}{edition}" if root else f"from source at {Path(__file__).resolve().parent}"
     return (
         f"ResNet Desktop {__version__} self-test ({where})\n"
         f"Python {platform.python_version()} on {platform.system()} {platform.machine()}"

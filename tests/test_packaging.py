@@ -22,6 +22,7 @@ PACKAGING = REPO_ROOT / "packaging"
 sys.path.insert(0, str(PACKAGING))
 import build_deb  # noqa: E402
 import bundle_rules  # noqa: E402
+import cuda_stubs  # noqa: E402
 import make_icons  # noqa: E402
 
 from resnet_desktop import __version__  # noqa: E402
@@ -85,6 +86,21 @@ def test_deb_layout_control_and_launcher(tmp_path: Path) -> None:
 
 
 @needs_dpkg
+def test_cpu_edition_deb_says_so(tmp_path: Path) -> None:
+    from resnet_desktop.bundle import CPU_ONLY_MARKER
+
+    bundle = _fake_bundle(tmp_path / "dist")
+    (bundle / "_internal" / CPU_ONLY_MARKER).write_text("stubs\n")
+    deb = build_deb.build_deb(bundle, tmp_path / "out", "1.2.3+cpu", arch="amd64", compressor="gzip", level=1)
+    assert deb.name == "resnet-desktop_1.2.3+cpu_amd64.deb"
+    description = subprocess.run(
+        ["dpkg-deb", "--field", str(deb), "Description"], check=True, capture_output=True, text=True
+    ).stdout
+    assert description.startswith("Classify, inspect and re-train ResNet image classifiers (CPU-only)")
+    assert "never uses a GPU" in description
+
+
+@needs_dpkg
 def test_deb_refuses_a_folder_without_the_app(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="empty"):
@@ -131,6 +147,55 @@ def test_dropped_binaries_match_only_what_they_should() -> None:
     assert bundle_rules.filter_toc(toc) == [("a/libcublas.so.13", "/y", "BINARY")]
 
 
+needs_cc = pytest.mark.skipif(
+    shutil.which("cc") is None or shutil.which("readelf") is None, reason="needs a C compiler and readelf"
+)
+
+
+def _compile_library(tmp_path: Path, soname: str, source: str, script: str) -> Path:
+    (tmp_path / "real.c").write_text(source)
+    (tmp_path / "real.map").write_text(script)
+    out = tmp_path / "real" / soname
+    out.parent.mkdir()
+    subprocess.run(
+        ["cc", "-shared", "-fPIC", "-o", str(out), str(tmp_path / "real.c"), f"-Wl,-soname,{soname}",
+         f"-Wl,--version-script={tmp_path / 'real.map'}"],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
+@needs_cc
+def test_cuda_stub_keeps_soname_versions_and_api_symbols_only(tmp_path: Path) -> None:
+    import ctypes
+
+    real = _compile_library(
+        tmp_path,
+        "libcufake.so.7",
+        "int cuFakeInit(int x) { return 0; }\n"
+        "const char *cuFakeGetErrorString(int e) { return \"real\"; }\n"
+        "int cuFakeTable[64];\n"
+        "int cuFakeUnused(void) { return 0; }\n"
+        "void _ZdlPvm(void *p, unsigned long n) {}\n",  # a statically linked C++ runtime symbol
+        "libcufake.so.7 { global: cuFakeInit; cuFakeGetErrorString; cuFakeTable; cuFakeUnused; _ZdlPvm; local: *; };\n",
+    )
+    needed = {"cuFakeInit", "cuFakeGetErrorString", "cuFakeTable", "_ZdlPvm", "memcpy"}
+    stub = cuda_stubs.build_stub(real, needed, tmp_path / "libcufake.so.7")
+
+    exported = cuda_stubs.exported_symbols(stub)
+    assert set(exported) == {"cuFakeInit", "cuFakeGetErrorString", "cuFakeTable"}
+    assert {s.version for s in exported.values()} == {"libcufake.so.7"}
+    assert exported["cuFakeTable"].kind == "OBJECT" and exported["cuFakeTable"].size >= 256
+    soname = subprocess.run(["readelf", "-d", str(stub)], check=True, capture_output=True, text=True).stdout
+    assert "[libcufake.so.7]" in soname
+    assert "NEEDED" not in soname  # a stub depends on nothing
+
+    library = ctypes.CDLL(str(stub))
+    assert library.cuFakeInit(0) == cuda_stubs.ERROR_STATUS
+    library.cuFakeGetErrorString.restype = ctypes.c_char_p
+    assert b"CPU-only" in library.cuFakeGetErrorString(0)
+
+
 def _self_test(executable: Path, home: Path) -> subprocess.CompletedProcess[str]:
     """Run a frozen app's --self-test with a clean HOME (no torch cache) and no display."""
     env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
@@ -138,43 +203,80 @@ def _self_test(executable: Path, home: Path) -> subprocess.CompletedProcess[str]
     return subprocess.run([str(executable), "--self-test"], env=env, capture_output=True, text=True, timeout=600)
 
 
+def _deb_round_trip(bundle: Path, version: str, tmp_path: Path, label: str) -> tuple[Path, float, subprocess.CompletedProcess[str]]:
+    """Build the .deb of ``bundle``, extract it with dpkg-deb -x, run the extracted app's self-test."""
+    start = time.perf_counter()
+    deb = build_deb.build_deb(bundle, tmp_path / f"deb-{label}", version, staging_parent=tmp_path)
+    seconds = time.perf_counter() - start
+    extracted = tmp_path / f"extracted-{label}"
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(extracted)], check=True)
+    result = _self_test(extracted / "opt/resnet-desktop/resnet-desktop", tmp_path / f"home-{label}")
+    print(result.stdout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert str(extracted / "opt/resnet-desktop") in result.stdout
+    return deb, seconds, result
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 @needs_dpkg
-def test_frozen_app_and_deb_pass_the_self_test(tmp_path: Path) -> None:
+def test_frozen_app_and_debs_pass_the_self_test(tmp_path: Path) -> None:
+    """Build (with bundled weights), self-test the bundle, its .deb, the CPU-only edition and its .deb."""
+    import build as build_script
+
+    from resnet_desktop.core import zoo
+    from tests.helpers import save_random_weights
+
     reuse = os.environ.get(BUNDLE_ENV)
     start = time.perf_counter()
-    if reuse:
-        bundle = Path(reuse).resolve()
-        assert (bundle / "resnet-desktop").is_file(), f"{BUNDLE_ENV}={reuse}: no resnet-desktop executable there"
-        build_note = f"reused {bundle}"
-    else:
-        dist = tmp_path / "dist"
-        subprocess.run(
-            [sys.executable, str(PACKAGING / "build.py"), "--no-deb", "--no-hub-cache",
-             "--dist", str(dist), "--work", str(tmp_path / "work")],
-            check=True, cwd=REPO_ROOT, timeout=3000,
-        )  # fmt: skip
-        bundle = dist / "resnet-desktop"
-        build_note = f"PyInstaller build {time.perf_counter() - start:.0f} s"
-    bundle_bytes = _folder_bytes(bundle)
+    try:
+        if reuse:
+            bundle = Path(reuse).resolve()
+            assert (bundle / "resnet-desktop").is_file(), f"{BUNDLE_ENV}={reuse}: no resnet-desktop executable there"
+            build_note = f"reused {bundle}"
+        else:
+            # Seeded random weights under torchvision's file name: the build checks and bundles them
+            # exactly as it would the real download, and the frozen self-test must load them offline.
+            info = zoo.get_weights_info("resnet18", "IMAGENET1K_V1")
+            weights = save_random_weights(tmp_path / Path(info.url).name, "resnet18", seed=1)
+            dist = tmp_path / "dist"
+            subprocess.run(
+                [sys.executable, str(PACKAGING / "build.py"), "--no-deb", "--no-cpu-edition", "--weights", str(weights),
+                 "--dist", str(dist), "--work", str(tmp_path / "work")],
+                check=True, cwd=REPO_ROOT, timeout=3000,
+            )  # fmt: skip
+            bundle = dist / "resnet-desktop"
+            build_note = f"PyInstaller build {time.perf_counter() - start:.0f} s"
+        has_weights = (bundle / "_internal" / "weights").is_dir()
 
-    frozen = _self_test(bundle / "resnet-desktop", tmp_path / "home1")
-    print(frozen.stdout)
-    assert frozen.returncode == 0, frozen.stdout + frozen.stderr
-    assert "frozen build at" in frozen.stdout and "Self-test passed" in frozen.stdout
+        frozen = _self_test(bundle / "resnet-desktop", tmp_path / "home")
+        print(frozen.stdout)
+        assert frozen.returncode == 0, frozen.stdout + frozen.stderr
+        assert "frozen build at" in frozen.stdout and "Self-test passed" in frozen.stdout
+        assert ("[bundled]" in frozen.stdout) == has_weights, frozen.stdout
+        deb, deb_s, _ = _deb_round_trip(bundle, __version__, tmp_path, "cuda")
 
-    start = time.perf_counter()
-    deb = build_deb.build_deb(bundle, tmp_path / "deb", __version__, staging_parent=tmp_path)
-    deb_s = time.perf_counter() - start
-    extracted = tmp_path / "extracted"
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(extracted)], check=True)
-    installed = _self_test(extracted / "opt/resnet-desktop/resnet-desktop", tmp_path / "home2")
-    print(installed.stdout)
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    assert str(extracted / "opt/resnet-desktop") in installed.stdout
+        start = time.perf_counter()
+        cpu_bundle = build_script.make_cpu_edition(bundle, tmp_path / "cpu" / "resnet-desktop")
+        cpu_s = time.perf_counter() - start
+        cpu_deb, cpu_deb_s, cpu_run = _deb_round_trip(cpu_bundle, f"{__version__}+cpu", tmp_path, "cpu")
+        assert "CPU-only edition" in cpu_run.stdout
+        assert "cpu: CPU" in cpu_run.stdout and "cuda:" not in cpu_run.stdout
 
-    print(
-        f"\nbundle {_mib(bundle_bytes)} ({build_note}); .deb {_mib(deb.stat().st_size)} "
-        f"(built in {deb_s:.0f} s); extracted {_mib(_folder_bytes(extracted))}"
-    )
+        if has_weights:  # an install without its weights falls back to generated ones
+            app_dir = tmp_path / "extracted-cpu/opt/resnet-desktop"
+            shutil.rmtree(app_dir / "_internal" / "weights")
+            bare = _self_test(app_dir / "resnet-desktop", tmp_path / "home-bare")
+            print(bare.stdout)
+            assert bare.returncode == 0, bare.stdout + bare.stderr
+            assert "[generated]" in bare.stdout
+
+        print(
+            f"\nCUDA edition: bundle {_mib(_folder_bytes(bundle))} ({build_note}), "
+            f".deb {_mib(deb.stat().st_size)} (built in {deb_s:.0f} s)"
+            f"\nCPU edition:  bundle {_mib(_folder_bytes(cpu_bundle))} (stubbed in {cpu_s:.0f} s), "
+            f".deb {_mib(cpu_deb.stat().st_size)} (built in {cpu_deb_s:.0f} s)"
+        )
+    finally:  # several GB: do not leave them for pytest's tmp-dir retention
+        for name in ("dist", "work", "cpu", "deb-cuda", "deb-cpu", "extracted-cuda", "extracted-cpu"):
+            shutil.rmtree(tmp_path / name, ignore_errors=True)

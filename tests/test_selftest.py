@@ -23,19 +23,10 @@ def _run(args: list[str], timeout: float = 240) -> subprocess.CompletedProcess[s
     return subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def test_self_test_passes_from_the_venv() -> None:
-    result = _run([sys.executable, "-m", "resnet_desktop", "--self-test"])
-    assert result.returncode == 0, result.stdout + result.stderr
-    lines = result.stdout.splitlines()
-    for name in STEP_NAMES:
-        assert any(line.startswith("PASS") and f"  {name}  " in line for line in lines), (name, result.stdout)
-    assert not any(line.startswith("FAIL") for line in lines), result.stdout
-    assert "Self-test passed" in result.stdout
-    assert "platform 'offscreen'" in result.stdout
-
-
-def test_self_test_passes_without_the_modules_the_bundle_leaves_out() -> None:
-    """The frozen app lacks triton, scipy, sklearn, ...: the app must not need them (checked fast, here)."""
+def test_self_test_passes_from_the_venv_without_the_modules_the_bundle_leaves_out() -> None:
+    """``python -m resnet_desktop --self-test`` exits 0 with every step PASS, run exactly like that but
+    with the modules the frozen app leaves out (triton, scipy, sklearn, ...) made unimportable: the
+    app must not need them, and this finds out in seconds instead of after a 5-minute build."""
     sys.path.insert(0, str(REPO_ROOT / "packaging"))
     try:
         from bundle_rules import EXCLUDED_MODULES
@@ -43,17 +34,22 @@ def test_self_test_passes_without_the_modules_the_bundle_leaves_out() -> None:
         sys.path.remove(str(REPO_ROOT / "packaging"))
     script = textwrap.dedent(
         f"""
-        import sys
+        import runpy, sys
         # None in sys.modules is how "this module does not exist" looks to import and find_spec.
         for name in {list(EXCLUDED_MODULES)!r}:
             sys.modules[name] = None
-        from resnet_desktop.cli import main
-        sys.exit(main(["--self-test"]))
+        sys.argv = ["resnet_desktop", "--self-test"]
+        runpy.run_module("resnet_desktop", run_name="__main__", alter_sys=True)
         """
     )
     result = _run([sys.executable, "-c", script])
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Self-test passed" in result.stdout
+    lines = result.stdout.splitlines()
+    for name in STEP_NAMES:
+        assert any(line.startswith("PASS") and f"  {name}  " in line for line in lines), (name, result.stdout)
+    assert not any(line.startswith("FAIL") for line in lines), result.stdout
+    assert "from source at" in lines[0] and "Self-test passed" in result.stdout
+    assert "platform 'offscreen'" in result.stdout
 
 
 def test_a_failing_step_is_reported_with_its_reason_and_later_steps_still_run() -> None:
