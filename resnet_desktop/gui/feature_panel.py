@@ -181,13 +181,16 @@ class FeaturePanel(QWidget):
         self._tree.selectionModel().currentChanged.connect(self._on_tree_current)
 
         self.norm_combo = QComboBox()
-        self.norm_combo.addItem("Scale each channel", "channel")
-        self.norm_combo.addItem("Scale whole layer", "layer")
+        self.norm_combo.setToolTip("Colour scale: each channel's own min..max, or the whole layer's")
+        self.norm_combo.addItem("Per channel", "channel")
+        self.norm_combo.addItem("Per layer", "layer")
         self.sort_combo = QComboBox()
-        self.sort_combo.addItem("Channel order", "index")
-        self.sort_combo.addItem("Sort by mean", "mean")
-        self.sort_combo.addItem("Sort by max", "max")
+        self.sort_combo.setToolTip("Tile order: channel number, or strongest mean / max activation first")
+        self.sort_combo.addItem("By index", "index")
+        self.sort_combo.addItem("By mean", "mean")
+        self.sort_combo.addItem("By max", "max")
         self.cmap_combo = QComboBox()
+        self.cmap_combo.setToolTip("Colormap (perceptually uniform)")
         for name in COLORMAPS:
             self.cmap_combo.addItem(name, name)
         self.cmap_combo.setCurrentIndex(COLORMAPS.index(DEFAULT_COLORMAP))
@@ -277,9 +280,9 @@ class FeaturePanel(QWidget):
         self._right_layout.addWidget(settings, 0)
 
         self._tree.setMinimumWidth(120)
-        for combo in (self.norm_combo, self.sort_combo, self.cmap_combo, self.class_combo, self.cam_layer_combo):
+        for combo in (self.class_combo, self.cam_layer_combo):  # long labels: let them shrink
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(6)
+            combo.setMinimumContentsLength(8)
         self._middle, self._right = middle, right
         self._top = QSplitter(Qt.Orientation.Horizontal)  # tree | grid, used when narrow
         self._outer = QSplitter(Qt.Orientation.Horizontal)
