@@ -298,9 +298,12 @@ class MainWindow(QMainWindow):
             self.status.set_busy(f"{100 * done // total} %", 1000, int(1000 * done / total))
         else:
             self.status.set_message(f"Downloading weights: {done / mb:.1f} MB")
+        self.cancel_action.setEnabled(True)  # Esc / Cancel stop the download
+        self.status.show_cancel(True)
 
     def _on_model_ready(self, info: ModelInfo) -> None:
         self.model_info = info
+        self._on_busy(self.service.busy)
         self.toolbar.set_spec(info.spec)
         self.status.set_model_text(f"{info.source} · {info.device_name}")
         self.status.set_message(f"Ready: {info.source} on {info.device_name}. Drop images to classify.")
@@ -326,10 +329,16 @@ class MainWindow(QMainWindow):
 
     def _on_model_failed(self, message: str, kind: str) -> None:
         self.status.set_idle()
+        self._on_busy(self.service.busy)
         self.status.set_model_text("No model")
         if kind == "device":
             self.status.set_message("No model loaded: the chosen device is not available.")
             self.banner.show_message("The device is not available", message, [(USE_AUTO_DEVICE, self.use_auto_device)])
+            return
+        if kind == "cancelled":
+            self.status.set_message("Model loading cancelled.")
+            self.banner.show_message("No model loaded", message, [(CHOOSE_WEIGHTS, self.choose_weights_file),
+                                                                   (RETRY, self.retry)], level="info")
             return
         if kind == "weights":
             title = "The model weights are not available"
@@ -468,9 +477,12 @@ class MainWindow(QMainWindow):
     # -- jobs ----------------------------------------------------------------------------------
 
     def cancel(self) -> None:
+        """Esc: stop the running job (keeping what is done) and drop queued ones; or stop a download."""
         if self.service.busy:
             self.service.cancel_all()
             self.status.set_message("Cancelling… finished results are kept.")
+        elif self.service.cancel_load():
+            self.status.set_message("Cancelling the model download…")
 
     def clear_results(self) -> None:
         self.results.clear()

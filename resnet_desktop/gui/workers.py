@@ -111,19 +111,27 @@ class InferenceWorker(QObject):
 
     @Slot(object)
     def load(self, request: LoadRequest) -> None:
-        if self._closing.is_set() or request.cancel.is_set():
+        if self._closing.is_set():
+            return
+        cancelled = "Loading the model was cancelled."
+        if request.cancel.is_set():
+            self.modelFailed.emit(request, cancelled, "cancelled")
             return
         try:
-            from resnet_desktop.core.errors import DeviceError, ResNetDesktopError, WeightsError
+            from resnet_desktop.core.errors import CancelledError, DeviceError, ResNetDesktopError, WeightsError
 
             self.stage.emit(f"Loading {request.spec.describe()}…")
             loaded = self._load_model(request)
             if request.cancel.is_set() or self._closing.is_set():
+                self.modelFailed.emit(request, cancelled, "cancelled")
                 return
             self.stage.emit("Preparing the model on the device…")
             from resnet_desktop.core.engine import Engine
 
             engine = Engine(loaded, request.device)
+        except CancelledError:
+            self.modelFailed.emit(request, cancelled, "cancelled")
+            return
         except WeightsError as exc:
             self.modelFailed.emit(request, str(exc), "weights")
             return
@@ -366,6 +374,13 @@ class ModelService(QObject):
         self._load = request
         self._requestLoad.emit(request)
         return request
+
+    def cancel_load(self) -> bool:
+        """Stop a model load (e.g. a download) in progress; ``modelFailed(..., "cancelled")`` follows."""
+        if self._load is None:
+            return False
+        self._load.cancel.set()
+        return True
 
     def _on_catalog(self, catalog: Catalog) -> None:
         self.catalog = catalog

@@ -251,3 +251,16 @@ def test_drags_without_local_files_are_refused(qtbot, make_window) -> None:  # t
         QApplication.sendEvent(window, event)
         assert not event.isAccepted()
         assert not window.drop_overlay.isVisible()
+
+
+def test_esc_cancels_a_model_load_then_retry_loads_it(qtbot, make_window, resnet18_weights: Path) -> None:  # type: ignore[no-untyped-def]
+    window = make_window(ModelSpec("resnet18", str(resnet18_weights)), start=False)
+    with qtbot.waitSignal(window.service.modelFailed, timeout=TIMEOUT_MS) as failed:
+        window.start()
+        window.cancel()  # while torch is still being imported: the load never starts
+    assert failed.args[1] == "cancelled"
+    assert window.model_info is None and not window.service.is_loading
+    assert window.banner.isVisible() and "Retry" in window.banner.button_texts()
+    with qtbot.waitSignal(window.modelReady, timeout=TIMEOUT_MS):
+        window.banner.click("Retry")
+    assert window.model_info is not None and not window.cancel_action.isEnabled()
