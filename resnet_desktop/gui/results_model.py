@@ -152,7 +152,13 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and column == COL_THUMB:
             if row.error:  # never hand a file the core could not read to Qt's decoders
                 return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
-            return self.thumbnails.pixmap(str(row.path), THUMB_SIZE) if self.thumbnails else None
+            if self.thumbnails is None:
+                return None
+            pixmap = self.thumbnails.pixmap(str(row.path), THUMB_SIZE)
+            if pixmap is None and self.thumbnails.failed(str(row.path), THUMB_SIZE):
+                # Qt cannot decode every format the core reads (e.g. HEIC): show a generic file icon.
+                return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon)
+            return pixmap
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row)
         if role == Qt.ItemDataRole.ForegroundRole and row.error and column == COL_LABEL:

@@ -264,3 +264,37 @@ def test_esc_cancels_a_model_load_then_retry_loads_it(qtbot, make_window, resnet
     with qtbot.waitSignal(window.modelReady, timeout=TIMEOUT_MS):
         window.banner.click("Retry")
     assert window.model_info is not None and not window.cancel_action.isEnabled()
+
+
+def test_thumbnails_are_decoded_off_the_gui_thread(qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from PIL import Image
+    from PySide6.QtCore import Qt
+
+    from resnet_desktop.gui import thumbnails
+    from resnet_desktop.gui.results_model import COL_THUMB, ResultRow, ResultsModel, Score
+
+    threads: list[int] = []
+    real = thumbnails.read_scaled
+    monkeypatch.setattr(thumbnails, "read_scaled", lambda *a: (threads.append(threading.get_ident()), real(*a))[1])
+    photo = tmp_path / "wide.jpg"
+    Image.new("RGB", (640, 320), (10, 200, 30)).save(photo)
+    fake_heic = tmp_path / "phone.heic"
+    fake_heic.write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(64))  # the core may read it; Qt cannot
+    loader = thumbnails.ThumbnailLoader()
+    model = ResultsModel(loader)
+    score = (Score("x", 0, 1.0),)
+    model.append([ResultRow(photo, score), ResultRow(fake_heic, score), ResultRow(tmp_path / "bad.jpg", error="corrupt")])
+    decoration = Qt.ItemDataRole.DecorationRole
+    for row in range(3):
+        model.data(model.index(row, COL_THUMB), decoration)
+    qtbot.waitUntil(lambda: loader.cache.get((str(photo), thumbnails.THUMB_SIZE)) is not None
+                    and loader.failed(str(fake_heic)), timeout=10_000)
+    pixmap = model.data(model.index(0, COL_THUMB), decoration)
+    assert isinstance(pixmap, QPixmap) and (pixmap.width(), pixmap.height()) == (48, 24)
+    assert model.data(model.index(1, COL_THUMB), decoration) is not None  # a generic icon, not a blank
+    assert model.data(model.index(2, COL_THUMB), decoration) is not None  # the warning icon
+    assert len(threads) == 2, "error rows are never handed to Qt's decoders"
+    assert threading.get_ident() not in threads
+    loader.shutdown()
