@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from resnet_desktop.core.errors import DatasetError
+from resnet_desktop.core.errors import CancelledError, DatasetError
 
 logger = logging.getLogger(__name__)
 
@@ -116,11 +117,13 @@ def _class_dirs(root: Path) -> list[Path]:
     )
 
 
-def scan_dataset(folder: str | Path, *, check_files: bool = True) -> DatasetScan:
+def scan_dataset(
+    folder: str | Path, *, check_files: bool = True, cancel: threading.Event | None = None
+) -> DatasetScan:
     """Look at a labeled folder: classes, images per class, blocking problems and warnings.
 
     ``check_files`` opens each file's header so unreadable files are reported (and left out)
-    before any training starts.
+    before any training starts. ``cancel`` is checked per file (raises CancelledError).
     """
     from resnet_desktop.core.images import IMAGE_SUFFIXES, discover
 
@@ -137,6 +140,8 @@ def scan_dataset(folder: str | Path, *, check_files: bool = True) -> DatasetScan
     for class_dir in class_dirs:
         usable: list[Path] = []
         for path in discover([class_dir]):
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("Scanning was cancelled.")
             reason = _readable_reason(path) if check_files else None
             if reason is None:
                 usable.append(path)

@@ -154,6 +154,7 @@ def extract(
         cancel=cancel,
         transform=transform,
         pin_memory=engine.device.type == "cuda",
+        overlap=getattr(engine, "overlap", True),  # the engine's own choice, so extraction paces like classify
     )
     for batch in batches:
         positions = batch.ok_positions

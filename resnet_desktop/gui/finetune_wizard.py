@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from resnet_desktop.gui.finetune_worker import GeneratorThread, call_in_thread
+from resnet_desktop.gui.finetune_worker import GeneratorThread
 from resnet_desktop.gui.thumbnails import ThumbnailLoader
 
 logger = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ class ScanPage(QWizardPage):
         self.status.setText(f"Scanning {folder}…")
         from resnet_desktop.core.finetune_data import scan_dataset
 
-        self._thread = call_in_thread(lambda: scan_dataset(folder), self)
+        self._thread = GeneratorThread(lambda cancel: [scan_dataset(folder, cancel=cancel)], self)
         self._thread.item.connect(self._show)
         self._thread.failed.connect(lambda message: self.status.setText(f"Could not scan: {message}"))
         self._thread.start()

@@ -262,3 +262,11 @@ def test_head_matches_tuned_logistic_regression() -> None:
         ours += float((head.linear(xv).argmax(1) == yv).float().mean())
     assert theirs < 3 * 0.95, "the generated problem must not be trivially separable"
     assert ours >= theirs - 1e-9
+
+
+def test_scan_can_be_cancelled(tmp_path: Path) -> None:
+    root = make_labeled_folder(tmp_path / "d", classes=2, per_class=3)
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(CancelledError):
+        scan_dataset(root, cancel=cancel)
