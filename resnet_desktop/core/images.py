@@ -336,6 +336,10 @@ def _open_refusing_bombs(path: Path) -> Image.Image:
 
 
 def _apply_draft(img: Image.Image, draft_size: tuple[int, int], path: Path) -> None:
+    # Only JPEG decoders can draft. Reading EXIF from other formats (PNG keeps it after the
+    # pixel data) would decode the pixels here, where a failure is taken for bad EXIF.
+    if img.format != "JPEG":
+        return
     width, height = (max(1, int(v)) for v in draft_size)
     if _orientation(img, path) in (5, 6, 7, 8):
         width, height = height, width  # the stored image is sideways

@@ -466,6 +466,10 @@ def test_each_bad_file_gives_one_clear_error(bad_folder: tuple[Path, dict[str, s
     assert error.path == path
     assert str(path) in str(error)
     assert "\n" not in error.reason and "Traceback" not in error.reason and "<" not in error.reason
+    # The engine asks for draft decoding: the same file must fail the same way there.
+    with pytest.raises(ImageError) as drafted:
+        open_image(path, draft_size=(232, 232))
+    assert drafted.value.reason == error.reason
 
 
 def test_exact_reasons_for_the_common_cases(bad_folder: tuple[Path, dict[str, str]]) -> None:

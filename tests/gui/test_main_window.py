@@ -76,10 +76,6 @@ def test_drop_folder_with_good_and_bad_files(qtbot, window, mixed_folder) -> Non
         if name == "dir.jpg":  # a folder named like an image is walked (its image is a good row)
             assert by_name["inside.jpg"].ok
             continue
-        if name == "corrupt.png" and by_name[name].ok:
-            # Known core gap (reported): open_image(draft_size=...) accepts this file, so the engine
-            # classifies it; assert_rows_match above already checked the GUI shows what the core says.
-            continue
         assert by_name[name].error and reason in by_name[name].error, name
         shown = window.results_panel.proxy
         texts = [shown.index(r, 2).data() for r in range(shown.rowCount())]
