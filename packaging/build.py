@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -118,8 +119,6 @@ def make_cpu_edition(bundle: Path, target: Path) -> Path:
 
     The stubs replace files by rename, so the CUDA edition's files (shared inodes) stay untouched.
     """
-    import shutil
-
     from build_deb import _link_or_copy
     from cuda_stubs import make_cpu_only
 
@@ -177,12 +176,17 @@ def main(argv: list[str] | None = None) -> int:
         bundle_s = time.perf_counter() - start
         print(f"bundle: {bundle} ({folder_size(bundle) / 2**20:.0f} MiB) in {bundle_s:.0f} s")
         editions = [(bundle, __version__)]
-        if not args.no_cpu_edition:
+        missing = [tool for tool in ("cc", "readelf") if shutil.which(tool) is None]
+        if not args.no_cpu_edition and (not sys.platform.startswith("linux") or missing):
+            print(f"skipping the CPU-only edition: needs Linux with {', '.join(missing) or 'cc, readelf'}")
+        elif not args.no_cpu_edition:
             start = time.perf_counter()
             cpu_bundle = make_cpu_edition(bundle, args.dist / CPU_EDITION)
             print(f"bundle: {cpu_bundle} ({folder_size(cpu_bundle) / 2**20:.0f} MiB) in {time.perf_counter() - start:.0f} s")
             editions.append((cpu_bundle, f"{__version__}+cpu"))
-        if not args.no_deb:
+        if not args.no_deb and shutil.which("dpkg-deb") is None:
+            print("skipping the .deb: dpkg-deb is not installed (Debian/Ubuntu: apt-get install dpkg)")
+        elif not args.no_deb:
             for edition_bundle, version in editions:
                 start = time.perf_counter()
                 deb = build_deb(edition_bundle, args.dist, version)

@@ -213,14 +213,19 @@ def step_feature_map(ctx: SelfTestContext) -> str:
         loaded.model(pixels.to(device))
     _check(layer in recorder.outputs, f"nothing was recorded for {layer!r}")
     output = recorder.outputs[layer]
-    _check(tuple(output.shape[1:]) == tuple(announced[layer]), f"{layer} is {tuple(output.shape)}, list_layers said {announced[layer]}")
+    _check(
+        tuple(output.shape[1:]) == tuple(announced[layer]),
+        f"{layer} is {tuple(output.shape)}, list_layers said {announced[layer]}",
+    )
     _check(bool(torch.isfinite(output).all()), f"{layer} has non-finite values")
     hooks_left = sum(len(m._forward_hooks) for m in loaded.model.modules())
     _check(hooks_left == 0, f"{hooks_left} forward hooks left on the model after the recorder closed")
     return f"{layer} {tuple(output.shape[1:])} recorded, hooks removed"
 
 
-def make_tiny_dataset(root: Path, classes: tuple[str, ...] = FINETUNE_CLASSES, per_class: int = FINETUNE_IMAGES_PER_CLASS) -> Path:
+def make_tiny_dataset(
+    root: Path, classes: tuple[str, ...] = FINETUNE_CLASSES, per_class: int = FINETUNE_IMAGES_PER_CLASS
+) -> Path:
     """A labeled folder of small generated JPEGs (one colour family per class) for the fine-tune step."""
     import random
 
@@ -247,7 +252,10 @@ def step_finetune(ctx: SelfTestContext) -> str:
     zoo = _import("resnet_desktop.core.zoo")
     folder = make_tiny_dataset(ctx.workdir / "dataset")
     scan = finetune.scan_dataset(folder)
-    _check(sorted(scan.classes) == sorted(FINETUNE_CLASSES), f"scan found classes {scan.classes}, expected {list(FINETUNE_CLASSES)}")
+    _check(
+        sorted(scan.classes) == sorted(FINETUNE_CLASSES),
+        f"scan found classes {scan.classes}, expected {list(FINETUNE_CLASSES)}",
+    )
     settings = finetune.FineTuneSettings(
         arch=loaded.arch,
         weights=loaded.weights_name or zoo.RANDOM_WEIGHTS,
@@ -265,11 +273,17 @@ def step_finetune(ctx: SelfTestContext) -> str:
     result = finetune.run_fine_tune(scan, settings, loaded=loaded, progress=lambda event: phases.append(event.phase))
     _check("train" in phases, f"no training progress was reported (phases: {sorted(set(phases))})")
     fc = result.model.fc
-    _check(fc.out_features == len(FINETUNE_CLASSES), f"the new head has {fc.out_features} outputs, expected {len(FINETUNE_CLASSES)}")
+    _check(
+        fc.out_features == len(FINETUNE_CLASSES),
+        f"the new head has {fc.out_features} outputs, expected {len(FINETUNE_CLASSES)}",
+    )
     _check(0.0 <= result.val_accuracy <= 1.0, f"validation accuracy {result.val_accuracy} is not in [0, 1]")
     saved = result.save(ctx.workdir / "finetuned.safetensors")
     reloaded = zoo.load_model(loaded.arch, saved)
-    _check(list(reloaded.categories) == list(result.class_names), f"the saved model reloads with classes {reloaded.categories}")
+    _check(
+        list(reloaded.categories) == list(result.class_names),
+        f"the saved model reloads with classes {reloaded.categories}",
+    )
     return (
         f"{len(scan.classes)} classes x {FINETUNE_IMAGES_PER_CLASS} generated images, 1 epoch, "
         f"val accuracy {result.val_accuracy:.0%}, saved and reloaded {saved.name}"
@@ -284,7 +298,8 @@ def step_qt(ctx: SelfTestContext) -> str:
 
     from resnet_desktop.resources import assets_dir
 
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "resnet-desktop", "-platform", "offscreen"])
+    program = sys.argv[0] if sys.argv else "resnet-desktop"
+    app = QApplication.instance() or QApplication([program, "-platform", "offscreen"])
     ctx.values["qt_app"] = app  # keep it alive until the report is printed
     widget = QWidget()
     layout = QVBoxLayout(widget)
@@ -365,7 +380,8 @@ def run_self_test(out: TextIO | None = None) -> int:
     failed = [r.name for r in results if not r.passed]
     total = time.perf_counter() - start
     if failed:
-        print(f"Self-test FAILED: {len(failed)} of {len(results)} steps ({', '.join(failed)}) in {total:.1f} s.", file=out)
+        summary = f"{len(failed)} of {len(results)} steps ({', '.join(failed)}) in {total:.1f} s"
+        print(f"Self-test FAILED: {summary}.", file=out)
         return EXIT_FAILED
     print(f"Self-test passed: {len(results)} of {len(results)} steps in {total:.1f} s.", file=out)
     return EXIT_PASSED
