@@ -220,7 +220,11 @@ def step_feature_map(ctx: SelfTestContext) -> str:
     _check(bool(torch.isfinite(output).all()), f"{layer} has non-finite values")
     hooks_left = sum(len(m._forward_hooks) for m in loaded.model.modules())
     _check(hooks_left == 0, f"{hooks_left} forward hooks left on the model after the recorder closed")
-    return f"{layer} {tuple(output.shape[1:])} recorded, hooks removed"
+    # Paint the channel grid as the Feature Maps panel does: proves the colormap tables are bundled.
+    heatmaps = _import("resnet_desktop.core.heatmaps")
+    grid, _, _ = heatmaps.render_grid(output[0].numpy())
+    height, width = grid.shape[:2]
+    return f"{layer} {tuple(output.shape[1:])} recorded, hooks removed, grid painted {width}x{height}"
 
 
 def make_tiny_dataset(
