@@ -71,6 +71,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--topk", type=_positive_int, default=5, help="labels per image (default: 5)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     parser.add_argument("--batch-size", type=_positive_int, default=None, help="images per batch (default: per device)")
+    parser.add_argument("--threads", type=_positive_int, default=None,
+                        help="CPU threads for the model (default: one per core; 1 can be faster on a busy machine)")
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     parser.add_argument("--output", type=Path, default=None, metavar="FILE",
                         help="write results to FILE (atomically) instead of stdout")
@@ -228,10 +230,14 @@ def run(args: argparse.Namespace) -> int:
         if not output.parent.exists():
             return _usage_error(f"the folder for --output {output} does not exist")
 
+    import torch
+
     from resnet_desktop.core import images, zoo
     from resnet_desktop.core.engine import Engine
     from resnet_desktop.core.errors import ResNetDesktopError
 
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     arch = args.model or zoo.DEFAULT_ARCH
     weights = args.weights or zoo.DEFAULT_WEIGHTS
     if args.model is not None and arch not in zoo.ARCHITECTURES:

@@ -94,7 +94,13 @@ def test_mixed_folder_table_via_subprocess(
 
 
 def test_all_good_csv_exit_zero(good_folder: Path, resnet18_weights: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["classify", str(good_folder), *_model_args(resnet18_weights), "--format", "csv", "--topk", "3"])
+    threads = torch.get_num_threads()
+    try:
+        code = main(["classify", str(good_folder), *_model_args(resnet18_weights), "--format", "csv", "--topk", "3",
+                     "--threads", "1"])
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
     out, err = capsys.readouterr()
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
