@@ -175,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="decode threads (default: one per core)")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     parser.add_argument("--naive-count", type=int, default=None, help="images for the naive loop (default: --count)")
+    parser.add_argument("--repeat", type=int, default=2,
+                        help="alternate naive/engine runs this often and keep each one's best (noisy machines)")
     parser.add_argument("--model-only", action="store_true", help="only the synthetic-tensor ceiling")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -206,25 +208,33 @@ def main(argv: list[str] | None = None) -> int:
             f"precision {engine.autocast_dtype or 'fp32'}"
         )
         ceiling = model_only(engine)
-        print(f"  model only (ceiling)    {ceiling:9.1f} images/s")
         if args.model_only:
+            print(f"  model only (ceiling)    {ceiling:9.1f} images/s")
             continue
         naive_paths = paths[: args.naive_count or count]
         naive = zoo.load_model(arch, zoo.RANDOM_WEIGHTS)  # untouched by the engine's placement
         naive_loop(naive, naive_paths[:2], device)  # warm-up
         engine_run(engine, paths[: engine.batch_size])  # warm-up
-        naive_rate, naive_decode_share = naive_loop(naive, naive_paths, device)
-        with GpuSampler(engine.device) as sampler:
-            engine_rate = engine_run(engine, paths)
+        naive_rate, engine_rate, naive_decode_share, gpu_text = 0.0, 0.0, 0.0, ""
+        for _ in range(max(1, args.repeat)):  # alternate, so a burst of foreign load hits both
+            rate, share = naive_loop(naive, naive_paths, device)
+            if rate > naive_rate:
+                naive_rate, naive_decode_share = rate, share
+            with GpuSampler(engine.device) as sampler:
+                rate = engine_run(engine, paths)
+            if rate > engine_rate:
+                engine_rate, gpu_text = rate, sampler.text()
+            ceiling = max(ceiling, model_only(engine, seconds=1.0))
         per_image = decode_ms(engine, paths[: min(len(paths), 8)])
         decode_core_s = per_image / 1000 * engine_rate  # core-seconds of decoding per wall second
+        print(f"  model only (ceiling)    {ceiling:9.1f} images/s   (best of {args.repeat + 1})")
         print(
             f"  naive loop              {naive_rate:9.1f} images/s   "
-            f"(open+transform {naive_decode_share:.0%} of its time)"
+            f"(open+transform {naive_decode_share:.0%} of its time; best of {args.repeat})"
         )
         print(
             f"  engine                  {engine_rate:9.1f} images/s   = {engine_rate / naive_rate:.2f}x naive, "
-            f"{engine_rate / ceiling:.0%} of the ceiling{sampler.text()}"
+            f"{engine_rate / ceiling:.0%} of the ceiling{gpu_text}; best of {args.repeat}"
         )
         cores = os.cpu_count() or 1
         print(
