@@ -67,6 +67,8 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=75)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--colour-noise", type=float, default=0.6, help="chance a shape gets another class's colour")
+    parser.add_argument("--splits", type=int, default=6, help="train/val splits for the quality comparison")
+    parser.add_argument("--augment", type=int, default=0, help="augmented views per training image in the timed run")
     parser.add_argument("--folder", type=Path, help="use this labeled folder instead of generating one")
     args = parser.parse_args()
 
@@ -82,30 +84,36 @@ def main() -> None:
               f"torch threads {torch.get_num_threads()}")
 
         t_infer = inference_pass(loaded, paths, args.device)
-        settings = FineTuneSettings(arch=args.model, weights=args.weights, device=args.device)
+        settings = FineTuneSettings(arch=args.model, weights=args.weights, device=args.device, augment=args.augment)
         started = time.perf_counter()
         result = run_fine_tune(folder, settings, loaded=loaded)
         t_tune = time.perf_counter() - started
         print(f"inference pass (Engine.classify): {t_infer:7.2f} s  ({len(paths) / t_infer:.1f} img/s)")
-        print(f"head-only fine-tune (scan+features+head+metrics): {t_tune:7.2f} s")
+        print(f"head-only fine-tune, {args.augment} augmented views (scan+features+head+metrics): {t_tune:7.2f} s")
         print(f"ratio fine-tune / inference: {t_tune / t_infer:.2f}  (target <= 1.3)")
         print(f"  fine-tune val accuracy {result.val_accuracy:.3f}, best epoch {result.metrics['best_epoch']}, "
               f"weight decay {result.metrics['weight_decay']:.3g}")
 
         labels = torch.tensor([label for _, label in scan.samples()])
-        split = stratified_split(labels.tolist(), settings.val_split, settings.seed)
         features = features_for(loaded, paths, args.device)
-        xt, yt = features[split.train], labels[split.train]
-        xv, yv = features[split.val], labels[split.val]
-        started = time.perf_counter()
-        *_, head = train_head(xt, yt, torch.arange(len(yt)), xv, yv, len(scan.classes), HeadConfig())
-        t_head = time.perf_counter() - started
-        ours = float((head.linear(xv).argmax(1) == yv).float().mean())
-        cv, oracle = sklearn_scores(xt, yt, xv, yv)
-        print(f"same frozen features ({xt.shape[1]}-d, {len(yt)} train / {len(yv)} val):")
-        print(f"  head (L-BFGS, CV-chosen L2, early stopping): val acc {ours:.3f}  ({t_head:.2f} s)")
-        print(f"  sklearn LogisticRegressionCV (5-fold, standardised): val acc {cv:.3f}")
-        print(f"  sklearn LogisticRegression, best C on the val set (upper bound): val acc {oracle:.3f}")
+        print(f"same frozen features ({features.shape[1]}-d), {args.splits} seeded stratified splits:")
+        rows = []
+        for seed in range(args.splits):
+            split = stratified_split(labels.tolist(), settings.val_split, seed)
+            xt, yt = features[split.train], labels[split.train]
+            xv, yv = features[split.val], labels[split.val]
+            started = time.perf_counter()
+            *_, head = train_head(xt, yt, torch.arange(len(yt)), xv, yv, len(scan.classes), HeadConfig(seed=seed))
+            t_head = time.perf_counter() - started
+            ours = float((head.linear(xv).argmax(1) == yv).float().mean())
+            cv, oracle = sklearn_scores(xt, yt, xv, yv)
+            rows.append((ours, cv, oracle))
+            print(f"  split {seed}: head {ours:.3f} ({t_head:.1f} s)  LogisticRegressionCV {cv:.3f}  "
+                  f"best-C-on-val LogisticRegression {oracle:.3f}  ({len(yt)} train / {len(yv)} val)")
+        mean = [sum(r[i] for r in rows) / len(rows) for i in range(3)]
+        print(f"  mean val accuracy: head (L-BFGS, CV-chosen L2, early stopping) {mean[0]:.3f}, "
+              f"sklearn LogisticRegressionCV (5-fold, standardised) {mean[1]:.3f}, "
+              f"sklearn best C on the val set (upper bound) {mean[2]:.3f}")
 
 
 if __name__ == "__main__":

@@ -261,7 +261,7 @@ def test_head_matches_tuned_logistic_regression() -> None:
         *_, head = train_head(xt, yt, torch.arange(len(yt)), xv, yv, 4, HeadConfig(epochs=30))
         ours += float((head.linear(xv).argmax(1) == yv).float().mean())
     assert theirs < 3 * 0.95, "the generated problem must not be trivially separable"
-    assert ours >= theirs - 1e-9
+    assert ours >= theirs - 1e-6  # float32 vs float64 means of the same counts
 
 
 def test_scan_can_be_cancelled(tmp_path: Path) -> None:
