@@ -11,6 +11,13 @@ sample photos (random resnet50 with BatchNorm statistics calibrated on them) the
 up to 0.23 (logit std 0.55) and top-5 sets shared only 3 of 5 classes for several photos. Faster
 but not agreeing, so fp32 stays the default; ``Engine(..., autocast=torch.bfloat16)`` opts in.
 Channels_last fp32 was ~3x faster than the default layout for resnet50 on the same CPU.
+
+Threads: the model uses torch's intra-op threads (one per core, torch's default) and decoding one
+thread per core (``preprocess.default_workers``). On the 2-core box with little other load,
+resnet50 on 12-MP JPEGs ran 14.2 images/s with 2 model threads vs 7.5 with 1; under heavy load
+from other processes (load average 4-8) 1 thread was ~2x faster instead, because OpenMP threads
+stall when preempted. So the default stays one per core; ``classify --threads 1`` is there for
+busy machines (benchmarks/throughput.py --threads compares).
 """
 
 from __future__ import annotations
