@@ -245,6 +245,7 @@ def _train_head(
     best_loss, best_state, best_epoch, bad = math.inf, None, 0, 0
     started = time.perf_counter()
     epoch = 0
+    previous = math.inf
     for epoch in range(1, config.epochs + 1):
         if cancel is not None and cancel.is_set():
             raise CancelledError("Fine-tuning was cancelled; nothing was saved.")
@@ -260,6 +261,10 @@ def _train_head(
             if bad >= config.patience:
                 logger.info("early stop at epoch %d (best %d)", epoch, best_epoch)
                 break
+        if config.optimizer == "lbfgs" and abs(previous - train_loss) <= 1e-7 * max(1.0, abs(train_loss)):
+            logger.info("L-BFGS converged at epoch %d", epoch)
+            break
+        previous = train_loss
     restore = config.restore_best if config.restore_best is not None else config.optimizer != "lbfgs"
     if restore and best_state is not None:
         linear.load_state_dict(best_state)

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -48,6 +48,7 @@ class Gallery(QListWidget):
         self.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.setMovement(QListWidget.Movement.Static)
         self.setWordWrap(True)
+        self.setGridSize(QSize(GALLERY_SIDE + 64, GALLERY_SIDE + 40))  # room for "true → predicted"
         thumbnails.ready.connect(self._ready)
 
     def show_images(self, entries: list[tuple[Path, str, str]]) -> None:

@@ -26,7 +26,9 @@ def _next(wizard: FineTuneWizard) -> None:
 def test_whole_wizard_trains_saves_and_switches(qtbot, tmp_path: Path) -> None:
     from resnet_desktop.core.zoo import load_model
 
-    root = make_labeled_folder(tmp_path / "photos", classes=3, per_class=8, seed=4)
+    # Screenshot runs use a bigger folder and AdamW so the curves have something to show.
+    root = make_labeled_folder(tmp_path / "photos", classes=3, per_class=20 if SCREENSHOTS else 8,
+                               size=(160, 120) if SCREENSHOTS else (64, 48), seed=4, any_colour=0.3)
     wizard = FineTuneWizard(None, base_arch="resnet18", base_weights="random")
     qtbot.addWidget(wizard)
     wizard.show()
@@ -38,7 +40,8 @@ def test_whole_wizard_trains_saves_and_switches(qtbot, tmp_path: Path) -> None:
     scan_page = wizard.scan_page
     qtbot.waitUntil(scan_page.isComplete, timeout=30_000)
     assert scan_page.counts.rowCount() == 3
-    assert [scan_page.counts.item(r, 1).text() for r in range(3)] == ["8", "8", "8"]
+    per_class = "20" if SCREENSHOTS else "8"
+    assert [scan_page.counts.item(r, 1).text() for r in range(3)] == [per_class] * 3
     assert scan_page.samples.count() == 12
     assert "Ready to train" in scan_page.notes.text()
     _next(wizard)
@@ -49,12 +52,16 @@ def test_whole_wizard_trains_saves_and_switches(qtbot, tmp_path: Path) -> None:
     settings_page.augment.setValue(1)
     settings = settings_page.settings()
     assert (settings.arch, settings.weights, settings.epochs, settings.augment) == ("resnet18", "random", 4, 1)
+    if SCREENSHOTS:
+        settings_page.optimizer.setCurrentIndex(settings_page.optimizer.findData("adamw"))
+        settings_page.epochs.setValue(40)
+        settings_page.learning_rate.setValue(0.003)
     _next(wizard)
 
     training = wizard.training_page
     qtbot.waitUntil(training.isComplete, timeout=120_000)
     epochs = training.table.rowCount()
-    assert 1 <= epochs <= 4
+    assert 1 <= epochs <= (40 if SCREENSHOTS else 4)
     assert len(training.val_loss.getData()[0]) == epochs
     assert "validation accuracy" in training.status.text()
     if SCREENSHOTS:
@@ -72,6 +79,9 @@ def test_whole_wizard_trains_saves_and_switches(qtbot, tmp_path: Path) -> None:
     assert results.mistakes.count() == len(result.misclassified)
     if SCREENSHOTS:
         results.confusion.clicked.emit(results.confusion_model.index(0, 0))
+        galleries = (results.cell_gallery, results.mistakes)
+        qtbot.waitUntil(lambda: all(not g.item(i).icon().isNull() for g in galleries for i in range(g.count())),
+                        timeout=10_000)
         wizard.grab().save(str(Path(SCREENSHOTS) / "finetune-results.png"))
     _next(wizard)
 
