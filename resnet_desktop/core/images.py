@@ -338,7 +338,7 @@ def _open_refusing_bombs(path: Path) -> Image.Image:
 def _apply_draft(img: Image.Image, draft_size: tuple[int, int], path: Path) -> None:
     # Only JPEG decoders can draft. Reading EXIF from other formats (PNG keeps it after the
     # pixel data) would decode the pixels here, where a failure is taken for bad EXIF.
-    if img.format != "JPEG":
+    if img.format not in ("JPEG", "MPO"):  # MPO (multi-picture JPEG from cameras) drafts too
         return
     width, height = (max(1, int(v)) for v in draft_size)
     if _orientation(img, path) in (5, 6, 7, 8):
