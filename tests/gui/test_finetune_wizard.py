@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 
@@ -132,8 +131,7 @@ def test_closing_mid_training_cancels_and_waits(qtbot, tmp_path: Path) -> None:
     assert training.result is None
 
 
-@pytest.mark.parametrize("drop", [True])
-def test_folder_can_be_dropped(qtbot, tmp_path: Path, drop: bool) -> None:
+def test_folder_can_be_dropped(qtbot, tmp_path: Path) -> None:
     from PySide6.QtCore import QMimeData, QPointF, QUrl
     from PySide6.QtGui import QDropEvent
 
