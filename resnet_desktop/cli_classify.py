@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, TextIO
 
+from resnet_desktop.cli_common import add_model_options, load_cli_model, output_problem
+
 if TYPE_CHECKING:
     from resnet_desktop.core.engine import Prediction, Progress
 
@@ -62,14 +64,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files and/or folders")
-    parser.add_argument("--model", default=None, metavar="ARCH",
-                        help="resnet18, resnet34, resnet50, resnet101 or resnet152 (default: resnet50; "
-                        "a fine-tuned model file brings its own)")
-    parser.add_argument("--weights", default=None, metavar="NAME|FILE",
-                        help="torchvision weights name (default: IMAGENET1K_V2), 'random', or a "
-                        ".pth/.pt/.safetensors file")
+    add_model_options(parser)
     parser.add_argument("--topk", type=_positive_int, default=5, help="labels per image (default: 5)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     parser.add_argument("--batch-size", type=_positive_int, default=None, help="images per batch (default: per device)")
     parser.add_argument("--threads", type=_positive_int, default=None,
                         help="CPU threads for the model (default: one per core; 1 can be faster on a busy machine)")
@@ -222,28 +218,20 @@ def _usage_error(message: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Load the model, stream predictions to the chosen output, report failures; return the exit code."""
     output: Path | None = args.output
-    if output is not None:
-        if output.is_dir():
-            return _usage_error(f"--output {output} is a folder; give a file name")
-        if output.exists() and not args.force:
-            return _usage_error(f"{output} already exists; use --force to replace it")
-        if not output.parent.exists():
-            return _usage_error(f"the folder for --output {output} does not exist")
+    problem = output_problem(output, args.force) if output is not None else None
+    if problem:
+        return _usage_error(problem)
 
     import torch
 
-    from resnet_desktop.core import images, zoo
+    from resnet_desktop.core import images
     from resnet_desktop.core.engine import Engine
     from resnet_desktop.core.errors import ResNetDesktopError
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    arch = args.model or zoo.DEFAULT_ARCH
-    weights = args.weights or zoo.DEFAULT_WEIGHTS
-    if args.model is not None and arch not in zoo.ARCHITECTURES:
-        return _usage_error(f"unknown model {arch!r}; choose one of {', '.join(zoo.ARCHITECTURES)}")
     try:
-        loaded = zoo.load_model(arch, weights)
+        loaded = load_cli_model(args)
         engine = Engine(loaded, args.device, batch_size=args.batch_size)
     except ResNetDesktopError as exc:
         return _usage_error(str(exc))

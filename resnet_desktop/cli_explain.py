@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from resnet_desktop.cli_common import add_model_options, load_cli_model, output_problem
+
 logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
@@ -42,18 +44,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("image", type=Path, metavar="IMAGE", help="the photo to explain")
     parser.add_argument("--output", "-o", type=Path, required=True, metavar="PNG", help="overlay image to write")
-    parser.add_argument("--model", default=None, metavar="ARCH",
-                        help="resnet18 ... resnet152 (default: resnet50; a fine-tuned model file brings its own)")
-    parser.add_argument("--weights", default=None, metavar="NAME|FILE",
-                        help="torchvision weights name (default: IMAGENET1K_V2), 'random', "
-                        "or a .pth/.pt/.safetensors file")
+    add_model_options(parser)
     parser.add_argument("--class", dest="target", default=None, metavar="N|LABEL",
                         help="class index or label to explain (default: the top-1 prediction)")
     parser.add_argument("--layer", default="layer4",
                         help="layer whose output is explained, e.g. layer3, layer4.1 (default: layer4)")
     parser.add_argument("--opacity", type=_opacity, default=0.5, help="heatmap opacity 0..1 (default: 0.5)")
     parser.add_argument("--colormap", default="inferno", help="inferno, viridis, magma, plasma or cividis")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     parser.add_argument("--force", action="store_true", help="replace --output if it already exists")
     parser.set_defaults(func=run)
     return parser
@@ -84,27 +81,20 @@ def _error(message: str, code: int) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Load the model, compute Grad-CAM, write the overlay; print what was explained."""
-    from resnet_desktop.core import zoo
     from resnet_desktop.core.devices import resolve_device
     from resnet_desktop.core.errors import ImageError, ResNetDesktopError
     from resnet_desktop.core.features import grad_cam, image_tensor
     from resnet_desktop.core.heatmaps import COLORMAPS, network_view, overlay, save_png
 
     output: Path = args.output
-    if output.suffix.lower() != ".png":
-        return _error(f"{output}: the overlay is written as PNG; give a file name ending in .png", EXIT_USAGE)
-    if output.exists() and not args.force:
-        return _error(f"{output} already exists; use --force to replace it", EXIT_USAGE)
-    if not output.parent.is_dir():
-        return _error(f"{output.parent} is not an existing folder", EXIT_USAGE)
+    problem = output_problem(output, args.force, suffix=".png")
+    if problem:
+        return _error(problem, EXIT_USAGE)
     if args.colormap not in COLORMAPS:
         return _error(f"unknown colormap {args.colormap!r}; choose one of {', '.join(COLORMAPS)}", EXIT_USAGE)
-    arch = args.model or zoo.DEFAULT_ARCH
-    if args.model is not None and arch not in zoo.ARCHITECTURES:
-        return _error(f"unknown model {arch!r}; choose one of {', '.join(zoo.ARCHITECTURES)}", EXIT_USAGE)
     try:
         device = resolve_device(args.device)
-        loaded = zoo.load_model(arch, args.weights or zoo.DEFAULT_WEIGHTS)
+        loaded = load_cli_model(args)
     except ResNetDesktopError as exc:
         return _error(str(exc), EXIT_USAGE)
     loaded.model.to(device)
