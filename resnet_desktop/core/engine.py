@@ -10,7 +10,8 @@ was built on: resnet50 at batch 8 ran ~1.3-2x faster than fp32 channels_last, bu
 sample photos (random resnet50 with BatchNorm statistics calibrated on them) the logits moved by
 up to 0.23 (logit std 0.55) and top-5 sets shared only 3 of 5 classes for several photos. Faster
 but not agreeing, so fp32 stays the default; ``Engine(..., autocast=torch.bfloat16)`` opts in.
-Channels_last fp32 was ~3x faster than the default layout for resnet50 on the same CPU.
+Channels_last fp32 was ~3x faster than the default layout for resnet50 on the same CPU, and
+folding BatchNorm into the convolutions another ~17% (see ``Engine._place``).
 
 Threads: the model uses torch's intra-op threads (one per core, torch's default) and decoding one
 thread per core (``preprocess.default_workers``). On the 2-core box with little other load,
@@ -117,8 +118,9 @@ def _is_oom(exc: BaseException) -> bool:
 class Engine:
     """A model placed on a device, ready to classify streams of files.
 
-    The model is moved once (copied first when the device is not the CPU, so ``loaded.model``
-    stays usable on the CPU and the engine can fall back to it after repeated out-of-memory).
+    The engine runs its own copy of the model (BatchNorm folded, channels_last, on the device), so
+    ``loaded.model`` stays on the CPU, unchanged, and the engine can fall back to it after repeated
+    out-of-memory.
     """
 
     def __init__(
@@ -162,9 +164,14 @@ class Engine:
 
     @staticmethod
     def _place(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-        if device.type != "cpu":
-            model = copy.deepcopy(model)
-        return model.to(device=device, memory_format=torch.channels_last).eval()
+        """An inference copy: BatchNorm folded into the convolutions, channels_last, on ``device``.
+
+        Folding saves one memory-bound pass per BatchNorm: resnet50 fp32 channels_last on the
+        2-core CPU went from 18.3 to 21.4 images/s, logits within 1e-4. The copy leaves
+        ``loaded.model`` untouched for hooks (feature maps) and for a later CPU fallback.
+        """
+        placed = _fold_batchnorm(model.eval())
+        return placed.to(device=device, memory_format=torch.channels_last).eval()
 
     @property
     def model(self) -> torch.nn.Module:
@@ -328,3 +335,17 @@ def reference_predict(loaded: LoadedModel, path: str | Path, topk: int = 5) -> P
         for v, i in zip(values.tolist(), indices.tolist())
     )
     return Prediction(path=Path(path), scores=scores)
+
+
+def _fold_batchnorm(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of an eval-mode model with each Conv2d+BatchNorm2d pair fused (torch.fx's own pass).
+
+    Models that torch.fx cannot trace (data-dependent control flow) are copied unfused.
+    """
+    from torch.fx.experimental.optimization import fuse
+
+    try:
+        return fuse(model, inplace=False)
+    except Exception as exc:  # noqa: BLE001 - any tracing failure just means no fusion
+        logger.info("Not folding BatchNorm into convolutions (%s); using an unfused copy", exc)
+        return copy.deepcopy(model)

@@ -335,6 +335,13 @@ class ModelService(QObject):
 
     # -- lifecycle -----------------------------------------------------------------------------
 
+
+    @property
+    def engine_model(self) -> Any:
+        """The module the inference thread actually runs (the engine's inference copy), or None."""
+        engine = self._worker._engine
+        return engine.model if engine is not None else None
+
     def start(self) -> None:
         """Start the thread and import torch there (the window is already on screen)."""
         if not self._started:

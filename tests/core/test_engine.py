@@ -19,7 +19,7 @@ from resnet_desktop.core.engine import (
     reference_predict,
 )
 from resnet_desktop.core.images import open_image
-from resnet_desktop.core.preprocess import PREFETCH_BATCHES, decode_batches, draft_size_for
+from resnet_desktop.core.preprocess import PREFETCH_BATCHES, decode_batches, draft_size_for, normalize
 from tests.badfiles import make_bad_files, make_good_images
 
 BATCH = 4
@@ -268,7 +268,8 @@ def test_out_of_memory_halves_batch_and_keeps_every_result(
     normal = list(engine.classify(paths))
 
     assert oom_engine.forward_batch_size == 2  # 8 -> 4 -> 2
-    assert max(wrapper.sizes) == 2
+    ran = oom_engine.model  # the engine's own inference copy of the wrapper
+    assert isinstance(ran, _OOMAbove) and max(ran.sizes) == 2
     assert [r.path for r in results] == paths
     for got, want in zip(results, normal):
         assert got.top1.index == want.top1.index
@@ -330,3 +331,14 @@ def test_cuda_out_of_memory_falls_back_to_cpu(loaded: zoo.LoadedModel, sample_ph
     results = list(gpu.classify(sample_photos))
     assert gpu.device.type == "cpu" and gpu.notices
     assert [r.path for r in results] == sample_photos and all(r.ok for r in results)
+
+
+def test_engine_runs_a_folded_copy_and_leaves_the_loaded_model_alone(loaded: zoo.LoadedModel, engine: Engine) -> None:
+    """BatchNorm is folded into the convolutions of the engine's copy; the original keeps its layers."""
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in loaded.model.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in engine.model.modules())
+    pixels = torch.randint(0, 256, (2, 3, 224, 224), dtype=torch.uint8)
+    folded = engine.logits(pixels)
+    with torch.inference_mode():
+        reference = loaded.model(normalize(pixels, loaded.preprocessing, device=torch.device("cpu")))
+    assert torch.allclose(folded, reference, atol=1e-3)

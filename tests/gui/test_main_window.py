@@ -158,7 +158,7 @@ def some_images(tmp_path: Path) -> Path:
 def test_model_runs_off_gui_thread_and_event_loop_stays_responsive(qtbot, window, many_images: Path) -> None:  # type: ignore[no-untyped-def]
     gui_thread = threading.get_ident()
     forward_threads: set[int] = set()
-    hook = window.model_info.loaded.model.register_forward_pre_hook(
+    hook = window.service.engine_model.register_forward_pre_hook(
         lambda _m, _i: forward_threads.add(threading.get_ident())
     )
     progress_threads: set[bool] = set()
