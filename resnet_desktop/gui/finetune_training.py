@@ -29,12 +29,15 @@ VAL_PEN = pg.mkPen("#ff7f0e", width=2)
 COLUMNS = ("Phase", "Epoch", "Train loss", "Val loss", "Train acc", "Val acc")
 
 
-def _plot(title: str, y_label: str) -> tuple[pg.PlotWidget, pg.PlotDataItem, pg.PlotDataItem]:
+def _plot(
+    title: str, y_label: str, legend_offset: tuple[int, int] = (-10, 10)
+) -> tuple[pg.PlotWidget, pg.PlotDataItem, pg.PlotDataItem]:
+    """A curve pair; the legend sits in the corner the curves move away from (negative = right/bottom)."""
     widget = pg.PlotWidget(title=title, background="w")
     widget.setLabel("bottom", "epoch")
     widget.setLabel("left", y_label)
     widget.showGrid(x=True, y=True, alpha=0.3)
-    widget.addLegend(offset=(-10, 10))
+    widget.addLegend(offset=legend_offset, brush=pg.mkBrush(255, 255, 255, 210))
     train = widget.plot([], [], pen=TRAIN_PEN, symbol="o", symbolSize=5, symbolBrush="#1f77b4", name="train")
     val = widget.plot([], [], pen=VAL_PEN, symbol="o", symbolSize=5, symbolBrush="#ff7f0e", name="validation")
     return widget, train, val
@@ -63,7 +66,7 @@ class TrainingPage(QWizardPage):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
         self.loss_plot, self.train_loss, self.val_loss = _plot("Loss", "cross-entropy")
-        self.acc_plot, self.train_acc, self.val_acc = _plot("Accuracy", "accuracy")
+        self.acc_plot, self.train_acc, self.val_acc = _plot("Accuracy", "accuracy", legend_offset=(-10, -10))  # accuracy rises: legend bottom-right
         self.acc_plot.setYRange(0, 1.0)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
