@@ -86,7 +86,8 @@ def main() -> None:
         # Inference is timed before and after fine-tuning and the faster pass is used (the stricter
         # ratio), so neither side profits from the other having warmed caches or kernels.
         before = inference_pass(loaded, paths, args.device)
-        settings = FineTuneSettings(arch=args.model, weights=args.weights, device=args.device, augment=args.augment)
+        settings = FineTuneSettings(arch=args.model, weights=args.weights, device=args.device, augment=args.augment,
+                                    head_threads=1)  # as the CLI: nothing else runs here
         started = time.perf_counter()
         result = run_fine_tune(folder, settings, loaded=loaded)
         t_tune = time.perf_counter() - started
@@ -108,7 +109,7 @@ def main() -> None:
             xt, yt = features[split.train], labels[split.train]
             xv, yv = features[split.val], labels[split.val]
             started = time.perf_counter()
-            *_, head = train_head(xt, yt, torch.arange(len(yt)), xv, yv, len(scan.classes), HeadConfig(seed=seed))
+            *_, head = train_head(xt, yt, torch.arange(len(yt)), xv, yv, len(scan.classes), HeadConfig(seed=seed, threads=1))
             t_head = time.perf_counter() - started
             ours = float((head.linear(xv).argmax(1) == yv).float().mean())
             cv, oracle = sklearn_scores(xt, yt, xv, yv)

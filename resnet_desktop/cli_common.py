@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from resnet_desktop.core.zoo import LoadedModel
 
 ARCH_HELP = "resnet18, resnet34, resnet50, resnet101 or resnet152 (default: resnet50; a fine-tuned model file brings its own)"
-WEIGHTS_HELP = "torchvision weights name (default: IMAGENET1K_V2), 'random', or a .pth/.pt/.safetensors file"
+WEIGHTS_HELP = ("torchvision weights name (default: DEFAULT, the architecture's best ImageNet weights, "
+                "IMAGENET1K_V2 for resnet50), 'random', or a .pth/.pt/.safetensors file")
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (default: auto)"
 
 
@@ -74,6 +75,6 @@ def load_cli_model(args: argparse.Namespace) -> LoadedModel:
         raise WeightsError(f"unknown model {arch!r}; choose one of {', '.join(zoo.ARCHITECTURES)}")
     progress = DownloadProgress()
     try:
-        return zoo.load_model(arch, args.weights or zoo.DEFAULT_WEIGHTS, progress=progress)
+        return zoo.load_model(arch, args.weights or "DEFAULT", progress=progress)
     finally:
         progress.finish()

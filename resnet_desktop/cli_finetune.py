@@ -112,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         arch=args.model, weights=args.weights, mode=args.mode, val_split=args.val_split, epochs=args.epochs,
         learning_rate=args.lr, batch_size=args.batch_size, augment=args.augment, balance=args.balance,
         seed=args.seed, optimizer=args.optimizer, device=args.device,
+        head_threads=1,  # nothing else runs in this process while the head trains
     )
     try:
         settings.check()

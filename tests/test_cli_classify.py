@@ -125,6 +125,19 @@ def test_missing_weights_is_a_clear_usage_error(
     assert code == 2 and "nope.pth" in err and "Traceback" not in err
 
 
+def test_model_without_weights_uses_that_architectures_default(
+    good_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """resnet18 has only IMAGENET1K_V1: the default must be resnet18's own file, not resnet50's V2."""
+    from resnet_desktop.core import zoo
+
+    code = main(["classify", str(good_folder), "--model", "resnet18"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no weights named" not in err
+    expected_file = zoo.get_weights_info("resnet18", "DEFAULT").url.rsplit("/", 1)[-1]
+    assert expected_file in err  # offline: says which file is missing (resnet18-f37072fd.pth)
+
+
 def test_bad_options_exit_two(good_folder: Path, resnet18_weights: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["classify", str(good_folder), "--model", "resnet7", "--weights", str(resnet18_weights)]) == 2
     assert "resnet7" in capsys.readouterr().err

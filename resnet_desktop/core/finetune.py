@@ -315,6 +315,7 @@ class _Run:
         return HeadConfig(
             optimizer=s.optimizer, epochs=s.epochs, learning_rate=s.learning_rate, batch_size=s.batch_size,
             weight_decay=s.weight_decay, patience=s.patience, balance=s.balance, seed=s.seed,
+            threads=s.head_threads,
         )
 
     def _epoch_event(self, phase: str, stats: EpochStats) -> TrainProgress:

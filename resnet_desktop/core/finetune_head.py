@@ -47,15 +47,19 @@ STD_FLOOR = 1e-6
 
 
 @contextmanager
-def single_thread() -> Iterator[None]:
-    """Run tiny ops on one intra-op thread and restore the count after.
+def torch_threads(count: int | None) -> Iterator[None]:
+    """Run on ``count`` intra-op threads and restore the count after (None: leave it alone).
 
     A head on cached features is a few hundred small matmuls; with 2+ threads on a busy machine
     the thread hand-offs dominate (measured 0.3 s on one thread vs 13 s on two under load for
-    the cross-validation below). Process-wide, but only for the seconds the head takes.
+    the cross-validation below). The setting is process-wide, so only callers that run nothing
+    else in parallel ask for it (see ``FineTuneSettings.head_threads``).
     """
+    if count is None:
+        yield
+        return
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(count)
     try:
         yield
     finally:
@@ -74,6 +78,7 @@ class HeadConfig:
     patience: int = 5
     balance: bool = False
     seed: int = 0
+    threads: int | None = None  # see torch_threads()
     #: Return the lowest-validation-loss epoch (True) or the last one (False). None: True for
     #: adamw; False for lbfgs, whose regularisation is the cross-validated L2 (see module doc).
     restore_best: bool | None = None
@@ -233,7 +238,6 @@ def _train_head(
     config: HeadConfig,
     cancel: threading.Event | None = None,
 ) -> Iterator[EpochStats | Head]:
-    torch.manual_seed(config.seed)
     scale = Standardizer(train_x)
     xt, xv = scale(train_x), scale(val_x)
     weight = class_weights(train_y, num_classes) if config.balance else None
@@ -309,12 +313,12 @@ def train_head(
 ) -> Iterator[EpochStats | Head]:
     """Yield :class:`EpochStats` per epoch, then the :class:`Head`. Raises CancelledError.
 
-    Runs on one thread between events (see :func:`single_thread`); the count is restored while
-    the caller handles each event.
+    With ``config.threads`` set, runs on that many threads between events (see
+    :func:`torch_threads`); the count is restored while the caller handles each event.
     """
     steps = _train_head(train_x, train_y, train_groups, val_x, val_y, num_classes, config, cancel)
     while True:
-        with single_thread():
+        with torch_threads(config.threads):
             item = next(steps, None)
         if item is None:
             return

@@ -35,6 +35,10 @@ class FineTuneSettings:
     backbone_lr_factor: float = 0.1
     device: str = "auto"
     workers: int | None = None
+    #: torch intra-op threads while the head trains (tiny matmuls: 1 is fastest on a busy box).
+    #: Process-wide, so only for callers that run nothing else at the time (the CLI);
+    #: None leaves the process setting alone (the GUI classifies in parallel).
+    head_threads: int | None = None
 
     def check(self) -> None:
         """Refuse settings that cannot work, with the reason."""

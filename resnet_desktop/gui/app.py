@@ -121,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     spec = None
     if args.arch or args.weights:
         saved = settings.model_spec()
-        spec = ModelSpec(arch=args.arch or saved.arch, weights=args.weights or saved.weights)
+        # Saved weights names belong to the saved architecture (resnet18 has no IMAGENET1K_V2).
+        same_arch = args.arch is None or args.arch == saved.arch
+        spec = ModelSpec(arch=args.arch or saved.arch, weights=args.weights or (saved.weights if same_arch else "DEFAULT"))
     window = MainWindow(settings, model_spec=spec, device=args.device)
     window.show()
     app.processEvents()

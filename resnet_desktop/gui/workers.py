@@ -167,7 +167,7 @@ class InferenceWorker(QObject):
         from resnet_desktop.core.errors import WeightsError
 
         arch = request.spec.arch or zoo.DEFAULT_ARCH
-        weights = request.spec.weights or zoo.DEFAULT_WEIGHTS
+        weights = request.spec.weights or "DEFAULT"  # the best ImageNet weights of *this* arch
 
         def progress(done: int, total: int | None) -> None:
             self.loadProgress.emit(request, int(done), int(total) if total else -1)

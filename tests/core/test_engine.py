@@ -342,3 +342,29 @@ def test_engine_runs_a_folded_copy_and_leaves_the_loaded_model_alone(loaded: zoo
     with torch.inference_mode():
         reference = loaded.model(normalize(pixels, loaded.preprocessing, device=torch.device("cpu")))
     assert torch.allclose(folded, reference, atol=1e-3)
+
+
+def test_building_an_engine_does_not_disturb_forwards_in_other_threads(loaded: zoo.LoadedModel) -> None:
+    """The GUI builds engines (model switch, fine-tuning) while other threads run models."""
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def forwards() -> None:
+        x = torch.zeros(1, 3, 64, 64)
+        while not stop.is_set():
+            try:
+                with torch.inference_mode():
+                    loaded.model(x)
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+                return
+
+    runner = threading.Thread(target=forwards)
+    runner.start()
+    try:
+        for _ in range(3):
+            Engine(loaded, "cpu", batch_size=2, workers=1)
+    finally:
+        stop.set()
+        runner.join()
+    assert errors == []
