@@ -43,7 +43,19 @@ def ask_export_path(parent: QWidget, start: str = "") -> Path | None:
     result = Path(path)
     if result.suffix.lower() not in (".csv", ".json"):
         result = result.with_suffix(".json" if "JSON" in chosen else ".csv")
-    return result
+    return result if confirm_changed_name(parent, Path(path), result) else None
+
+
+def confirm_changed_name(parent: QWidget, confirmed: Path, final: Path) -> bool:
+    """The save dialog only asked about ``confirmed``; if we added a suffix and ``final`` exists,
+    ask again before it is replaced (we never overwrite a file the person did not agree to)."""
+    if final == confirmed or not final.exists():
+        return True
+    answer = QMessageBox.question(
+        parent, "Replace file?", f"{final.name} already exists in {final.parent}.\nDo you want to replace it?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes
 
 
 def save_pasted_image(image: QImage, folder: Path) -> Path:

@@ -49,6 +49,7 @@ from resnet_desktop.core.heatmaps import (
     save_png,
     tile_at,
 )
+from resnet_desktop.gui.dialogs import confirm_changed_name
 from resnet_desktop.gui.feature_canvas import ImageCanvas
 from resnet_desktop.gui.feature_jobs import Job, JobSignals, Prepared, compute_cam, fetch_layer, prepare
 
@@ -642,7 +643,8 @@ class FeaturePanel(QWidget):
         if not chosen:
             return None
         path = Path(chosen)
-        return path if path.suffix.lower() == ".png" else path.with_name(path.name + ".png")
+        final = path if path.suffix.lower() == ".png" else path.with_name(path.name + ".png")
+        return final if confirm_changed_name(self, path, final) else None
 
     def _export(self, title: str, suffix: str, rgb: np.ndarray | None) -> Path | None:
         if rgb is None:

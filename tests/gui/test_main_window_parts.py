@@ -298,3 +298,31 @@ def test_thumbnails_are_decoded_off_the_gui_thread(qtbot, tmp_path: Path, monkey
     assert len(threads) == 2, "error rows are never handed to Qt's decoders"
     assert threading.get_ident() not in threads
     loader.shutdown()
+
+
+def test_export_asks_again_when_an_added_suffix_hits_an_existing_file(qtbot, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The save dialog confirmed 'results'; 'results.csv' exists and was never confirmed."""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+    from resnet_desktop.gui.dialogs import ask_export_path
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    existing = tmp_path / "results.csv"
+    existing.write_text("the user's own file")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(tmp_path / "results"), "CSV (*.csv)")))
+    asked: list[str] = []
+
+    def answer(reply: QMessageBox.StandardButton):  # type: ignore[no-untyped-def]
+        return staticmethod(lambda _parent, _title, text, *a, **k: asked.append(text) or reply)
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    assert ask_export_path(parent) is None
+    assert asked and "results.csv" in asked[0]
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    assert ask_export_path(parent) == existing
+    # No question when the name is new.
+    asked.clear()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(tmp_path / "new"), "JSON (*.json)")))
+    assert ask_export_path(parent) == tmp_path / "new.json" and not asked
+    assert existing.read_text() == "the user's own file"
