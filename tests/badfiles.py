@@ -5,9 +5,8 @@
 writes images that are valid but exercise every mode conversion. Everything is generated in
 milliseconds and a few MB of memory (the "bombs" only *declare* a huge size).
 
-Note for folder-level tests: ``discover`` walks directories even when named ``dir.jpg``, so that
-entry only becomes an error when the path is given to ``open_image`` (or the engine) directly;
-walked, it yields the good image inside it.
+Inside a walked folder, ``dir.jpg/`` (a folder named like an image) is one error row and its
+contents are not read; given explicitly, a folder is always walked.
 """
 
 from __future__ import annotations

@@ -27,7 +27,6 @@ def mixed_folder(tmp_path: Path, sample_photos: list[Path]) -> tuple[Path, dict[
     """Real photos plus one file of every bad kind; returns the folder and name -> reason part."""
     folder = tmp_path / "mixed"
     expected = make_bad_files(folder)
-    expected.pop("dir.jpg")  # walked as a folder: it yields the good image inside it
     for photo in sample_photos:
         shutil.copy(photo, folder / photo.name)
     return folder, expected
@@ -53,7 +52,7 @@ def _check_mixed_json(records: list[dict], folder: Path, expected: dict[str, str
     for name, reason in errors.items():
         assert expected[name] in reason
     good = [r for r in records if "error" not in r]
-    assert len(good) == 6  # 5 photos + the image inside dir.jpg/
+    assert len(good) == 5  # the 5 photos; dir.jpg/ is an error row, its contents are not read
     for record in good:
         assert len(record["predictions"]) == 5
         assert set(record["predictions"][0]) == {"label", "index", "probability"}
@@ -90,7 +89,7 @@ def test_mixed_folder_table_via_subprocess(
         detail = lines[lines.index(str(folder / name)) + 1]
         assert detail.startswith("  error: ") and reason in detail
     ranked = [line for line in done.stdout.splitlines() if line.lstrip().startswith("1. ")]
-    assert len(ranked) == 6
+    assert len(ranked) == 5  # one top-5 block per real photo
 
 
 def test_all_good_csv_exit_zero(good_folder: Path, resnet18_weights: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -112,6 +112,7 @@ _TRANSPOSE_FOR_ORIENTATION = {
 
 TRUNCATED = "truncated or incomplete image data"
 NOT_AN_IMAGE = "not an image file (content is not a recognised image format)"
+FOLDER_REASON = "is a folder, not an image file (open it as a folder to classify what is inside)"
 
 _open_lock = threading.Lock()
 _heif_lock = threading.Lock()
@@ -129,7 +130,8 @@ def discover(paths: PathLike | Iterable[PathLike]) -> Iterator[Path]:
       its suffix (so ``notes.txt`` becomes an error row rather than vanishing). A path that does
       not exist (or cannot be looked at) is yielded too: ``open_image`` then reports why, and the
       batch goes on.
-    - A directory is always walked, explicit or found inside a folder, even one named ``x.jpg``.
+    - A directory given explicitly is always walked. Inside a folder, a subfolder named like an
+      image (``x.jpg/``) is yielded, not walked, so ``open_image`` reports it as one error row.
       Inside a folder: files first, then subfolders, each sorted case-insensitively, depth first.
       Hidden entries (dot names), OS litter (``.DS_Store``, ``Thumbs.db``), files with a clearly
       non-image suffix (``NON_IMAGE_SUFFIXES``) and special files (FIFOs, sockets, devices, which
@@ -205,6 +207,11 @@ def _list_folder(folder: Path) -> tuple[list[Path], list[tuple[Path, tuple[int, 
             is_dir = entry.is_dir()  # follows symlinks
         except OSError:
             is_dir = False
+        if is_dir and os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES:
+            # A folder named like a photo ("x.jpg") is almost always a mistake: report it as one
+            # error row rather than silently reading what is inside (given explicitly, it is walked).
+            files.append(path)
+            continue
         if is_dir:
             try:
                 st = entry.stat()  # of the target, for cycle detection
@@ -293,7 +300,7 @@ def _check_file(path: Path) -> None:
             raise ImageError(path, "permission denied (cannot read the folder)") from None
         except OSError as exc:
             raise ImageError(path, f"cannot read the folder ({_os_reason(exc)})") from None
-        raise ImageError(path, "is a folder, not an image file")
+        raise ImageError(path, FOLDER_REASON)
     if not stat.S_ISREG(st.st_mode):
         raise ImageError(path, "not a regular file (a device, pipe or socket)")
     if st.st_size == 0:
@@ -484,7 +491,7 @@ def _reason_for(exc: BaseException, path: Path) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied (cannot read the file)"
     if isinstance(exc, IsADirectoryError):
-        return "is a folder, not an image file"
+        return FOLDER_REASON
     if isinstance(exc, UnidentifiedImageError):
         return NOT_AN_IMAGE
     message = _one_line(exc)

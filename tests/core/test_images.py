@@ -114,9 +114,9 @@ def test_discover_yields_missing_paths_for_open_image_to_report(tmp_path: Path) 
     assert info.value.path == missing
 
 
-def test_discover_walks_a_directory_named_like_an_image(tmp_path: Path) -> None:
+def test_a_directory_named_like_an_image_is_reported_inside_a_walk_but_walked_when_given(tmp_path: Path) -> None:
     inside = _touch_jpeg(tmp_path / "album.jpg" / "inside.jpg")
-    assert list(discover([tmp_path])) == [inside]
+    assert list(discover([tmp_path])) == [tmp_path / "album.jpg"]  # open_image: "is a folder ..."
     assert list(discover([tmp_path / "album.jpg"])) == [inside]
 
 
@@ -483,7 +483,7 @@ def test_exact_reasons_for_the_common_cases(bad_folder: tuple[Path, dict[str, st
     assert reason("zero-byte.jpg") == "empty file (0 bytes)"
     assert reason("truncated.jpg") == "truncated or incomplete image data"
     assert reason("text-named.jpg") == "not an image file (content is not a recognised image format)"
-    assert reason("dir.jpg") == "is a folder, not an image file"
+    assert reason("dir.jpg") == "is a folder, not an image file (open it as a folder to classify what is inside)"
     assert reason("bomb.png").endswith("possible decompression bomb")
     if (folder / "fake.heic").exists():
         assert reason("fake.heic") == HEIF_HINT
@@ -498,10 +498,11 @@ def test_a_walked_bad_folder_gives_one_result_per_file(bad_folder: tuple[Path, d
             results[path.relative_to(folder).as_posix()] = None
         except ImageError as exc:
             results[path.relative_to(folder).as_posix()] = exc.reason
-    walked = {name: sub for name, sub in expected.items() if name != "dir.jpg"}
-    assert {k: v for k, v in results.items() if v is not None}.keys() == walked.keys()
-    assert all(walked[name] in results[name] for name in walked)  # type: ignore[operator]
-    assert results["dir.jpg/inside.jpg"] is None  # the folder named dir.jpg is walked, its image opens
+    assert {k: v for k, v in results.items() if v is not None}.keys() == expected.keys()
+    assert all(expected[name] in results[name] for name in expected)  # type: ignore[operator]
+    assert "dir.jpg/inside.jpg" not in results  # a folder named like an image is reported, not read
+    # Given explicitly, the same folder is walked: the person asked for what is inside.
+    assert [p.name for p in discover([folder / "dir.jpg"])] == ["inside.jpg"]
 
 
 def test_bombs_are_refused_from_threads_without_touching_global_state(
