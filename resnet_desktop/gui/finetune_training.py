@@ -17,10 +17,9 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
-    QWizardPage,
 )
 
-from resnet_desktop.gui.finetune_worker import GeneratorThread
+from resnet_desktop.gui.finetune_worker import WorkerPage
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +49,13 @@ def format_eta(seconds: float | None) -> str:
     return f"about {seconds // 60} min {seconds % 60:02d} s left" if seconds >= 60 else f"about {seconds} s left"
 
 
-class TrainingPage(QWizardPage):
+class TrainingPage(WorkerPage):
     """Starts training when shown; Back or closing the wizard cancels it and waits."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Training")
         self.result: Any = None
-        self._thread: GeneratorThread | None = None
         self._epochs: list[Any] = []
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -109,21 +107,12 @@ class TrainingPage(QWizardPage):
 
             return fine_tune(scan, settings, loaded=loaded, cancel=cancel)
 
-        self._thread = GeneratorThread(work, self)
-        self._thread.item.connect(self._on_item)
-        self._thread.failed.connect(self._on_failed)
-        self._thread.cancelled.connect(self._on_cancelled)
-        self._thread.start()
+        thread = self.start_work(work)
+        thread.item.connect(self._on_item)
+        thread.failed.connect(self._on_failed)
+        thread.cancelled.connect(self._on_cancelled)
+        thread.start()
         self.completeChanged.emit()
-
-    def cleanupPage(self) -> None:
-        """Back: stop the run (the settings page can start a new one)."""
-        self.stop()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._thread.stop()
-            self._thread = None
 
     def cancel(self) -> None:
         if self._thread is not None:

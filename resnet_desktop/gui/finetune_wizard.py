@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from resnet_desktop.gui.finetune_worker import GeneratorThread
+from resnet_desktop.gui.finetune_worker import WorkerPage
 from resnet_desktop.gui.thumbnails import ThumbnailLoader
 
 logger = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class FolderPage(QWizardPage):
                 return
 
 
-class ScanPage(QWizardPage):
+class ScanPage(WorkerPage):
     """Per-class counts, sample thumbnails, blocking problems and warnings. Next needs no problems."""
 
     def __init__(self, thumbnails: ThumbnailLoader, parent: QWidget | None = None) -> None:
@@ -98,7 +98,6 @@ class ScanPage(QWizardPage):
         self.setTitle("What is in the folder")
         self.thumbnails = thumbnails
         self.scan: Any = None
-        self._thread: GeneratorThread | None = None
         self.status = QLabel()
         self.counts = QTableWidget(0, 2)
         self.counts.setHorizontalHeaderLabels(["Class", "Images"])
@@ -132,19 +131,11 @@ class ScanPage(QWizardPage):
         self.status.setText(f"Scanning {folder}…")
         from resnet_desktop.core.finetune_data import scan_dataset
 
-        self._thread = GeneratorThread(lambda cancel: [scan_dataset(folder, cancel=cancel)], self)
-        self._thread.item.connect(self._show)
-        self._thread.failed.connect(lambda message: self.status.setText(f"Could not scan: {message}"))
-        self._thread.start()
+        thread = self.start_work(lambda cancel: [scan_dataset(folder, cancel=cancel)])
+        thread.item.connect(self._show)
+        thread.failed.connect(lambda message: self.status.setText(f"Could not scan: {message}"))
+        thread.start()
         self.completeChanged.emit()
-
-    def cleanupPage(self) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._thread.stop()
-            self._thread = None
 
     def isComplete(self) -> bool:
         return self.scan is not None and self.scan.ok

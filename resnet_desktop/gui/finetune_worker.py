@@ -11,6 +11,7 @@ import threading
 from typing import Any, Callable, Iterable
 
 from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtWidgets import QWidget, QWizardPage
 
 from resnet_desktop.core.errors import CancelledError, ResNetDesktopError
 
@@ -64,3 +65,26 @@ class GeneratorThread(QThread):
 def call_in_thread(function: Callable[[], Any], parent: QObject | None = None) -> GeneratorThread:
     """A (not yet started) thread whose single ``item`` is ``function()``'s return value."""
     return GeneratorThread(lambda _cancel: [function()], parent)
+
+
+class WorkerPage(QWizardPage):
+    """A wizard page that runs one :class:`GeneratorThread` at a time; Back stops it and waits."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._thread: GeneratorThread | None = None
+
+    def start_work(self, work: Work) -> GeneratorThread:
+        """Stop any previous run and return a new, not yet started thread for ``work``."""
+        self.stop()
+        self._thread = GeneratorThread(work, self)
+        return self._thread
+
+    def cleanupPage(self) -> None:
+        """Back: stop the run (the previous page can start a new one)."""
+        self.stop()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._thread.stop()
+            self._thread = None
