@@ -626,6 +626,9 @@ class MainWindow(QMainWindow):
             self._closing = True
             self.settings.save_window(self.saveGeometry(), self.saveState(), self.splitter.saveState())
             self.settings.sync()
+            # Waiting for workers can take a while (a download blocked in a socket read only sees
+            # the cancel when the read returns): hide first so the person never sees a frozen window.
+            self.hide()
             if self._wizard is not None:
                 self._wizard.close()  # the wizard cancels and waits for its own threads
             self.service.shutdown()
