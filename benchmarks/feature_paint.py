@@ -46,7 +46,7 @@ def median_ms(work: Callable[[], object], repeats: int) -> float:
 
 
 def build_grid(maps: np.ndarray, canvas: object) -> None:
-    from resnet_desktop.core.heatmaps import render_grid
+    from resnet_desktop.core.explain.heatmaps import render_grid
 
     rgb, _, _ = render_grid(maps, normalization="channel", sort="mean")
     canvas.set_rgb(rgb)  # type: ignore[attr-defined]  # numpy -> one QImage
@@ -58,7 +58,7 @@ def paint_vectorised(maps: np.ndarray, canvas: object) -> None:
 
 
 def paint_loop(maps: np.ndarray, size: int) -> QImage:
-    from resnet_desktop.core.heatmaps import colormap_lut
+    from resnet_desktop.core.explain.heatmaps import colormap_lut
 
     lut = colormap_lut()
     count, height, width = maps.shape
@@ -81,7 +81,7 @@ def paint_loop(maps: np.ndarray, size: int) -> QImage:
 
 
 def paint_widgets(maps: np.ndarray) -> None:
-    from resnet_desktop.core.heatmaps import apply_colormap, normalize_maps
+    from resnet_desktop.core.explain.heatmaps import apply_colormap, normalize_maps
 
     scaled = normalize_maps(maps, "channel")
     window = QWidget()
@@ -100,7 +100,7 @@ def paint_widgets(maps: np.ndarray) -> None:
 
 
 def panel_figures(app: QApplication, loaded: object, image: Path) -> tuple[float, float, str]:
-    from resnet_desktop.gui.feature_panel import FeaturePanel
+    from resnet_desktop.gui.explain.panel import FeaturePanel
 
     panel = FeaturePanel()
     panel.resize(1280, 760)
@@ -139,10 +139,10 @@ def main() -> int:
     app = QApplication([])
     import torch
 
-    from resnet_desktop.core import zoo
-    from resnet_desktop.core.features import capture, image_tensor
+    from resnet_desktop.core.models import zoo
+    from resnet_desktop.core.explain.hooks import capture, image_tensor
     from resnet_desktop.core.images import open_image
-    from resnet_desktop.gui.feature_canvas import ImageCanvas
+    from resnet_desktop.gui.explain.canvas import ImageCanvas
 
     loaded = zoo.load_model(args.arch, "random")
     inputs = image_tensor(open_image(args.image), loaded.preprocessing)

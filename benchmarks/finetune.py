@@ -20,13 +20,13 @@ from pathlib import Path
 
 import torch
 
-from resnet_desktop.core.engine import Engine
-from resnet_desktop.core.finetune import FineTuneSettings, run_fine_tune
-from resnet_desktop.core.finetune_data import scan_dataset, stratified_split
-from resnet_desktop.core.finetune_features import FeatureSet, extract, feature_engine, pooled_backbone
-from resnet_desktop.core.finetune_head import C_GRID, HeadConfig, train_head
-from resnet_desktop.core.finetune_synthetic import make_labeled_folder
-from resnet_desktop.core.zoo import load_model
+from resnet_desktop.core.inference.engine import Engine
+from resnet_desktop.core.finetune.run import FineTuneSettings, run_fine_tune
+from resnet_desktop.core.finetune.data import scan_dataset, stratified_split
+from resnet_desktop.core.finetune.features import FeatureSet, extract, feature_engine, pooled_backbone
+from resnet_desktop.core.finetune.head import C_GRID, HeadConfig, train_head
+from resnet_desktop.core.finetune.synthetic import make_labeled_folder
+from resnet_desktop.core.models.zoo import load_model
 
 logger = logging.getLogger(__name__)
 

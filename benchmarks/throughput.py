@@ -32,10 +32,10 @@ from PIL import Image
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from resnet_desktop.core import zoo  # noqa: E402
-from resnet_desktop.core.engine import Engine  # noqa: E402
+from resnet_desktop.core.models import zoo  # noqa: E402
+from resnet_desktop.core.inference.engine import Engine  # noqa: E402
 from resnet_desktop.core.images import discover  # noqa: E402
-from resnet_desktop.core.preprocess import decode_one  # noqa: E402
+from resnet_desktop.core.inference.decode import decode_one  # noqa: E402
 
 logger = logging.getLogger("benchmarks.throughput")
 SAMPLES = REPO_ROOT / "assets" / "samples"

@@ -56,14 +56,14 @@ class BundledWeights:
 
 def _torchvision_files() -> dict[str, object]:
     """torchvision ResNet weight files by published file name -> WeightsInfo."""
-    from resnet_desktop.core import zoo
+    from resnet_desktop.core.models import zoo
 
     return {Path(info.url).name: info for info in zoo.list_weights()}
 
 
 def check_weights(path: Path) -> BundledWeights:
     """Check that ``path`` is something the app can load offline; raise BuildError naming it if not."""
-    from resnet_desktop.core import modelfile, weights, zoo
+    from resnet_desktop.core.models import modelfile, weights, zoo
     from resnet_desktop.core.errors import ResNetDesktopError
 
     path = path.expanduser().resolve()
@@ -91,7 +91,7 @@ def check_weights(path: Path) -> BundledWeights:
 
 def default_weights_from_hub_cache() -> Path | None:
     """The default model's file in the torch hub cache, if a previous run downloaded it."""
-    from resnet_desktop.core import weights, zoo
+    from resnet_desktop.core.models import weights, zoo
 
     info = zoo.get_weights_info(zoo.DEFAULT_ARCH, zoo.DEFAULT_WEIGHTS)
     path = weights.cache_path_for(info.url)

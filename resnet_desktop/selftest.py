@@ -135,8 +135,8 @@ def step_model(ctx: SelfTestContext) -> str:
     """Load the bundled weights offline if this build has any, else build seeded random weights."""
     from resnet_desktop import bundle
 
-    zoo = _import("resnet_desktop.core.zoo")
-    weights_mod = _import("resnet_desktop.core.weights")
+    zoo = _import("resnet_desktop.core.models.zoo")
+    weights_mod = _import("resnet_desktop.core.models.weights")
     model_files = bundle.bundled_model_files()
     torchvision_files = bundle.bundled_torchvision_files()
     entry = _bundled_torchvision_entry(zoo, torchvision_files)
@@ -176,7 +176,7 @@ def _sample_photo() -> Path:
 def step_classify(ctx: SelfTestContext) -> str:
     """Classify one bundled sample photo through the real engine (decode, batch, model, top-k)."""
     loaded = ctx.need("loaded", "model")
-    engine_mod = _import("resnet_desktop.core.engine")
+    engine_mod = _import("resnet_desktop.core.inference.engine")
     photo = _sample_photo()
     engine = engine_mod.Engine(loaded, "auto", workers=1)  # on a GPU machine: proves the CUDA libraries
     predictions = list(engine.classify([photo], topk=5))
@@ -202,7 +202,7 @@ def step_feature_map(ctx: SelfTestContext) -> str:
 
     loaded = ctx.need("loaded", "model")
     photo = ctx.need("photo", "classify")
-    features = _import("resnet_desktop.core.features")
+    features = _import("resnet_desktop.core.explain.hooks")
     images = _import("resnet_desktop.core.images")
     layer = "layer1"
     announced = {info.name: info.shape for info in features.list_layers(loaded.model)}
@@ -221,7 +221,7 @@ def step_feature_map(ctx: SelfTestContext) -> str:
     hooks_left = sum(len(m._forward_hooks) for m in loaded.model.modules())
     _check(hooks_left == 0, f"{hooks_left} forward hooks left on the model after the recorder closed")
     # Paint the channel grid as the Feature Maps panel does: proves the colormap tables are bundled.
-    heatmaps = _import("resnet_desktop.core.heatmaps")
+    heatmaps = _import("resnet_desktop.core.explain.heatmaps")
     grid, _, _ = heatmaps.render_grid(output[0].numpy())
     height, width = grid.shape[:2]
     return f"{layer} {tuple(output.shape[1:])} recorded, hooks removed, grid painted {width}x{height}"
@@ -252,8 +252,8 @@ def make_tiny_dataset(
 def step_finetune(ctx: SelfTestContext) -> str:
     """Fine-tune a new head for one epoch on a generated two-class folder, save it, load it back."""
     loaded = ctx.need("loaded", "model")
-    finetune = _import("resnet_desktop.core.finetune")
-    zoo = _import("resnet_desktop.core.zoo")
+    finetune = _import("resnet_desktop.core.finetune.run")
+    zoo = _import("resnet_desktop.core.models.zoo")
     folder = make_tiny_dataset(ctx.workdir / "dataset")
     scan = finetune.scan_dataset(folder)
     _check(

@@ -236,7 +236,7 @@ def test_frozen_app_and_debs_pass_the_self_test(tmp_path: Path) -> None:
     """Build (with bundled weights), self-test the bundle, its .deb, the CPU-only edition and its .deb."""
     build_script = _load_build_script()
 
-    from resnet_desktop.core import zoo
+    from resnet_desktop.core.models import zoo
     from tests.helpers import save_random_weights
 
     reuse = os.environ.get(BUNDLE_ENV)

@@ -90,7 +90,7 @@ def test_a_missing_module_fails_its_step_by_name() -> None:
 
 def test_model_step_uses_bundled_torchvision_weights_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A bundle with weights/<torchvision file name> loads that file without any download."""
-    from resnet_desktop.core import zoo
+    from resnet_desktop.core.models import zoo
 
     info = zoo.get_weights_info("resnet18", "IMAGENET1K_V1")
     weights_dir = tmp_path / "bundle" / bundle.WEIGHTS_DIRNAME

@@ -26,18 +26,18 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QScrollArea, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
-from resnet_desktop.gui import dialogs
-from resnet_desktop.gui.banner import Banner
-from resnet_desktop.gui.dropzone import DropOverlay, EmptyState, local_paths
-from resnet_desktop.gui.export import export
-from resnet_desktop.gui.preview import PreviewPanel
-from resnet_desktop.gui.results_model import ResultRow, ResultsModel
-from resnet_desktop.gui.results_view import ResultsPanel
+from resnet_desktop.gui.common import dialogs
+from resnet_desktop.gui.common.banner import Banner
+from resnet_desktop.gui.common.dropzone import DropOverlay, EmptyState, local_paths
+from resnet_desktop.gui.classify.export import export
+from resnet_desktop.gui.classify.preview import PreviewPanel
+from resnet_desktop.gui.classify.results_model import ResultRow, ResultsModel
+from resnet_desktop.gui.classify.results_view import ResultsPanel
 from resnet_desktop.gui.settings import AppSettings, ModelSpec
-from resnet_desktop.gui.status import StatusBar, progress_text
-from resnet_desktop.gui.thumbnails import ThumbnailLoader
-from resnet_desktop.gui.toolbar import ModelToolbar
-from resnet_desktop.gui.workers import Catalog, Job, ModelInfo, ModelService
+from resnet_desktop.gui.common.status import StatusBar, progress_text
+from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
+from resnet_desktop.gui.classify.toolbar import ModelToolbar
+from resnet_desktop.gui.classify.service import Catalog, Job, ModelInfo, ModelService
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class MainWindow(QMainWindow):
         self.side_tabs = QTabWidget()
         self.side_tabs.addTab(self.preview, "Preview")
         self.feature_panel = None
-        feature_cls = _optional("resnet_desktop.gui.feature_panel", "FeaturePanel")
+        feature_cls = _optional("resnet_desktop.gui.explain.panel", "FeaturePanel")
         if feature_cls is not None:
             try:
                 self.feature_panel = feature_cls(self)
@@ -588,7 +588,7 @@ class MainWindow(QMainWindow):
 
     def open_finetune(self) -> QWidget | None:
         """Tools > Fine-tune: the wizard's saved model becomes the window's model."""
-        wizard_cls = _optional("resnet_desktop.gui.finetune_wizard", "FineTuneWizard")
+        wizard_cls = _optional("resnet_desktop.gui.finetune.wizard", "FineTuneWizard")
         if wizard_cls is None:
             QMessageBox.information(self, "Fine-tune", "Fine-tuning is not available in this build.")
             return None

@@ -1,0 +1,1 @@
+"""Look inside a network: forward-hook recording (hooks), Grad-CAM (gradcam), pictures (heatmaps)."""

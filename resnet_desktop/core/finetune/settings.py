@@ -1,0 +1,57 @@
+"""Fine-tuning settings (torch-free, so the wizard can build them on the GUI thread)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from resnet_desktop.core.finetune.data import DEFAULT_VAL_SPLIT
+
+logger = logging.getLogger(__name__)
+
+MODES = ("head", "last-stage")
+OPTIMIZERS = ("lbfgs", "adamw")
+
+
+@dataclass
+class FineTuneSettings:
+    """Everything that decides a run; saved in the model file's metrics for reproducibility."""
+
+    arch: str = "resnet50"
+    weights: str = "DEFAULT"
+    mode: str = "head"
+    val_split: float = DEFAULT_VAL_SPLIT
+    epochs: int = 30
+    learning_rate: float = 1e-3
+    batch_size: int = 64
+    augment: int = 0
+    balance: bool = False
+    seed: int = 0
+    optimizer: str = "lbfgs"
+    weight_decay: float | None = None
+    patience: int = 5
+    backbone_lr_factor: float = 0.1
+    device: str = "auto"
+    workers: int | None = None
+    #: torch intra-op threads while the head trains (tiny matmuls: 1 is fastest on a busy box).
+    #: Process-wide, so only for callers that run nothing else at the time (the CLI);
+    #: None leaves the process setting alone (the GUI classifies in parallel).
+    head_threads: int | None = None
+
+    def check(self) -> None:
+        """Refuse settings that cannot work, with the reason."""
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if not 0 < self.val_split < 1:
+            raise ValueError(f"the validation split must be between 0 and 1, not {self.val_split}")
+        if self.epochs < 1 or self.batch_size < 1 or self.augment < 0 or self.patience < 1:
+            raise ValueError("epochs, batch size and patience must be at least 1 and augment at least 0")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
+        if self.learning_rate <= 0:
+            raise ValueError("the learning rate must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

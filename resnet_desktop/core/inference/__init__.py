@@ -1,0 +1,1 @@
+"""Inference: parallel draft-mode decoding (decode) and the streaming, batched engine (engine)."""

@@ -1,0 +1,221 @@
+"""Our fine-tuned model format: ``name.safetensors`` weights plus a ``name.json`` sidecar.
+
+safetensors cannot carry code, so opening a model file someone sent you is safe; the sidecar
+says what the weights mean (architecture, class names, preprocessing) in plain, readable JSON.
+Both files are written atomically and together, and never over an existing file by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor, nn
+
+from resnet_desktop import __version__
+from resnet_desktop.core.errors import WeightsError
+from resnet_desktop.core.models.zoo import ARCHITECTURES
+
+logger = logging.getLogger(__name__)
+
+FORMAT_NAME = "resnet-desktop-model"
+FORMAT_VERSION = 1
+WEIGHTS_SUFFIX = ".safetensors"
+_REQUIRED = ("format", "format_version", "arch", "class_names", "preprocessing")
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """The JSON file that describes the weights at ``path``."""
+    return Path(path).with_suffix(".json")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class ModelFileMeta:
+    """What the sidecar says. ``preprocessing`` is ``zoo.Preprocessing.to_dict()``."""
+
+    arch: str
+    class_names: list[str]
+    preprocessing: dict[str, Any]
+    base_weights: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    mode: str = "head"
+    created: str = field(default_factory=_now)
+    app_version: str = __version__
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "arch": self.arch,
+            "base_weights": self.base_weights,
+            "class_names": list(self.class_names),
+            "preprocessing": dict(self.preprocessing),
+            "metrics": dict(self.metrics),
+            "mode": self.mode,
+            "created": self.created,
+            "app_version": self.app_version,
+        }
+
+
+def is_model_file(path: str | Path) -> bool:
+    """True when ``path`` has a sidecar next to it, i.e. it should be read as our model file."""
+    return sidecar_path(path).is_file()
+
+
+def _validate(data: object, where: Path) -> ModelFileMeta:
+    """Turn sidecar JSON into ModelFileMeta, or say exactly what is wrong with it."""
+    if not isinstance(data, dict):
+        raise WeightsError(f"{where}: not a ResNet Desktop model description (expected a JSON object)")
+    if data.get("format") != FORMAT_NAME:
+        raise WeightsError(
+            f"{where}: not a ResNet Desktop model description (format is {data.get('format')!r}, "
+            f"expected {FORMAT_NAME!r}); rename or remove it to load the weights as a plain state dict"
+        )
+    missing = [k for k in _REQUIRED if k not in data]
+    if missing:
+        raise WeightsError(f"{where}: the model description lacks {', '.join(missing)}")
+    version = data["format_version"]
+    if not isinstance(version, int) or version < 1:
+        raise WeightsError(f"{where}: invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise WeightsError(
+            f"{where}: written by a newer ResNet Desktop (format version {version}, this one reads "
+            f"up to {FORMAT_VERSION}); update the app to open it"
+        )
+    if data["arch"] not in ARCHITECTURES:
+        known = ", ".join(ARCHITECTURES)
+        raise WeightsError(f"{where}: unknown architecture {data['arch']!r}; expected one of {known}")
+    names = data["class_names"]
+    if not (isinstance(names, list) and names and all(isinstance(n, str) and n for n in names)):
+        raise WeightsError(f"{where}: class_names must be a non-empty list of non-empty strings")
+    if len(set(names)) != len(names):
+        raise WeightsError(f"{where}: class_names contains duplicates")
+    if not isinstance(data["preprocessing"], dict):
+        raise WeightsError(f"{where}: preprocessing must be a JSON object")
+    metrics = data.get("metrics") or {}
+    if not isinstance(metrics, dict):
+        raise WeightsError(f"{where}: metrics must be a JSON object")
+    base = data.get("base_weights")
+    return ModelFileMeta(
+        arch=data["arch"],
+        class_names=list(names),
+        preprocessing=dict(data["preprocessing"]),
+        base_weights=str(base) if base is not None else None,
+        metrics=metrics,
+        mode=str(data.get("mode", "head")),
+        created=str(data.get("created", "")),
+        app_version=str(data.get("app_version", "")),
+    )
+
+
+def read_meta(path: str | Path) -> ModelFileMeta:
+    """Read and validate the sidecar of the model file at ``path``."""
+    side = sidecar_path(path)
+    try:
+        text = side.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WeightsError(f"{side}: model description missing (expected next to {Path(path).name})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WeightsError(f"{side}: cannot read the model description: {exc}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise WeightsError(f"{side}: the model description is not valid JSON ({exc})") from exc
+    return _validate(data, side)
+
+
+def check_state_matches(meta: ModelFileMeta, state: Mapping[str, Tensor], path: str | Path) -> None:
+    """The classifier's output rows must match the class names, or labels would be wrong."""
+    fc = state.get("fc.weight")
+    if fc is None or fc.dim() != 2:
+        raise WeightsError(f"{path}: the weights have no classifier layer (fc.weight)")
+    if fc.shape[0] != len(meta.class_names):
+        raise WeightsError(
+            f"{path}: the classifier has {fc.shape[0]} outputs but {sidecar_path(path).name} "
+            f"lists {len(meta.class_names)} class names; the two files do not belong together"
+        )
+
+
+def _temp_next_to(dest: Path) -> Path:
+    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    os.close(fd)
+    return Path(name)
+
+
+def _publish(tmp: Path, dest: Path, overwrite: bool) -> None:
+    """Move ``tmp`` to ``dest``; without ``overwrite`` refuse atomically if ``dest`` exists."""
+    if overwrite:
+        os.replace(tmp, dest)
+        return
+    try:
+        os.link(tmp, dest)  # fails if dest exists, even if it appeared a moment ago
+    except FileExistsError:
+        raise WeightsError(f"{dest}: already exists; choose another name or allow overwriting") from None
+    except OSError:  # file system without hard links: check, then rename
+        if dest.exists():
+            raise WeightsError(f"{dest}: already exists; choose another name or allow overwriting") from None
+        os.replace(tmp, dest)
+        return
+    tmp.unlink()
+
+
+def save_model_file(
+    path: str | Path,
+    model: nn.Module | Mapping[str, Tensor],
+    meta: ModelFileMeta,
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``path`` (.safetensors) and its sidecar: both files, or neither."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    if path.suffix.lower() != WEIGHTS_SUFFIX:
+        raise WeightsError(f"{path}: model files must end in {WEIGHTS_SUFFIX}")
+    side = sidecar_path(path)
+    if not overwrite:
+        for dest in (path, side):
+            if dest.exists():
+                raise WeightsError(f"{dest}: already exists; choose another name or allow overwriting")
+    state = model.state_dict() if isinstance(model, nn.Module) else dict(model)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
+    data = meta.to_dict()
+    _validate(data, side)
+    check_state_matches(meta, tensors, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temps: list[Path] = []
+    published: list[Path] = []
+    try:
+        tmp_weights = _temp_next_to(path)
+        temps.append(tmp_weights)
+        save_file(tensors, str(tmp_weights), metadata={"format": FORMAT_NAME})
+        tmp_side = _temp_next_to(side)
+        temps.append(tmp_side)
+        with open(tmp_side, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, ensure_ascii=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        _publish(tmp_weights, path, overwrite)
+        published.append(path)
+        _publish(tmp_side, side, overwrite)
+    except BaseException:
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+        if published and not overwrite:  # we created it a moment ago: take it back
+            for dest in published:
+                dest.unlink(missing_ok=True)
+        raise
+    logger.info("saved model file %s (+ %s)", path, side.name)
+    return path

@@ -1,0 +1,343 @@
+"""Architectures x weights: one entry ties builder, weights, transforms, categories and meta.
+
+Everything about torchvision's weights (categories, mean/std, sizes, published accuracy) is read
+from torchvision's own registry, never written down here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torchvision
+from torch import nn
+from torchvision.models import WeightsEnum, get_model_weights
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms._presets import ImageClassification
+
+from resnet_desktop.core.models import weights as weights_io
+from resnet_desktop.core.errors import WeightsError
+
+logger = logging.getLogger(__name__)
+
+ARCHITECTURES = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
+DEFAULT_ARCH = "resnet50"
+DEFAULT_WEIGHTS = "IMAGENET1K_V2"
+RANDOM_WEIGHTS = "random"
+RANDOM_SEED = 0
+# The classic ImageNet evaluation recipe (resize 256, crop 224): used for files without their own.
+_PLAIN_FILE_RECIPE = "IMAGENET1K_V1"
+_FILE_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors", ".json")
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """One torchvision weights entry, with what the GUI shows about it."""
+
+    arch: str
+    name: str
+    url: str
+    categories: tuple[str, ...] = field(repr=False)
+    num_params: int
+    gflops: float
+    acc1: float
+    acc5: float
+    file_size_mb: float
+    enum: WeightsEnum = field(repr=False, compare=False)
+    is_default: bool = False
+
+    def transforms(self) -> ImageClassification:
+        """torchvision's own reference preprocessing for this entry."""
+        return self.enum.transforms()
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        return Preprocessing.from_transforms(self.transforms())
+
+
+def _check_arch(arch: str) -> None:
+    if arch not in ARCHITECTURES:
+        raise WeightsError(f"Unknown architecture '{arch}'; choose one of {', '.join(ARCHITECTURES)}")
+
+
+def _info(arch: str, member: WeightsEnum, default: WeightsEnum) -> WeightsInfo:
+    meta = member.meta
+    metrics = meta["_metrics"]["ImageNet-1K"]
+    return WeightsInfo(
+        arch=arch,
+        name=member.name,
+        url=member.url,
+        categories=tuple(meta["categories"]),
+        num_params=int(meta["num_params"]),
+        gflops=float(meta["_ops"]),
+        acc1=float(metrics["acc@1"]),
+        acc5=float(metrics["acc@5"]),
+        file_size_mb=float(meta["_file_size"]),
+        enum=member,
+        is_default=member is default,
+    )
+
+
+def list_weights(arch: str | None = None) -> list[WeightsInfo]:
+    """Every ImageNet weights entry torchvision has for one (or every) supported ResNet."""
+    archs = ARCHITECTURES if arch is None else (arch,)
+    result: list[WeightsInfo] = []
+    for name in archs:
+        _check_arch(name)
+        enum_cls = get_model_weights(name)
+        default = enum_cls.DEFAULT  # type: ignore[attr-defined]
+        result.extend(_info(name, member, default) for member in enum_cls)
+    return result
+
+
+def get_weights_info(arch: str, name: str = "DEFAULT") -> WeightsInfo:
+    """Look up one entry by name ("IMAGENET1K_V1", "DEFAULT", or "ResNet50_Weights.IMAGENET1K_V2")."""
+    _check_arch(arch)
+    wanted = name.split(".")[-1].strip().upper()
+    entries = list_weights(arch)
+    for info in entries:
+        if info.name == wanted or (wanted == "DEFAULT" and info.is_default):
+            return info
+    names = ", ".join(["DEFAULT", *(i.name for i in entries), RANDOM_WEIGHTS])
+    raise WeightsError(f"{arch} has no weights named '{name}'; choose one of {names}, or a weights file")
+
+
+def build_model(arch: str, num_classes: int = 1000) -> nn.Module:
+    """A randomly initialised ResNet (never downloads anything)."""
+    _check_arch(arch)
+    if num_classes < 1:
+        raise WeightsError(f"A model needs at least one output class, got {num_classes}")
+    return torchvision.models.get_model(arch, weights=None, num_classes=num_classes)
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """The resize/crop/normalise recipe a model expects, in a form that can be saved to JSON."""
+
+    resize_size: int
+    crop_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    interpolation: str = "bilinear"
+
+    @classmethod
+    def from_transforms(cls, t: ImageClassification) -> Preprocessing:
+        """Read the values off torchvision's ImageClassification preset (never hand-written)."""
+
+        def one(v: Any) -> int:
+            return int(v[0]) if isinstance(v, (list, tuple)) else int(v)
+
+        interp = t.interpolation
+        return cls(
+            resize_size=one(t.resize_size),
+            crop_size=one(t.crop_size),
+            mean=tuple(float(x) for x in t.mean),  # type: ignore[arg-type]
+            std=tuple(float(x) for x in t.std),  # type: ignore[arg-type]
+            interpolation=interp.value if isinstance(interp, InterpolationMode) else str(interp),
+        )
+
+    def reference_transforms(self) -> ImageClassification:
+        """A torchvision ImageClassification doing exactly this preprocessing."""
+        return ImageClassification(
+            crop_size=self.crop_size,
+            resize_size=self.resize_size,
+            mean=self.mean,
+            std=self.std,
+            interpolation=InterpolationMode(self.interpolation),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "resize_size": self.resize_size,
+            "crop_size": self.crop_size,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "interpolation": self.interpolation,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Preprocessing:
+        """Validate and build from saved JSON; ``ValueError`` says which value is wrong."""
+        if not isinstance(data, dict):
+            raise ValueError("preprocessing must be an object")
+        missing = [k for k in ("resize_size", "crop_size", "mean", "std") if k not in data]
+        if missing:
+            raise ValueError(f"preprocessing lacks {', '.join(missing)}")
+        sizes = {k: data[k] for k in ("resize_size", "crop_size")}
+        for key, value in sizes.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"preprocessing {key} must be a positive integer, got {value!r}")
+        triples = {}
+        for key in ("mean", "std"):
+            value = data[key]
+            if not (isinstance(value, list) and len(value) == 3 and all(isinstance(x, (int, float)) for x in value)):
+                raise ValueError(f"preprocessing {key} must be a list of 3 numbers, got {value!r}")
+            triples[key] = tuple(float(x) for x in value)
+        if any(x <= 0 for x in triples["std"]):
+            raise ValueError("preprocessing std values must be positive")
+        interpolation = data.get("interpolation", "bilinear")
+        try:
+            InterpolationMode(interpolation)
+        except ValueError:
+            raise ValueError(f"preprocessing interpolation '{interpolation}' is not a known mode") from None
+        return cls(
+            resize_size=sizes["resize_size"],
+            crop_size=sizes["crop_size"],
+            mean=triples["mean"],  # type: ignore[arg-type]
+            std=triples["std"],  # type: ignore[arg-type]
+            interpolation=interpolation,
+        )
+
+
+@dataclass
+class LoadedModel:
+    """A ready-to-run model (eval mode, CPU) plus everything needed to use and describe it."""
+
+    model: nn.Module
+    arch: str
+    categories: list[str]
+    preprocessing: Preprocessing
+    source: str
+    weights_name: str | None = None
+    custom_file: Path | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.categories)
+
+
+def _is_path(weights: str | Path) -> bool:
+    """A file when it looks like one (folder separator, weights suffix) or exists; else an entry name."""
+    if isinstance(weights, Path):
+        return True
+    text = str(weights).strip()
+    if text.lower() == RANDOM_WEIGHTS:
+        return False
+    return "/" in text or "\\" in text or text.lower().endswith(_FILE_SUFFIXES) or Path(text).exists()
+
+
+def _ready(model: nn.Module) -> nn.Module:
+    return model.to("cpu").eval()
+
+
+def load_model(
+    arch: str = DEFAULT_ARCH,
+    weights: str | Path = DEFAULT_WEIGHTS,
+    *,
+    progress: weights_io.ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> LoadedModel:
+    """Build ``arch`` with ``weights``: a torchvision entry name, "random", or a weights file.
+
+    For our own model files (a sidecar JSON next to the weights) the file's architecture, class
+    names and preprocessing win over ``arch``.
+    """
+    if _is_path(weights):
+        return _load_file(arch, Path(weights).expanduser())
+    _check_arch(arch)
+    if str(weights).strip().lower() == RANDOM_WEIGHTS:
+        return _load_random(arch)
+    info = get_weights_info(arch, str(weights))
+    path = weights_io.fetch(info.url, progress=progress, cancel=cancel)
+    state = weights_io.load_state_dict(path)
+    model = build_model(arch, len(info.categories))
+    weights_io.apply_state_dict(model, state, source=path)
+    return LoadedModel(
+        model=_ready(model),
+        arch=arch,
+        categories=list(info.categories),
+        preprocessing=info.preprocessing,
+        source=f"{arch} {info.name} (torchvision)",
+        weights_name=info.name,
+        meta={
+            "num_params": info.num_params,
+            "gflops": info.gflops,
+            "acc1": info.acc1,
+            "acc5": info.acc5,
+            "file_size_mb": info.file_size_mb,
+            "url": info.url,
+            "file": str(path),
+        },
+    )
+
+
+def _imagenet_entry(arch: str) -> WeightsInfo:
+    return get_weights_info(arch, _PLAIN_FILE_RECIPE)
+
+
+def _load_random(arch: str) -> LoadedModel:
+    """Seeded random weights: the same numbers every time, without touching the global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(RANDOM_SEED)
+        model = build_model(arch, 1000)
+    entry = _imagenet_entry(arch)
+    return LoadedModel(
+        model=_ready(model),
+        arch=arch,
+        categories=list(entry.categories),
+        preprocessing=entry.preprocessing,
+        source=f"{arch} with random weights (seed {RANDOM_SEED}, predictions are meaningless)",
+        weights_name=RANDOM_WEIGHTS,
+        meta={"seed": RANDOM_SEED},
+    )
+
+
+def _load_file(arch: str, path: Path) -> LoadedModel:
+    from resnet_desktop.core.models import modelfile
+
+    if path.suffix.lower() == ".json":
+        path = path.with_suffix(".safetensors")
+    if modelfile.is_model_file(path):
+        return _load_model_file(path)
+    _check_arch(arch)
+    state = weights_io.load_state_dict(path)
+    guessed = weights_io.guess_resnet_arch(state)
+    if guessed is not None and guessed != arch:
+        raise WeightsError(
+            f"{path}: these are {guessed} weights, but the chosen architecture is {arch}; "
+            f"choose {guessed} instead (--model {guessed})"
+        )
+    fc = state.get("fc.weight")
+    num_classes = int(fc.shape[0]) if fc is not None and fc.dim() == 2 else 1000
+    model = build_model(arch, num_classes)
+    weights_io.apply_state_dict(model, state, source=path)
+    entry = _imagenet_entry(arch)
+    categories = list(entry.categories) if num_classes == 1000 else [f"class {i}" for i in range(num_classes)]
+    return LoadedModel(
+        model=_ready(model),
+        arch=arch,
+        categories=categories,
+        preprocessing=entry.preprocessing,
+        source=f"{arch} from {path.name}",
+        custom_file=path,
+        meta={"num_classes": num_classes, "file": str(path)},
+    )
+
+
+def _load_model_file(path: Path) -> LoadedModel:
+    from resnet_desktop.core.models import modelfile
+
+    meta = modelfile.read_meta(path)
+    state = weights_io.load_state_dict(path)
+    modelfile.check_state_matches(meta, state, path)
+    try:
+        preprocessing = Preprocessing.from_dict(meta.preprocessing)
+    except ValueError as exc:
+        raise WeightsError(f"{modelfile.sidecar_path(path)}: {exc}") from exc
+    model = build_model(meta.arch, len(meta.class_names))
+    weights_io.apply_state_dict(model, state, source=path)
+    return LoadedModel(
+        model=_ready(model),
+        arch=meta.arch,
+        categories=list(meta.class_names),
+        preprocessing=preprocessing,
+        source=f"{path.name} ({meta.arch}, {len(meta.class_names)} classes, fine-tuned)",
+        weights_name=meta.base_weights,
+        custom_file=path,
+        meta=meta.to_dict(),
+    )

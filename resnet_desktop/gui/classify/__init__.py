@@ -1,0 +1,1 @@
+"""Classify: the inference service, the results table, preview, model toolbar and export."""

@@ -1,0 +1,252 @@
+"""The results table: one row per classified file, appended as predictions stream in.
+
+``ResultsModel`` is a plain ``QAbstractTableModel`` over ``ResultRow`` records (the core's
+``Prediction`` fields, without holding on to core objects). ``ResultsFilter`` adds sorting by
+any column and filtering by label text and minimum confidence.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication, QStyle
+
+from resnet_desktop.gui.common.thumbnails import THUMB_SIZE, ThumbnailLoader
+
+logger = logging.getLogger(__name__)
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+COL_THUMB, COL_NAME, COL_LABEL, COL_CONFIDENCE, COL_FOLDER = range(5)
+HEADERS = ("", "File", "Top-1 label", "Confidence", "Folder")
+#: Numeric/lower-case values the proxy sorts by (so 9% sorts below 10%).
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+#: The ``ResultRow`` behind a row (any column).
+ROW_ROLE = Qt.ItemDataRole.UserRole + 2
+#: Top-1 probability as a float, or ``None`` for an error row (the confidence bar reads it).
+CONFIDENCE_ROLE = Qt.ItemDataRole.UserRole + 3
+
+
+@dataclass(frozen=True)
+class Score:
+    label: str
+    index: int
+    probability: float
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """What the table shows for one file: its top-k scores, or why it failed."""
+
+    path: Path
+    scores: tuple[Score, ...] = ()
+    error: str | None = None
+
+    @classmethod
+    def from_prediction(cls, prediction: Any) -> ResultRow:
+        scores = tuple(Score(s.label, int(s.index), float(s.probability)) for s in prediction.scores)
+        return cls(path=Path(prediction.path), scores=scores, error=prediction.error)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def top1(self) -> Score | None:
+        return self.scores[0] if self.scores else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI's JSON record: ``{"path", "predictions": [...]}`` or ``{"path", "error"}``."""
+        if self.error is not None:
+            return {"path": str(self.path), "error": self.error}
+        return {
+            "path": str(self.path),
+            "predictions": [
+                {"label": s.label, "index": s.index, "probability": s.probability} for s in self.scores
+            ],
+        }
+
+
+class ResultsModel(QAbstractTableModel):
+    """Rows in arrival order; the proxy does sorting and filtering."""
+
+    def __init__(self, thumbnails: ThumbnailLoader | None = None, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[ResultRow] = []
+        self._row_of: dict[str, list[int]] = {}
+        self.thumbnails = thumbnails
+        if thumbnails is not None:
+            thumbnails.ready.connect(self._on_thumbnail)
+
+    # -- editing -------------------------------------------------------------------------------
+
+    def append(self, rows: Iterable[ResultRow]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+        for offset, row in enumerate(rows):
+            self._rows.append(row)
+            self._row_of.setdefault(str(row.path), []).append(first + offset)
+        self.endInsertRows()
+
+    def append_predictions(self, predictions: Iterable[Any]) -> None:
+        self.append(ResultRow.from_prediction(p) for p in predictions)
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows.clear()
+        self._row_of.clear()
+        self.endResetModel()
+
+    def rows(self) -> list[ResultRow]:
+        return list(self._rows)
+
+    def row_at(self, row: int) -> ResultRow:
+        return self._rows[row]
+
+    def paths(self) -> list[Path]:
+        """Every file in the table, once each, in arrival order (for re-running with another model)."""
+        return list(dict.fromkeys(r.path for r in self._rows))
+
+    # -- Qt model API --------------------------------------------------------------------------
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole and section == 0:
+            return "Thumbnail"
+        return None
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role == ROW_ROLE:
+            return row
+        if role == CONFIDENCE_ROLE:
+            return row.top1.probability if row.top1 else None
+        if role == SORT_ROLE:
+            return self._sort_value(row, column)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column)
+        if role == Qt.ItemDataRole.DecorationRole and column == COL_THUMB:
+            if row.error:  # never hand a file the core could not read to Qt's decoders
+                return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+            if self.thumbnails is None:
+                return None
+            pixmap = self.thumbnails.pixmap(str(row.path), THUMB_SIZE)
+            if pixmap is None and self.thumbnails.failed(str(row.path), THUMB_SIZE):
+                # Qt cannot decode every format the core reads (e.g. HEIC): show a generic file icon.
+                return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon)
+            return pixmap
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row)
+        if role == Qt.ItemDataRole.ForegroundRole and row.error and column == COL_LABEL:
+            return QApplication.palette().color(QPalette.ColorRole.PlaceholderText)
+        return None
+
+    @staticmethod
+    def _display(row: ResultRow, column: int) -> str | None:
+        if column == COL_NAME:
+            return row.path.name
+        if column == COL_LABEL:
+            return f"⚠ {row.error}" if row.error else (row.top1.label if row.top1 else "")
+        if column == COL_CONFIDENCE:
+            return f"{row.top1.probability:.1%}" if row.top1 else ""
+        if column == COL_FOLDER:
+            return str(row.path.parent)
+        return None
+
+    @staticmethod
+    def _sort_value(row: ResultRow, column: int) -> Any:
+        if column == COL_CONFIDENCE:
+            return row.top1.probability if row.top1 else -1.0
+        if column == COL_LABEL:
+            if row.error:
+                return row.error.lower()
+            return row.top1.label.lower() if row.top1 else ""
+        if column == COL_FOLDER:
+            return str(row.path.parent).lower()
+        return row.path.name.lower()
+
+    @staticmethod
+    def _tooltip(row: ResultRow) -> str:
+        if row.error:
+            return f"{row.path}\n{row.error}"
+        lines = [str(row.path)] + [f"{s.probability:6.1%}  {s.label}" for s in row.scores]
+        return "\n".join(lines)
+
+    def _on_thumbnail(self, path: str, size: int) -> None:
+        for row in self._row_of.get(path, ()):
+            index = self.index(row, COL_THUMB)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+class ResultsFilter(QSortFilterProxyModel):
+    """Sort by any column; keep rows whose label/file/error contains the text and whose confidence is high enough."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self._text = ""
+        self._min_confidence = 0.0
+
+    @property
+    def min_confidence(self) -> float:
+        return self._min_confidence
+
+    def set_text(self, text: str) -> None:
+        self._change_filter(lambda: setattr(self, "_text", text.strip().lower()))
+
+    def set_min_confidence(self, value: float) -> None:
+        """Rows under ``value`` (0-1) are hidden; error rows are shown only when it is 0."""
+        self._change_filter(lambda: setattr(self, "_min_confidence", max(0.0, min(1.0, value))))
+
+    def _change_filter(self, change: Any) -> None:
+        # Qt >= 6.10 wants begin/endFilterChange; older Qt only has invalidateRowsFilter.
+        if hasattr(self, "endFilterChange"):
+            self.beginFilterChange()
+            change()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            change()
+            self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: ModelIndex) -> bool:
+        model = self.sourceModel()
+        row: ResultRow = model.data(model.index(source_row, 0, source_parent), ROW_ROLE)
+        if row is None:
+            return False
+        if row.error is not None:
+            if self._min_confidence > 0:
+                return False
+            return not self._text or self._text in row.error.lower() or self._text in row.path.name.lower()
+        if row.top1 is not None and row.top1.probability < self._min_confidence:
+            return False
+        if not self._text:
+            return True
+        return any(self._text in s.label.lower() for s in row.scores[:1]) or self._text in row.path.name.lower()
+
+    def visible_rows(self) -> list[ResultRow]:
+        """Rows as shown: filtered and in display order (what Export writes)."""
+        return [self.data(self.index(r, 0), ROW_ROLE) for r in range(self.rowCount())]

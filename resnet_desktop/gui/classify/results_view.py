@@ -1,0 +1,184 @@
+"""The results table widget: confidence bars, filter bar, copy and "Show in folder"."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from resnet_desktop.gui.classify.results_model import (
+    COL_CONFIDENCE,
+    COL_LABEL,
+    COL_NAME,
+    COL_THUMB,
+    CONFIDENCE_ROLE,
+    ROW_ROLE,
+    ResultRow,
+    ResultsFilter,
+    ResultsModel,
+)
+from resnet_desktop.gui.common.thumbnails import THUMB_SIZE
+
+logger = logging.getLogger(__name__)
+
+
+class ConfidenceDelegate(QStyledItemDelegate):
+    """Paints the top-1 probability as a horizontal bar in the palette's highlight colour."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        value = index.data(CONFIDENCE_ROLE)
+        if value is None:
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        text = opt.text
+        opt.text = ""
+        style = opt.widget.style() if opt.widget else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        palette = option.palette
+        bar = option.rect.adjusted(4, 6, -4, -6)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        track = palette.color(QPalette.ColorRole.Mid)
+        track.setAlpha(60)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(track)
+        painter.drawRoundedRect(bar, 3, 3)
+        filled = QRect(bar)
+        filled.setWidth(max(2, int(bar.width() * float(value))))
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        # On a selected (highlight-coloured) row the bar is drawn in the highlighted-text colour.
+        fill = palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Highlight)
+        fill.setAlpha(110 if selected else 170)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(filled, 3, 3)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        painter.setPen(palette.color(role))
+        painter.drawText(bar.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+        painter.restore()
+
+
+class ResultsPanel(QWidget):
+    """Filter bar + sortable table; emits ``current_changed`` with the selected row (or ``None``)."""
+
+    current_changed = Signal(object)
+
+    def __init__(self, model: ResultsModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.proxy = ResultsFilter(self)
+        self.proxy.setSourceModel(model)
+
+        self.filter_edit = QLineEdit(placeholderText="Filter by label or file name…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self.proxy.set_text)
+        self.min_confidence = QDoubleSpinBox(suffix=" %", decimals=0, maximum=100.0, singleStep=5.0)
+        self.min_confidence.setToolTip("Hide rows whose top-1 confidence is below this")
+        self.min_confidence.valueChanged.connect(lambda v: self.proxy.set_min_confidence(v / 100.0))
+        self.count_label = QLabel()
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.filter_edit, 1)
+        bar.addWidget(QLabel("Min. confidence:"))
+        bar.addWidget(self.min_confidence)
+        bar.addWidget(self.count_label)
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # arrival order until a header is clicked
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(THUMB_SIZE + 6)
+        self.table.setItemDelegateForColumn(COL_CONFIDENCE, ConfidenceDelegate(self.table))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(COL_THUMB, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(COL_THUMB, THUMB_SIZE + 10)
+        header.resizeSection(COL_NAME, 180)
+        header.resizeSection(COL_LABEL, 200)
+        header.resizeSection(COL_CONFIDENCE, 130)
+        header.setStretchLastSection(True)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.copy_action = QAction("&Copy Rows", self, shortcut=QKeySequence.StandardKey.Copy)
+        self.copy_action.triggered.connect(self.copy_selected)
+        self.show_in_folder_action = QAction("Show in &Folder", self)
+        self.show_in_folder_action.triggered.connect(self.show_in_folder)
+        self.table.addAction(self.copy_action)
+        self.table.addAction(self.show_in_folder_action)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current)
+        self.table.doubleClicked.connect(lambda _i: self._open_current())
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.table, 1)
+        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset, self.proxy.layoutChanged):
+            signal.connect(self._update_count)
+        self._update_count()
+
+    def _update_count(self, *_args: object) -> None:
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        self.count_label.setText(f"{shown} of {total}" if shown != total else f"{total} files")
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.current_changed.emit(current.data(ROW_ROLE) if current.isValid() else None)
+
+    def current_row(self) -> ResultRow | None:
+        index = self.table.currentIndex()
+        return index.data(ROW_ROLE) if index.isValid() else None
+
+    def selected_rows(self) -> list[ResultRow]:
+        indexes = sorted(self.table.selectionModel().selectedRows(), key=lambda i: i.row())
+        return [i.data(ROW_ROLE) for i in indexes]
+
+    def select_row(self, proxy_row: int) -> None:
+        self.table.selectRow(proxy_row)
+        self.table.setCurrentIndex(self.proxy.index(proxy_row, COL_NAME))
+
+    def copy_selected(self) -> str:
+        """Copy the selected rows as tab-separated text (path, label, confidence or error)."""
+        lines = []
+        for row in self.selected_rows():
+            if row.error:
+                lines.append(f"{row.path}\tERROR\t{row.error}")
+            else:
+                top = row.top1
+                lines.append(f"{row.path}\t{top.label}\t{top.probability:.4f}" if top else str(row.path))
+        text = "\n".join(lines)
+        if text:
+            QGuiApplication.clipboard().setText(text)
+        return text
+
+    def show_in_folder(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(row.path).parent)))
+
+    def _open_current(self) -> None:
+        row = self.current_row()
+        if row is not None and row.ok:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(row.path)))
+

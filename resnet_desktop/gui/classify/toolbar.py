@@ -1,0 +1,157 @@
+"""Toolbar pickers: architecture + weights (or a model file), device, and top-k.
+
+The lists come from the core (``zoo.list_weights``, ``devices.available_devices``) via the
+worker's ``Catalog``; until torch is imported the pickers show just the remembered choice.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QToolBar, QWidget
+
+from resnet_desktop.gui.settings import ModelSpec
+from resnet_desktop.gui.classify.service import Catalog
+
+logger = logging.getLogger(__name__)
+
+OPEN_FILE = "__open_model_file__"
+
+
+class ModelToolbar(QToolBar):
+    """Emits ``modelChosen(ModelSpec)``, ``deviceChosen(str)``, ``topkChanged(int)``, ``openModelFile()``."""
+
+    modelChosen = Signal(object)
+    deviceChosen = Signal(str)
+    topkChanged = Signal(int)
+    openModelFile = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Model", parent)
+        self.setObjectName("modelToolbar")
+        self.catalog: Catalog | None = None
+        self.custom_files: list[str] = []
+        self._spec = ModelSpec()
+        self.arch_combo = QComboBox(toolTip="Network architecture")
+        self.arch_combo.setMinimumContentsLength(9)
+        self.arch_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.weights_combo = QComboBox(toolTip="Trained weights, or a model file of your own")
+        self.weights_combo.setMinimumContentsLength(34)
+        self.weights_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.device_combo = QComboBox(toolTip="Where the model runs")
+        self.device_combo.setMinimumContentsLength(24)
+        self.device_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.topk_spin = QSpinBox(minimum=1, maximum=20, value=5, toolTip="How many classes to keep per image")
+        for label, widget in (
+            ("Model ", self.arch_combo),
+            (" ", self.weights_combo),
+            ("  Device ", self.device_combo),
+            ("  Top-k ", self.topk_spin),
+        ):
+            self.addWidget(QLabel(label))
+            self.addWidget(widget)
+        self.arch_combo.activated.connect(self._on_arch)
+        self.weights_combo.activated.connect(self._on_weights)
+        self.device_combo.activated.connect(lambda _i: self.deviceChosen.emit(self.device()))
+        self.topk_spin.valueChanged.connect(self.topkChanged)
+        self.set_spec(ModelSpec())
+        self.set_device_choice("auto")
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def spec(self) -> ModelSpec:
+        return self._spec
+
+    def device(self) -> str:
+        return str(self.device_combo.currentData() or "auto")
+
+    def topk(self) -> int:
+        return self.topk_spin.value()
+
+    def set_catalog(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        with QSignalBlocker(self.device_combo):
+            current = self.device()
+            self.device_combo.clear()
+            self.device_combo.addItem("Auto", "auto")
+            for device_id, name in catalog.devices:
+                self.device_combo.addItem(name, device_id)
+                self.device_combo.setItemData(self.device_combo.count() - 1, device_id, 3)  # tooltip
+            self.set_device_choice(current)
+        self.set_spec(self._spec)
+
+    def set_device_choice(self, device: str) -> None:
+        index = self.device_combo.findData(device)
+        if index < 0:
+            self.device_combo.addItem(device, device)
+            index = self.device_combo.count() - 1
+        with QSignalBlocker(self.device_combo):
+            self.device_combo.setCurrentIndex(index)
+
+    def set_spec(self, spec: ModelSpec) -> None:
+        """Show ``spec`` in the pickers without emitting ``modelChosen``."""
+        catalog = self.catalog
+        arch = spec.arch or (catalog.default_arch if catalog else None)
+        weights = spec.weights or (catalog.default_weights if catalog else None)
+        self._spec = spec
+        if weights and _is_file(weights) and weights not in self.custom_files:
+            self.custom_files.insert(0, weights)
+        with QSignalBlocker(self.arch_combo):
+            self.arch_combo.clear()
+            for name in catalog.architectures if catalog else ([arch] if arch else []):
+                self.arch_combo.addItem(name, name)
+            if not catalog and not arch:
+                self.arch_combo.addItem("Default", None)
+            self.arch_combo.setCurrentIndex(max(0, self.arch_combo.findData(arch)))
+        self._fill_weights(arch, weights)
+
+    def _fill_weights(self, arch: str | None, selected: str | None) -> None:
+        catalog = self.catalog
+        with QSignalBlocker(self.weights_combo):
+            self.weights_combo.clear()
+            if catalog and arch:
+                for name, text in catalog.weights.get(arch, []):
+                    self.weights_combo.addItem(text, name)
+                self.weights_combo.addItem("random (demo only: meaningless predictions)", catalog.random_weights)
+            elif selected and not _is_file(selected):
+                self.weights_combo.addItem(selected, selected)
+            elif not selected:
+                self.weights_combo.addItem("Default weights", None)
+            if self.custom_files:
+                self.weights_combo.insertSeparator(self.weights_combo.count())
+                for path in self.custom_files:
+                    self.weights_combo.addItem(Path(path).name, path)
+                    self.weights_combo.setItemData(self.weights_combo.count() - 1, path, 3)
+            self.weights_combo.insertSeparator(self.weights_combo.count())
+            self.weights_combo.addItem("Open model file…", OPEN_FILE)
+            index = self.weights_combo.findData(selected)
+            self.weights_combo.setCurrentIndex(index if index >= 0 else 0)
+
+    # -- user actions --------------------------------------------------------------------------
+
+    def _on_arch(self, _index: int) -> None:
+        arch = self.arch_combo.currentData()
+        default = None
+        if self.catalog:
+            default = next((n for n, text in self.catalog.weights.get(arch, []) if "(default)" in text), None)
+        self._fill_weights(arch, default)
+        self._emit_current()
+
+    def _on_weights(self, _index: int) -> None:
+        if self.weights_combo.currentData() == OPEN_FILE:
+            self.set_spec(self._spec)  # put the previous choice back; the window opens a dialog
+            self.openModelFile.emit()
+            return
+        self._emit_current()
+
+    def _emit_current(self) -> None:
+        spec = ModelSpec(arch=self.arch_combo.currentData(), weights=self.weights_combo.currentData())
+        if spec != self._spec:
+            self._spec = spec
+            self.modelChosen.emit(spec)
+
+
+def _is_file(weights: str) -> bool:
+    return "/" in weights or "\\" in weights

@@ -1,0 +1,1 @@
+"""Explain: the feature-map and Grad-CAM panel."""

@@ -1,0 +1,1 @@
+"""Fine-tune: the wizard and its pages."""

@@ -1,0 +1,278 @@
+"""Wizard pages: results (accuracy, per-class precision/recall, clickable confusion matrix,
+misclassified gallery) and saving (name, location, atomic, never overwriting; "Use this model now")."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QSize, Qt
+from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+from resnet_desktop.gui.finetune.worker import GeneratorThread, call_in_thread
+from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
+
+logger = logging.getLogger(__name__)
+
+GALLERY_SIDE = 64
+GALLERY_LIMIT = 200
+
+
+class Gallery(QListWidget):
+    """Icon-mode list of images with captions; thumbnails decoded off the GUI thread."""
+
+    def __init__(self, thumbnails: ThumbnailLoader, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.thumbnails = thumbnails
+        self.setViewMode(QListWidget.ViewMode.IconMode)
+        self.setIconSize(self.iconSize().scaled(GALLERY_SIDE, GALLERY_SIDE, Qt.AspectRatioMode.IgnoreAspectRatio))
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.setMovement(QListWidget.Movement.Static)
+        self.setWordWrap(True)
+        self.setGridSize(QSize(GALLERY_SIDE + 64, GALLERY_SIDE + 40))  # room for "true → predicted"
+        thumbnails.ready.connect(self._ready)
+
+    def show_images(self, entries: list[tuple[Path, str, str]]) -> None:
+        """``entries``: (path, caption, tooltip)."""
+        self.clear()
+        for path, caption, tip in entries[:GALLERY_LIMIT]:
+            item = QListWidgetItem(caption)
+            item.setData(Qt.ItemDataRole.UserRole, str(path))
+            item.setToolTip(tip)
+            self.addItem(item)
+            self._set_icon(item)
+
+    def _set_icon(self, item: QListWidgetItem) -> None:
+        pixmap = self.thumbnails.pixmap(item.data(Qt.ItemDataRole.UserRole), GALLERY_SIDE)
+        if pixmap is not None:
+            item.setIcon(pixmap)
+
+    def _ready(self, path: str, size: int) -> None:
+        if size != GALLERY_SIDE:
+            return
+        for row in range(self.count()):
+            item = self.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == path:
+                self._set_icon(item)
+
+
+def _number(value: str) -> QTableWidgetItem:
+    item = QTableWidgetItem(value)
+    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return item
+
+
+class ResultsPage(QWizardPage):
+    """How good the new classifier is on the validation images, and which ones it gets wrong."""
+
+    def __init__(self, thumbnails: ThumbnailLoader, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle("Results")
+        self.result: Any = None
+        self.headline = QLabel()
+        self.headline.setWordWrap(True)
+        self.per_class = QTableWidget(0, 4)
+        self.per_class.setHorizontalHeaderLabels(["Class", "Precision", "Recall", "Images"])
+        self.per_class.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.per_class.verticalHeader().hide()
+        self.per_class.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.confusion_model = QStandardItemModel(self)
+        self.confusion = QTableView()
+        self.confusion.setModel(self.confusion_model)
+        self.confusion.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
+        self.confusion.clicked.connect(self.show_cell)
+        self.cell_caption = QLabel("Click a cell of the confusion matrix to see its images.")
+        self.cell_gallery = Gallery(thumbnails)
+        self.mistakes = Gallery(thumbnails)
+        grid = QGridLayout()
+        grid.addWidget(QLabel("Per class"), 0, 0)
+        grid.addWidget(QLabel("Confusion matrix (rows: true class, columns: predicted)"), 0, 1)
+        grid.addWidget(self.per_class, 1, 0)
+        grid.addWidget(self.confusion, 1, 1)
+        grid.addWidget(self.cell_caption, 2, 0, 1, 2)
+        grid.addWidget(self.cell_gallery, 3, 0, 1, 2)
+        self.mistakes_caption = QLabel("Misclassified validation images")
+        grid.addWidget(self.mistakes_caption, 4, 0, 1, 2)
+        grid.addWidget(self.mistakes, 5, 0, 1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.headline)
+        layout.addLayout(grid, 1)
+
+    def initializePage(self) -> None:
+        self.show_result(self.wizard().result)
+
+    def show_result(self, result: Any) -> None:
+        self.result = result
+        names = result.class_names
+        metrics = result.metrics
+        correct = len(result.predictions) - len(result.misclassified)
+        text = (f"<b>Validation accuracy: {result.val_accuracy:.1%}</b> ({correct} of {len(result.predictions)} "
+                f"validation images; trained on {metrics['train_images']}).")
+        if result.skipped:
+            text += f" {len(result.skipped)} unreadable file(s) were skipped."
+        self.headline.setText(text)
+        self.per_class.setRowCount(len(names))
+        for row, name in enumerate(names):
+            stats = metrics["per_class"][name]
+            self.per_class.setItem(row, 0, QTableWidgetItem(name))
+            self.per_class.setItem(row, 1, _number(f"{stats['precision']:.1%}"))
+            self.per_class.setItem(row, 2, _number(f"{stats['recall']:.1%}"))
+            self.per_class.setItem(row, 3, _number(str(stats["support"])))
+        self._fill_confusion(names, metrics["confusion"])
+        wrong = result.misclassified
+        self.mistakes_caption.setText(f"Misclassified validation images ({len(wrong)})")
+        self.mistakes.show_images([
+            (p.path, f"{names[p.true]} → {names[p.pred]}", f"{p.path}\ntrue: {names[p.true]}, "
+             f"predicted: {names[p.pred]} ({p.confidence:.0%})") for p in wrong
+        ])
+        self.cell_gallery.clear()
+
+    def _fill_confusion(self, names: list[str], matrix: list[list[int]]) -> None:
+        self.confusion_model.clear()
+        self.confusion_model.setHorizontalHeaderLabels(names)
+        self.confusion_model.setVerticalHeaderLabels(names)
+        for t, row in enumerate(matrix):
+            total = max(1, sum(row))
+            for p, count in enumerate(row):
+                item = QStandardItem(str(count))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                share = count / total
+                colour = QColor(46, 125, 50) if t == p else QColor(198, 40, 40)
+                colour.setAlphaF(0.15 + 0.6 * share if count else 0.0)
+                item.setBackground(QBrush(colour))
+                item.setToolTip(f"{count} image(s) of {names[t]} predicted as {names[p]}")
+                self.confusion_model.setItem(t, p, item)
+        self.confusion.resizeColumnsToContents()
+
+    def show_cell(self, index: QModelIndex) -> None:
+        """The validation images of one confusion cell (true = row, predicted = column)."""
+        if self.result is None or not index.isValid():
+            return
+        names = self.result.class_names
+        true, pred = index.row(), index.column()
+        chosen = [p for p in self.result.predictions if p.true == true and p.pred == pred]
+        self.cell_caption.setText(f"{len(chosen)} image(s) of '{names[true]}' predicted as '{names[pred]}'")
+        self.cell_gallery.show_images([(p.path, p.path.name, f"{p.path} ({p.confidence:.0%})") for p in chosen])
+
+
+def default_models_folder() -> Path:
+    """Where saved classifiers go unless the person picks another place."""
+    from platformdirs import user_data_path
+
+    return user_data_path("resnet-desktop", appauthor=False) / "models"
+
+
+class SavePage(QWizardPage):
+    """Name and place the model file; save it atomically; then optionally switch to it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle("Save the classifier")
+        self.setSubTitle("A .safetensors file plus a .json description; existing files are never overwritten.")
+        self.saved_path: Path | None = None
+        self._thread: GeneratorThread | None = None
+        self.name = QLineEdit()
+        self.location = QLineEdit()
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        self.save_button = QPushButton("Save")
+        self.save_button.clicked.connect(self.save)
+        self.use_button = QPushButton("Use this model now")
+        self.use_button.setEnabled(False)
+        self.use_button.clicked.connect(self._use)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        where = QHBoxLayout()
+        where.addWidget(self.location, 1)
+        where.addWidget(browse)
+        form = QFormLayout()
+        form.addRow("Name", self.name)
+        form.addRow("Folder", where)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.use_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+    def initializePage(self) -> None:
+        wizard = self.wizard()
+        result = wizard.result
+        if not self.name.text():
+            self.name.setText(f"{wizard.scan.root.name}-{result.arch}")
+        if not self.location.text():
+            self.location.setText(str(default_models_folder()))
+        self.saved_path = None
+        self.use_button.setEnabled(False)
+        self.save_button.setEnabled(True)
+        self.status.clear()
+
+    def target(self) -> Path:
+        name = self.name.text().strip()
+        if name.lower().endswith(".safetensors"):
+            name = name[: -len(".safetensors")]
+        return Path(self.location.text().strip()).expanduser() / f"{name}.safetensors"
+
+    def _browse(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Save in", self.location.text())
+        if chosen:
+            self.location.setText(chosen)
+
+    def save(self) -> None:
+        """Write the files in a worker thread (save_model_file is atomic and refuses to overwrite)."""
+        if not self.name.text().strip() or "/" in self.name.text() or "\\" in self.name.text():
+            self.status.setText("Type a file name (without folders).")
+            return
+        path = self.target()
+        if path.exists() or path.with_suffix(".json").exists():
+            self.status.setText(f"{path.name} already exists in {path.parent}; choose another name.")
+            return
+        result = self.wizard().result
+        self.save_button.setEnabled(False)
+        self.status.setText(f"Saving {path}…")
+        self._thread = call_in_thread(lambda: result.save(path), self)
+        self._thread.item.connect(self._saved)
+        self._thread.failed.connect(self._failed)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._thread.wait()
+            self._thread = None
+
+    def _saved(self, path: Path) -> None:
+        self.saved_path = Path(path)
+        self.status.setText(f"Saved {path} (+ {Path(path).with_suffix('.json').name}).")
+        self.use_button.setEnabled(True)
+        self.completeChanged.emit()
+
+    def _failed(self, message: str) -> None:
+        self.status.setText(f"<span style='color:#c62828'>Not saved: {message}</span>")
+        self.save_button.setEnabled(True)
+
+    def _use(self) -> None:
+        if self.saved_path is not None:
+            self.wizard().use_model(self.saved_path)

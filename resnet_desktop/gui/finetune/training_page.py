@@ -1,0 +1,189 @@
+"""Wizard page: runs training in a worker thread with live loss/accuracy curves, an epoch table and ETA."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from resnet_desktop.gui.finetune.worker import WorkerPage
+
+logger = logging.getLogger(__name__)
+
+TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
+VAL_PEN = pg.mkPen("#ff7f0e", width=2)
+COLUMNS = ("Phase", "Epoch", "Train loss", "Val loss", "Train acc", "Val acc")
+
+
+def _plot(
+    title: str, y_label: str, legend_offset: tuple[int, int] = (-10, 10)
+) -> tuple[pg.PlotWidget, pg.PlotDataItem, pg.PlotDataItem]:
+    """A curve pair; the legend sits in the corner the curves move away from (negative = right/bottom)."""
+    widget = pg.PlotWidget(title=title, background="w")
+    widget.setLabel("bottom", "epoch")
+    widget.setLabel("left", y_label)
+    widget.showGrid(x=True, y=True, alpha=0.3)
+    widget.addLegend(offset=legend_offset, brush=pg.mkBrush(255, 255, 255, 210))
+    train = widget.plot([], [], pen=TRAIN_PEN, symbol="o", symbolSize=5, symbolBrush="#1f77b4", name="train")
+    val = widget.plot([], [], pen=VAL_PEN, symbol="o", symbolSize=5, symbolBrush="#ff7f0e", name="validation")
+    return widget, train, val
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = max(0, round(seconds))
+    return f"about {seconds // 60} min {seconds % 60:02d} s left" if seconds >= 60 else f"about {seconds} s left"
+
+
+class TrainingPage(WorkerPage):
+    """Starts training when shown; Back or closing the wizard cancels it and waits."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle("Training")
+        self.result: Any = None
+        self._epochs: list[Any] = []
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.eta = QLabel()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.loss_plot, self.train_loss, self.val_loss = _plot("Loss", "cross-entropy")
+        self.acc_plot, self.train_acc, self.val_acc = _plot("Accuracy", "accuracy", legend_offset=(-10, -10))  # accuracy rises: legend bottom-right
+        self.acc_plot.setYRange(0, 1.0)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        top = QHBoxLayout()
+        top.addWidget(self.progress, 1)
+        top.addWidget(self.eta)
+        top.addWidget(self.cancel_button)
+        plots = QHBoxLayout()
+        plots.addWidget(self.loss_plot)
+        plots.addWidget(self.acc_plot)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addLayout(top)
+        layout.addLayout(plots, 3)
+        layout.addWidget(self.table, 2)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def initializePage(self) -> None:
+        self.stop()
+        self.result = None
+        self._epochs.clear()
+        self.table.setRowCount(0)
+        for curve in (self.train_loss, self.val_loss, self.train_acc, self.val_acc):
+            curve.setData([], [])
+        wizard = self.wizard()
+        settings = wizard.settings_page.settings()
+        loaded = wizard.current_loaded_model if wizard.settings_page.use_current_model() else None
+        scan = wizard.scan
+        self.status.setText(f"Starting: {settings.arch}, {settings.mode} mode, {scan.total} images…")
+        self.progress.setRange(0, 0)
+        self.eta.clear()
+        self.cancel_button.setEnabled(True)
+
+        def work(cancel: Any) -> Any:
+            from resnet_desktop.core.finetune.run import fine_tune
+
+            return fine_tune(scan, settings, loaded=loaded, cancel=cancel)
+
+        thread = self.start_work(work)
+        thread.item.connect(self._on_item)
+        thread.failed.connect(self._on_failed)
+        thread.cancelled.connect(self._on_cancelled)
+        thread.start()
+        self.completeChanged.emit()
+
+    def cancel(self) -> None:
+        if self._thread is not None:
+            self._thread.cancel.set()
+            self.status.setText("Cancelling…")
+            self.cancel_button.setEnabled(False)
+
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.isRunning()
+
+    def isComplete(self) -> bool:
+        return self.result is not None
+
+    # -- events ------------------------------------------------------------------------------------
+
+    def _on_item(self, item: Any) -> None:
+        from resnet_desktop.core.finetune.run import FineTuneResult
+
+        if isinstance(item, FineTuneResult):
+            self._on_result(item)
+            return
+        if item.epoch:
+            self._add_epoch(item)
+            self.progress.setRange(0, item.epochs)
+            self.progress.setValue(item.epoch)
+        elif item.images_total:
+            self.progress.setRange(0, item.images_total)
+            self.progress.setValue(item.images_done)
+        self.status.setText(item.message)
+        self.eta.setText(format_eta(item.eta_s))
+
+    def _add_epoch(self, event: Any) -> None:
+        self._epochs.append(event)
+        x = list(range(1, len(self._epochs) + 1))
+        self.train_loss.setData(x, [e.train_loss for e in self._epochs])
+        self.val_loss.setData(x, [e.val_loss for e in self._epochs])
+        self.train_acc.setData(x, [e.train_acc for e in self._epochs])
+        self.val_acc.setData(x, [e.val_acc for e in self._epochs])
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        values = (event.phase, f"{event.epoch}/{event.epochs}", f"{event.train_loss:.4f}", f"{event.val_loss:.4f}",
+                  f"{event.train_acc:.1%}", f"{event.val_acc:.1%}")
+        for column, value in enumerate(values):
+            cell = QTableWidgetItem(value)
+            if column:
+                cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(row, column, cell)
+        self.table.scrollToBottom()
+
+    def _on_result(self, result: Any) -> None:
+        self.result = result
+        best = result.metrics.get("best_epoch")
+        self.status.setText(
+            f"Done in {result.metrics['elapsed_s']:.1f} s: validation accuracy {result.val_accuracy:.1%} "
+            f"(best epoch {best}). Press Next to see the details."
+        )
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self.eta.clear()
+        self.cancel_button.setEnabled(False)
+        self.completeChanged.emit()
+
+    def _on_failed(self, message: str) -> None:
+        self.status.setText(f"<span style='color:#c62828'>Training failed: {message}</span>")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.cancel_button.setEnabled(False)
+
+    def _on_cancelled(self) -> None:
+        self.status.setText("Cancelled; nothing was saved. Press Back to change the settings and try again.")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.eta.clear()
+        self.cancel_button.setEnabled(False)
