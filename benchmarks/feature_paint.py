@@ -139,9 +139,9 @@ def main() -> int:
     app = QApplication([])
     import torch
 
-    from resnet_desktop.core.models import zoo
     from resnet_desktop.core.explain.hooks import capture, image_tensor
     from resnet_desktop.core.images import open_image
+    from resnet_desktop.core.models import zoo
     from resnet_desktop.gui.explain.canvas import ImageCanvas
 
     loaded = zoo.load_model(args.arch, "random")
@@ -149,20 +149,24 @@ def main() -> int:
     maps = {name: t[0].numpy() for name, t in capture(loaded.model, inputs, LAYERS).items()}
     canvas = ImageCanvas()
     canvas.resize(800, 800)
-    print(f"{args.arch} (random weights), {args.image.name}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; median of {args.repeats} runs")
+    print(
+        f"{args.arch} (random weights), {args.image.name}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads; median of {args.repeats} runs"
+    )
     print(f"{'layer':8} {'maps':>14} {'build ms':>9} {'+paint ms':>9} {'loop ms':>9} {'loop/grid':>9}")
     for name in LAYERS:
         array = maps[name]
-        build_ms = median_ms(lambda: build_grid(array, canvas), args.repeats)
-        grid_ms = median_ms(lambda: paint_vectorised(array, canvas), args.repeats)
-        loop_ms = median_ms(lambda: paint_loop(array, 800), args.repeats)
+        build_ms = median_ms(lambda array=array: build_grid(array, canvas), args.repeats)
+        grid_ms = median_ms(lambda array=array: paint_vectorised(array, canvas), args.repeats)
+        loop_ms = median_ms(lambda array=array: paint_loop(array, 800), args.repeats)
         shape = "x".join(map(str, array.shape))
         print(f"{name:8} {shape:>14} {build_ms:9.1f} {grid_ms:9.1f} {loop_ms:9.1f} {loop_ms / grid_ms:8.1f}x")
     widgets_ms = median_ms(lambda: paint_widgets(maps["layer4"]), 1)
     grid_ms = median_ms(lambda: paint_vectorised(maps["layer4"], canvas), args.repeats)
-    print(f"layer4 as {len(maps['layer4'])} QLabel widgets: {widgets_ms:.0f} ms "
-          f"({widgets_ms / grid_ms:.0f}x the one-image grid)")
+    print(
+        f"layer4 as {len(maps['layer4'])} QLabel widgets: {widgets_ms:.0f} ms "
+        f"({widgets_ms / grid_ms:.0f}x the one-image grid)"
+    )
     capture_ms, switch_ms, captured = panel_figures(app, loaded, args.image)
     print(f"panel: set_image -> captured and layer1 shown: {capture_ms:.0f} ms (worker thread) [{captured}]")
     print(f"panel: switch to layer4 until painted: {switch_ms:.0f} ms")

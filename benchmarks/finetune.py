@@ -20,12 +20,12 @@ from pathlib import Path
 
 import torch
 
-from resnet_desktop.core.inference.engine import Engine
-from resnet_desktop.core.finetune.run import FineTuneSettings, run_fine_tune
 from resnet_desktop.core.finetune.data import scan_dataset, stratified_split
 from resnet_desktop.core.finetune.features import FeatureSet, extract, feature_engine, pooled_backbone
 from resnet_desktop.core.finetune.head import C_GRID, HeadConfig, train_head
+from resnet_desktop.core.finetune.run import FineTuneSettings, run_fine_tune
 from resnet_desktop.core.finetune.synthetic import make_labeled_folder
+from resnet_desktop.core.inference.engine import Engine
 from resnet_desktop.core.models.zoo import load_model
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,9 @@ def sklearn_scores(xt: torch.Tensor, yt: torch.Tensor, xv: torch.Tensor, yv: tor
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="resnet50")
-    parser.add_argument("--weights", default="random", help="random (default: nothing to download) or a weights file/name")
+    parser.add_argument(
+        "--weights", default="random", help="random (default: nothing to download) or a weights file/name"
+    )
     parser.add_argument("--classes", type=int, default=4)
     parser.add_argument("--per-class", type=int, default=75)
     parser.add_argument("--device", default="auto")
@@ -74,31 +76,43 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.folder or make_labeled_folder(
-            Path(tmp) / "shapes", classes=args.classes, per_class=args.per_class, size=(500, 375), seed=0, any_colour=args.colour_noise,
+            Path(tmp) / "shapes",
+            classes=args.classes,
+            per_class=args.per_class,
+            size=(500, 375),
+            seed=0,
+            any_colour=args.colour_noise,
         )
         scan = scan_dataset(folder)
         scan.validate()
         paths = [p for p, _ in scan.samples()]
         loaded = load_model(args.model, args.weights)
-        print(f"{args.model} ({args.weights}), {len(paths)} images in {len(scan.classes)} classes, "
-              f"torch threads {torch.get_num_threads()}")
+        print(
+            f"{args.model} ({args.weights}), {len(paths)} images in {len(scan.classes)} classes, "
+            f"torch threads {torch.get_num_threads()}"
+        )
 
         # Inference is timed before and after fine-tuning and the faster pass is used (the stricter
         # ratio), so neither side profits from the other having warmed caches or kernels.
         before = inference_pass(loaded, paths, args.device)
-        settings = FineTuneSettings(arch=args.model, weights=args.weights, device=args.device, augment=args.augment,
-                                    head_threads=1)  # as the CLI: nothing else runs here
+        settings = FineTuneSettings(
+            arch=args.model, weights=args.weights, device=args.device, augment=args.augment, head_threads=1
+        )  # as the CLI: nothing else runs here
         started = time.perf_counter()
         result = run_fine_tune(folder, settings, loaded=loaded)
         t_tune = time.perf_counter() - started
         after = inference_pass(loaded, paths, args.device)
         t_infer = min(before, after)
-        print(f"inference pass (Engine.classify): {before:.2f} s before, {after:.2f} s after fine-tuning; "
-              f"using {t_infer:.2f} s ({len(paths) / t_infer:.1f} img/s)")
+        print(
+            f"inference pass (Engine.classify): {before:.2f} s before, {after:.2f} s after fine-tuning; "
+            f"using {t_infer:.2f} s ({len(paths) / t_infer:.1f} img/s)"
+        )
         print(f"head-only fine-tune, {args.augment} augmented views (scan+features+head+metrics): {t_tune:7.2f} s")
         print(f"ratio fine-tune / inference: {t_tune / t_infer:.2f}  (target <= 1.3)")
-        print(f"  fine-tune val accuracy {result.val_accuracy:.3f}, best epoch {result.metrics['best_epoch']}, "
-              f"weight decay {result.metrics['weight_decay']:.3g}")
+        print(
+            f"  fine-tune val accuracy {result.val_accuracy:.3f}, best epoch {result.metrics['best_epoch']}, "
+            f"weight decay {result.metrics['weight_decay']:.3g}"
+        )
 
         labels = torch.tensor([label for _, label in scan.samples()])
         features = features_for(loaded, paths, args.device)
@@ -109,17 +123,23 @@ def main() -> None:
             xt, yt = features[split.train], labels[split.train]
             xv, yv = features[split.val], labels[split.val]
             started = time.perf_counter()
-            *_, head = train_head(xt, yt, torch.arange(len(yt)), xv, yv, len(scan.classes), HeadConfig(seed=seed, threads=1))
+            *_, head = train_head(
+                xt, yt, torch.arange(len(yt)), xv, yv, len(scan.classes), HeadConfig(seed=seed, threads=1)
+            )
             t_head = time.perf_counter() - started
             ours = float((head.linear(xv).argmax(1) == yv).float().mean())
             cv, oracle = sklearn_scores(xt, yt, xv, yv)
             rows.append((ours, cv, oracle))
-            print(f"  split {seed}: head {ours:.3f} ({t_head:.1f} s)  LogisticRegressionCV {cv:.3f}  "
-                  f"best-C-on-val LogisticRegression {oracle:.3f}  ({len(yt)} train / {len(yv)} val)")
+            print(
+                f"  split {seed}: head {ours:.3f} ({t_head:.1f} s)  LogisticRegressionCV {cv:.3f}  "
+                f"best-C-on-val LogisticRegression {oracle:.3f}  ({len(yt)} train / {len(yv)} val)"
+            )
         mean = [sum(r[i] for r in rows) / len(rows) for i in range(3)]
-        print(f"  mean val accuracy: head (L-BFGS, CV-chosen L2, early stopping) {mean[0]:.3f}, "
-              f"sklearn LogisticRegressionCV (5-fold, standardised) {mean[1]:.3f}, "
-              f"sklearn best C on the val set (upper bound) {mean[2]:.3f}")
+        print(
+            f"  mean val accuracy: head (L-BFGS, CV-chosen L2, early stopping) {mean[0]:.3f}, "
+            f"sklearn LogisticRegressionCV (5-fold, standardised) {mean[1]:.3f}, "
+            f"sklearn best C on the val set (upper bound) {mean[2]:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -35,8 +35,18 @@ def one_run(arch: str, weights: str, device: str, platform: str) -> dict[str, fl
             XDG_STATE_HOME=str(Path(home) / "state"),
             PYTHONPATH=str(REPO_ROOT),
         )
-        command = [sys.executable, "-m", "resnet_desktop.gui.app", "--startup-trace",
-                   "--arch", arch, "--weights", weights, "--device", device]
+        command = [
+            sys.executable,
+            "-m",
+            "resnet_desktop.gui.app",
+            "--startup-trace",
+            "--arch",
+            arch,
+            "--weights",
+            weights,
+            "--device",
+            device,
+        ]
         started = time.time()
         result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=REPO_ROOT)
     events: dict[str, float] = {}
@@ -57,8 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arch", default="resnet50")
     parser.add_argument("--weights", default="random", help="'random' (default) or a weights/model file")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--platform", default=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
-                        help="Qt platform plugin (offscreen by default; xcb under xvfb-run)")
+    parser.add_argument(
+        "--platform",
+        default=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+        help="Qt platform plugin (offscreen by default; xcb under xvfb-run)",
+    )
     args = parser.parse_args(argv)
 
     shown: list[float] = []

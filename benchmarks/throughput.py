@@ -32,10 +32,10 @@ from PIL import Image
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from resnet_desktop.core.models import zoo  # noqa: E402
-from resnet_desktop.core.inference.engine import Engine  # noqa: E402
 from resnet_desktop.core.images import discover  # noqa: E402
 from resnet_desktop.core.inference.decode import decode_one  # noqa: E402
+from resnet_desktop.core.inference.engine import Engine  # noqa: E402
+from resnet_desktop.core.models import zoo  # noqa: E402
 
 logger = logging.getLogger("benchmarks.throughput")
 SAMPLES = REPO_ROOT / "assets" / "samples"
@@ -117,7 +117,9 @@ def decode_ms(engine: Engine, paths: list[Path]) -> float:
 def model_only(engine: Engine, seconds: float = 3.0) -> float:
     """The ceiling: normalised synthetic tensors already on the device, engine batch and precision."""
     crop = engine.preprocessing.crop_size
-    x = torch.randn(engine.batch_size, 3, crop, crop, device=engine.device).contiguous(memory_format=torch.channels_last)
+    x = torch.randn(engine.batch_size, 3, crop, crop, device=engine.device).contiguous(
+        memory_format=torch.channels_last
+    )
     with torch.inference_mode(), engine.autocast():
         engine.model(x)
         _sync(engine.device)
@@ -175,8 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="decode threads (default: one per core)")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     parser.add_argument("--naive-count", type=int, default=None, help="images for the naive loop (default: --count)")
-    parser.add_argument("--repeat", type=int, default=2,
-                        help="alternate naive/engine runs this often and keep each one's best (noisy machines)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=2,
+        help="alternate naive/engine runs this often and keep each one's best (noisy machines)",
+    )
     parser.add_argument("--model-only", action="store_true", help="only the synthetic-tensor ceiling")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)

@@ -63,8 +63,8 @@ def _torchvision_files() -> dict[str, object]:
 
 def check_weights(path: Path) -> BundledWeights:
     """Check that ``path`` is something the app can load offline; raise BuildError naming it if not."""
-    from resnet_desktop.core.models import modelfile, weights, zoo
     from resnet_desktop.core.errors import ResNetDesktopError
+    from resnet_desktop.core.models import modelfile, weights, zoo
 
     path = path.expanduser().resolve()
     if path.suffix == ".json":
@@ -136,12 +136,22 @@ def folder_size(path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the frozen app and its installer into dist/.")
-    parser.add_argument("--weights", type=Path, action="append", default=[], metavar="FILE",
-                        help="weights to bundle (repeatable); default: the default model from the torch hub cache")
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="weights to bundle (repeatable); default: the default model from the torch hub cache",
+    )
     parser.add_argument("--no-hub-cache", action="store_true", help="do not bundle weights from the torch hub cache")
     parser.add_argument("--dist", type=Path, default=REPO_ROOT / "dist", help="output folder (default: dist/)")
-    parser.add_argument("--work", type=Path, default=REPO_ROOT / "build" / "pyinstaller",
-                        help="PyInstaller work folder (default: build/pyinstaller)")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=REPO_ROOT / "build" / "pyinstaller",
+        help="PyInstaller work folder (default: build/pyinstaller)",
+    )
     parser.add_argument("--no-deb", action="store_true", help="build the bundle(s) only")
     parser.add_argument("--no-cpu-edition", action="store_true", help="skip the CPU-only edition")
     parser.add_argument("--reuse-bundle", action="store_true", help="skip PyInstaller; package the existing bundle")
@@ -182,7 +192,10 @@ def main(argv: list[str] | None = None) -> int:
         elif not args.no_cpu_edition:
             start = time.perf_counter()
             cpu_bundle = make_cpu_edition(bundle, args.dist / CPU_EDITION)
-            print(f"bundle: {cpu_bundle} ({folder_size(cpu_bundle) / 2**20:.0f} MiB) in {time.perf_counter() - start:.0f} s")
+            print(
+                f"bundle: {cpu_bundle} ({folder_size(cpu_bundle) / 2**20:.0f} MiB) "
+                f"in {time.perf_counter() - start:.0f} s"
+            )
             editions.append((cpu_bundle, f"{__version__}+cpu"))
         if not args.no_deb and shutil.which("dpkg-deb") is None:
             print("skipping the .deb: dpkg-deb is not installed (Debian/Ubuntu: apt-get install dpkg)")

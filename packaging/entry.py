@@ -20,9 +20,9 @@ def _ensure_streams() -> None:
     """Point None standard streams at os.devnull so writes are silently dropped, not fatal."""
     for name in ("stdout", "stderr"):
         if getattr(sys, name) is None:
-            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 (lives for the process)
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
     if sys.stdin is None:
-        sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115
+        sys.stdin = open(os.devnull, encoding="utf-8")
 
 
 _ensure_streams()

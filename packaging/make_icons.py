@@ -8,6 +8,7 @@ so small sizes stay smooth. Run ``python packaging/make_icons.py`` to regenerate
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import os
 import tempfile
@@ -41,9 +42,8 @@ def _gradient(size: int) -> Image.Image:
     column = Image.new("RGB", (1, size))
     for y in range(size):
         t = y / (size - 1)
-        column.putpixel(
-            (0, y), tuple(round(a + (b - a) * t) for a, b in zip(BACKGROUND_TOP, BACKGROUND_BOTTOM))
-        )
+        pairs = zip(BACKGROUND_TOP, BACKGROUND_BOTTOM, strict=True)
+        column.putpixel((0, y), tuple(round(a + (b - a) * t) for a, b in pairs))
     return column.resize((size, size))
 
 
@@ -62,7 +62,7 @@ def draw_master(size: int = MASTER) -> Image.Image:
     # Arrows between layers (short stems).
     stem = round(28 * s)
     centre = (left + right) // 2
-    for upper, lower in zip(tops, tops[1:]):
+    for upper, lower in itertools.pairwise(tops):
         draw.rectangle((centre - stem // 2, upper + height, centre + stem // 2, lower), fill=LAYER)
 
     # The skip connection: an arc from the top layer round to the bottom one, on the right.

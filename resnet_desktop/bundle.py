@@ -64,11 +64,7 @@ def bundled_model_files(root: Path | None = None) -> list[Path]:
     folder = bundled_weights_dir(root)
     if folder is None:
         return []
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.suffix == MODEL_FILE_SUFFIX and p.with_suffix(".json").is_file()
-    )
+    return sorted(p for p in folder.iterdir() if p.suffix == MODEL_FILE_SUFFIX and p.with_suffix(".json").is_file())
 
 
 def torch_hub_checkpoints_dir() -> Path:

@@ -349,7 +349,7 @@ def run_steps(steps: tuple[tuple[str, Step], ...], ctx: SelfTestContext, out: Te
             passed = True
         except StepFailed as exc:
             detail, passed = str(exc), False
-        except Exception as exc:  # the report must name any failure, whatever raised it
+        except Exception as exc:  # noqa: BLE001 - the report must name any failure, whatever raised it
             detail, passed = f"{type(exc).__name__}: {exc}", False
             logger.debug("self-test step %s failed:\n%s", name, traceback.format_exc())
         seconds = time.perf_counter() - start

@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-
 #: Reason substrings, shared with the tests that check them.
 EMPTY = "empty file (0 bytes)"
 TRUNCATED = "truncated or incomplete image data"

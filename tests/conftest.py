@@ -9,11 +9,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Never touch the real torch hub cache or the network from tests.
 os.environ.setdefault("RESNET_DESKTOP_OFFLINE", "1")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
-from tests.helpers import SAMPLES_DIR, save_random_weights  # noqa: E402
+from tests.helpers import SAMPLES_DIR, save_random_weights
 
 
 @pytest.fixture(autouse=True)

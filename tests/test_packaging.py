@@ -44,7 +44,7 @@ def _fake_bundle(root: Path) -> Path:
     bundle = root / "resnet-desktop"
     (bundle / "_internal" / "assets").mkdir(parents=True)
     exe = bundle / "resnet-desktop"
-    exe.write_text("#!/bin/sh\necho fake app \"$@\"\n")
+    exe.write_text('#!/bin/sh\necho fake app "$@"\n')
     exe.chmod(0o755)
     (bundle / "_internal" / "assets" / "data.txt").write_text("data\n")
     return bundle
@@ -111,7 +111,9 @@ def test_desktop_entry_is_valid() -> None:
     validator = shutil.which("desktop-file-validate")
     if validator is None:
         pytest.skip("desktop-file-validate is not installed (apt-get install desktop-file-utils)")
-    result = subprocess.run([validator, str(REPO_ROOT / "assets/resnet-desktop.desktop")], capture_output=True, text=True)
+    result = subprocess.run(
+        [validator, str(REPO_ROOT / "assets/resnet-desktop.desktop")], capture_output=True, text=True
+    )
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
 
 
@@ -131,9 +133,10 @@ def test_icon_script_writes_every_size_ico_and_icns(tmp_path: Path) -> None:
     assert len(written) == len(make_icons.PNG_SIZES) + 2
     # The committed icons are what the script draws (regenerate with packaging/make_icons.py).
     for size in (16, 256):
-        with Image.open(tmp_path / f"resnet-desktop-{size}.png") as new, Image.open(
-            REPO_ROOT / f"assets/icons/resnet-desktop-{size}.png"
-        ) as committed:
+        with (
+            Image.open(tmp_path / f"resnet-desktop-{size}.png") as new,
+            Image.open(REPO_ROOT / f"assets/icons/resnet-desktop-{size}.png") as committed,
+        ):
             assert new.tobytes() == committed.tobytes()
 
 
@@ -141,7 +144,13 @@ def test_dropped_binaries_match_only_what_they_should() -> None:
     for name in ("nvidia/cu13/lib/libcusolverMg.so.12", "libnvperf_host.so", "nvshmem_transport_ibgda.so.3"):
         assert bundle_rules.is_dropped(name), name
     # Libraries that libtorch_cuda.so lists as NEEDED must stay, or `import torch` fails.
-    for name in ("libcusolver.so.12", "libnvrtc.so.13", "libnvrtc-builtins.so.13.0", "libcudnn.so.9", "libnvshmem_host.so.3"):
+    for name in (
+        "libcusolver.so.12",
+        "libnvrtc.so.13",
+        "libnvrtc-builtins.so.13.0",
+        "libcudnn.so.9",
+        "libnvshmem_host.so.3",
+    ):
         assert not bundle_rules.is_dropped(name), name
     toc = [("a/libcusolverMg.so.12", "/x", "BINARY"), ("a/libcublas.so.13", "/y", "BINARY")]
     assert bundle_rules.filter_toc(toc) == [("a/libcublas.so.13", "/y", "BINARY")]
@@ -173,7 +182,7 @@ def test_cuda_stub_keeps_soname_versions_and_api_symbols_only(tmp_path: Path) ->
         tmp_path,
         "libcufake.so.7",
         "int cuFakeInit(int x) { return 0; }\n"
-        "const char *cuFakeGetErrorString(int e) { return \"real\"; }\n"
+        'const char *cuFakeGetErrorString(int e) { return "real"; }\n'
         "int cuFakeTable[64];\n"
         "int cuFakeUnused(void) { return 0; }\n"
         "void _ZdlPvm(void *p, unsigned long n) {}\n",  # a statically linked C++ runtime symbol
@@ -203,7 +212,9 @@ def _self_test(executable: Path, home: Path) -> subprocess.CompletedProcess[str]
     return subprocess.run([str(executable), "--self-test"], env=env, capture_output=True, text=True, timeout=600)
 
 
-def _deb_round_trip(bundle: Path, version: str, tmp_path: Path, label: str) -> tuple[Path, float, subprocess.CompletedProcess[str]]:
+def _deb_round_trip(
+    bundle: Path, version: str, tmp_path: Path, label: str
+) -> tuple[Path, float, subprocess.CompletedProcess[str]]:
     """Build the .deb of ``bundle``, extract it with dpkg-deb -x, run the extracted app's self-test."""
     start = time.perf_counter()
     deb = build_deb.build_deb(bundle, tmp_path / f"deb-{label}", version, staging_parent=tmp_path)

@@ -72,7 +72,13 @@ def test_a_failing_step_is_reported_with_its_reason_and_later_steps_still_run() 
 
     out = io.StringIO()
     ctx = selftest.SelfTestContext(workdir=Path("."))
-    steps = (("good", good), ("check", broken_check), ("crash", crashing), ("dependent", dependent), ("uses", uses_thing))
+    steps = (
+        ("good", good),
+        ("check", broken_check),
+        ("crash", crashing),
+        ("dependent", dependent),
+        ("uses", uses_thing),
+    )
     results = selftest.run_steps(steps, ctx, out)
     assert [r.passed for r in results] == [True, False, False, False, True]
     lines = out.getvalue().splitlines()
@@ -110,7 +116,9 @@ def test_model_step_uses_bundled_torchvision_weights_offline(tmp_path: Path, mon
     assert "RESNET_DESKTOP_OFFLINE" not in os.environ  # restored
 
 
-def test_model_step_rejects_bundled_weights_with_an_unknown_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_model_step_rejects_bundled_weights_with_an_unknown_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     weights_dir = tmp_path / "bundle" / bundle.WEIGHTS_DIRNAME
     weights_dir.mkdir(parents=True)
     save_random_weights(weights_dir / "my-weights.pth", "resnet18")

@@ -20,8 +20,8 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -95,8 +95,13 @@ def drag_enter(window, paths: list[Path]) -> None:  # type: ignore[no-untyped-de
 
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDragEnterEvent(QPointF(window.rect().center()), Qt.DropAction.CopyAction, mime,
-                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    event = QDragEnterEvent(
+        QPointF(window.rect().center()),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(window, event)
 
 
@@ -163,8 +168,13 @@ def shoot(out: Path, scheme: str, weights: str = "random") -> list[Path]:
         # 5. A bigger job under way: streaming rows, progress with images/s and ETA, Cancel.
         window.clear_results()
         window.classify([many_copies(workdir, folder, 48)])
-        wait_until(lambda: window.results.rowCount() >= 16 and window.service.current_job is not None
-                   and window.service.current_job.total is not None)
+        wait_until(
+            lambda: (
+                window.results.rowCount() >= 16
+                and window.service.current_job is not None
+                and window.service.current_job.total is not None
+            )
+        )
         settle(0.3)
         save(window, "classifying.png")
         window.cancel()
@@ -184,10 +194,17 @@ def shoot(out: Path, scheme: str, weights: str = "random") -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write PNG screenshots of the running app.")
     parser.add_argument("out", type=Path, nargs="?", default=REPO_ROOT / "docs" / "screenshots")
-    parser.add_argument("--scheme", choices=("light", "auto"), default="light",
-                        help="colour scheme of the non-dark screens (light by default, for stable images)")
-    parser.add_argument("--weights", default="random",
-                        help="resnet50 weights for the results screens: 'random' (default) or a weights file")
+    parser.add_argument(
+        "--scheme",
+        choices=("light", "auto"),
+        default="light",
+        help="colour scheme of the non-dark screens (light by default, for stable images)",
+    )
+    parser.add_argument(
+        "--weights",
+        default="random",
+        help="resnet50 weights for the results screens: 'random' (default) or a weights file",
+    )
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

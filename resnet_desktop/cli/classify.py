@@ -16,8 +16,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from resnet_desktop.cli.common import add_model_options, load_cli_model, output_problem
 
@@ -67,11 +68,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_model_options(parser)
     parser.add_argument("--topk", type=_positive_int, default=5, help="labels per image (default: 5)")
     parser.add_argument("--batch-size", type=_positive_int, default=None, help="images per batch (default: per device)")
-    parser.add_argument("--threads", type=_positive_int, default=None,
-                        help="CPU threads for the model (default: one per core; 1 can be faster on a busy machine)")
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        help="CPU threads for the model (default: one per core; 1 can be faster on a busy machine)",
+    )
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
-    parser.add_argument("--output", type=Path, default=None, metavar="FILE",
-                        help="write results to FILE (atomically) instead of stdout")
+    parser.add_argument(
+        "--output", type=Path, default=None, metavar="FILE", help="write results to FILE (atomically) instead of stdout"
+    )
     parser.add_argument("--force", action="store_true", help="allow --output to replace an existing file")
     parser.set_defaults(func=run)
     return parser
@@ -101,7 +107,9 @@ class _TableWriter(_Writer):
         else:
             width = max(len(s.label) for s in prediction.scores)
             for rank, score in enumerate(prediction.scores, start=1):
-                lines.append(f"  {rank:>2}. {score.label:<{width}}  {score.probability * 100:6.2f}%  (class {score.index})")
+                lines.append(
+                    f"  {rank:>2}. {score.label:<{width}}  {score.probability * 100:6.2f}%  (class {score.index})"
+                )
         self.stream.write("\n".join(lines) + "\n")
         self.stream.flush()
 
@@ -225,8 +233,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from resnet_desktop.core import images
-    from resnet_desktop.core.inference.engine import Engine
     from resnet_desktop.core.errors import ResNetDesktopError
+    from resnet_desktop.core.inference.engine import Engine
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)

@@ -13,9 +13,13 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from resnet_desktop.core.models.zoo import LoadedModel
 
-ARCH_HELP = "resnet18, resnet34, resnet50, resnet101 or resnet152 (default: resnet50; a fine-tuned model file brings its own)"
-WEIGHTS_HELP = ("torchvision weights name (default: DEFAULT, the architecture's best ImageNet weights, "
-                "IMAGENET1K_V2 for resnet50), 'random', or a .pth/.pt/.safetensors file")
+ARCH_HELP = (
+    "resnet18, resnet34, resnet50, resnet101 or resnet152 (default: resnet50; a fine-tuned model file brings its own)"
+)
+WEIGHTS_HELP = (
+    "torchvision weights name (default: DEFAULT, the architecture's best ImageNet weights, "
+    "IMAGENET1K_V2 for resnet50), 'random', or a .pth/.pt/.safetensors file"
+)
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (default: auto)"
 
 
@@ -67,8 +71,8 @@ def load_cli_model(args: argparse.Namespace) -> LoadedModel:
 
     Raises ``ResNetDesktopError`` (exit code 2 in every command) with a message for a person.
     """
-    from resnet_desktop.core.models import zoo
     from resnet_desktop.core.errors import WeightsError
+    from resnet_desktop.core.models import zoo
 
     arch = args.model or zoo.DEFAULT_ARCH
     if arch not in zoo.ARCHITECTURES:

@@ -45,10 +45,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("image", type=Path, metavar="IMAGE", help="the photo to explain")
     parser.add_argument("--output", "-o", type=Path, required=True, metavar="PNG", help="overlay image to write")
     add_model_options(parser)
-    parser.add_argument("--class", dest="target", default=None, metavar="N|LABEL",
-                        help="class index or label to explain (default: the top-1 prediction)")
-    parser.add_argument("--layer", default="layer4",
-                        help="layer whose output is explained, e.g. layer3, layer4.1 (default: layer4)")
+    parser.add_argument(
+        "--class",
+        dest="target",
+        default=None,
+        metavar="N|LABEL",
+        help="class index or label to explain (default: the top-1 prediction)",
+    )
+    parser.add_argument(
+        "--layer", default="layer4", help="layer whose output is explained, e.g. layer3, layer4.1 (default: layer4)"
+    )
     parser.add_argument("--opacity", type=_opacity, default=0.5, help="heatmap opacity 0..1 (default: 0.5)")
     parser.add_argument("--colormap", default="inferno", help="inferno, viridis, magma, plasma or cividis")
     parser.add_argument("--force", action="store_true", help="replace --output if it already exists")
@@ -83,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
     """Load the model, compute Grad-CAM, write the overlay; print what was explained."""
     from resnet_desktop.core.devices import resolve_device
     from resnet_desktop.core.errors import ImageError, ResNetDesktopError
-    from resnet_desktop.core.explain.hooks import grad_cam, image_tensor
     from resnet_desktop.core.explain.heatmaps import COLORMAPS, network_view, overlay, save_png
+    from resnet_desktop.core.explain.hooks import grad_cam, image_tensor
 
     output: Path = args.output
     problem = output_problem(output, args.force, suffix=".png")
@@ -127,7 +133,9 @@ def run(args: argparse.Namespace) -> int:
         return _error(f"{output}: cannot write ({exc.strerror or exc})", EXIT_USAGE)
 
     label = loaded.categories[result.class_index]
-    print(f"{output}: Grad-CAM at {result.layer} for class {result.class_index} '{label}' "
-          f"(probability {result.probability:.1%}) of {args.image}")
+    print(
+        f"{output}: Grad-CAM at {result.layer} for class {result.class_index} '{label}' "
+        f"(probability {result.probability:.1%}) of {args.image}"
+    )
     print(f"model: {loaded.source}")
     return EXIT_OK

@@ -30,15 +30,34 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "usable with `classify --weights FILE` and in the app.",
     )
     parser.add_argument("folder", type=Path, help="folder with one subfolder per class")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.safetensors); never overwritten")
-    parser.add_argument("--model", default="resnet50", help="base architecture (resnet18 ... resnet152; default resnet50)")
-    parser.add_argument("--weights", default="DEFAULT", help="base weights: a torchvision name (default: DEFAULT, the best ImageNet weights), random, or a file")
-    parser.add_argument("--mode", choices=("head", "last-stage"), default="head", help="train the head only (default) or layer4 too")
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, help="model file to write (.safetensors); never overwritten"
+    )
+    parser.add_argument(
+        "--model", default="resnet50", help="base architecture (resnet18 ... resnet152; default resnet50)"
+    )
+    parser.add_argument(
+        "--weights",
+        default="DEFAULT",
+        help="base weights: a torchvision name (default: DEFAULT, the best ImageNet weights), random, or a file",
+    )
+    parser.add_argument(
+        "--mode", choices=("head", "last-stage"), default="head", help="train the head only (default) or layer4 too"
+    )
     parser.add_argument("--epochs", type=int, default=30, help="maximum epochs (early stopping on validation loss)")
-    parser.add_argument("--val-split", type=float, default=0.2, help="share of each class kept for validation (default 0.2)")
-    parser.add_argument("--augment", type=int, default=0, help="augmented views per training image (each costs ~one more inference pass)")
+    parser.add_argument(
+        "--val-split", type=float, default=0.2, help="share of each class kept for validation (default 0.2)"
+    )
+    parser.add_argument(
+        "--augment",
+        type=int,
+        default=0,
+        help="augmented views per training image (each costs ~one more inference pass)",
+    )
     parser.add_argument("--balance", action="store_true", help="weight the loss so every class counts equally")
-    parser.add_argument("--optimizer", choices=("lbfgs", "adamw"), default="lbfgs", help="head optimiser (default lbfgs)")
+    parser.add_argument(
+        "--optimizer", choices=("lbfgs", "adamw"), default="lbfgs", help="head optimiser (default lbfgs)"
+    )
     parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (adamw and last-stage)")
     parser.add_argument("--batch-size", type=int, default=64, help="batch size (adamw and last-stage)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the split, augmentations and training")
@@ -47,7 +66,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _progress_printer(stream: TextIO):  # noqa: ANN202 - returns a small closure
+def _progress_printer(stream: TextIO):
     def show(event: Any) -> None:
         if event.epoch:
             stream.write(
@@ -81,7 +100,7 @@ def format_report(result: Any) -> str:
         lines.append(f"{name:<{width}}  {row['precision']:>9.1%}  {row['recall']:>6.1%}  {row['support']:>7}")
     lines += ["", "Confusion (rows: true, columns: predicted):"]
     lines.append(" " * (width + 2) + " ".join(f"{i:>4}" for i in range(len(names))))
-    for i, (name, row) in enumerate(zip(names, result.metrics["confusion"])):
+    for i, (name, row) in enumerate(zip(names, result.metrics["confusion"], strict=True)):
         lines.append(f"{name:<{width}}  " + " ".join(f"{v:>4}" for v in row) + f"   ({i})")
     wrong = result.misclassified
     if wrong:
@@ -106,12 +125,23 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     for existing in (output, output.with_suffix(".json")):
         if existing.exists():
-            print(f"error: {existing} already exists; choose another --output (nothing is overwritten)", file=sys.stderr)
+            print(
+                f"error: {existing} already exists; choose another --output (nothing is overwritten)", file=sys.stderr
+            )
             return EXIT_USAGE
     settings = FineTuneSettings(
-        arch=args.model, weights=args.weights, mode=args.mode, val_split=args.val_split, epochs=args.epochs,
-        learning_rate=args.lr, batch_size=args.batch_size, augment=args.augment, balance=args.balance,
-        seed=args.seed, optimizer=args.optimizer, device=args.device,
+        arch=args.model,
+        weights=args.weights,
+        mode=args.mode,
+        val_split=args.val_split,
+        epochs=args.epochs,
+        learning_rate=args.lr,
+        batch_size=args.batch_size,
+        augment=args.augment,
+        balance=args.balance,
+        seed=args.seed,
+        optimizer=args.optimizer,
+        device=args.device,
         head_threads=1,  # nothing else runs in this process while the head trains
     )
     try:
@@ -142,6 +172,9 @@ def run(args: argparse.Namespace) -> int:
     except ResNetDesktopError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"\nSaved {output} (+ {output.with_suffix('.json').name}); use it with: "
-          f"resnet-desktop classify --weights {output} IMAGES", file=sys.stderr)
+    print(
+        f"\nSaved {output} (+ {output.with_suffix('.json').name}); use it with: "
+        f"resnet-desktop classify --weights {output} IMAGES",
+        file=sys.stderr,
+    )
     return EXIT_OK

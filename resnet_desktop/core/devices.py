@@ -59,9 +59,7 @@ def resolve_device(spec: str | torch.device | None = AUTO) -> torch.device:
         if not torch.cuda.is_available():
             raise DeviceError("CUDA was requested but no CUDA GPU is available; use --device cpu or auto.")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise DeviceError(
-                f"{spec} was requested but only {torch.cuda.device_count()} CUDA GPU(s) exist."
-            )
+            raise DeviceError(f"{spec} was requested but only {torch.cuda.device_count()} CUDA GPU(s) exist.")
     elif device.type == "mps" and not _mps_available():
         raise DeviceError("Apple MPS was requested but is not available on this machine; use cpu or auto.")
     elif device.type not in ("cpu", "cuda", "mps"):

@@ -73,7 +73,7 @@ NON_IMAGE_SUFFIXES: frozenset[str] = frozenset(
         ".mid", ".midi", ".amr",
         # video
         ".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".wmv", ".flv", ".mpg", ".mpeg", ".3gp",
-        ".mts", ".m2ts", ".ts", ".vob", ".ogv", ".lrv",
+        ".mts", ".m2ts", ".vob", ".ogv", ".lrv",
         # fonts
         ".ttf", ".otf", ".woff", ".woff2",
     }
@@ -260,7 +260,7 @@ def open_image(path: PathLike, *, draft_size: tuple[int, int] | None = None) -> 
         img = _open_checked(p)
     except ImageError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any decoder failure is one per-file error
+    except Exception as exc:
         raise ImageError(p, _reason_for(exc, p)) from exc
     try:
         if draft_size is not None:
@@ -273,7 +273,7 @@ def open_image(path: PathLike, *, draft_size: tuple[int, int] | None = None) -> 
         return rgb
     except ImageError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ImageError(p, _reason_for(exc, p)) from exc
     finally:
         if getattr(img, "fp", None) is not None:

@@ -72,8 +72,9 @@ def _setup_logging() -> None:
 
         folder = user_log_path("resnet-desktop", appauthor=False)
         folder.mkdir(parents=True, exist_ok=True)
-        handler = RotatingFileHandler(folder / "resnet-desktop.log", maxBytes=1_000_000, backupCount=2,
-                                      encoding="utf-8")
+        handler = RotatingFileHandler(
+            folder / "resnet-desktop.log", maxBytes=1_000_000, backupCount=2, encoding="utf-8"
+        )
     except OSError as exc:
         logger.warning("No log file: %s", exc)
         return
@@ -123,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         saved = settings.model_spec()
         # Saved weights names belong to the saved architecture (resnet18 has no IMAGENET1K_V2).
         same_arch = args.arch is None or args.arch == saved.arch
-        spec = ModelSpec(arch=args.arch or saved.arch, weights=args.weights or (saved.weights if same_arch else "DEFAULT"))
+        spec = ModelSpec(
+            arch=args.arch or saved.arch, weights=args.weights or (saved.weights if same_arch else "DEFAULT")
+        )
     window = MainWindow(settings, model_spec=spec, device=args.device)
     window.show()
     app.processEvents()

@@ -24,20 +24,30 @@ from PySide6.QtGui import (
     QKeySequence,
     QResizeEvent,
 )
-from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QScrollArea, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from resnet_desktop.gui.common import dialogs
-from resnet_desktop.gui.common.banner import Banner
-from resnet_desktop.gui.common.dropzone import DropOverlay, EmptyState, local_paths
 from resnet_desktop.gui.classify.export import export
 from resnet_desktop.gui.classify.preview import PreviewPanel
 from resnet_desktop.gui.classify.results_model import ResultRow, ResultsModel
 from resnet_desktop.gui.classify.results_view import ResultsPanel
-from resnet_desktop.gui.settings import AppSettings, ModelSpec
+from resnet_desktop.gui.classify.service import Catalog, Job, ModelInfo, ModelService
+from resnet_desktop.gui.classify.toolbar import ModelToolbar
+from resnet_desktop.gui.common import dialogs
+from resnet_desktop.gui.common.banner import Banner
+from resnet_desktop.gui.common.dropzone import DropOverlay, EmptyState, local_paths
 from resnet_desktop.gui.common.status import StatusBar, progress_text
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
-from resnet_desktop.gui.classify.toolbar import ModelToolbar
-from resnet_desktop.gui.classify.service import Catalog, Job, ModelInfo, ModelService
+from resnet_desktop.gui.settings import AppSettings, ModelSpec
 
 logger = logging.getLogger(__name__)
 
@@ -110,19 +120,23 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         K = QKeySequence.StandardKey
         self.open_images_action = self._action("&Open Images…", self.open_images, K.Open, "Classify image files")
-        self.open_folder_action = self._action("Open &Folder…", self.open_folder, "Ctrl+Shift+O",
-                                               "Classify every image in a folder and its sub-folders")
+        self.open_folder_action = self._action(
+            "Open &Folder…", self.open_folder, "Ctrl+Shift+O", "Classify every image in a folder and its sub-folders"
+        )
         self.paste_action = self._action("&Paste Image", self.paste, K.Paste, "Classify the image on the clipboard")
-        self.samples_action = self._action("Try &Sample Images", self.try_samples, None,
-                                           "Classify a few photos that ship with the app")
-        self.export_action = self._action("&Export Results…", self.export_results, "Ctrl+E",
-                                          "Save the table as CSV or JSON")
+        self.samples_action = self._action(
+            "Try &Sample Images", self.try_samples, None, "Classify a few photos that ship with the app"
+        )
+        self.export_action = self._action(
+            "&Export Results…", self.export_results, "Ctrl+E", "Save the table as CSV or JSON"
+        )
         self.cancel_action = self._action("&Cancel", self.cancel, "Esc", "Stop classifying; keep what is done")
         self.clear_action = self._action("C&lear Results", self.clear_results, None)
         self.quit_action = self._action("&Quit", self.close, K.Quit)
         self.about_action = self._action("&About ResNet Desktop", self.show_about)
-        self.open_model_action = self._action("Open &Model File…", self.choose_model_file, None,
-                                              "Use a .safetensors/.pth file or a fine-tuned model")
+        self.open_model_action = self._action(
+            "Open &Model File…", self.choose_model_file, None, "Use a .safetensors/.pth file or a fine-tuned model"
+        )
         self.finetune_action = self._action("&Fine-tune New Classifier…", self.open_finetune)
         self.cancel_action.setEnabled(False)
         self.export_action.setEnabled(False)
@@ -337,8 +351,12 @@ class MainWindow(QMainWindow):
             return
         if kind == "cancelled":
             self.status.set_message("Model loading cancelled.")
-            self.banner.show_message("No model loaded", message, [(CHOOSE_WEIGHTS, self.choose_weights_file),
-                                                                   (RETRY, self.retry)], level="info")
+            self.banner.show_message(
+                "No model loaded",
+                message,
+                [(CHOOSE_WEIGHTS, self.choose_weights_file), (RETRY, self.retry)],
+                level="info",
+            )
             return
         if kind == "weights":
             title = "The model weights are not available"
@@ -536,8 +554,7 @@ class MainWindow(QMainWindow):
             self.status.set_message(f"Cancelled. {self.results.rowCount()} results kept.")
         else:
             self.status.set_message(
-                f"Classified {done} files in {elapsed:.1f} s"
-                + (f" ({failed} could not be read)." if failed else ".")
+                f"Classified {done} files in {elapsed:.1f} s" + (f" ({failed} could not be read)." if failed else ".")
             )
 
     def _on_job_failed(self, job: Job, message: str) -> None:
@@ -644,4 +661,3 @@ def paste_folder() -> Path:
     from platformdirs import user_cache_path
 
     return user_cache_path("resnet-desktop", appauthor=False) / "pasted"
-

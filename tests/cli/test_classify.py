@@ -16,8 +16,8 @@ import torch
 
 from resnet_desktop.cli import main
 from resnet_desktop.cli.classify import ProgressLine
-from resnet_desktop.core.inference.engine import Progress
 from resnet_desktop.core.images import discover
+from resnet_desktop.core.inference.engine import Progress
 from tests.badfiles import make_bad_files
 from tests.helpers import REPO_ROOT
 
@@ -72,13 +72,15 @@ def test_mixed_folder_json_in_process(
         assert err.count(f"{folder / name}: ") == 1
 
 
-def test_mixed_folder_table_via_subprocess(
-    mixed_folder: tuple[Path, dict[str, str]], resnet18_weights: Path
-) -> None:
+def test_mixed_folder_table_via_subprocess(mixed_folder: tuple[Path, dict[str, str]], resnet18_weights: Path) -> None:
     folder, expected = mixed_folder
     done = subprocess.run(
         [sys.executable, "-m", "resnet_desktop", "classify", str(folder), *_model_args(resnet18_weights)],
-        capture_output=True, text=True, cwd=REPO_ROOT, timeout=240, env={**os.environ},
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=240,
+        env={**os.environ},
     )
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stdout + done.stderr
@@ -95,8 +97,19 @@ def test_mixed_folder_table_via_subprocess(
 def test_all_good_csv_exit_zero(good_folder: Path, resnet18_weights: Path, capsys: pytest.CaptureFixture[str]) -> None:
     threads = torch.get_num_threads()
     try:
-        code = main(["classify", str(good_folder), *_model_args(resnet18_weights), "--format", "csv", "--topk", "3",
-                     "--threads", "1"])
+        code = main(
+            [
+                "classify",
+                str(good_folder),
+                *_model_args(resnet18_weights),
+                "--format",
+                "csv",
+                "--topk",
+                "3",
+                "--threads",
+                "1",
+            ]
+        )
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(threads)
@@ -144,8 +157,18 @@ def test_bad_options_exit_two(good_folder: Path, resnet18_weights: Path, capsys:
         main(["classify", str(good_folder), "--topk", "0"])
     assert exc.value.code == 2
     if not torch.cuda.is_available():
-        code = main(["classify", str(good_folder), "--model", "resnet18", "--weights", str(resnet18_weights),
-                     "--device", "cuda"])
+        code = main(
+            [
+                "classify",
+                str(good_folder),
+                "--model",
+                "resnet18",
+                "--weights",
+                str(resnet18_weights),
+                "--device",
+                "cuda",
+            ]
+        )
         assert code == 2 and "CUDA" in capsys.readouterr().err
 
 

@@ -22,10 +22,10 @@ def _explain(weights: Path, output: Path, *extra: str) -> int:
 def test_explain_writes_the_overlay_of_the_core_grad_cam(
     resnet18_weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from resnet_desktop.core.models import zoo
-    from resnet_desktop.core.explain.hooks import grad_cam, image_tensor
     from resnet_desktop.core.explain.heatmaps import network_view, overlay
+    from resnet_desktop.core.explain.hooks import grad_cam, image_tensor
     from resnet_desktop.core.images import open_image
+    from resnet_desktop.core.models import zoo
 
     output = tmp_path / "cam.png"
     assert _explain(resnet18_weights, output, "--opacity", "0.7") == 0
@@ -57,8 +57,7 @@ def test_explain_refuses_to_overwrite_without_force(
 
 @pytest.mark.parametrize(
     ("extra", "message"),
-    [(["--class", "tabby cat"], "did you mean 'tabby'"), (["--layer", "fc"], "spatial"),
-     (["--device", "tpu"], "tpu")],
+    [(["--class", "tabby cat"], "did you mean 'tabby'"), (["--layer", "fc"], "spatial"), (["--device", "tpu"], "tpu")],
 )
 def test_explain_usage_errors_exit_2(
     resnet18_weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
@@ -84,8 +83,9 @@ def test_resolve_class_accepts_indices_and_labels() -> None:
 def test_explain_unreadable_image_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a jpeg")
-    code = main(["explain", str(broken), "--output", str(tmp_path / "cam.png"), "--model", "resnet18",
-                 "--weights", "random"])
+    code = main(
+        ["explain", str(broken), "--output", str(tmp_path / "cam.png"), "--model", "resnet18", "--weights", "random"]
+    )
     assert code == 1
     assert "broken.jpg" in capsys.readouterr().err
     assert not (tmp_path / "cam.png").exists()

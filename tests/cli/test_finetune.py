@@ -35,10 +35,27 @@ def test_finetune_trains_reports_and_saves_a_loadable_model(tmp_path: Path, caps
 
     root = make_labeled_folder(tmp_path / "d", classes=2, per_class=5, seed=2)
     out = tmp_path / "models" / "mine.safetensors"
-    code = main([
-        "finetune", str(root), "-o", str(out), "--model", "resnet18", "--weights", "random",
-        "--epochs", "3", "--augment", "1", "--balance", "--seed", "1", "--device", "cpu",
-    ])
+    code = main(
+        [
+            "finetune",
+            str(root),
+            "-o",
+            str(out),
+            "--model",
+            "resnet18",
+            "--weights",
+            "random",
+            "--epochs",
+            "3",
+            "--augment",
+            "1",
+            "--balance",
+            "--seed",
+            "1",
+            "--device",
+            "cpu",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "Validation accuracy:" in captured.out and "precision" in captured.out

@@ -324,7 +324,7 @@ def test_cmyk_jpeg_colours_are_right(
     path = _save(Image.new("CMYK", (16, 16), cmyk), tmp_path / "c.jpg", "JPEG", quality=95)
     out = open_image(path)
     assert out.mode == "RGB"
-    assert all(abs(a - b) <= 12 for a, b in zip(out.getpixel((8, 8)), rgb)), out.getpixel((8, 8))
+    assert all(abs(a - b) <= 12 for a, b in zip(out.getpixel((8, 8)), rgb, strict=True)), out.getpixel((8, 8))
 
 
 # Where the stored top-left corner ends up for each EXIF orientation.
@@ -386,7 +386,7 @@ def test_animated_files_give_their_first_frame(tmp_path: Path, fmt: str) -> None
         assert getattr(check, "n_frames", 1) == 3
     out = open_image(path)
     assert out.mode == "RGB" and out.size == (32, 32)
-    assert all(abs(a - b) <= 6 for a, b in zip(out.getpixel((16, 16)), colours[0]))
+    assert all(abs(a - b) <= 6 for a, b in zip(out.getpixel((16, 16)), colours[0], strict=True))
 
 
 def test_good_images_of_every_kind_open(tmp_path: Path) -> None:
@@ -523,7 +523,7 @@ def test_bombs_are_refused_from_threads_without_touching_global_state(
     jobs = [folder / "bomb-warning.png", folder / "bomb.png", good] * 8
     with ThreadPoolExecutor(max_workers=6) as pool:
         outcomes = list(pool.map(attempt, jobs))
-    for path, outcome in zip(jobs, outcomes):
+    for path, outcome in zip(jobs, outcomes, strict=True):
         assert (outcome == "ok") if path == good else ("decompression bomb" in outcome), (path, outcome)
     assert Image.MAX_IMAGE_PIXELS == limit_before
     assert list(warnings.filters) == filters_before
@@ -577,7 +577,7 @@ def test_open_image_accepts_str_paths_and_returns_an_independent_image(tmp_path:
     out = open_image(str(path))
     path.unlink()  # the file is not needed any more: everything was decoded
     assert out.size == (20, 10)
-    assert all(abs(a - b) <= 4 for a, b in zip(out.getpixel((5, 5)), (10, 200, 30)))
+    assert all(abs(a - b) <= 4 for a, b in zip(out.getpixel((5, 5)), (10, 200, 30), strict=True))
     buf = io.BytesIO()
     out.save(buf, "PNG")
 
@@ -591,4 +591,4 @@ def test_cmyk_with_an_unusable_colour_profile_falls_back_to_plain_conversion(tmp
     with Image.open(path) as raw:
         assert raw.mode == "CMYK" and raw.info.get("icc_profile")
     out = open_image(path)
-    assert all(abs(a - b) <= 12 for a, b in zip(out.getpixel((8, 8)), (255, 0, 0))), out.getpixel((8, 8))
+    assert all(abs(a - b) <= 12 for a, b in zip(out.getpixel((8, 8)), (255, 0, 0), strict=True)), out.getpixel((8, 8))

@@ -26,7 +26,11 @@ def run_child(code: str, tmp_path: Path, *args: str) -> subprocess.CompletedProc
     )
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code), *args],
-        capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, env=env, cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        env=env,
+        cwd=REPO_ROOT,
     )
 
 

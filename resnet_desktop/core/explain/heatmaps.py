@@ -42,11 +42,12 @@ def _colormap_file(name: str) -> Path:
         path = root / "colors" / "maps" / f"{name}.csv"
         if path.is_file():
             return path
-    raise RuntimeError(f"The {name} colormap table (pyqtgraph/colors/maps/{name}.csv) was not found; "
-                       "reinstall pyqtgraph.")
+    raise RuntimeError(
+        f"The {name} colormap table (pyqtgraph/colors/maps/{name}.csv) was not found; reinstall pyqtgraph."
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def colormap_lut(name: str = DEFAULT_COLORMAP) -> np.ndarray:
     """A (256, 3) uint8 lookup table for one of ``COLORMAPS``."""
     if name not in COLORMAPS:
@@ -111,9 +112,7 @@ def grid_columns(count: int, aspect: float = 1.0) -> int:
     return max(1, int(np.ceil(np.sqrt(count * aspect))))
 
 
-def tile_grid(
-    tiles: np.ndarray, columns: int, *, pad: int = 1, fill: float | int = 0
-) -> np.ndarray:
+def tile_grid(tiles: np.ndarray, columns: int, *, pad: int = 1, fill: float | int = 0) -> np.ndarray:
     """Arrange (N, h, w[, 3]) tiles row-major in ``columns`` with ``pad`` pixels between (vectorised).
 
     Returns a (rows * (h + pad) - pad, columns * (w + pad) - pad[, 3]) array of the tiles' dtype.
@@ -176,8 +175,9 @@ def upsample(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(image.resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
 
 
-def overlay(image: Image.Image | np.ndarray, heatmap: np.ndarray, opacity: float = 0.5,
-            colormap: str = DEFAULT_COLORMAP) -> Image.Image:
+def overlay(
+    image: Image.Image | np.ndarray, heatmap: np.ndarray, opacity: float = 0.5, colormap: str = DEFAULT_COLORMAP
+) -> Image.Image:
     """Blend a [0, 1] heatmap (any size; resized bilinearly) over an RGB image with ``opacity``."""
     if not 0.0 <= opacity <= 1.0:
         raise ValueError(f"Opacity must be between 0 and 1, got {opacity}")

@@ -485,8 +485,9 @@ class ActivationCache:
         names = list(self.layers)
         position = names.index(name)
         by_distance = [names[i] for i in sorted(range(len(names)), key=lambda i: abs(i - position))]
-        small_stages = [n for n in names if "." not in self.layers[n].module
-                        and self.layers[n].num_bytes <= self.budget_bytes // 16]
+        small_stages = [
+            n for n in names if "." not in self.layers[n].module and self.layers[n].num_bytes <= self.budget_bytes // 16
+        ]
         plan = list(dict.fromkeys([name, *(n for n in also if n not in self._cache)]))
         size = sum(self.layers[n].num_bytes for n in plan)
         for candidate in small_stages + by_distance:
@@ -498,9 +499,7 @@ class ActivationCache:
                 size += cost
         return plan
 
-    def get(
-        self, name: str, *, also: Iterable[str] = (), cancel: threading.Event | None = None
-    ) -> torch.Tensor:
+    def get(self, name: str, *, also: Iterable[str] = (), cancel: threading.Event | None = None) -> torch.Tensor:
         """The output of ``name`` for this image (no batch dimension), capturing it if needed.
 
         ``also``: layers to bring into the cache in the same forward when one is needed.

@@ -117,9 +117,7 @@ def _class_dirs(root: Path) -> list[Path]:
     )
 
 
-def scan_dataset(
-    folder: str | Path, *, check_files: bool = True, cancel: threading.Event | None = None
-) -> DatasetScan:
+def scan_dataset(folder: str | Path, *, check_files: bool = True, cancel: threading.Event | None = None) -> DatasetScan:
     """Look at a labeled folder: classes, images per class, blocking problems and warnings.
 
     ``check_files`` opens each file's header so unreadable files are reported (and left out)
@@ -131,7 +129,9 @@ def scan_dataset(
     if not root.exists():
         return DatasetScan(root, [], {}, problems=[f"{root} does not exist."])
     if not root.is_dir():
-        return DatasetScan(root, [], {}, problems=[f"{root} is not a folder; choose a folder with one subfolder per class."])
+        return DatasetScan(
+            root, [], {}, problems=[f"{root} is not a folder; choose a folder with one subfolder per class."]
+        )
     try:
         class_dirs = _class_dirs(root)
     except OSError as exc:
@@ -158,9 +158,7 @@ def _add_problems(scan: DatasetScan) -> None:
     root = scan.root
     if len(scan.classes) < 2:
         found = f"only {scan.classes[0]!r}" if scan.classes else "none"
-        scan.problems.append(
-            f"{root} needs at least 2 class subfolders (one per class, images inside); found {found}."
-        )
+        scan.problems.append(f"{root} needs at least 2 class subfolders (one per class, images inside); found {found}.")
     if scan.classes and scan.total == 0:
         scan.problems.append(f"No images found in the class folders of {root}.")
         return

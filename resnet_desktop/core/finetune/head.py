@@ -23,9 +23,9 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -156,14 +156,23 @@ def _zero_linear(in_features: int, num_classes: int) -> nn.Linear:
 
 def _lbfgs(linear: nn.Linear, iterations: int) -> torch.optim.LBFGS:
     return torch.optim.LBFGS(
-        linear.parameters(), lr=1.0, max_iter=iterations, history_size=20,
-        line_search_fn="strong_wolfe", tolerance_grad=1e-6, tolerance_change=1e-9,
+        linear.parameters(),
+        lr=1.0,
+        max_iter=iterations,
+        history_size=20,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=1e-6,
+        tolerance_change=1e-9,
     )
 
 
 def _lbfgs_run(
-    optimizer: torch.optim.LBFGS, linear: nn.Linear, x: torch.Tensor, y: torch.Tensor,
-    weight: torch.Tensor | None, lam: float,
+    optimizer: torch.optim.LBFGS,
+    linear: nn.Linear,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    weight: torch.Tensor | None,
+    lam: float,
 ) -> float:
     """Minimise mean cross-entropy + lam/2 ||W||^2 (bias unpenalised, as in sklearn)."""
 
@@ -192,7 +201,11 @@ def _folds(labels: torch.Tensor, groups: torch.Tensor, k: int, seed: int) -> lis
 
 
 def choose_weight_decay(
-    x: torch.Tensor, y: torch.Tensor, groups: torch.Tensor, num_classes: int, config: HeadConfig,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    groups: torch.Tensor,
+    num_classes: int,
+    config: HeadConfig,
     cancel: threading.Event | None = None,
 ) -> float:
     """The L2 strength with the best cross-validated accuracy (log-loss breaks ties)."""
@@ -217,7 +230,7 @@ def choose_weight_decay(
             _lbfgs_run(_lbfgs(linear, CV_ITERATIONS), linear, xt, yt, weight, 1.0 / (c * n_fold))
             loss, acc = _evaluate(linear, xv, yv, weight)
             scores[c].append((acc, loss))
-    best = max(C_GRID, key=lambda c: (sum(a for a, _ in scores[c]), -sum(l for _, l in scores[c])))
+    best = max(C_GRID, key=lambda c: (sum(a for a, _ in scores[c]), -sum(loss for _, loss in scores[c])))
     logger.info("cross-validation chose C=%g over %d folds", best, k)
     return 1.0 / (best * x.shape[0])
 

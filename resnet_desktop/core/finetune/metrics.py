@@ -42,12 +42,16 @@ def compute_metrics(
     precision = torch.where(predicted > 0, tp / predicted.clamp_min(1), torch.zeros_like(tp))
     recall = torch.where(actual > 0, tp / actual.clamp_min(1), torch.zeros_like(tp))
     per_class = {
-        name: {"precision": round(float(precision[i]), 4), "recall": round(float(recall[i]), 4), "support": int(actual[i])}
+        name: {
+            "precision": round(float(precision[i]), 4),
+            "recall": round(float(recall[i]), 4),
+            "support": int(actual[i]),
+        }
         for i, name in enumerate(class_names)
     }
     predictions = [
         ValPrediction(Path(p), int(t), int(q), float(c))
-        for p, t, q, c in zip(paths, true.tolist(), pred.tolist(), confidence.tolist())
+        for p, t, q, c in zip(paths, true.tolist(), pred.tolist(), confidence.tolist(), strict=True)
     ]
     accuracy = float(tp.sum() / max(1, len(paths)))
     metrics: dict[str, Any] = {

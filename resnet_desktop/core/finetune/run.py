@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -197,36 +198,56 @@ class _Run:
 
     # -- features ------------------------------------------------------------------------------
 
-    def _extract(self, backbone: nn.Module, dtype: torch.dtype) -> Iterator[TrainProgress | tuple[FeatureSet, FeatureSet]]:
+    def _extract(
+        self, backbone: nn.Module, dtype: torch.dtype
+    ) -> Iterator[TrainProgress | tuple[FeatureSet, FeatureSet]]:
         engine = feature_engine(self.loaded, backbone, self.settings.device, self.settings.workers)
         total = len(self.train_paths) + len(self.val_paths)
-        yield TrainProgress("features", f"Computing features on {engine.device_name}", 0, total, elapsed_s=self.elapsed())
+        yield TrainProgress(
+            "features", f"Computing features on {engine.device_name}", 0, total, elapsed_s=self.elapsed()
+        )
         sets: list[FeatureSet] = []
         feature_started = time.perf_counter()
         done = 0
         for paths, views in ((self.train_paths, self.settings.augment), (self.val_paths, 0)):
             for item in extract(
-                engine, paths, views=views, seed=self.settings.seed, cancel=self.cancel, dtype=dtype,
-                progress_done=done, progress_total=total,
+                engine,
+                paths,
+                views=views,
+                seed=self.settings.seed,
+                cancel=self.cancel,
+                dtype=dtype,
+                progress_done=done,
+                progress_total=total,
             ):
                 if isinstance(item, ExtractProgress):
                     spent = time.perf_counter() - feature_started
                     eta = spent / item.done * (item.total - item.done) if item.done else None
                     yield TrainProgress(
-                        "features", f"Computing features ({item.done}/{item.total} images)",
-                        item.done, item.total, eta_s=eta, elapsed_s=self.elapsed(),
+                        "features",
+                        f"Computing features ({item.done}/{item.total} images)",
+                        item.done,
+                        item.total,
+                        eta_s=eta,
+                        elapsed_s=self.elapsed(),
                     )
                 else:
                     sets.append(item)
             done += len(paths)
         yield sets[0], sets[1]
 
-    def _usable(self, features: FeatureSet, labels: torch.Tensor, which: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[Path]]:
+    def _usable(
+        self, features: FeatureSet, labels: torch.Tensor, which: str
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[Path]]:
         """Drop files that failed to decode; returns features, labels per row, group per row, paths."""
         for index, reason in sorted(features.errors.items()):
             self.skipped.append((features.paths[index], reason))
         rows_labels = labels[features.owner] if features.owner.numel() else torch.empty(0, dtype=torch.long)
-        present = torch.bincount(rows_labels, minlength=self.num_classes) if rows_labels.numel() else torch.zeros(self.num_classes)
+        present = (
+            torch.bincount(rows_labels, minlength=self.num_classes)
+            if rows_labels.numel()
+            else torch.zeros(self.num_classes)
+        )
         missing = [self.scan.classes[i] for i in range(self.num_classes) if present[i] == 0]
         if which == "training" and missing:
             raise DatasetError(
@@ -264,10 +285,16 @@ class _Run:
             train_x = pool_maps(self.loaded.model, train_maps)
             val_x = pool_maps(self.loaded.model, val_maps)
         head: Head | None = None
-        yield self._record(TrainProgress("select" if self.settings.optimizer == "lbfgs" else "train",
-                                         "Training the new head", elapsed_s=self.elapsed()))
-        for item in train_head(train_x, train_y, train_groups, val_x, val_y, self.num_classes,
-                               self._head_config(), self.cancel):
+        yield self._record(
+            TrainProgress(
+                "select" if self.settings.optimizer == "lbfgs" else "train",
+                "Training the new head",
+                elapsed_s=self.elapsed(),
+            )
+        )
+        for item in train_head(
+            train_x, train_y, train_groups, val_x, val_y, self.num_classes, self._head_config(), self.cancel
+        ):
             if isinstance(item, EpochStats):
                 yield self._record(self._epoch_event("train", item))
             else:
@@ -277,12 +304,21 @@ class _Run:
         layer4 = None
         fc = head.linear
         if stage:
+            from resnet_desktop.core.finetune.head import Standardizer
             from resnet_desktop.core.finetune.stage import train_last_stage
 
-            from resnet_desktop.core.finetune.head import Standardizer
-
-            for item in train_last_stage(self.loaded.model, fc, Standardizer(train_x), train_maps, train_y, val_maps, val_y,
-                                         self.settings, self.num_classes, self.cancel):
+            for item in train_last_stage(
+                self.loaded.model,
+                fc,
+                Standardizer(train_x),
+                train_maps,
+                train_y,
+                val_maps,
+                val_y,
+                self.settings,
+                self.num_classes,
+                self.cancel,
+            ):
                 if isinstance(item, EpochStats):
                     yield self._record(self._epoch_event("finetune", item))
                 else:
@@ -294,15 +330,24 @@ class _Run:
         model = self._assemble(fc, layer4)
         predictions, metrics = compute_metrics(val_logits, val_y, val_image_paths, self.scan.classes)
         metrics.update(
-            train_images=len(self.train_paths), val_images=len(self.val_paths),
-            skipped=len(self.skipped), weight_decay=head.weight_decay, best_epoch=head.best_epoch,
+            train_images=len(self.train_paths),
+            val_images=len(self.val_paths),
+            skipped=len(self.skipped),
+            weight_decay=head.weight_decay,
+            best_epoch=head.best_epoch,
             elapsed_s=round(self.elapsed(), 2),
         )
         yield FineTuneResult(
-            model=model, arch=self.loaded.arch, class_names=list(self.scan.classes),
-            preprocessing=self.loaded.preprocessing, base_weights=_base_weights_name(self.loaded),
-            settings=self.settings, metrics=metrics, predictions=predictions,
-            history=self.history, skipped=self.skipped,
+            model=model,
+            arch=self.loaded.arch,
+            class_names=list(self.scan.classes),
+            preprocessing=self.loaded.preprocessing,
+            base_weights=_base_weights_name(self.loaded),
+            settings=self.settings,
+            metrics=metrics,
+            predictions=predictions,
+            history=self.history,
+            skipped=self.skipped,
         )
 
     def _record(self, event: TrainProgress) -> TrainProgress:
@@ -313,18 +358,32 @@ class _Run:
     def _head_config(self) -> HeadConfig:
         s = self.settings
         return HeadConfig(
-            optimizer=s.optimizer, epochs=s.epochs, learning_rate=s.learning_rate, batch_size=s.batch_size,
-            weight_decay=s.weight_decay, patience=s.patience, balance=s.balance, seed=s.seed,
+            optimizer=s.optimizer,
+            epochs=s.epochs,
+            learning_rate=s.learning_rate,
+            batch_size=s.batch_size,
+            weight_decay=s.weight_decay,
+            patience=s.patience,
+            balance=s.balance,
+            seed=s.seed,
             threads=s.head_threads,
         )
 
     def _epoch_event(self, phase: str, stats: EpochStats) -> TrainProgress:
         per_epoch = stats.elapsed_s / stats.epoch
         return TrainProgress(
-            phase, f"Epoch {stats.epoch}/{stats.epochs}", len(self.train_paths) + len(self.val_paths),
-            len(self.train_paths) + len(self.val_paths), stats.epoch, stats.epochs,
-            stats.train_loss, stats.val_loss, stats.train_acc, stats.val_acc,
-            eta_s=per_epoch * (stats.epochs - stats.epoch), elapsed_s=self.elapsed(),
+            phase,
+            f"Epoch {stats.epoch}/{stats.epochs}",
+            len(self.train_paths) + len(self.val_paths),
+            len(self.train_paths) + len(self.val_paths),
+            stats.epoch,
+            stats.epochs,
+            stats.train_loss,
+            stats.val_loss,
+            stats.train_acc,
+            stats.val_acc,
+            eta_s=per_epoch * (stats.epochs - stats.epoch),
+            elapsed_s=self.elapsed(),
         )
 
     def _check_stage_memory(self) -> None:
@@ -336,7 +395,8 @@ class _Run:
         if needed > STAGE_CACHE_LIMIT:
             raise DatasetError(
                 f"Last-stage training would cache {needed / 1024**3:.1f} GiB of layer3 features for "
-                f"{rows} images/views (limit {STAGE_CACHE_LIMIT / 1024**3:.0f} GiB); use head-only mode or fewer augmentations."
+                f"{rows} images/views (limit {STAGE_CACHE_LIMIT / 1024**3:.0f} GiB); "
+                "use head-only mode or fewer augmentations."
             )
 
     def _assemble(self, fc: nn.Linear, layer4: nn.Module | None) -> nn.Module:

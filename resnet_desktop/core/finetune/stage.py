@@ -14,7 +14,8 @@ import logging
 import math
 import threading
 import time
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -71,12 +72,19 @@ def _forward(layer4: nn.Module, fc: nn.Module, maps: torch.Tensor) -> torch.Tens
 
 
 def _evaluate(
-    layer4: nn.Module, fc: nn.Module, maps: torch.Tensor, labels: torch.Tensor, device: torch.device,
+    layer4: nn.Module,
+    fc: nn.Module,
+    maps: torch.Tensor,
+    labels: torch.Tensor,
+    device: torch.device,
     weight: torch.Tensor | None,
 ) -> tuple[float, float, torch.Tensor]:
     with torch.no_grad():
         logits = torch.cat(
-            [_forward(layer4, fc, maps[s : s + POOL_CHUNK].to(device).float()).cpu() for s in range(0, maps.shape[0], POOL_CHUNK)]
+            [
+                _forward(layer4, fc, maps[s : s + POOL_CHUNK].to(device).float()).cpu()
+                for s in range(0, maps.shape[0], POOL_CHUNK)
+            ]
         )
     loss = F.cross_entropy(logits, labels, weight=weight).item()
     acc = (logits.argmax(1) == labels).float().mean().item()
@@ -137,8 +145,9 @@ def train_last_stage(
             total_right += (logits.argmax(1) == y).sum().item()
         val_loss, val_acc, val_logits = _evaluate(layer4, fc, val_maps, val_y, device, weight)
         n = max(1, len(order))
-        yield EpochStats(epoch, settings.epochs, total_loss / n, total_right / n, val_loss, val_acc,
-                         time.perf_counter() - started)
+        yield EpochStats(
+            epoch, settings.epochs, total_loss / n, total_right / n, val_loss, val_acc, time.perf_counter() - started
+        )
         if val_loss < best_loss - 1e-6 or math.isinf(best_loss):
             best_loss, best_logits, bad = val_loss, val_logits, 0
             best = (copy.deepcopy(layer4).cpu(), copy.deepcopy(fc).cpu())

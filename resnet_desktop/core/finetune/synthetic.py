@@ -29,7 +29,9 @@ def _jitter(colour: tuple[int, int, int], rng: random.Random, amount: int) -> tu
     return tuple(max(0, min(255, c + rng.randint(-amount, amount))) for c in colour)  # type: ignore[return-value]
 
 
-def _draw_shape(draw: ImageDraw.ImageDraw, shape: str, box: tuple[int, int, int, int], fill: tuple[int, int, int]) -> None:
+def _draw_shape(
+    draw: ImageDraw.ImageDraw, shape: str, box: tuple[int, int, int, int], fill: tuple[int, int, int]
+) -> None:
     x0, y0, x1, y1 = box
     if shape == "ellipse":
         draw.ellipse(box, fill=fill)
@@ -53,7 +55,10 @@ def _draw_shape(draw: ImageDraw.ImageDraw, shape: str, box: tuple[int, int, int,
 def make_image(
     style: tuple[str, str, tuple[int, int, int]], size: tuple[int, int], rng: random.Random, *, any_colour: float = 0.0
 ) -> Image.Image:
-    """One picture of ``style``: 1-3 shapes on a random soft background (``any_colour``: chance a shape takes any class's colour)."""
+    """One picture of ``style``: 1-3 shapes on a random soft background.
+
+    ``any_colour`` is the chance that a shape takes any class's colour.
+    """
     width, height = size
     background = tuple(rng.randint(60, 200) for _ in range(3))
     image = Image.new("RGB", size, background)  # type: ignore[arg-type]
@@ -88,7 +93,7 @@ def make_labeled_folder(
         raise ValueError(f"classes must be between 1 and {len(CLASS_STYLES)}")
     counts = per_class if isinstance(per_class, list) else [per_class] * classes
     rng = random.Random(seed)
-    for style, count in zip(CLASS_STYLES[:classes], counts):
+    for style, count in zip(CLASS_STYLES[:classes], counts, strict=True):
         folder = root / style[0]
         folder.mkdir(parents=True, exist_ok=True)
         for i in range(count):

@@ -28,11 +28,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sized
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable, Iterator, Sized
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, ContextManager, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import torch
 from PIL import Image
@@ -157,7 +157,11 @@ class Engine:
         self._warm_up()
         logger.info(
             "Engine ready: %s on %s, batch %d, %d decode workers, autocast %s",
-            loaded.arch, self.device_name, self.batch_size, self.workers, self.autocast_dtype,
+            loaded.arch,
+            self.device_name,
+            self.batch_size,
+            self.workers,
+            self.autocast_dtype,
         )
 
     # -- model -------------------------------------------------------------------------------
@@ -178,7 +182,7 @@ class Engine:
         """The placed model (on ``device``, channels_last, eval); for benchmarks and diagnostics."""
         return self._model
 
-    def autocast(self) -> ContextManager:
+    def autocast(self) -> AbstractContextManager[object]:
         """The precision context the engine runs the model in (a no-op for fp32)."""
         if self.autocast_dtype is None:
             return nullcontext()
@@ -248,9 +252,7 @@ class Engine:
 
     # -- streaming ---------------------------------------------------------------------------
 
-    def decode(
-        self, paths: Iterable[str | Path], *, cancel: threading.Event | None = None
-    ) -> Iterator[DecodedBatch]:
+    def decode(self, paths: Iterable[str | Path], *, cancel: threading.Event | None = None) -> Iterator[DecodedBatch]:
         """The engine's own decoder settings (batch size, workers, pinning) over ``paths``."""
         return decode_batches(
             paths,
@@ -263,7 +265,8 @@ class Engine:
         )
 
     def _predictions(self, batch: DecodedBatch, topk: int) -> list[Prediction]:
-        results: list[Prediction] = [Prediction(path=p, error=e) for p, e in zip(batch.paths, batch.errors)]
+        pairs = zip(batch.paths, batch.errors, strict=True)
+        results: list[Prediction] = [Prediction(path=p, error=e) for p, e in pairs]
         positions = batch.ok_positions
         if positions:
             probs = self.logits(batch.pixels).softmax(dim=1)
@@ -271,7 +274,7 @@ class Engine:
             for row, position in enumerate(positions):
                 scores = tuple(
                     ClassScore(label=self._label(int(i)), index=int(i), probability=float(v))
-                    for v, i in zip(values[row].tolist(), indices[row].tolist())
+                    for v, i in zip(values[row].tolist(), indices[row].tolist(), strict=True)
                 )
                 results[position] = Prediction(path=batch.paths[position], scores=scores)
         return results
@@ -332,7 +335,7 @@ def reference_predict(loaded: LoadedModel, path: str | Path, topk: int = 5) -> P
     categories = list(loaded.categories)
     scores = tuple(
         ClassScore(label=categories[i] if i < len(categories) else f"class {i}", index=i, probability=v)
-        for v, i in zip(values.tolist(), indices.tolist())
+        for v, i in zip(values.tolist(), indices.tolist(), strict=True)
     )
     return Prediction(path=Path(path), scores=scores)
 

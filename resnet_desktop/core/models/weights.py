@@ -160,9 +160,7 @@ def _download(
     except (OSError, http.client.HTTPException) as exc:  # timeouts, resets, short reads
         raise WeightsError(_missing_message(url, dest, f"the download failed ({exc})")) from exc
     if total is not None and done != total:
-        raise WeightsError(
-            _missing_message(url, dest, f"the download stopped after {done} of {total} bytes")
-        )
+        raise WeightsError(_missing_message(url, dest, f"the download stopped after {done} of {total} bytes"))
     return sha.hexdigest()
 
 
@@ -225,7 +223,7 @@ def _clean_state_dict(raw: object, path: Path) -> dict[str, Tensor]:
             stripped = False
             for prefix in _PREFIXES:
                 if name.startswith(prefix):
-                    name = name[len(prefix):]
+                    name = name[len(prefix) :]
                     stripped = True
         state[name] = value
     return state

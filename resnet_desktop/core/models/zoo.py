@@ -19,8 +19,8 @@ from torchvision.models import WeightsEnum, get_model_weights
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms._presets import ImageClassification
 
-from resnet_desktop.core.models import weights as weights_io
 from resnet_desktop.core.errors import WeightsError
+from resnet_desktop.core.models import weights as weights_io
 
 logger = logging.getLogger(__name__)
 

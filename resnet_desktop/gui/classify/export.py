@@ -14,8 +14,8 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from resnet_desktop.gui.classify.results_model import ResultRow
 

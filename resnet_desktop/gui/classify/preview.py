@@ -63,7 +63,9 @@ class TopKBars(QWidget):
             font.setBold(i == 0)
             painter.setFont(font)
             text = self.fontMetrics().elidedText(score.label, Qt.TextElideMode.ElideRight, int(bar.width()) - 12)
-            painter.drawText(bar.adjusted(8, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+            painter.drawText(
+                bar.adjusted(8, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text
+            )
             painter.drawText(
                 QRectF(width - percent_width, top, percent_width, self.ROW_HEIGHT - 4),
                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
@@ -97,8 +99,11 @@ class ImageLabel(QLabel):
 
     def _rescale(self) -> None:
         if self._pixmap is not None:
-            self.setPixmap(self._pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                               Qt.TransformationMode.SmoothTransformation))
+            self.setPixmap(
+                self._pixmap.scaled(
+                    self.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+                )
+            )
 
 
 class PreviewPanel(QWidget):

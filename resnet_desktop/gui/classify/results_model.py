@@ -8,9 +8,10 @@ any column and filtering by label text and minimum confidence.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -72,9 +73,7 @@ class ResultRow:
             return {"path": str(self.path), "error": self.error}
         return {
             "path": str(self.path),
-            "predictions": [
-                {"label": s.label, "index": s.index, "probability": s.probability} for s in self.scores
-            ],
+            "predictions": [{"label": s.label, "index": s.index, "probability": s.probability} for s in self.scores],
         }
 
 

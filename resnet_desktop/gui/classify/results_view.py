@@ -41,7 +41,9 @@ logger = logging.getLogger(__name__)
 class ConfidenceDelegate(QStyledItemDelegate):
     """Paints the top-1 probability as a horizontal bar in the palette's highlight colour."""
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
         value = index.data(CONFIDENCE_ROLE)
         if value is None:
             super().paint(painter, option, index)
@@ -135,7 +137,12 @@ class ResultsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
-        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset, self.proxy.layoutChanged):
+        for signal in (
+            self.proxy.rowsInserted,
+            self.proxy.rowsRemoved,
+            self.proxy.modelReset,
+            self.proxy.layoutChanged,
+        ):
             signal.connect(self._update_count)
         self._update_count()
 
@@ -181,4 +188,3 @@ class ResultsPanel(QWidget):
         row = self.current_row()
         if row is not None and row.ok:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(row.path)))
-

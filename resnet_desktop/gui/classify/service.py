@@ -162,9 +162,9 @@ class InferenceWorker(QObject):
 
     def _load_model(self, request: LoadRequest) -> Any:
         """``zoo.load_model``; for a plain weights file of another ResNet, retry with its architecture."""
+        from resnet_desktop.core.errors import WeightsError
         from resnet_desktop.core.models import weights as weights_io
         from resnet_desktop.core.models import zoo
-        from resnet_desktop.core.errors import WeightsError
 
         arch = request.spec.arch or zoo.DEFAULT_ARCH
         weights = request.spec.weights or "DEFAULT"  # the best ImageNet weights of *this* arch
@@ -255,8 +255,8 @@ def _build_catalog() -> Catalog:
     import torch
     import torchvision
 
-    from resnet_desktop.core.models import zoo
     from resnet_desktop.core.devices import available_devices
+    from resnet_desktop.core.models import zoo
 
     weights: dict[str, list[tuple[str, str]]] = {}
     for info in zoo.list_weights():
@@ -334,7 +334,6 @@ class ModelService(QObject):
         self._started = False
 
     # -- lifecycle -----------------------------------------------------------------------------
-
 
     @property
     def engine_model(self) -> Any:

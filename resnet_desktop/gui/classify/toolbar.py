@@ -12,8 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QToolBar, QWidget
 
-from resnet_desktop.gui.settings import ModelSpec
 from resnet_desktop.gui.classify.service import Catalog
+from resnet_desktop.gui.settings import ModelSpec
 
 logger = logging.getLogger(__name__)
 

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushButton, QStyle, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +73,11 @@ class Banner(QFrame):
             button.clicked.connect(callback)
             self.buttons.addWidget(button)
             self._button_widgets.append(button)
-        pixmap = QStyle.StandardPixmap.SP_MessageBoxWarning if level == "warning" else QStyle.StandardPixmap.SP_MessageBoxInformation
+        pixmap = (
+            QStyle.StandardPixmap.SP_MessageBoxWarning
+            if level == "warning"
+            else QStyle.StandardPixmap.SP_MessageBoxInformation
+        )
         self.icon.setPixmap(self.style().standardIcon(pixmap).pixmap(32, 32))
         self.title.setText(title)
         self.text.setText(text)
@@ -93,4 +107,3 @@ class Banner(QFrame):
         )
         palette.setColor(QPalette.ColorRole.Window, mixed)
         self.setPalette(palette)
-

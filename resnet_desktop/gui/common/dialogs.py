@@ -52,8 +52,11 @@ def confirm_changed_name(parent: QWidget, confirmed: Path, final: Path) -> bool:
     if final == confirmed or not final.exists():
         return True
     answer = QMessageBox.question(
-        parent, "Replace file?", f"{final.name} already exists in {final.parent}.\nDo you want to replace it?",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
+        parent,
+        "Replace file?",
+        f"{final.name} already exists in {final.parent}.\nDo you want to replace it?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
     )
     return answer == QMessageBox.StandardButton.Yes
 
@@ -83,8 +86,12 @@ def about_text(versions: dict[str, str], device: str) -> str:
     from PySide6 import __version__ as pyside_version
     from PySide6.QtCore import qVersion
 
-    rows = {"ResNet Desktop": __version__, "Python": sys.version.split()[0], "Qt": qVersion(),
-            "PySide6": pyside_version}
+    rows = {
+        "ResNet Desktop": __version__,
+        "Python": sys.version.split()[0],
+        "Qt": qVersion(),
+        "PySide6": pyside_version,
+    }
     rows.update(versions)
     rows["Device"] = device or "(model not loaded yet)"
     table = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in rows.items())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QLabel, QPushButton, QStyle, QVBoxLayout, QHBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStyle, QVBoxLayout, QWidget
 
 logger = logging.getLogger(__name__)
 

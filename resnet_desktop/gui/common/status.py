@@ -61,7 +61,9 @@ class StatusBar(QStatusBar):
     def set_model_text(self, text: str) -> None:
         """The loaded model and device, elided to fit; the full text is the tooltip."""
         metrics = self.model_label.fontMetrics()
-        self.model_label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, self.model_label.maximumWidth()))
+        self.model_label.setText(
+            metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, self.model_label.maximumWidth())
+        )
         self.model_label.setToolTip(text)
 
     def set_idle(self) -> None:

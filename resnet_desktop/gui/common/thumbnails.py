@@ -35,8 +35,9 @@ def read_scaled(path: str, max_side: int) -> tuple[QImage, str | None]:
     if image.isNull():
         return QImage(), reader.errorString()
     if image.width() > max_side or image.height() > max_side:  # formats that ignore setScaledSize
-        image = image.scaled(max_side, max_side, Qt.AspectRatioMode.KeepAspectRatio,
-                             Qt.TransformationMode.SmoothTransformation)
+        image = image.scaled(
+            max_side, max_side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
     return image, None
 
 

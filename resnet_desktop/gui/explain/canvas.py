@@ -87,8 +87,10 @@ class ImageCanvas(QWidget):
         """Picture pixel position -> widget position (for tests and overlays)."""
         rect = self.target_rect()
         assert self._image is not None
-        return QPointF(rect.left() + picture_pos.x() * rect.width() / self._image.width(),
-                       rect.top() + picture_pos.y() * rect.height() / self._image.height())
+        return QPointF(
+            rect.left() + picture_pos.x() * rect.width() / self._image.width(),
+            rect.top() + picture_pos.y() * rect.height() / self._image.height(),
+        )
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)

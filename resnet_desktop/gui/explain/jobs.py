@@ -44,7 +44,7 @@ class Job(QRunnable):
     def run(self) -> None:
         try:
             payload = self._work()
-        except Exception as exc:  # noqa: BLE001 - shown in the panel's status line
+        except Exception as exc:
             logger.debug("feature job %s failed", self._kind, exc_info=True)
             self._emit(self._signals.failed, str(exc) or type(exc).__name__)
             return
@@ -70,13 +70,12 @@ class Prepared:
     first_activation: np.ndarray
 
 
-def prepare(loaded: Any, path: Path, first_layer: str, cancel: threading.Event,
-            budget_bytes: int) -> Prepared:
+def prepare(loaded: Any, path: Path, first_layer: str, cancel: threading.Event, budget_bytes: int) -> Prepared:
     """Open the photo, list the layers, capture activations (bounded), and get class probabilities."""
     import torch
 
-    from resnet_desktop.core.explain.hooks import ActivationCache, image_tensor, list_layers
     from resnet_desktop.core.explain.heatmaps import network_view
+    from resnet_desktop.core.explain.hooks import ActivationCache, image_tensor, list_layers
     from resnet_desktop.core.images import open_image
 
     photo = open_image(path)

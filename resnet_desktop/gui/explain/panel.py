@@ -372,8 +372,11 @@ class FeaturePanel(QWidget):
         self.detail_title.setText("No channel selected")
         self.class_combo.clear()
         if self._loaded is None or self._path is None:
-            self.grid_info.setText("Choose an image to see its feature maps." if self._loaded is not None
-                                   else "Load a model to see its feature maps.")
+            self.grid_info.setText(
+                "Choose an image to see its feature maps."
+                if self._loaded is not None
+                else "Load a model to see its feature maps."
+            )
             self._pending = False
             self._update_enabled()
             return
@@ -433,8 +436,10 @@ class FeaturePanel(QWidget):
             self._tree.scrollTo(index)
         self._show_activation(prepared.first_layer, prepared.first_activation)
         cached = sum(1 for name in self._layers if self._cache.is_cached(name))
-        self.status.setText(f"{prepared.path.name}: {cached} of {len(self._layers)} layers captured "
-                            f"({self._cache.cached_bytes / 2**20:.0f} MB)")
+        self.status.setText(
+            f"{prepared.path.name}: {cached} of {len(self._layers)} layers captured "
+            f"({self._cache.cached_bytes / 2**20:.0f} MB)"
+        )
         self._update_enabled()
         self.captured.emit()
         if self.cam_check.isChecked():
@@ -463,8 +468,9 @@ class FeaturePanel(QWidget):
         self._tree.expandToDepth(0)
 
     def _find_index(self, name: str) -> QModelIndex | None:
-        matches = self._tree_model.match(self._tree_model.index(0, 0), NAME_ROLE, name, 1,
-                                         Qt.MatchFlag.MatchExactly | Qt.MatchFlag.MatchRecursive)
+        matches = self._tree_model.match(
+            self._tree_model.index(0, 0), NAME_ROLE, name, 1, Qt.MatchFlag.MatchExactly | Qt.MatchFlag.MatchRecursive
+        )
         return matches[0] if matches else None
 
     def _on_tree_current(self, current: QModelIndex, previous: QModelIndex) -> None:
@@ -473,8 +479,9 @@ class FeaturePanel(QWidget):
             return
         layer = self._layers[name]
         if not layer.is_spatial:
-            self.grid_info.setText(f"{name} gives a vector of {layer.shape[0]} values, not feature maps; "
-                                   "choose a convolutional layer.")
+            self.grid_info.setText(
+                f"{name} gives a vector of {layer.shape[0]} values, not feature maps; choose a convolutional layer."
+            )
             return
         self._layer = name
         cached = self._cache.peek(name)
@@ -510,8 +517,10 @@ class FeaturePanel(QWidget):
         self.grid_canvas.set_highlight(None if self._channel is None else self.tile_rect(self._channel))
         self.last_grid_ms = (time.perf_counter() - start) * 1000.0
         channels, height, width = self._activation.shape
-        self.grid_info.setText(f"{self._layer}: {channels} channels of {height}×{width}, "
-                               f"values {self._activation.min():.3g} … {self._activation.max():.3g}")
+        self.grid_info.setText(
+            f"{self._layer}: {channels} channels of {height}×{width}, "
+            f"values {self._activation.min():.3g} … {self._activation.max():.3g}"
+        )
         self._update_detail()
         self._update_enabled()
 
@@ -551,16 +560,16 @@ class FeaturePanel(QWidget):
         if self.cam_check.isChecked() and self._cam is not None:
             values = scaled = self._cam.heatmap
             label = self._class_label(self._cam.class_index)
-            title = (f"Grad-CAM at {self._cam.layer} for {label} "
-                     f"({self._cam.probability:.1%})")
+            title = f"Grad-CAM at {self._cam.layer} for {label} ({self._cam.probability:.1%})"
         elif self._channel is not None and self._activation is not None:
             values = self._activation[self._channel]
             scaled = self._scaled_channel(self._channel)
             title = f"{self._layer} · channel {self._channel}"
         else:
             self._detail_values = None
-            self.detail_title.setText("Click a channel to enlarge it" if self._activation is not None
-                                      else "No channel selected")
+            self.detail_title.setText(
+                "Click a channel to enlarge it" if self._activation is not None else "No channel selected"
+            )
             self.detail_canvas.set_rgb(self._view)
             self._update_enabled()
             return
@@ -593,8 +602,9 @@ class FeaturePanel(QWidget):
         self.class_combo.clear()
         if self._probabilities is not None:
             for index in np.argsort(-self._probabilities, kind="stable")[:5]:
-                self.class_combo.addItem(f"{self._class_label(int(index))}  {self._probabilities[index]:.1%}",
-                                         int(index))
+                self.class_combo.addItem(
+                    f"{self._class_label(int(index))}  {self._probabilities[index]:.1%}", int(index)
+                )
         else:
             self.class_combo.addItem("Top-1 class", -1)
         current = self.cam_layer_combo.currentData() or DEFAULT_CAM_LAYER

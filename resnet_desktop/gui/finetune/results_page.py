@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from resnet_desktop.gui.finetune.worker import GeneratorThread, call_in_thread
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
+from resnet_desktop.gui.finetune.worker import GeneratorThread, call_in_thread
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +125,10 @@ class ResultsPage(QWizardPage):
         names = result.class_names
         metrics = result.metrics
         correct = len(result.predictions) - len(result.misclassified)
-        text = (f"<b>Validation accuracy: {result.val_accuracy:.1%}</b> ({correct} of {len(result.predictions)} "
-                f"validation images; trained on {metrics['train_images']}).")
+        text = (
+            f"<b>Validation accuracy: {result.val_accuracy:.1%}</b> ({correct} of {len(result.predictions)} "
+            f"validation images; trained on {metrics['train_images']})."
+        )
         if result.skipped:
             text += f" {len(result.skipped)} unreadable file(s) were skipped."
         self.headline.setText(text)
@@ -140,10 +142,16 @@ class ResultsPage(QWizardPage):
         self._fill_confusion(names, metrics["confusion"])
         wrong = result.misclassified
         self.mistakes_caption.setText(f"Misclassified validation images ({len(wrong)})")
-        self.mistakes.show_images([
-            (p.path, f"{names[p.true]} → {names[p.pred]}", f"{p.path}\ntrue: {names[p.true]}, "
-             f"predicted: {names[p.pred]} ({p.confidence:.0%})") for p in wrong
-        ])
+        self.mistakes.show_images(
+            [
+                (
+                    p.path,
+                    f"{names[p.true]} → {names[p.pred]}",
+                    f"{p.path}\ntrue: {names[p.true]}, predicted: {names[p.pred]} ({p.confidence:.0%})",
+                )
+                for p in wrong
+            ]
+        )
         self.cell_gallery.clear()
 
     def _fill_confusion(self, names: list[str], matrix: list[list[int]]) -> None:

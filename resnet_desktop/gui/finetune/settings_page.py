@@ -23,17 +23,25 @@ logger = logging.getLogger(__name__)
 
 CURRENT = "current"
 #: Offered for every architecture; a file can be chosen too.
-WEIGHT_CHOICES = (("DEFAULT", "ImageNet (best available)"), ("IMAGENET1K_V1", "ImageNet V1"),
-                  ("random", "Random weights (demo / testing)"))
-MODE_CHOICES = (("head", "Head only (fast: features computed once)"),
-                ("last-stage", "Head + last stage (slower, end to end)"))
+WEIGHT_CHOICES = (
+    ("DEFAULT", "ImageNet (best available)"),
+    ("IMAGENET1K_V1", "ImageNet V1"),
+    ("random", "Random weights (demo / testing)"),
+)
+MODE_CHOICES = (
+    ("head", "Head only (fast: features computed once)"),
+    ("last-stage", "Head + last stage (slower, end to end)"),
+)
 
 
 class SettingsPage(QWizardPage):
     """Base model, mode, validation share, epochs, learning rate, batch size, augmentation, balancing, seed."""
 
     def __init__(
-        self, current_loaded_model: Any = None, base_arch: str | None = None, base_weights: str | None = None,
+        self,
+        current_loaded_model: Any = None,
+        base_arch: str | None = None,
+        base_weights: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -41,11 +49,15 @@ class SettingsPage(QWizardPage):
 
         defaults = FineTuneSettings()
         self.setTitle("Settings")
-        self.setSubTitle("The defaults suit most folders. Each augmented view costs about one more pass over the training images.")
+        self.setSubTitle(
+            "The defaults suit most folders. Each augmented view costs about one more pass over the training images."
+        )
         self.current = current_loaded_model
         self.arch = QComboBox()
         if current_loaded_model is not None:
-            self.arch.addItem(f"Current model ({getattr(current_loaded_model, 'source', 'open in the main window')})", CURRENT)
+            self.arch.addItem(
+                f"Current model ({getattr(current_loaded_model, 'source', 'open in the main window')})", CURRENT
+            )
         for arch in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152"):
             self.arch.addItem(arch, arch)
         self.weights = QComboBox()
@@ -127,9 +139,16 @@ class SettingsPage(QWizardPage):
         else:
             arch, weights = self.arch.currentData(), self.weights.currentData()
         return FineTuneSettings(
-            arch=arch, weights=weights, mode=self.mode.currentData(), val_split=self.val_percent.value() / 100,
-            epochs=self.epochs.value(), learning_rate=self.learning_rate.value(), batch_size=self.batch_size.value(),
-            augment=self.augment.value(), balance=self.balance.isChecked(), seed=self.seed.value(),
+            arch=arch,
+            weights=weights,
+            mode=self.mode.currentData(),
+            val_split=self.val_percent.value() / 100,
+            epochs=self.epochs.value(),
+            learning_rate=self.learning_rate.value(),
+            batch_size=self.batch_size.value(),
+            augment=self.augment.value(),
+            balance=self.balance.isChecked(),
+            seed=self.seed.value(),
             optimizer=self.optimizer.currentData(),
         )
 

@@ -64,7 +64,9 @@ class TrainingPage(WorkerPage):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
         self.loss_plot, self.train_loss, self.val_loss = _plot("Loss", "cross-entropy")
-        self.acc_plot, self.train_acc, self.val_acc = _plot("Accuracy", "accuracy", legend_offset=(-10, -10))  # accuracy rises: legend bottom-right
+        self.acc_plot, self.train_acc, self.val_acc = _plot(
+            "Accuracy", "accuracy", legend_offset=(-10, -10)
+        )  # accuracy rises: legend bottom-right
         self.acc_plot.setYRange(0, 1.0)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -153,8 +155,14 @@ class TrainingPage(WorkerPage):
         self.val_acc.setData(x, [e.val_acc for e in self._epochs])
         row = self.table.rowCount()
         self.table.insertRow(row)
-        values = (event.phase, f"{event.epoch}/{event.epochs}", f"{event.train_loss:.4f}", f"{event.val_loss:.4f}",
-                  f"{event.train_acc:.1%}", f"{event.val_acc:.1%}")
+        values = (
+            event.phase,
+            f"{event.epoch}/{event.epochs}",
+            f"{event.train_loss:.4f}",
+            f"{event.val_loss:.4f}",
+            f"{event.train_acc:.1%}",
+            f"{event.val_acc:.1%}",
+        )
         for column, value in enumerate(values):
             cell = QTableWidgetItem(value)
             if column:

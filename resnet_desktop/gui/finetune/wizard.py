@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from resnet_desktop.gui.finetune.worker import WorkerPage
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
+from resnet_desktop.gui.finetune.worker import WorkerPage
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,9 @@ class ScanPage(WorkerPage):
         self.counts.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.samples = QListWidget()
         self.samples.setViewMode(QListWidget.ViewMode.IconMode)
-        self.samples.setIconSize(self.samples.iconSize().scaled(THUMB_SIDE, THUMB_SIDE, Qt.AspectRatioMode.IgnoreAspectRatio))
+        self.samples.setIconSize(
+            self.samples.iconSize().scaled(THUMB_SIDE, THUMB_SIDE, Qt.AspectRatioMode.IgnoreAspectRatio)
+        )
         self.samples.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.samples.setMovement(QListWidget.Movement.Static)
         self.notes = QLabel()
@@ -211,8 +213,14 @@ class FineTuneWizard(QWizard):
         self.training_page = TrainingPage()
         self.results_page = ResultsPage(self.thumbnails)
         self.save_page = SavePage()
-        for page in (self.folder_page, self.scan_page, self.settings_page, self.training_page,
-                     self.results_page, self.save_page):
+        for page in (
+            self.folder_page,
+            self.scan_page,
+            self.settings_page,
+            self.training_page,
+            self.results_page,
+            self.save_page,
+        ):
             self.addPage(page)
         if folder is not None:
             self.folder_page.set_folder(folder)

@@ -74,7 +74,7 @@ def test_tile_grid_places_each_tile_and_tile_at_inverts_it() -> None:
     assert grid.shape == (3 * (h + pad) - pad, columns * (w + pad) - pad)
     for i in range(count):
         top, left = (i // columns) * (h + pad), (i % columns) * (w + pad)
-        assert (grid[top:top + h, left:left + w] == i + 1).all()
+        assert (grid[top : top + h, left : left + w] == i + 1).all()
         assert tile_at(left + w - 1, top + h - 1, (h, w), columns, count, pad) == i
     assert tile_at(w, 0, (h, w), columns, count, pad) is None  # in the padding
     assert tile_at(2 * (w + pad), 2 * (h + pad), (h, w), columns, count, pad) is None  # empty 9th cell

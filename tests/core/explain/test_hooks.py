@@ -49,8 +49,20 @@ def resnet18() -> nn.Module:
 
 def test_hooked_outputs_equal_direct_submodule_calls(resnet18: nn.Module) -> None:
     m, x = resnet18, _image()
-    names = ["conv1", "bn1", "relu", "maxpool", "layer1", "layer1.0.bn1", "layer1.0.relu", "layer1.0.relu_1",
-             "layer2.0.downsample", "layer4", "avgpool", "fc"]
+    names = [
+        "conv1",
+        "bn1",
+        "relu",
+        "maxpool",
+        "layer1",
+        "layer1.0.bn1",
+        "layer1.0.relu",
+        "layer1.0.relu_1",
+        "layer2.0.downsample",
+        "layer4",
+        "avgpool",
+        "fc",
+    ]
     outputs = capture(m, x, names)
     with torch.no_grad():
         conv1 = m.conv1(x)
@@ -64,10 +76,20 @@ def test_hooked_outputs_equal_direct_submodule_calls(resnet18: nn.Module) -> Non
         downsample = m.layer2[0].downsample(layer1)
         avgpool = m.avgpool(layer4)
         logits = m(x)
-    expected = {"conv1": conv1, "bn1": bn1, "relu": relu, "maxpool": maxpool, "layer1": layer1,
-                "layer1.0.bn1": block.bn1(block.conv1(maxpool)), "layer1.0.relu": block_relu,
-                "layer1.0.relu_1": block(maxpool), "layer2.0.downsample": downsample, "layer4": layer4,
-                "avgpool": avgpool, "fc": logits}
+    expected = {
+        "conv1": conv1,
+        "bn1": bn1,
+        "relu": relu,
+        "maxpool": maxpool,
+        "layer1": layer1,
+        "layer1.0.bn1": block.bn1(block.conv1(maxpool)),
+        "layer1.0.relu": block_relu,
+        "layer1.0.relu_1": block(maxpool),
+        "layer2.0.downsample": downsample,
+        "layer4": layer4,
+        "avgpool": avgpool,
+        "fc": logits,
+    }
     assert set(outputs) == set(names)
     for name in names:
         assert outputs[name].device.type == "cpu"
@@ -83,8 +105,11 @@ def test_every_call_name_matches_torchvision_feature_extraction(resnet18: nn.Mod
     ours = capture(resnet18, x, None)
     # BatchNorm outputs are left out: the FX extractor returns them *after* the in-place ReLU / `+=`
     # that follows has rewritten them (our recorder copies; see the bn1 check above).
-    leaves = [layer.name for layer in list_layers(resnet18, 64)
-              if layer.type not in ("Sequential", "BasicBlock", "BatchNorm2d")]
+    leaves = [
+        layer.name
+        for layer in list_layers(resnet18, 64)
+        if layer.type not in ("Sequential", "BasicBlock", "BatchNorm2d")
+    ]
     extractor = create_feature_extractor(resnet18, return_nodes=leaves)
     with torch.no_grad():
         theirs = extractor(x)
@@ -157,8 +182,13 @@ def test_forward_in_another_thread_is_not_recorded(resnet18: nn.Module) -> None:
 # --- layer listing -----------------------------------------------------------------------------
 
 EXPANSION = {"resnet18": 1, "resnet34": 1, "resnet50": 4, "resnet101": 4, "resnet152": 4}
-BLOCKS = {"resnet18": (2, 2, 2, 2), "resnet34": (3, 4, 6, 3), "resnet50": (3, 4, 6, 3),
-          "resnet101": (3, 4, 23, 3), "resnet152": (3, 8, 36, 3)}
+BLOCKS = {
+    "resnet18": (2, 2, 2, 2),
+    "resnet34": (3, 4, 6, 3),
+    "resnet50": (3, 4, 6, 3),
+    "resnet101": (3, 4, 23, 3),
+    "resnet152": (3, 8, 36, 3),
+}
 
 
 @pytest.mark.parametrize("arch", list(EXPANSION))
@@ -218,7 +248,7 @@ def _reference_cam(m: nn.Module, x: torch.Tensor, stage: str, target: int | None
             h = getattr(m, name)(h)
     activation = h.detach().requires_grad_(True)
     h = activation
-    for name in stages[stages.index(stage) + 1:]:
+    for name in stages[stages.index(stage) + 1 :]:
         h = getattr(m, name)(h)
     logits = m.fc(torch.flatten(m.avgpool(h), 1))
     target = int(logits.argmax()) if target is None else target

@@ -12,9 +12,9 @@ import torch
 from PIL import Image
 
 from resnet_desktop.core.errors import CancelledError, DatasetError, WeightsError
-from resnet_desktop.core.finetune.run import FineTuneResult, FineTuneSettings, TrainProgress, fine_tune, run_fine_tune
 from resnet_desktop.core.finetune.data import scan_dataset, stratified_split
 from resnet_desktop.core.finetune.head import C_GRID, HeadConfig, train_head
+from resnet_desktop.core.finetune.run import FineTuneResult, FineTuneSettings, TrainProgress, fine_tune, run_fine_tune
 from resnet_desktop.core.finetune.synthetic import make_labeled_folder
 
 
@@ -139,7 +139,7 @@ def test_same_seed_same_split_and_metrics(runs: dict) -> None:
     assert [(p.pred, round(p.confidence, 5)) for p in first.predictions] == [
         (p.pred, round(p.confidence, 5)) for p in second.predictions
     ]
-    for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values()):
+    for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values(), strict=True):
         assert torch.allclose(a.float(), b.float(), atol=1e-5)
 
 
@@ -256,7 +256,9 @@ def test_head_matches_tuned_logistic_regression() -> None:
         scaler = StandardScaler().fit(xt.numpy())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            reference = LogisticRegressionCV(Cs=list(C_GRID), cv=5, max_iter=5000).fit(scaler.transform(xt.numpy()), yt.numpy())
+            reference = LogisticRegressionCV(Cs=list(C_GRID), cv=5, max_iter=5000).fit(
+                scaler.transform(xt.numpy()), yt.numpy()
+            )
         theirs += reference.score(scaler.transform(xv.numpy()), yv.numpy())
         *_, head = train_head(xt, yt, torch.arange(len(yt)), xv, yv, 4, HeadConfig(epochs=30))
         ours += float((head.linear(xv).argmax(1) == yv).float().mean())

@@ -10,7 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from resnet_desktop.core.models import zoo
+from resnet_desktop.core.images import open_image
+from resnet_desktop.core.inference.decode import PREFETCH_BATCHES, decode_batches, draft_size_for, normalize
 from resnet_desktop.core.inference.engine import (
     Engine,
     Prediction,
@@ -18,8 +19,7 @@ from resnet_desktop.core.inference.engine import (
     reference_logits,
     reference_predict,
 )
-from resnet_desktop.core.images import open_image
-from resnet_desktop.core.inference.decode import PREFETCH_BATCHES, decode_batches, draft_size_for, normalize
+from resnet_desktop.core.models import zoo
 from tests.badfiles import make_bad_files, make_good_images
 
 BATCH = 4
@@ -91,7 +91,7 @@ def test_fast_path_agrees_with_reference(
     ref_top5 = ref_logits.topk(5, dim=1).indices
     assert len(set(ref_top5[:, 0].tolist())) >= 2, "the model must tell the photos apart"
 
-    for i, (fast, path) in enumerate(zip(predictions, photos)):
+    for i, (fast, path) in enumerate(zip(predictions, photos, strict=True)):
         assert fast.ok, fast.error
         assert fast.top1.index == ref_top5[i, 0].item(), path.name
         assert len(_top5(fast) & set(ref_top5[i].tolist())) >= 4, path.name
@@ -271,7 +271,7 @@ def test_out_of_memory_halves_batch_and_keeps_every_result(
     ran = oom_engine.model  # the engine's own inference copy of the wrapper
     assert isinstance(ran, _OOMAbove) and max(ran.sizes) == 2
     assert [r.path for r in results] == paths
-    for got, want in zip(results, normal):
+    for got, want in zip(results, normal, strict=True):
         assert got.top1.index == want.top1.index
         assert got.top1.probability == pytest.approx(want.top1.probability, abs=1e-4)
 

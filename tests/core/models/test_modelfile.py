@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from resnet_desktop.core.models import modelfile, zoo
 from resnet_desktop.core.errors import WeightsError
+from resnet_desktop.core.models import modelfile, zoo
 
 CLASSES = ["cat", "dog", "ferret"]
 

@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from resnet_desktop.core.models import weights
 from resnet_desktop.core.errors import CancelledError, WeightsError
+from resnet_desktop.core.models import weights
 from resnet_desktop.core.models.zoo import build_model
 from tests.helpers import random_state_dict
-
 
 # --------------------------------------------------------------------------- loading files
 
@@ -157,7 +156,7 @@ class _Server:
         server = self
 
         class Handler(http.server.SimpleHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 server.requests.append(self.path)
                 if self.path.startswith("/short/"):  # promise more bytes than are sent, then hang up
                     body = (root / self.path.removeprefix("/short/")).read_bytes()

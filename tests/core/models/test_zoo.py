@@ -9,8 +9,8 @@ import pytest
 import torch
 from torchvision.models import get_model_weights
 
-from resnet_desktop.core.models import zoo
 from resnet_desktop.core.errors import CancelledError, WeightsError
+from resnet_desktop.core.models import zoo
 from tests.helpers import random_state_dict, save_random_weights
 
 

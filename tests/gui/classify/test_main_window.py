@@ -29,13 +29,15 @@ def drop(window, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
     """A real drag-enter + drop on the window, as a file manager would send them."""
     mime = mime_for(paths)
     centre = window.rect().center()
-    enter = QDragEnterEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
     assert window.drop_overlay.isVisible(), "hovering files must highlight the window"
-    event = QDropEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(window, event)
     assert event.isAccepted()
     assert not window.drop_overlay.isVisible()
@@ -47,8 +49,8 @@ def wait_idle(qtbot, window) -> None:  # type: ignore[no-untyped-def]
 
 def expected_predictions(window, inputs: list[Path]) -> dict[Path, object]:  # type: ignore[no-untyped-def]
     """What the core's engine answers for the same inputs (the GUI must show exactly this)."""
-    from resnet_desktop.core.inference.engine import Engine
     from resnet_desktop.core.images import discover
+    from resnet_desktop.core.inference.engine import Engine
 
     engine = Engine(window.model_info.loaded, "cpu")
     return {p.path: p for p in engine.classify(list(discover(inputs)), topk=5)}
@@ -162,7 +164,9 @@ def test_model_runs_off_gui_thread_and_event_loop_stays_responsive(qtbot, window
     window.service.jobTotal.connect(lambda _job, n: totals.append(n))
     bar_texts: list[str] = []
     window.service.jobProgress.connect(lambda *_: bar_texts.append(window.status.progress.format()))
-    window.service.jobProgress.connect(lambda *_: progress_threads.add(QThread.currentThread() is QApplication.instance().thread()))
+    window.service.jobProgress.connect(
+        lambda *_: progress_threads.add(QThread.currentThread() is QApplication.instance().thread())
+    )
     gaps: list[float] = []
     last = [time.perf_counter()]
 
@@ -242,7 +246,7 @@ def test_export_round_trip(qtbot, window, mixed_folder, tmp_path: Path) -> None:
     with csv_path.open(newline="", encoding="utf-8") as handle:
         lines = list(csv.DictReader(handle))
     assert [line["path"] for line in lines] == [str(r.path) for r in shown]
-    for line, row in zip(lines, shown):
+    for line, row in zip(lines, shown, strict=True):
         assert line["error"] == (row.error or "")
         for rank, score in enumerate(row.scores, start=1):
             assert line[f"label_{rank}"] == score.label
@@ -272,7 +276,9 @@ def test_sort_and_filter(qtbot, window, some_images: Path) -> None:  # type: ign
     label = confidences and panel.proxy.visible_rows()[0].top1.label
     panel.filter_edit.setText(label.upper())
     visible = panel.proxy.visible_rows()
-    assert visible and all(label.lower() in r.top1.label.lower() or label.lower() in r.path.name.lower() for r in visible)
+    assert visible and all(
+        label.lower() in r.top1.label.lower() or label.lower() in r.path.name.lower() for r in visible
+    )
     panel.select_row(0)
     assert panel.copy_selected().startswith(str(visible[0].path))
 

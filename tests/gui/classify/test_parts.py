@@ -22,8 +22,8 @@ def combo_data(combo) -> list:  # type: ignore[no-untyped-def,type-arg]
 
 
 def test_toolbar_lists_core_architectures_weights_and_devices(qtbot, window) -> None:  # type: ignore[no-untyped-def]
-    from resnet_desktop.core.models import zoo
     from resnet_desktop.core.devices import available_devices
+    from resnet_desktop.core.models import zoo
     from resnet_desktop.gui.classify.toolbar import OPEN_FILE
 
     qtbot.waitUntil(lambda: window.toolbar.catalog is not None, timeout=TIMEOUT_MS)
@@ -245,8 +245,9 @@ def test_drags_without_local_files_are_refused(qtbot, make_window) -> None:  # t
     for fill in (lambda m: m.setText("just text"), lambda m: m.setUrls([QUrl("https://example.org/cat.jpg")])):
         mime = QMimeData()
         fill(mime)
-        event = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                                Qt.KeyboardModifier.NoModifier)
+        event = QDragEnterEvent(
+            QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        )
         QApplication.sendEvent(window, event)
         assert not event.isAccepted()
         assert not window.drop_overlay.isVisible()
@@ -271,8 +272,8 @@ def test_thumbnails_are_decoded_off_the_gui_thread(qtbot, tmp_path: Path, monkey
     from PIL import Image
     from PySide6.QtCore import Qt
 
-    from resnet_desktop.gui.common import thumbnails
     from resnet_desktop.gui.classify.results_model import COL_THUMB, ResultRow, ResultsModel, Score
+    from resnet_desktop.gui.common import thumbnails
 
     threads: list[int] = []
     real = thumbnails.read_scaled
@@ -284,12 +285,16 @@ def test_thumbnails_are_decoded_off_the_gui_thread(qtbot, tmp_path: Path, monkey
     loader = thumbnails.ThumbnailLoader()
     model = ResultsModel(loader)
     score = (Score("x", 0, 1.0),)
-    model.append([ResultRow(photo, score), ResultRow(fake_heic, score), ResultRow(tmp_path / "bad.jpg", error="corrupt")])
+    model.append(
+        [ResultRow(photo, score), ResultRow(fake_heic, score), ResultRow(tmp_path / "bad.jpg", error="corrupt")]
+    )
     decoration = Qt.ItemDataRole.DecorationRole
     for row in range(3):
         model.data(model.index(row, COL_THUMB), decoration)
-    qtbot.waitUntil(lambda: loader.cache.get((str(photo), thumbnails.THUMB_SIZE)) is not None
-                    and loader.failed(str(fake_heic)), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: loader.cache.get((str(photo), thumbnails.THUMB_SIZE)) is not None and loader.failed(str(fake_heic)),
+        timeout=10_000,
+    )
     pixmap = model.data(model.index(0, COL_THUMB), decoration)
     assert isinstance(pixmap, QPixmap) and (pixmap.width(), pixmap.height()) == (48, 24)
     assert model.data(model.index(1, COL_THUMB), decoration) is not None  # a generic icon, not a blank
@@ -309,7 +314,9 @@ def test_export_asks_again_when_an_added_suffix_hits_an_existing_file(qtbot, mon
     qtbot.addWidget(parent)
     existing = tmp_path / "results.csv"
     existing.write_text("the user's own file")
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(tmp_path / "results"), "CSV (*.csv)")))
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(tmp_path / "results"), "CSV (*.csv)"))
+    )
     asked: list[str] = []
 
     def answer(reply: QMessageBox.StandardButton):  # type: ignore[no-untyped-def]
@@ -322,6 +329,8 @@ def test_export_asks_again_when_an_added_suffix_hits_an_existing_file(qtbot, mon
     assert ask_export_path(parent) == existing
     # No question when the name is new.
     asked.clear()
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(tmp_path / "new"), "JSON (*.json)")))
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(tmp_path / "new"), "JSON (*.json)"))
+    )
     assert ask_export_path(parent) == tmp_path / "new.json" and not asked
     assert existing.read_text() == "the user's own file"

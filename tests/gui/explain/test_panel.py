@@ -12,8 +12,8 @@ from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFileDialog
 
-from resnet_desktop.core.explain.hooks import capture, image_tensor
 from resnet_desktop.core.explain.heatmaps import colormap_lut
+from resnet_desktop.core.explain.hooks import capture, image_tensor
 from resnet_desktop.gui.explain.jobs import VIEW_SIZE
 from resnet_desktop.gui.explain.panel import FeaturePanel
 from tests.helpers import SAMPLES_DIR
@@ -22,7 +22,7 @@ TIMEOUT_MS = 120_000
 
 
 @pytest.fixture(scope="module")
-def loaded(resnet18_weights: Path):  # noqa: ANN201 - a core LoadedModel
+def loaded(resnet18_weights: Path):
     from resnet_desktop.core.models import zoo
 
     return zoo.load_model("resnet18", str(resnet18_weights))
@@ -33,7 +33,7 @@ def photo(tmp_path: Path) -> Path:
     return Path(shutil.copy(SAMPLES_DIR / "cat.jpg", tmp_path / "cat.jpg"))
 
 
-def _open_panel(qtbot, loaded, photo: Path, **kwargs) -> FeaturePanel:  # noqa: ANN001
+def _open_panel(qtbot, loaded, photo: Path, **kwargs) -> FeaturePanel:
     panel = FeaturePanel(**kwargs)
     qtbot.addWidget(panel)
     panel.resize(1200, 720)
@@ -50,7 +50,11 @@ def _save_to(monkeypatch: pytest.MonkeyPatch, target: Path) -> None:
 
 
 def test_select_image_switch_layers_click_tile_overlay_and_export(
-    qtbot, loaded, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+    qtbot,
+    loaded,
+    photo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     panel = _open_panel(qtbot, loaded, photo)
     try:
@@ -125,7 +129,7 @@ def test_select_image_switch_layers_click_tile_overlay_and_export(
         panel.shutdown()
 
 
-def test_layers_outside_a_small_budget_are_captured_in_the_worker(qtbot, loaded, photo: Path) -> None:  # noqa: ANN001
+def test_layers_outside_a_small_budget_are_captured_in_the_worker(qtbot, loaded, photo: Path) -> None:
     panel = _open_panel(qtbot, loaded, photo, budget_bytes=4 * 2**20)
     try:
         captured, total = map(int, re.search(r"(\d+) of (\d+) layers captured", panel.status.text()).groups())
@@ -141,10 +145,11 @@ def test_layers_outside_a_small_budget_are_captured_in_the_worker(qtbot, loaded,
         panel.shutdown()
 
 
-def test_narrow_panel_stacks_the_detail_under_the_grid(qtbot, loaded, photo: Path) -> None:  # noqa: ANN001
+def test_narrow_panel_stacks_the_detail_under_the_grid(qtbot, loaded, photo: Path) -> None:
     """As a side tab of the main window the panel is narrow: grid on top, enlarged view below."""
     panel = _open_panel(qtbot, loaded, photo)
     try:
+
         def below() -> bool:
             grid_bottom = panel.grid_canvas.mapTo(panel, panel.grid_canvas.rect().bottomLeft()).y()
             return panel.detail_canvas.mapTo(panel, QPoint(0, 0)).y() > grid_bottom
@@ -158,7 +163,7 @@ def test_narrow_panel_stacks_the_detail_under_the_grid(qtbot, loaded, photo: Pat
         panel.shutdown()
 
 
-def test_unreadable_image_is_reported_not_raised(qtbot, loaded, tmp_path: Path) -> None:  # noqa: ANN001
+def test_unreadable_image_is_reported_not_raised(qtbot, loaded, tmp_path: Path) -> None:
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not an image")
     panel = FeaturePanel()

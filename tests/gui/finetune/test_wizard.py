@@ -25,8 +25,14 @@ def test_whole_wizard_trains_saves_and_switches(qtbot, tmp_path: Path) -> None:
     from resnet_desktop.core.models.zoo import load_model
 
     # Screenshot runs use a bigger folder and AdamW so the curves have something to show.
-    root = make_labeled_folder(tmp_path / "photos", classes=3, per_class=20 if SCREENSHOTS else 8,
-                               size=(160, 120) if SCREENSHOTS else (64, 48), seed=4, any_colour=0.3)
+    root = make_labeled_folder(
+        tmp_path / "photos",
+        classes=3,
+        per_class=20 if SCREENSHOTS else 8,
+        size=(160, 120) if SCREENSHOTS else (64, 48),
+        seed=4,
+        any_colour=0.3,
+    )
     wizard = FineTuneWizard(None, base_arch="resnet18", base_weights="random")
     qtbot.addWidget(wizard)
     wizard.show()
@@ -78,8 +84,9 @@ def test_whole_wizard_trains_saves_and_switches(qtbot, tmp_path: Path) -> None:
     if SCREENSHOTS:
         results.confusion.clicked.emit(results.confusion_model.index(0, 0))
         galleries = (results.cell_gallery, results.mistakes)
-        qtbot.waitUntil(lambda: all(not g.item(i).icon().isNull() for g in galleries for i in range(g.count())),
-                        timeout=10_000)
+        qtbot.waitUntil(
+            lambda: all(not g.item(i).icon().isNull() for g in galleries for i in range(g.count())), timeout=10_000
+        )
         wizard.grab().save(str(Path(SCREENSHOTS) / "finetune-results.png"))
     _next(wizard)
 
@@ -138,7 +145,9 @@ def test_folder_can_be_dropped(qtbot, tmp_path: Path) -> None:
     qtbot.addWidget(wizard)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(tmp_path))])
-    event = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    )
     wizard.folder_page.dropEvent(event)
     assert wizard.folder_page.folder() == tmp_path and wizard.folder_page.isComplete()
 
