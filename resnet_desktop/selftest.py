@@ -28,8 +28,6 @@ from resnet_desktop import __version__
 
 logger = logging.getLogger(__name__)
 
-EXIT_PASSED = 0
-EXIT_FAILED = 1
 SELFTEST_ARCH = "resnet18"  # the smallest ResNet: the self-test proves plumbing, not accuracy
 FINETUNE_CLASSES = ("red", "blue")
 FINETUNE_IMAGES_PER_CLASS = 4
@@ -371,8 +369,8 @@ def _build_description() -> str:
     )
 
 
-def run_self_test(out: TextIO | None = None) -> int:
-    """Run every step, print the report to ``out`` (stdout), return 0 if all passed, else 1."""
+def run_self_test(out: TextIO | None = None) -> bool:
+    """Run every step, print the report to ``out`` (stdout); True when every step passed."""
     out = out if out is not None else sys.stdout
     # Headless whatever the session: set before anything imports Qt.
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -386,6 +384,6 @@ def run_self_test(out: TextIO | None = None) -> int:
     if failed:
         summary = f"{len(failed)} of {len(results)} steps ({', '.join(failed)}) in {total:.1f} s"
         print(f"Self-test FAILED: {summary}.", file=out)
-        return EXIT_FAILED
+        return False
     print(f"Self-test passed: {len(results)} of {len(results)} steps in {total:.1f} s.", file=out)
-    return EXIT_PASSED
+    return True

@@ -1,33 +1,24 @@
 """Command-line front door.
 
-``resnet-desktop`` with no arguments starts the GUI; sub-commands run headless. Each
-sub-command lives in its own ``cli_*`` module exposing ``add_parser(subparsers)`` (which sets
-``func``), so this file only dispatches. Heavy imports happen inside the commands, keeping
-``--help`` instant.
+``resnet-desktop`` with no command starts the GUI; sub-commands run headless. Each command lives
+in its own module of this package with ``add_parser(subparsers)`` (which sets ``func``), so this
+file only dispatches. Heavy imports happen inside the commands, keeping ``--help`` instant.
 
-Exit codes: 0 success, 1 some inputs failed (e.g. unreadable images), 2 usage or model errors.
+A command returns an exit code (``common.Exit``) or raises one of the core's typed errors, which
+is printed here in the one error format (``resnet-desktop COMMAND: error: MESSAGE``).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 
 from resnet_desktop import __version__
+from resnet_desktop.cli import classify, explain, finetune
+from resnet_desktop.cli.common import Exit, error, exit_code_for
 
-EXIT_OK = 0
-EXIT_SOME_FAILED = 1
-EXIT_USAGE = 2
-
-# Sub-command modules, each with add_parser(subparsers). Missing ones are skipped so that
-# features can land one at a time.
-COMMAND_MODULES = (
-    "resnet_desktop.cli.classify",
-    "resnet_desktop.cli.explain",
-    "resnet_desktop.cli.finetune",
-)
+COMMANDS = (classify, explain, finetune)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,14 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true", help="run a headless self-test and exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.add_parser(subparsers)
+    for command in COMMANDS:
+        command.add_parser(subparsers)
     return parser
 
 
@@ -61,13 +46,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.self_test:
         from resnet_desktop.selftest import run_self_test
 
-        return run_self_test()
+        return Exit.OK if run_self_test() else Exit.SOME_FAILED
     if args.command is None:
         from resnet_desktop.gui.app import main as gui_main
 
         return gui_main(sys.argv[:1])
-    return int(args.func(args))
+    return run_command(args)
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def run_command(args: argparse.Namespace) -> int:
+    """Run the chosen command; typed errors become one line on stderr and their exit code."""
+    from resnet_desktop.core.errors import ResNetDesktopError
+
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        error(args.command, "interrupted")
+        return Exit.INTERRUPTED
+    except ResNetDesktopError as exc:
+        error(args.command, exc)
+        return exit_code_for(exc)

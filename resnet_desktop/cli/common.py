@@ -1,4 +1,5 @@
-"""Options and steps the sub-commands share: choosing and loading a model, checking --output.
+"""What the sub-commands share: exit codes, the one error format, model options, --output checks,
+and live progress lines.
 
 Kept free of heavy imports at module level so that ``resnet-desktop --help`` stays instant.
 """
@@ -7,11 +8,31 @@ from __future__ import annotations
 
 import argparse
 import sys
+from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from resnet_desktop.core.models.zoo import LoadedModel
+
+PROG = "resnet-desktop"
+
+
+class Exit(IntEnum):
+    """Exit codes of every command (documented in the README and each ``--help``)."""
+
+    OK = 0
+    #: Some inputs failed (each is listed with its reason); the rest were done.
+    SOME_FAILED = 1
+    #: Usage, settings or model errors: nothing useful was done.
+    USAGE = 2
+    #: Interrupted (Ctrl+C) or cancelled.
+    INTERRUPTED = 130
+
+
+EXIT_CODES_HELP = (
+    "exit codes: 0 success, 1 some inputs failed (listed on stderr), 2 usage, settings or model errors, 130 interrupted"
+)
 
 ARCH_HELP = (
     "resnet18, resnet34, resnet50, resnet101 or resnet152 (default: resnet50; a fine-tuned model file brings its own)"
@@ -23,6 +44,39 @@ WEIGHTS_HELP = (
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (default: auto)"
 
 
+def error(command: str | None, message: object, stream: TextIO | None = None) -> None:
+    """The one error format: ``resnet-desktop COMMAND: error: MESSAGE`` (argparse's own shape)."""
+    where = f"{PROG} {command}" if command else PROG
+    print(f"{where}: error: {message}", file=stream or sys.stderr)
+
+
+def warning(command: str | None, message: object, stream: TextIO | None = None) -> None:
+    where = f"{PROG} {command}" if command else PROG
+    print(f"{where}: warning: {message}", file=stream or sys.stderr)
+
+
+def exit_code_for(exc: BaseException) -> Exit:
+    """The exit code for an error a command did not handle itself."""
+    from resnet_desktop.core.errors import CancelledError, ImageError
+
+    if isinstance(exc, (CancelledError, KeyboardInterrupt)):
+        return Exit.INTERRUPTED
+    if isinstance(exc, ImageError):
+        return Exit.SOME_FAILED
+    return Exit.USAGE
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """``--model``, ``--weights`` and ``--device``, the same for every command."""
     parser.add_argument("--model", default=None, metavar="ARCH", help=ARCH_HELP)
@@ -30,40 +84,55 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
 
 
-def output_problem(output: Path, force: bool, *, suffix: str | None = None) -> str | None:
-    """Why ``output`` cannot be written (we never replace a file without --force), or None."""
+def check_output(output: Path, force: bool, *, suffix: str | None = None) -> Path:
+    """Refuse an ``--output`` we may not or cannot write (never replaced without --force).
+
+    Raises ``OutputError``; returns the file that will really be written (symbolic links followed).
+    """
+    from resnet_desktop.core.atomic import check_writable
+    from resnet_desktop.core.errors import OutputError
+
     if suffix is not None and output.suffix.lower() != suffix:
-        return f"{output}: give a file name ending in {suffix}"
-    if output.is_dir():
-        return f"{output} is a folder; give a file name"
-    if output.exists() and not force:
-        return f"{output} already exists; use --force to replace it"
-    if not output.parent.is_dir():
-        return f"the folder for {output} does not exist"
-    return None
+        raise OutputError(f"{output}: give a file name ending in {suffix}")
+    try:
+        return check_writable(output, overwrite=force)
+    except OutputError as exc:
+        if output.exists() and not force and not output.is_dir():
+            raise OutputError(f"{output} already exists; use --force to replace it") from exc
+        raise
 
 
-class DownloadProgress:
-    """Weights download progress on stderr: a live line on a terminal, nothing otherwise."""
+class LiveLine:
+    """One self-updating line on a terminal (progress); silent when the stream is not a terminal."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self.stream = stream
-        self.enabled = bool(getattr(stream, "isatty", lambda: False)())
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
         self.shown = False
 
-    def __call__(self, done: int, total: int | None) -> None:
+    def show(self, text: str) -> None:
         if not self.enabled:
             return
-        size = f"{done / 2**20:.1f}/{total / 2**20:.1f} MB" if total else f"{done / 2**20:.1f} MB"
-        self.stream.write(f"\rDownloading weights: {size}")
+        self.stream.write(f"\r{text}")
         self.stream.flush()
         self.shown = True
 
-    def finish(self) -> None:
+    def clear(self) -> None:
         if self.shown:
             self.stream.write("\r\033[K")
             self.stream.flush()
             self.shown = False
+
+
+class DownloadProgress(LiveLine):
+    """Weights download progress, as ``zoo.load_model``'s ``progress`` callback."""
+
+    def __call__(self, done: int, total: int | None) -> None:
+        size = f"{done / 2**20:.1f}/{total / 2**20:.1f} MB" if total else f"{done / 2**20:.1f} MB"
+        self.show(f"Downloading weights: {size}")
+
+    def finish(self) -> None:
+        self.clear()
 
 
 def load_cli_model(args: argparse.Namespace) -> LoadedModel:
@@ -72,11 +141,11 @@ def load_cli_model(args: argparse.Namespace) -> LoadedModel:
     Raises ``ResNetDesktopError`` (exit code 2 in every command) with a message for a person.
     """
     from resnet_desktop.core.errors import WeightsError
-    from resnet_desktop.core.models import zoo
+    from resnet_desktop.core.models import spec, zoo
 
-    arch = args.model or zoo.DEFAULT_ARCH
-    if arch not in zoo.ARCHITECTURES:
-        raise WeightsError(f"unknown model {arch!r}; choose one of {', '.join(zoo.ARCHITECTURES)}")
+    arch = args.model or spec.DEFAULT_ARCH
+    if arch not in spec.ARCHITECTURES:
+        raise WeightsError(f"unknown model {arch!r}; choose one of {', '.join(spec.ARCHITECTURES)}")
     progress = DownloadProgress()
     try:
         return zoo.load_model(arch, args.weights or "DEFAULT", progress=progress)

@@ -2,8 +2,7 @@
 
 The heatmap is computed at one stage (default ``layer4``) for one class (default the top-1, or
 ``--class N|LABEL``) and blended over the part of the photo the network sees (the centre crop), at
-the photo's own resolution up to 1024 pixels. Exit codes: 0 written, 1 the image could not be read,
-2 usage or model errors (bad option, unknown class or layer, missing weights, output exists).
+the photo's own resolution up to 1024 pixels.
 """
 
 from __future__ import annotations
@@ -11,15 +10,14 @@ from __future__ import annotations
 import argparse
 import difflib
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
-from resnet_desktop.cli.common import add_model_options, load_cli_model, output_problem
+from resnet_desktop.cli.common import EXIT_CODES_HELP, Exit, add_model_options, check_output, load_cli_model
+from resnet_desktop.core.errors import SettingsError
 
 logger = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_OUTPUT_SIDE = 1024
 
 
@@ -39,8 +37,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "explain",
         help="write a Grad-CAM overlay PNG showing which part of an image drove a class",
         description="Grad-CAM: colour the regions of IMAGE that raise the score of one class.",
-        epilog="exit codes: 0 written, 1 the image could not be read, 2 usage or model errors "
-        "(bad option, unknown class or layer, missing weights, output exists)",
+        epilog=EXIT_CODES_HELP + " (1: the image could not be read)",
     )
     parser.add_argument("image", type=Path, metavar="IMAGE", help="the photo to explain")
     parser.add_argument("--output", "-o", type=Path, required=True, metavar="PNG", help="overlay image to write")
@@ -63,74 +60,48 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def resolve_class(target: str | None, categories: list[str]) -> int | None:
-    """``None`` (top-1), an index, or a label (case-insensitive); ValueError with close labels otherwise."""
+    """``None`` (top-1), an index, or a label (case-insensitive); SettingsError with close labels otherwise."""
     if target is None:
         return None
     text = target.strip()
     if text.lstrip("-").isdigit():
         index = int(text)
         if not 0 <= index < len(categories):
-            raise ValueError(f"class {index} is out of range: this model has classes 0..{len(categories) - 1}")
+            raise SettingsError(f"class {index} is out of range: this model has classes 0..{len(categories) - 1}")
         return index
     lowered = [c.lower() for c in categories]
     if text.lower() in lowered:
         return lowered.index(text.lower())
     close = difflib.get_close_matches(text.lower(), lowered, n=3)
     hint = f"; did you mean {', '.join(repr(categories[lowered.index(c)]) for c in close)}?" if close else ""
-    raise ValueError(f"unknown class label {text!r}{hint}")
-
-
-def _error(message: str, code: int) -> int:
-    print(f"resnet-desktop explain: error: {message}", file=sys.stderr)
-    return code
+    raise SettingsError(f"unknown class label {text!r}{hint}")
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the model, compute Grad-CAM, write the overlay; print what was explained."""
     from resnet_desktop.core.devices import resolve_device
-    from resnet_desktop.core.errors import ImageError, ResNetDesktopError
+    from resnet_desktop.core.explain.gradcam import grad_cam
     from resnet_desktop.core.explain.heatmaps import COLORMAPS, network_view, overlay, save_png
-    from resnet_desktop.core.explain.hooks import grad_cam, image_tensor
-
-    output: Path = args.output
-    problem = output_problem(output, args.force, suffix=".png")
-    if problem:
-        return _error(problem, EXIT_USAGE)
-    if args.colormap not in COLORMAPS:
-        return _error(f"unknown colormap {args.colormap!r}; choose one of {', '.join(COLORMAPS)}", EXIT_USAGE)
-    try:
-        device = resolve_device(args.device)
-        loaded = load_cli_model(args)
-    except ResNetDesktopError as exc:
-        return _error(str(exc), EXIT_USAGE)
-    loaded.model.to(device)
-    try:
-        target = resolve_class(args.target, loaded.categories)
-    except ValueError as exc:
-        return _error(str(exc), EXIT_USAGE)
-
+    from resnet_desktop.core.explain.hooks import image_tensor
     from resnet_desktop.core.images import open_image
 
-    try:
-        photo = open_image(args.image)
-    except ImageError as exc:
-        return _error(str(exc), EXIT_SOME_FAILED)
-    try:
-        result = grad_cam(loaded.model, image_tensor(photo, loaded.preprocessing), target, args.layer)
-    except ValueError as exc:
-        return _error(str(exc), EXIT_USAGE)
+    output: Path = args.output
+    check_output(output, args.force, suffix=".png")
+    if args.colormap not in COLORMAPS:
+        raise SettingsError(f"unknown colormap {args.colormap!r}; choose one of {', '.join(COLORMAPS)}")
+    device = resolve_device(args.device)
+    loaded = load_cli_model(args)
+    loaded.model.to(device)
+    target = resolve_class(args.target, loaded.categories)
+    photo = open_image(args.image)
+    result = grad_cam(loaded.model, image_tensor(photo, loaded.preprocessing), target, args.layer)
 
     prep = loaded.preprocessing
     view = network_view(photo, prep.resize_size, prep.crop_size)
     if max(view.size) > MAX_OUTPUT_SIDE:
         view = view.resize((MAX_OUTPUT_SIDE, MAX_OUTPUT_SIDE))
     picture = overlay(view, result.heatmap, args.opacity, colormap=args.colormap)
-    try:
-        save_png(picture, output, overwrite=args.force)
-    except FileExistsError:
-        return _error(f"{output} already exists; use --force to replace it", EXIT_USAGE)
-    except OSError as exc:
-        return _error(f"{output}: cannot write ({exc.strerror or exc})", EXIT_USAGE)
+    save_png(picture, output, overwrite=args.force)
 
     label = loaded.categories[result.class_index]
     print(
@@ -138,4 +109,4 @@ def run(args: argparse.Namespace) -> int:
         f"(probability {result.probability:.1%}) of {args.image}"
     )
     print(f"model: {loaded.source}")
-    return EXIT_OK
+    return Exit.OK

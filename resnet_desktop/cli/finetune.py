@@ -1,8 +1,7 @@
 """``resnet-desktop finetune FOLDER --output model.safetensors``: train a new head from the shell.
 
-Progress goes to stderr, the final metrics report to stdout. Exit codes: 0 saved, 2 bad folder,
-bad settings, unusable weights or an existing --output, 130 cancelled (Ctrl+C); nothing is
-written unless training finished.
+Progress goes to stderr, the final metrics report to stdout; nothing is written unless training
+finished.
 """
 
 from __future__ import annotations
@@ -13,11 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-logger = logging.getLogger(__name__)
+from resnet_desktop.cli.common import EXIT_CODES_HELP, Exit, check_output, warning
 
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_CANCELLED = 130
+logger = logging.getLogger(__name__)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -28,6 +25,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Train a new classification head (optionally also the last ResNet stage) on a labeled "
         "folder: FOLDER/<class name>/<images>. Saves a .safetensors model file plus a JSON description "
         "usable with `classify --weights FILE` and in the app.",
+        epilog=EXIT_CODES_HELP + "; nothing is written unless training finished",
     )
     parser.add_argument("folder", type=Path, help="folder with one subfolder per class")
     parser.add_argument(
@@ -116,19 +114,11 @@ def format_report(result: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Validate, train, report, save. Returns the exit code."""
-    from resnet_desktop.core.errors import CancelledError, ResNetDesktopError
     from resnet_desktop.core.finetune.run import FineTuneSettings, run_fine_tune, scan_dataset
 
     output: Path = args.output
-    if output.suffix.lower() != ".safetensors":
-        print(f"error: {output}: the output must end in .safetensors", file=sys.stderr)
-        return EXIT_USAGE
-    for existing in (output, output.with_suffix(".json")):
-        if existing.exists():
-            print(
-                f"error: {existing} already exists; choose another --output (nothing is overwritten)", file=sys.stderr
-            )
-            return EXIT_USAGE
+    check_output(output, force=False, suffix=".safetensors")  # model files are never overwritten
+    check_output(output.with_suffix(".json"), force=False)
     settings = FineTuneSettings(
         arch=args.model,
         weights=args.weights,
@@ -144,37 +134,23 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         head_threads=1,  # nothing else runs in this process while the head trains
     )
-    try:
-        settings.check()
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    settings.check()
     scan = scan_dataset(args.folder)
-    for warning in scan.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    if not scan.ok:
-        print(f"error: {args.folder} cannot be used for training:", file=sys.stderr)
-        for problem in scan.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return EXIT_USAGE
+    for message in scan.warnings:
+        warning("finetune", message)
+    scan.validate()
     counts = ", ".join(f"{name} {n}" for name, n in scan.counts.items())
     print(f"{len(scan.classes)} classes, {scan.total} images: {counts}", file=sys.stderr)
     try:
         result = run_fine_tune(scan, settings, progress=_progress_printer(sys.stderr))
-        print(format_report(result))
-        result.save(output)
     except KeyboardInterrupt:
         print("\ncancelled; nothing was saved", file=sys.stderr)
-        return EXIT_CANCELLED
-    except CancelledError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_CANCELLED
-    except ResNetDesktopError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.INTERRUPTED
+    print(format_report(result))
+    result.save(output)
     print(
         f"\nSaved {output} (+ {output.with_suffix('.json').name}); use it with: "
         f"resnet-desktop classify --weights {output} IMAGES",
         file=sys.stderr,
     )
-    return EXIT_OK
+    return Exit.OK

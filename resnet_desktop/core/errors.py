@@ -1,7 +1,8 @@
-"""User-facing error types.
+"""User-facing error types: the one hierarchy that core, CLI and GUI share.
 
 Every message says what went wrong, with which file, and what the person can do about it.
 The GUI shows ``str(error)`` inline (a row, a banner); the CLI prints it without a traceback.
+Anything that is *not* a ``ResNetDesktopError`` is a bug: ``describe`` says so plainly.
 """
 
 from __future__ import annotations
@@ -12,9 +13,14 @@ from pathlib import Path
 class ResNetDesktopError(Exception):
     """Base class for errors whose message is meant for a person, not a developer."""
 
+    #: A short heading for the banner or the CLI ("The model could not be loaded").
+    title = "Something went wrong"
+
 
 class ImageError(ResNetDesktopError):
     """One image could not be read. The batch it belongs to goes on."""
+
+    title = "An image could not be read"
 
     def __init__(self, path: str | Path, reason: str) -> None:
         self.path = Path(path)
@@ -25,14 +31,50 @@ class ImageError(ResNetDesktopError):
 class WeightsError(ResNetDesktopError):
     """Model weights are missing, unsafe, corrupt or do not fit the architecture."""
 
+    title = "The model could not be loaded"
+
+
+class WeightsMissingError(WeightsError):
+    """Pretrained weights are not on this machine and could not be downloaded."""
+
+    title = "The model weights are not available"
+
 
 class DatasetError(ResNetDesktopError):
-    """A labeled folder cannot be used for fine-tuning (see the message for why)."""
+    """A labeled folder cannot be used (see the message for why)."""
+
+    title = "The folder cannot be used"
 
 
 class DeviceError(ResNetDesktopError):
     """The requested compute device does not exist on this machine."""
 
+    title = "The device is not available"
+
+
+class SettingsError(ResNetDesktopError):
+    """A setting or option has a value that cannot work (a batch size of 0, an unknown layer)."""
+
+    title = "A setting cannot be used"
+
+
+class OutputError(ResNetDesktopError):
+    """A file we were asked to write cannot be written (exists, read-only, disk full)."""
+
+    title = "The file could not be written"
+
 
 class CancelledError(ResNetDesktopError):
     """Work was cancelled by the user; whatever was finished is kept."""
+
+    title = "Cancelled"
+
+
+def describe(exc: BaseException) -> str:
+    """The message for a person: ours as is, anything else named as an unexpected error."""
+    if isinstance(exc, ResNetDesktopError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "Not enough memory for this task; try a smaller batch or fewer files at once."
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return f"Unexpected error ({detail}). This is a bug; the details are in the log."

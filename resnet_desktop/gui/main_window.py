@@ -36,9 +36,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_desktop.core.errors import OutputError
+from resnet_desktop.core.inference.records import Prediction
 from resnet_desktop.gui.classify.export import export
 from resnet_desktop.gui.classify.preview import PreviewPanel
-from resnet_desktop.gui.classify.results_model import ResultRow, ResultsModel
+from resnet_desktop.gui.classify.results_model import ResultsModel
 from resnet_desktop.gui.classify.results_view import ResultsPanel
 from resnet_desktop.gui.classify.service import Catalog, Job, ModelInfo, ModelService
 from resnet_desktop.gui.classify.toolbar import ModelToolbar
@@ -438,7 +440,7 @@ class MainWindow(QMainWindow):
             return
         try:
             path = dialogs.save_pasted_image(image, paste_folder())
-        except OSError as exc:
+        except (OSError, OutputError) as exc:
             self.banner.show_message("Could not paste the image", str(exc))
             return
         self.classify([path], remember=False)
@@ -576,7 +578,7 @@ class MainWindow(QMainWindow):
         if has_rows and self.results_panel.current_row() is None:
             self.results_panel.select_row(0)
 
-    def _on_current_row(self, row: ResultRow | None) -> None:
+    def _on_current_row(self, row: Prediction | None) -> None:
         self.preview.show_row(row)
         if self.feature_panel is not None and row is not None and row.ok:
             try:
@@ -597,8 +599,8 @@ class MainWindow(QMainWindow):
                 return None
         try:
             export(path, rows)
-        except OSError as exc:
-            self.banner.show_message("Export failed", f"Could not write {path}: {exc}")
+        except OutputError as exc:
+            self.banner.show_message("Export failed", str(exc))
             return None
         self.status.set_message(f"Exported {len(rows)} rows to {path}")
         return path

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from resnet_desktop.cli import main
+from resnet_desktop.core.errors import SettingsError
 from tests.helpers import SAMPLES_DIR
 
 CAT = SAMPLES_DIR / "cat.jpg"
@@ -22,8 +23,9 @@ def _explain(weights: Path, output: Path, *extra: str) -> int:
 def test_explain_writes_the_overlay_of_the_core_grad_cam(
     resnet18_weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from resnet_desktop.core.explain.gradcam import grad_cam
     from resnet_desktop.core.explain.heatmaps import network_view, overlay
-    from resnet_desktop.core.explain.hooks import grad_cam, image_tensor
+    from resnet_desktop.core.explain.hooks import image_tensor
     from resnet_desktop.core.images import open_image
     from resnet_desktop.core.models import zoo
 
@@ -74,9 +76,9 @@ def test_resolve_class_accepts_indices_and_labels() -> None:
     assert resolve_class(None, categories) is None
     assert resolve_class("2", categories) == 2
     assert resolve_class("egyptian CAT", categories) == 2
-    with pytest.raises(ValueError, match="out of range"):
+    with pytest.raises(SettingsError, match="out of range"):
         resolve_class("3", categories)
-    with pytest.raises(ValueError, match="unknown class label 'layer9'"):
+    with pytest.raises(SettingsError, match="unknown class label 'layer9'"):
         resolve_class("layer9", categories)
 
 

@@ -35,6 +35,10 @@ def test_finetune_trains_reports_and_saves_a_loadable_model(tmp_path: Path, caps
 
     root = make_labeled_folder(tmp_path / "d", classes=2, per_class=5, seed=2)
     out = tmp_path / "models" / "mine.safetensors"
+    # A missing output folder is refused before any training, as in every command.
+    assert main(["finetune", str(root), "-o", str(out), "--model", "resnet18", "--weights", "random"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    out.parent.mkdir()
     code = main(
         [
             "finetune",

@@ -11,14 +11,15 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from PIL import Image
+
+from resnet_desktop.core.atomic import write_with
+from resnet_desktop.core.errors import SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def _colormap_file(name: str) -> Path:
 def colormap_lut(name: str = DEFAULT_COLORMAP) -> np.ndarray:
     """A (256, 3) uint8 lookup table for one of ``COLORMAPS``."""
     if name not in COLORMAPS:
-        raise ValueError(f"Unknown colormap {name!r}; choose one of {', '.join(COLORMAPS)}")
+        raise SettingsError(f"Unknown colormap {name!r}; choose one of {', '.join(COLORMAPS)}")
     rows = [
         [float(v) for v in line.split(",")[:3]]
         for line in _colormap_file(name).read_text(encoding="utf-8").splitlines()
@@ -86,7 +87,7 @@ def normalize_maps(maps: np.ndarray, mode: Normalization = "channel") -> np.ndar
     elif mode == "layer":
         low, high = maps.min(), maps.max()
     else:
-        raise ValueError(f"Unknown normalisation {mode!r}; use 'channel' or 'layer'")
+        raise SettingsError(f"Unknown normalisation {mode!r}; use 'channel' or 'layer'")
     span = np.asarray(high - low, dtype=np.float32)
     safe = np.where(span > 0, span, 1.0)
     return np.where(span > 0, (maps - low) / safe, 0.0).astype(np.float32)
@@ -103,7 +104,7 @@ def channel_order(maps: np.ndarray, by: SortKey = "index") -> np.ndarray:
     elif by == "max":
         key = flat.max(axis=1)
     else:
-        raise ValueError(f"Unknown sort key {by!r}; use 'index', 'mean' or 'max'")
+        raise SettingsError(f"Unknown sort key {by!r}; use 'index', 'mean' or 'max'")
     return np.argsort(-key, kind="stable")
 
 
@@ -180,7 +181,7 @@ def overlay(
 ) -> Image.Image:
     """Blend a [0, 1] heatmap (any size; resized bilinearly) over an RGB image with ``opacity``."""
     if not 0.0 <= opacity <= 1.0:
-        raise ValueError(f"Opacity must be between 0 and 1, got {opacity}")
+        raise SettingsError(f"Opacity must be between 0 and 1, got {opacity}")
     base = np.asarray(image.convert("RGB") if isinstance(image, Image.Image) else image, dtype=np.float32)
     height, width = base.shape[:2]
     heat = heatmap if heatmap.shape == (height, width) else upsample(heatmap, (width, height))
@@ -205,23 +206,6 @@ def network_view(image: Image.Image, resize_size: int, crop_size: int, output_si
     return view
 
 
-def save_png(image: Image.Image, target: str | Path, *, overwrite: bool) -> None:
-    """Write a PNG atomically (temp file in the same folder, then rename).
-
-    Without ``overwrite`` an existing file is never replaced (``FileExistsError``), even one that
-    appeared a moment ago: the temp file is hard-linked into place, which fails if the name exists.
-    """
-    target = Path(target)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            image.save(handle, format="PNG")
-        if overwrite:
-            os.replace(temp, target)
-        else:
-            os.link(temp, target)
-            os.unlink(temp)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+def save_png(image: Image.Image, target: str | Path, *, overwrite: bool) -> Path:
+    """Write a PNG through the one atomic writer (never replaces a file unless ``overwrite``)."""
+    return write_with(target, lambda handle: image.save(handle, format="PNG"), overwrite=overwrite)

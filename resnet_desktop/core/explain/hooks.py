@@ -23,23 +23,19 @@ import logging
 import re
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from math import prod
 from typing import Any
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from resnet_desktop.core.errors import CancelledError
+from resnet_desktop.core.errors import CancelledError, SettingsError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CAM_LAYER = "layer4"
 _CALL_SUFFIX = re.compile(r"^(?P<module>.+)_(?P<call>[1-9][0-9]*)$")
 
 _locks: weakref.WeakKeyDictionary[nn.Module, threading.RLock] = weakref.WeakKeyDictionary()
@@ -87,7 +83,7 @@ def call_name(module: str, call: int) -> str:
 
 
 def parse_layer_name(model: nn.Module, name: str, *, modules: dict[str, nn.Module] | None = None) -> tuple[str, int]:
-    """``'layer1.0.relu_1'`` -> ``('layer1.0.relu', 1)``; ValueError listing the top-level layers if unknown."""
+    """``'layer1.0.relu_1'`` -> ``('layer1.0.relu', 1)``; SettingsError listing the top-level layers if unknown."""
     if modules is None:
         modules = dict(model.named_modules())
     if name and name in modules:
@@ -96,10 +92,10 @@ def parse_layer_name(model: nn.Module, name: str, *, modules: dict[str, nn.Modul
     if match and match["module"] in modules:
         return match["module"], int(match["call"])
     known = [n for n in modules if n and "." not in n]
-    raise ValueError(f"Unknown layer {name!r}; top-level layers of this model are: {', '.join(known)}")
+    raise SettingsError(f"Unknown layer {name!r}; top-level layers of this model are: {', '.join(known)}")
 
 
-def _to_model(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+def to_model_input(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     """Inputs on the model's device and in its floating dtype (a model may live on a GPU or in bf16)."""
     for tensor in model.parameters():
         return inputs.to(device=tensor.device, dtype=tensor.dtype if tensor.is_floating_point() else None)
@@ -121,7 +117,7 @@ def eval_mode(model: nn.Module) -> Iterator[None]:
                 module.training = training
 
 
-class _Hooks:
+class CallHooks:
     """Pre/forward hooks on named modules that name each call and ignore other threads.
 
     ``on_output(key, module, output)`` is called for every call of a hooked module in the
@@ -244,7 +240,7 @@ class FeatureRecorder:
         parsed = [parse_layer_name(model, name, modules=modules) for name in wanted]
         self._keys = {call_name(module, call) for module, call in parsed}
         self.outputs: dict[str, torch.Tensor] = {}
-        self._hooks = _Hooks(model, [module for module, _ in parsed], self._record, cancel=cancel)
+        self._hooks = CallHooks(model, [module for module, _ in parsed], self._record, cancel=cancel)
 
     def _record(self, key: str, module: nn.Module, output: object) -> None:
         if not (self._all_calls or key in self._keys):
@@ -284,11 +280,11 @@ def capture(
     with model_lock(model), eval_mode(model), torch.no_grad():
         with FeatureRecorder(model, names, cancel=cancel, stop_early=True) as recorder:
             try:
-                model(_to_model(model, inputs))
+                model(to_model_input(model, inputs))
             except StopForward:
                 pass
     if recorder.missing:
-        raise ValueError(f"Layers not used by this model's forward: {', '.join(recorder.missing)}")
+        raise SettingsError(f"Layers not used by this model's forward: {', '.join(recorder.missing)}")
     return recorder.outputs
 
 
@@ -326,7 +322,7 @@ def list_layers(model: nn.Module, input_size: int | tuple[int, int] = 224) -> li
 
     meta_model = _meta_copy(model).eval()
     modules = dict(meta_model.named_modules())
-    hooks = _Hooks(meta_model, [name for name in modules if name], on_output, on_start=on_start)
+    hooks = CallHooks(meta_model, [name for name in modules if name], on_output, on_start=on_start)
     hooks.install()
     try:
         with torch.no_grad():
@@ -349,187 +345,3 @@ def image_tensor(image: Image.Image, preprocessing: Any) -> torch.Tensor:
     torchvision's ImageClassification preset for those values).
     """
     return preprocessing.reference_transforms()(image.convert("RGB")).unsqueeze(0)
-
-
-@dataclass(frozen=True)
-class CamResult:
-    """A Grad-CAM heatmap (float32, H x W of the input, in [0, 1]) and the class it explains."""
-
-    heatmap: np.ndarray
-    class_index: int
-    score: float
-    probability: float
-    probabilities: np.ndarray
-    layer: str
-
-    def topk(self, k: int = 5) -> list[tuple[int, float]]:
-        """The ``k`` most probable classes as ``(index, probability)``, best first."""
-        order = np.argsort(-self.probabilities, kind="stable")[:k]
-        return [(int(i), float(self.probabilities[i])) for i in order]
-
-
-def normalize_cam(cam: torch.Tensor) -> torch.Tensor:
-    """Scale to [0, 1] by min/max; an all-equal map (nothing positive) becomes all zeros."""
-    low, high = cam.min(), cam.max()
-    if float(high - low) <= 0.0:
-        return torch.zeros_like(cam)
-    return (cam - low) / (high - low)
-
-
-def cam_from_gradients(activation: torch.Tensor, gradient: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Grad-CAM from a (1, C, h, w) activation and its gradient: weight, sum, ReLU, upsample, scale."""
-    weights = gradient.mean(dim=(2, 3), keepdim=True)
-    cam = F.relu((weights * activation).sum(dim=1, keepdim=True))
-    cam = F.interpolate(cam, size=size, mode="bilinear", align_corners=False)
-    return normalize_cam(cam[0, 0])
-
-
-def grad_cam(
-    model: nn.Module,
-    image_tensor: torch.Tensor,
-    target_class: int | None = None,
-    layer: str = DEFAULT_CAM_LAYER,
-    *,
-    cancel: threading.Event | None = None,
-) -> CamResult:
-    """Grad-CAM for one preprocessed image ((3, H, W) or (1, 3, H, W)) at ``layer``.
-
-    Default target is the top-1 class. The model is left as it was: no hooks, no ``requires_grad``
-    changes, no ``.grad`` on parameters (``autograd.grad`` on the stage output only), eval mode so
-    BatchNorm statistics do not move.
-    """
-    inputs = image_tensor.unsqueeze(0) if image_tensor.dim() == 3 else image_tensor
-    if inputs.dim() != 4 or inputs.shape[0] != 1:
-        raise ValueError(f"grad_cam takes one image, got a tensor of shape {tuple(image_tensor.shape)}")
-    module_name, call = parse_layer_name(model, layer)
-    key = call_name(module_name, call)
-    captured: dict[str, torch.Tensor] = {}
-
-    def on_output(name: str, module: nn.Module, output: object) -> object:
-        if name != key or not isinstance(output, torch.Tensor):
-            return None
-        # A fresh leaf: gradients w.r.t. the stage output without touching any parameter's flags.
-        leaf = output.detach().requires_grad_(True)
-        captured["activation"] = leaf
-        return leaf.clone()  # clone: later in-place ops (ReLU, +=) must not hit the leaf
-
-    hooks = _Hooks(model, [module_name], on_output, cancel=cancel)
-    with model_lock(model), eval_mode(model), torch.enable_grad():
-        hooks.install()
-        try:
-            logits = model(_to_model(model, inputs))
-        finally:
-            hooks.remove()
-        activation = captured.get("activation")
-        if activation is None:
-            raise ValueError(f"Layer {layer!r} is not used by this model's forward.")
-        if activation.dim() != 4:
-            shape = tuple(activation.shape[1:])
-            raise ValueError(f"Grad-CAM needs a spatial (C, H, W) layer; {layer!r} has shape {shape}")
-        num_classes = logits.shape[1]
-        probabilities = torch.softmax(logits.detach().float(), dim=1)[0]
-        index = int(probabilities.argmax()) if target_class is None else int(target_class)
-        if not 0 <= index < num_classes:
-            raise ValueError(f"Class index {index} is out of range: this model has {num_classes} classes.")
-        score = logits[0, index]
-        (gradient,) = torch.autograd.grad(score, activation)
-    heatmap = cam_from_gradients(activation.detach().float(), gradient.float(), tuple(inputs.shape[-2:]))
-    return CamResult(
-        heatmap=heatmap.cpu().numpy().astype(np.float32),
-        class_index=index,
-        score=float(score.detach()),
-        probability=float(probabilities[index]),
-        probabilities=probabilities.cpu().numpy(),
-        layer=key,
-    )
-
-
-class ActivationCache:
-    """The activations of one image, bounded in memory.
-
-    When every layer fits ``budget_bytes`` the first request captures them all in one forward, so
-    switching layers is free. Otherwise (deep nets, big inputs) it captures the requested layer and
-    the top-level stages, and later misses cost one forward each; least-recently-used layers are
-    dropped to stay under the budget. Thread-safe; drop the whole cache when the image changes.
-    """
-
-    def __init__(
-        self,
-        model: nn.Module,
-        inputs: torch.Tensor,
-        layers: list[LayerInfo],
-        budget_bytes: int = 256 * 1024 * 1024,
-    ) -> None:
-        self.model = model
-        self.inputs = inputs if inputs.dim() == 4 else inputs.unsqueeze(0)
-        self.layers = {layer.name: layer for layer in layers}
-        self.budget_bytes = budget_bytes
-        self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
-        self._lock = threading.Lock()
-        self.forwards = 0
-
-    @property
-    def cached_bytes(self) -> int:
-        return sum(t.element_size() * t.nelement() for t in self._cache.values())
-
-    def _plan(self, name: str, also: Iterable[str] = ()) -> list[str]:
-        """Everything if it fits; else ``name``, the small top-level outputs, and ``name``'s neighbours.
-
-        The top-level outputs (layer1..layer4, avgpool, fc) are the overview people jump between;
-        neighbours (in execution order, nearest first) are what they click next in the tree. Both
-        cost nothing extra in the same forward. Together they use at most half the budget.
-        """
-        total = sum(layer.num_bytes for layer in self.layers.values())
-        if not self._cache and total <= self.budget_bytes:
-            return list(self.layers)
-        names = list(self.layers)
-        position = names.index(name)
-        by_distance = [names[i] for i in sorted(range(len(names)), key=lambda i: abs(i - position))]
-        small_stages = [
-            n for n in names if "." not in self.layers[n].module and self.layers[n].num_bytes <= self.budget_bytes // 16
-        ]
-        plan = list(dict.fromkeys([name, *(n for n in also if n not in self._cache)]))
-        size = sum(self.layers[n].num_bytes for n in plan)
-        for candidate in small_stages + by_distance:
-            if candidate in plan or candidate in self._cache:
-                continue
-            cost = self.layers[candidate].num_bytes
-            if size + cost <= self.budget_bytes // 2:
-                plan.append(candidate)
-                size += cost
-        return plan
-
-    def get(self, name: str, *, also: Iterable[str] = (), cancel: threading.Event | None = None) -> torch.Tensor:
-        """The output of ``name`` for this image (no batch dimension), capturing it if needed.
-
-        ``also``: layers to bring into the cache in the same forward when one is needed.
-        """
-        also = list(also)
-        for wanted in [name, *also]:
-            if wanted not in self.layers:
-                raise ValueError(f"Unknown layer {wanted!r}")
-        with self._lock:
-            if name in self._cache:
-                self._cache.move_to_end(name)
-                return self._cache[name]
-            plan = self._plan(name, also)
-            outputs = capture(self.model, self.inputs, plan, cancel=cancel)
-            self.forwards += 1
-            for key in reversed(plan):  # farthest first: the nearest are the last to be evicted
-                self._cache[key] = outputs[key][0]
-            self._cache.move_to_end(name)
-            while self.cached_bytes > self.budget_bytes and len(self._cache) > 1:
-                evicted, _ = self._cache.popitem(last=False)
-                logger.debug("Dropped cached activation %s", evicted)
-            return self._cache[name]
-
-    def is_cached(self, name: str) -> bool:
-        return name in self._cache
-
-    def peek(self, name: str) -> torch.Tensor | None:
-        """The cached output of ``name`` or None; never waits for a capture (safe on a GUI thread)."""
-        return self._cache.get(name)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._cache.clear()

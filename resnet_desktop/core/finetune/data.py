@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from resnet_desktop.core.errors import CancelledError, DatasetError
+from resnet_desktop.core.errors import CancelledError, DatasetError, SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ class Split:
 def stratified_split(labels: list[int], val_split: float = DEFAULT_VAL_SPLIT, seed: int = 0) -> Split:
     """Per class, a seeded shuffle puts ``val_count`` images in validation and the rest in training."""
     if not 0 < val_split < 1:
-        raise ValueError(f"val_split must be between 0 and 1, got {val_split}")
+        raise SettingsError(f"val_split must be between 0 and 1, got {val_split}")
     rng = random.Random(seed)
     by_class: dict[int, list[int]] = defaultdict(list)
     for index, label in enumerate(labels):

@@ -34,7 +34,8 @@ from resnet_desktop.core.inference.decode import decode_batches, resize_and_crop
 
 if TYPE_CHECKING:
     from resnet_desktop.core.inference.engine import Engine
-    from resnet_desktop.core.models.zoo import LoadedModel, Preprocessing
+    from resnet_desktop.core.models.spec import Preprocessing
+    from resnet_desktop.core.models.zoo import LoadedModel
 
 logger = logging.getLogger(__name__)
 

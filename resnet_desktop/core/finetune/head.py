@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from resnet_desktop.core.errors import CancelledError
+from resnet_desktop.core.errors import CancelledError, SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -261,7 +261,7 @@ def _train_head(
     elif config.optimizer == "adamw":
         lam = 1e-4 if config.weight_decay is None else config.weight_decay
     else:
-        raise ValueError(f"unknown optimizer {config.optimizer!r}; use lbfgs or adamw")
+        raise SettingsError(f"unknown optimizer {config.optimizer!r}; use lbfgs or adamw")
     linear = _zero_linear(train_x.shape[1], num_classes)
     step = _epoch_fn(linear, xt, train_y, weight, lam, config)
     best_loss, best_state, best_epoch, bad = math.inf, None, 0, 0

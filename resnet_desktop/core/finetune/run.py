@@ -41,7 +41,8 @@ from resnet_desktop.core.finetune.settings import MODES, FineTuneSettings
 
 if TYPE_CHECKING:
     from resnet_desktop.core.models.modelfile import ModelFileMeta
-    from resnet_desktop.core.models.zoo import LoadedModel, Preprocessing
+    from resnet_desktop.core.models.spec import Preprocessing
+    from resnet_desktop.core.models.zoo import LoadedModel
 
 logger = logging.getLogger(__name__)
 

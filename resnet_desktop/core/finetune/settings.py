@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from resnet_desktop.core.errors import SettingsError
 from resnet_desktop.core.finetune.data import DEFAULT_VAL_SPLIT
 
 logger = logging.getLogger(__name__)
@@ -43,15 +44,15 @@ class FineTuneSettings:
     def check(self) -> None:
         """Refuse settings that cannot work, with the reason."""
         if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+            raise SettingsError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if not 0 < self.val_split < 1:
-            raise ValueError(f"the validation split must be between 0 and 1, not {self.val_split}")
+            raise SettingsError(f"the validation split must be between 0 and 1, not {self.val_split}")
         if self.epochs < 1 or self.batch_size < 1 or self.augment < 0 or self.patience < 1:
-            raise ValueError("epochs, batch size and patience must be at least 1 and augment at least 0")
+            raise SettingsError("epochs, batch size and patience must be at least 1 and augment at least 0")
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
+            raise SettingsError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
         if self.learning_rate <= 0:
-            raise ValueError("the learning rate must be positive")
+            raise SettingsError("the learning rate must be positive")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -27,11 +27,11 @@ from PIL import Image
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as F
 
-from resnet_desktop.core.errors import ImageError
+from resnet_desktop.core.errors import ImageError, SettingsError
 from resnet_desktop.core.images import open_image
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.models.zoo import Preprocessing
+    from resnet_desktop.core.models.spec import Preprocessing
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ def decode_batches(
     avoids decode threads and the model's threads fighting over the same cores.
     """
     if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
+        raise SettingsError("batch_size must be at least 1")
     window = batch_size * max(1, prefetch_batches) if overlap else batch_size
     source = iter([paths] if isinstance(paths, (str, os.PathLike)) else paths)
     pending: deque[tuple[Path, Future]] = deque()

@@ -30,7 +30,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,7 +38,9 @@ from PIL import Image
 
 from resnet_desktop.core.devices import device_name as _device_name
 from resnet_desktop.core.devices import resolve_device
+from resnet_desktop.core.errors import SettingsError
 from resnet_desktop.core.inference.decode import DecodedBatch, decode_batches, default_workers, normalize
+from resnet_desktop.core.inference.records import ClassScore, Prediction, Progress
 
 if TYPE_CHECKING:
     from resnet_desktop.core.models.zoo import LoadedModel
@@ -53,43 +54,6 @@ CPU_BATCH_SIZE = 8
 GPU_MIN_BATCH, GPU_MAX_BATCH = 16, 256
 #: Rough bf16 inference working set per 224x224 image for the biggest ResNets, with headroom.
 GPU_BYTES_PER_IMAGE = 48 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ClassScore:
-    """One of the top-k classes for an image."""
-
-    label: str
-    index: int
-    probability: float
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """The result for one input file: its top-k scores, or the reason it could not be classified."""
-
-    path: Path
-    scores: tuple[ClassScore, ...] = ()
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    @property
-    def top1(self) -> ClassScore | None:
-        return self.scores[0] if self.scores else None
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Sent after each batch. ``done`` counts finished files (classified or failed)."""
-
-    done: int
-    failed: int
-    total: int | None
-    images_per_second: float
-    elapsed_s: float
 
 
 def default_batch_size(device: torch.device, crop_size: int = 224) -> int:
@@ -140,7 +104,7 @@ class Engine:
         self.workers = workers or default_workers()
         self.batch_size = batch_size or default_batch_size(self.device, self.preprocessing.crop_size)
         if self.batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+            raise SettingsError("the batch size must be at least 1")
         #: Largest chunk the model gets at once; halves on out-of-memory.
         self.forward_batch_size = self.batch_size
         #: Decode the next batches while the model runs (see ``decode_batches``).
@@ -152,6 +116,9 @@ class Engine:
         else:
             self.autocast_dtype = autocast or None
         self._model = self._place(loaded.model, self.device)
+        #: Pooled backbone outputs of the current forward, collected only while embeddings are asked for.
+        self._pooled: list[torch.Tensor] | None = None
+        self._hook_pooled()
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         self._warm_up()
@@ -176,6 +143,12 @@ class Engine:
         """
         placed = _fold_batchnorm(model.eval())
         return placed.to(device=device, memory_format=torch.channels_last).eval()
+
+    def _hook_pooled(self) -> None:
+        """The embedding is the input of ``fc``: a hook on ``avgpool`` keeps it, no second forward."""
+        pool = getattr(self._model, "avgpool", None)
+        if isinstance(pool, torch.nn.Module) and isinstance(getattr(self._model, "fc", None), torch.nn.Module):
+            pool.register_forward_hook(self._record_pooled)
 
     @property
     def model(self) -> torch.nn.Module:
@@ -209,6 +182,10 @@ class Engine:
             out = self._model(x)
         return out.float().cpu()
 
+    def _record_pooled(self, _module: torch.nn.Module, _inputs: object, output: torch.Tensor) -> None:
+        if self._pooled is not None:
+            self._pooled.append(torch.flatten(output, 1).float().cpu())
+
     def _after_oom(self) -> None:
         """Halve the chunk size; below 1, move to the CPU (with a notice); on the CPU, give up."""
         if self.device.type == "cuda":
@@ -226,29 +203,50 @@ class Engine:
         self.device_name = _device_name(self.device)
         self.autocast_dtype = None
         self._model = self._place(self.loaded.model, self.device)  # drops the GPU copy
+        self._hook_pooled()
         self.forward_batch_size = self.batch_size
         torch.cuda.empty_cache()
 
     def logits(self, pixels: torch.Tensor) -> torch.Tensor:
         """Raw fp32 logits on the CPU for a uint8 ``(N, 3, H, W)`` batch, surviving out-of-memory."""
+        return self._forward(pixels, embeddings=False)[0]
+
+    def logits_and_embeddings(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits and the pooled backbone features (``fc``'s input) from the same forward pass.
+
+        The embeddings are ``None`` for a model without ``avgpool`` + ``fc`` (a bare backbone).
+        """
+        return self._forward(pixels, embeddings=True)
+
+    def _forward(self, pixels: torch.Tensor, *, embeddings: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         outputs: list[torch.Tensor] = []
-        start = 0
-        while start < pixels.shape[0]:
-            chunk = pixels[start : start + self.forward_batch_size]
-            oom = False
-            try:
-                outputs.append(self._run(chunk))
-            except Exception as exc:
-                if not _is_oom(exc):
-                    raise
-                oom = True  # handled outside the except block so the traceback's tensors are freed
-            if oom:
-                self._after_oom()
-                continue
-            start += chunk.shape[0]
-        if not outputs:
-            return torch.empty((0, len(self.categories)))
-        return torch.cat(outputs)
+        self._pooled = [] if embeddings else None
+        try:
+            start = 0
+            while start < pixels.shape[0]:
+                chunk = pixels[start : start + self.forward_batch_size]
+                kept = len(self._pooled) if self._pooled is not None else 0
+                oom = False
+                try:
+                    outputs.append(self._run(chunk))
+                except Exception as exc:
+                    if not _is_oom(exc):
+                        raise
+                    oom = True  # handled outside the except block so the traceback's tensors are freed
+                if oom:
+                    if self._pooled is not None:
+                        del self._pooled[kept:]
+                    self._after_oom()
+                    continue
+                start += chunk.shape[0]
+            pooled = self._pooled
+        finally:
+            self._pooled = None
+        logits = torch.cat(outputs) if outputs else torch.empty((0, len(self.categories)))
+        vectors = torch.cat(pooled) if pooled else None
+        if vectors is not None and vectors.shape[0] != logits.shape[0]:
+            vectors = None  # the model does not run avgpool once per image: no embedding
+        return logits, vectors
 
     # -- streaming ---------------------------------------------------------------------------
 
@@ -264,19 +262,21 @@ class Engine:
             overlap=self.overlap,
         )
 
-    def _predictions(self, batch: DecodedBatch, topk: int) -> list[Prediction]:
+    def _predictions(self, batch: DecodedBatch, topk: int, embeddings: bool) -> list[Prediction]:
         pairs = zip(batch.paths, batch.errors, strict=True)
         results: list[Prediction] = [Prediction(path=p, error=e) for p, e in pairs]
         positions = batch.ok_positions
         if positions:
-            probs = self.logits(batch.pixels).softmax(dim=1)
+            logits, vectors = self._forward(batch.pixels, embeddings=embeddings)
+            probs = logits.softmax(dim=1)
             values, indices = probs.topk(min(topk, probs.shape[1]), dim=1)
             for row, position in enumerate(positions):
                 scores = tuple(
                     ClassScore(label=self._label(int(i)), index=int(i), probability=float(v))
                     for v, i in zip(values[row].tolist(), indices[row].tolist(), strict=True)
                 )
-                results[position] = Prediction(path=batch.paths[position], scores=scores)
+                vector = vectors[row].numpy() if vectors is not None else None
+                results[position] = Prediction(path=batch.paths[position], scores=scores, embedding=vector)
         return results
 
     def _label(self, index: int) -> str:
@@ -290,15 +290,17 @@ class Engine:
         cancel: threading.Event | None = None,
         progress: Callable[[Progress], None] | None = None,
         total: int | None = None,
+        embeddings: bool = False,
     ) -> Iterator[Prediction]:
         """Yield one :class:`Prediction` per input file, in input order, as batches finish.
 
         ``paths`` is consumed lazily (pass ``images.discover(...)`` directly). ``cancel`` is checked
         between batches and while waiting for decodes; what was yielded before stays valid.
         ``progress`` is called after each batch from the thread iterating this generator.
+        ``embeddings`` fills each prediction's ``embedding`` from the same forward pass.
         """
         if topk < 1:
-            raise ValueError("topk must be at least 1")
+            raise SettingsError("top-k must be at least 1")
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         if total is None and isinstance(paths, Sized):
@@ -306,7 +308,7 @@ class Engine:
         started = time.perf_counter()
         done = failed = 0
         for batch in self.decode(paths, cancel=cancel):
-            for prediction in self._predictions(batch, topk):
+            for prediction in self._predictions(batch, topk, embeddings):
                 done += 1
                 failed += prediction.error is not None
                 yield prediction

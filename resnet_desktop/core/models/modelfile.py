@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,8 +18,9 @@ from typing import Any
 from torch import Tensor, nn
 
 from resnet_desktop import __version__
+from resnet_desktop.core.atomic import AtomicFile, atomic_group, check_writable
 from resnet_desktop.core.errors import WeightsError
-from resnet_desktop.core.models.zoo import ARCHITECTURES
+from resnet_desktop.core.models.spec import ARCHITECTURES
 
 logger = logging.getLogger(__name__)
 
@@ -147,29 +146,6 @@ def check_state_matches(meta: ModelFileMeta, state: Mapping[str, Tensor], path: 
         )
 
 
-def _temp_next_to(dest: Path) -> Path:
-    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    os.close(fd)
-    return Path(name)
-
-
-def _publish(tmp: Path, dest: Path, overwrite: bool) -> None:
-    """Move ``tmp`` to ``dest``; without ``overwrite`` refuse atomically if ``dest`` exists."""
-    if overwrite:
-        os.replace(tmp, dest)
-        return
-    try:
-        os.link(tmp, dest)  # fails if dest exists, even if it appeared a moment ago
-    except FileExistsError:
-        raise WeightsError(f"{dest}: already exists; choose another name or allow overwriting") from None
-    except OSError:  # file system without hard links: check, then rename
-        if dest.exists():
-            raise WeightsError(f"{dest}: already exists; choose another name or allow overwriting") from None
-        os.replace(tmp, dest)
-        return
-    tmp.unlink()
-
-
 def save_model_file(
     path: str | Path,
     model: nn.Module | Mapping[str, Tensor],
@@ -177,45 +153,26 @@ def save_model_file(
     *,
     overwrite: bool = False,
 ) -> Path:
-    """Write ``path`` (.safetensors) and its sidecar: both files, or neither."""
-    from safetensors.torch import save_file
+    """Write ``path`` (.safetensors) and its sidecar: both files, or neither (the sidecar lands last)."""
+    from safetensors.torch import save
 
     path = Path(path)
     if path.suffix.lower() != WEIGHTS_SUFFIX:
         raise WeightsError(f"{path}: model files must end in {WEIGHTS_SUFFIX}")
     side = sidecar_path(path)
-    if not overwrite:
-        for dest in (path, side):
-            if dest.exists():
-                raise WeightsError(f"{dest}: already exists; choose another name or allow overwriting")
     state = model.state_dict() if isinstance(model, nn.Module) else dict(model)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
     data = meta.to_dict()
     _validate(data, side)
     check_state_matches(meta, tensors, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temps: list[Path] = []
-    published: list[Path] = []
-    try:
-        tmp_weights = _temp_next_to(path)
-        temps.append(tmp_weights)
-        save_file(tensors, str(tmp_weights), metadata={"format": FORMAT_NAME})
-        tmp_side = _temp_next_to(side)
-        temps.append(tmp_side)
-        with open(tmp_side, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        _publish(tmp_weights, path, overwrite)
-        published.append(path)
-        _publish(tmp_side, side, overwrite)
-    except BaseException:
-        for tmp in temps:
-            tmp.unlink(missing_ok=True)
-        if published and not overwrite:  # we created it a moment ago: take it back
-            for dest in published:
-                dest.unlink(missing_ok=True)
-        raise
+    for dest in (path, side):
+        check_writable(dest, overwrite=overwrite)
+    with atomic_group(AtomicFile(path, overwrite=overwrite), AtomicFile(side, overwrite=overwrite, text=True)) as (
+        weights_out,
+        side_out,
+    ):
+        weights_out.stream.write(save(tensors, metadata={"format": FORMAT_NAME}))
+        json.dump(data, side_out.stream, indent=2, ensure_ascii=False)
+        side_out.stream.write("\n")
     logger.info("saved model file %s (+ %s)", path, side.name)
     return path

@@ -13,7 +13,6 @@ import logging
 import os
 import pickle
 import re
-import tempfile
 import threading
 import urllib.error
 import urllib.parse
@@ -26,7 +25,8 @@ import torch
 import torch.hub
 from torch import Tensor, nn
 
-from resnet_desktop.core.errors import CancelledError, WeightsError
+from resnet_desktop.core.atomic import AtomicFile
+from resnet_desktop.core.errors import CancelledError, OutputError, WeightsError, WeightsMissingError
 
 logger = logging.getLogger(__name__)
 
@@ -99,28 +99,22 @@ def fetch(
         logger.debug("cache hit: %s", dest)
         return dest
     if _offline():
-        raise WeightsError(_missing_message(url, dest, f"downloads are disabled ({OFFLINE_ENV}=1)"))
+        raise WeightsMissingError(_missing_message(url, dest, f"downloads are disabled ({OFFLINE_ENV}=1)"))
     if cancel is not None and cancel.is_set():
         raise DownloadCancelledError(f"Download of {dest.name} cancelled before it started.")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".partial")
-    except OSError as exc:
-        raise WeightsError(_missing_message(url, dest, f"the cache folder is not writable ({exc})")) from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            digest = _download(url, dest, out, progress, cancel)
+        out = AtomicFile(dest, overwrite=True)
+    except (OSError, OutputError) as exc:
+        raise WeightsMissingError(_missing_message(url, dest, f"the cache folder is not writable ({exc})")) from exc
+    with out:
+        digest = _download(url, dest, out.stream, progress, cancel)
         prefix = expected_hash_prefix(dest.name)
         if prefix and not digest.startswith(prefix):
-            raise WeightsError(
+            raise WeightsMissingError(
                 f"Downloaded {dest.name} is corrupt: its sha256 starts with {digest[: len(prefix)]}, "
                 f"expected {prefix}. Nothing was saved; try again or supply the file with --weights FILE."
             )
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     logger.info("downloaded %s -> %s", url, dest)
     return dest
 
@@ -154,13 +148,13 @@ def _download(
                 if progress:
                     progress(done, total)
     except urllib.error.HTTPError as exc:
-        raise WeightsError(_missing_message(url, dest, f"the server answered {exc.code} {exc.reason}")) from exc
+        raise WeightsMissingError(_missing_message(url, dest, f"the server answered {exc.code} {exc.reason}")) from exc
     except urllib.error.URLError as exc:
-        raise WeightsError(_missing_message(url, dest, f"the network is unreachable ({exc.reason})")) from exc
+        raise WeightsMissingError(_missing_message(url, dest, f"the network is unreachable ({exc.reason})")) from exc
     except (OSError, http.client.HTTPException) as exc:  # timeouts, resets, short reads
-        raise WeightsError(_missing_message(url, dest, f"the download failed ({exc})")) from exc
+        raise WeightsMissingError(_missing_message(url, dest, f"the download failed ({exc})")) from exc
     if total is not None and done != total:
-        raise WeightsError(_missing_message(url, dest, f"the download stopped after {done} of {total} bytes"))
+        raise WeightsMissingError(_missing_message(url, dest, f"the download stopped after {done} of {total} bytes"))
     return sha.hexdigest()
 
 

@@ -16,19 +16,23 @@ import torch
 import torchvision
 from torch import nn
 from torchvision.models import WeightsEnum, get_model_weights
-from torchvision.transforms import InterpolationMode
 from torchvision.transforms._presets import ImageClassification
 
 from resnet_desktop.core.errors import WeightsError
+from resnet_desktop.core.models import modelfile
 from resnet_desktop.core.models import weights as weights_io
+from resnet_desktop.core.models.spec import (
+    ARCHITECTURES,
+    DEFAULT_ARCH,
+    DEFAULT_WEIGHTS,
+    RANDOM_SEED,
+    RANDOM_WEIGHTS,
+    Preprocessing,
+    check_arch,
+)
 
 logger = logging.getLogger(__name__)
 
-ARCHITECTURES = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
-DEFAULT_ARCH = "resnet50"
-DEFAULT_WEIGHTS = "IMAGENET1K_V2"
-RANDOM_WEIGHTS = "random"
-RANDOM_SEED = 0
 # The classic ImageNet evaluation recipe (resize 256, crop 224): used for files without their own.
 _PLAIN_FILE_RECIPE = "IMAGENET1K_V1"
 _FILE_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors", ".json")
@@ -59,11 +63,6 @@ class WeightsInfo:
         return Preprocessing.from_transforms(self.transforms())
 
 
-def _check_arch(arch: str) -> None:
-    if arch not in ARCHITECTURES:
-        raise WeightsError(f"Unknown architecture '{arch}'; choose one of {', '.join(ARCHITECTURES)}")
-
-
 def _info(arch: str, member: WeightsEnum, default: WeightsEnum) -> WeightsInfo:
     meta = member.meta
     metrics = meta["_metrics"]["ImageNet-1K"]
@@ -87,7 +86,7 @@ def list_weights(arch: str | None = None) -> list[WeightsInfo]:
     archs = ARCHITECTURES if arch is None else (arch,)
     result: list[WeightsInfo] = []
     for name in archs:
-        _check_arch(name)
+        check_arch(name)
         enum_cls = get_model_weights(name)
         default = enum_cls.DEFAULT  # type: ignore[attr-defined]
         result.extend(_info(name, member, default) for member in enum_cls)
@@ -96,7 +95,7 @@ def list_weights(arch: str | None = None) -> list[WeightsInfo]:
 
 def get_weights_info(arch: str, name: str = "DEFAULT") -> WeightsInfo:
     """Look up one entry by name ("IMAGENET1K_V1", "DEFAULT", or "ResNet50_Weights.IMAGENET1K_V2")."""
-    _check_arch(arch)
+    check_arch(arch)
     wanted = name.split(".")[-1].strip().upper()
     entries = list_weights(arch)
     for info in entries:
@@ -108,89 +107,10 @@ def get_weights_info(arch: str, name: str = "DEFAULT") -> WeightsInfo:
 
 def build_model(arch: str, num_classes: int = 1000) -> nn.Module:
     """A randomly initialised ResNet (never downloads anything)."""
-    _check_arch(arch)
+    check_arch(arch)
     if num_classes < 1:
         raise WeightsError(f"A model needs at least one output class, got {num_classes}")
     return torchvision.models.get_model(arch, weights=None, num_classes=num_classes)
-
-
-@dataclass(frozen=True)
-class Preprocessing:
-    """The resize/crop/normalise recipe a model expects, in a form that can be saved to JSON."""
-
-    resize_size: int
-    crop_size: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    interpolation: str = "bilinear"
-
-    @classmethod
-    def from_transforms(cls, t: ImageClassification) -> Preprocessing:
-        """Read the values off torchvision's ImageClassification preset (never hand-written)."""
-
-        def one(v: Any) -> int:
-            return int(v[0]) if isinstance(v, (list, tuple)) else int(v)
-
-        interp = t.interpolation
-        return cls(
-            resize_size=one(t.resize_size),
-            crop_size=one(t.crop_size),
-            mean=tuple(float(x) for x in t.mean),  # type: ignore[arg-type]
-            std=tuple(float(x) for x in t.std),  # type: ignore[arg-type]
-            interpolation=interp.value if isinstance(interp, InterpolationMode) else str(interp),
-        )
-
-    def reference_transforms(self) -> ImageClassification:
-        """A torchvision ImageClassification doing exactly this preprocessing."""
-        return ImageClassification(
-            crop_size=self.crop_size,
-            resize_size=self.resize_size,
-            mean=self.mean,
-            std=self.std,
-            interpolation=InterpolationMode(self.interpolation),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "resize_size": self.resize_size,
-            "crop_size": self.crop_size,
-            "mean": list(self.mean),
-            "std": list(self.std),
-            "interpolation": self.interpolation,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Preprocessing:
-        """Validate and build from saved JSON; ``ValueError`` says which value is wrong."""
-        if not isinstance(data, dict):
-            raise ValueError("preprocessing must be an object")
-        missing = [k for k in ("resize_size", "crop_size", "mean", "std") if k not in data]
-        if missing:
-            raise ValueError(f"preprocessing lacks {', '.join(missing)}")
-        sizes = {k: data[k] for k in ("resize_size", "crop_size")}
-        for key, value in sizes.items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"preprocessing {key} must be a positive integer, got {value!r}")
-        triples = {}
-        for key in ("mean", "std"):
-            value = data[key]
-            if not (isinstance(value, list) and len(value) == 3 and all(isinstance(x, (int, float)) for x in value)):
-                raise ValueError(f"preprocessing {key} must be a list of 3 numbers, got {value!r}")
-            triples[key] = tuple(float(x) for x in value)
-        if any(x <= 0 for x in triples["std"]):
-            raise ValueError("preprocessing std values must be positive")
-        interpolation = data.get("interpolation", "bilinear")
-        try:
-            InterpolationMode(interpolation)
-        except ValueError:
-            raise ValueError(f"preprocessing interpolation '{interpolation}' is not a known mode") from None
-        return cls(
-            resize_size=sizes["resize_size"],
-            crop_size=sizes["crop_size"],
-            mean=triples["mean"],  # type: ignore[arg-type]
-            std=triples["std"],  # type: ignore[arg-type]
-            interpolation=interpolation,
-        )
 
 
 @dataclass
@@ -239,7 +159,7 @@ def load_model(
     """
     if _is_path(weights):
         return _load_file(arch, Path(weights).expanduser())
-    _check_arch(arch)
+    check_arch(arch)
     if str(weights).strip().lower() == RANDOM_WEIGHTS:
         return _load_random(arch)
     info = get_weights_info(arch, str(weights))
@@ -288,13 +208,11 @@ def _load_random(arch: str) -> LoadedModel:
 
 
 def _load_file(arch: str, path: Path) -> LoadedModel:
-    from resnet_desktop.core.models import modelfile
-
     if path.suffix.lower() == ".json":
         path = path.with_suffix(".safetensors")
     if modelfile.is_model_file(path):
         return _load_model_file(path)
-    _check_arch(arch)
+    check_arch(arch)
     state = weights_io.load_state_dict(path)
     guessed = weights_io.guess_resnet_arch(state)
     if guessed is not None and guessed != arch:
@@ -320,15 +238,10 @@ def _load_file(arch: str, path: Path) -> LoadedModel:
 
 
 def _load_model_file(path: Path) -> LoadedModel:
-    from resnet_desktop.core.models import modelfile
-
     meta = modelfile.read_meta(path)
     state = weights_io.load_state_dict(path)
     modelfile.check_state_matches(meta, state, path)
-    try:
-        preprocessing = Preprocessing.from_dict(meta.preprocessing)
-    except ValueError as exc:
-        raise WeightsError(f"{modelfile.sidecar_path(path)}: {exc}") from exc
+    preprocessing = Preprocessing.from_dict(meta.preprocessing, source=str(modelfile.sidecar_path(path)))
     model = build_model(meta.arch, len(meta.class_names))
     weights_io.apply_state_dict(model, state, source=path)
     return LoadedModel(

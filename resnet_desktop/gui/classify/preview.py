@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QPainter, QPalette, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from resnet_desktop.gui.classify.results_model import ResultRow, Score
+from resnet_desktop.core.inference.records import ClassScore, Prediction
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 
 logger = logging.getLogger(__name__)
@@ -23,16 +23,16 @@ class TopKBars(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._scores: tuple[Score, ...] = ()
+        self._scores: tuple[ClassScore, ...] = ()
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
-    def set_scores(self, scores: tuple[Score, ...]) -> None:
+    def set_scores(self, scores: tuple[ClassScore, ...]) -> None:
         self._scores = tuple(scores)
         self.updateGeometry()
         self.setFixedHeight(self.sizeHint().height())
         self.update()
 
-    def scores(self) -> tuple[Score, ...]:
+    def scores(self) -> tuple[ClassScore, ...]:
         return self._scores
 
     def sizeHint(self) -> QSize:
@@ -112,7 +112,7 @@ class PreviewPanel(QWidget):
     def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.loader = loader
-        self.row: ResultRow | None = None
+        self.row: Prediction | None = None
         self.image = ImageLabel()
         self.title = QLabel()
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -131,7 +131,7 @@ class PreviewPanel(QWidget):
         loader.ready.connect(self._on_ready)
         self.show_row(None)
 
-    def show_row(self, row: ResultRow | None) -> None:
+    def show_row(self, row: Prediction | None) -> None:
         self.row = row
         if row is None:
             self.title.setText("")

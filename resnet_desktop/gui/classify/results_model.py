@@ -1,7 +1,7 @@
 """The results table: one row per classified file, appended as predictions stream in.
 
-``ResultsModel`` is a plain ``QAbstractTableModel`` over ``ResultRow`` records (the core's
-``Prediction`` fields, without holding on to core objects). ``ResultsFilter`` adds sorting by
+``ResultsModel`` is a plain ``QAbstractTableModel`` over the core's ``Prediction`` records (torch-free;
+embeddings are dropped, the table never needs them). ``ResultsFilter`` adds sorting by
 any column and filtering by label text and minimum confidence.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QStyle
 
+from resnet_desktop.core.inference.records import Prediction
 from resnet_desktop.gui.common.thumbnails import THUMB_SIZE, ThumbnailLoader
 
 logger = logging.getLogger(__name__)
@@ -33,48 +34,10 @@ COL_THUMB, COL_NAME, COL_LABEL, COL_CONFIDENCE, COL_FOLDER = range(5)
 HEADERS = ("", "File", "Top-1 label", "Confidence", "Folder")
 #: Numeric/lower-case values the proxy sorts by (so 9% sorts below 10%).
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-#: The ``ResultRow`` behind a row (any column).
+#: The ``Prediction`` behind a row (any column).
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 #: Top-1 probability as a float, or ``None`` for an error row (the confidence bar reads it).
 CONFIDENCE_ROLE = Qt.ItemDataRole.UserRole + 3
-
-
-@dataclass(frozen=True)
-class Score:
-    label: str
-    index: int
-    probability: float
-
-
-@dataclass(frozen=True)
-class ResultRow:
-    """What the table shows for one file: its top-k scores, or why it failed."""
-
-    path: Path
-    scores: tuple[Score, ...] = ()
-    error: str | None = None
-
-    @classmethod
-    def from_prediction(cls, prediction: Any) -> ResultRow:
-        scores = tuple(Score(s.label, int(s.index), float(s.probability)) for s in prediction.scores)
-        return cls(path=Path(prediction.path), scores=scores, error=prediction.error)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    @property
-    def top1(self) -> Score | None:
-        return self.scores[0] if self.scores else None
-
-    def to_json(self) -> dict[str, Any]:
-        """The CLI's JSON record: ``{"path", "predictions": [...]}`` or ``{"path", "error"}``."""
-        if self.error is not None:
-            return {"path": str(self.path), "error": self.error}
-        return {
-            "path": str(self.path),
-            "predictions": [{"label": s.label, "index": s.index, "probability": s.probability} for s in self.scores],
-        }
 
 
 class ResultsModel(QAbstractTableModel):
@@ -82,7 +45,7 @@ class ResultsModel(QAbstractTableModel):
 
     def __init__(self, thumbnails: ThumbnailLoader | None = None, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[ResultRow] = []
+        self._rows: list[Prediction] = []
         self._row_of: dict[str, list[int]] = {}
         self.thumbnails = thumbnails
         if thumbnails is not None:
@@ -90,7 +53,7 @@ class ResultsModel(QAbstractTableModel):
 
     # -- editing -------------------------------------------------------------------------------
 
-    def append(self, rows: Iterable[ResultRow]) -> None:
+    def append(self, rows: Iterable[Prediction]) -> None:
         rows = list(rows)
         if not rows:
             return
@@ -101,8 +64,8 @@ class ResultsModel(QAbstractTableModel):
             self._row_of.setdefault(str(row.path), []).append(first + offset)
         self.endInsertRows()
 
-    def append_predictions(self, predictions: Iterable[Any]) -> None:
-        self.append(ResultRow.from_prediction(p) for p in predictions)
+    def append_predictions(self, predictions: Iterable[Prediction]) -> None:
+        self.append(p if p.embedding is None else replace(p, embedding=None) for p in predictions)
 
     def clear(self) -> None:
         self.beginResetModel()
@@ -110,10 +73,10 @@ class ResultsModel(QAbstractTableModel):
         self._row_of.clear()
         self.endResetModel()
 
-    def rows(self) -> list[ResultRow]:
+    def rows(self) -> list[Prediction]:
         return list(self._rows)
 
-    def row_at(self, row: int) -> ResultRow:
+    def row_at(self, row: int) -> Prediction:
         return self._rows[row]
 
     def paths(self) -> list[Path]:
@@ -165,7 +128,7 @@ class ResultsModel(QAbstractTableModel):
         return None
 
     @staticmethod
-    def _display(row: ResultRow, column: int) -> str | None:
+    def _display(row: Prediction, column: int) -> str | None:
         if column == COL_NAME:
             return row.path.name
         if column == COL_LABEL:
@@ -177,7 +140,7 @@ class ResultsModel(QAbstractTableModel):
         return None
 
     @staticmethod
-    def _sort_value(row: ResultRow, column: int) -> Any:
+    def _sort_value(row: Prediction, column: int) -> Any:
         if column == COL_CONFIDENCE:
             return row.top1.probability if row.top1 else -1.0
         if column == COL_LABEL:
@@ -189,7 +152,7 @@ class ResultsModel(QAbstractTableModel):
         return row.path.name.lower()
 
     @staticmethod
-    def _tooltip(row: ResultRow) -> str:
+    def _tooltip(row: Prediction) -> str:
         if row.error:
             return f"{row.path}\n{row.error}"
         lines = [str(row.path)] + [f"{s.probability:6.1%}  {s.label}" for s in row.scores]
@@ -233,7 +196,7 @@ class ResultsFilter(QSortFilterProxyModel):
 
     def filterAcceptsRow(self, source_row: int, source_parent: ModelIndex) -> bool:
         model = self.sourceModel()
-        row: ResultRow = model.data(model.index(source_row, 0, source_parent), ROW_ROLE)
+        row: Prediction = model.data(model.index(source_row, 0, source_parent), ROW_ROLE)
         if row is None:
             return False
         if row.error is not None:
@@ -246,6 +209,6 @@ class ResultsFilter(QSortFilterProxyModel):
             return True
         return any(self._text in s.label.lower() for s in row.scores[:1]) or self._text in row.path.name.lower()
 
-    def visible_rows(self) -> list[ResultRow]:
+    def visible_rows(self) -> list[Prediction]:
         """Rows as shown: filtered and in display order (what Export writes)."""
         return [self.data(self.index(r, 0), ROW_ROLE) for r in range(self.rowCount())]

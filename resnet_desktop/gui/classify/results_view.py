@@ -29,7 +29,7 @@ from resnet_desktop.gui.classify.results_model import (
     COL_THUMB,
     CONFIDENCE_ROLE,
     ROW_ROLE,
-    ResultRow,
+    Prediction,
     ResultsFilter,
     ResultsModel,
 )
@@ -153,11 +153,11 @@ class ResultsPanel(QWidget):
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.current_changed.emit(current.data(ROW_ROLE) if current.isValid() else None)
 
-    def current_row(self) -> ResultRow | None:
+    def current_row(self) -> Prediction | None:
         index = self.table.currentIndex()
         return index.data(ROW_ROLE) if index.isValid() else None
 
-    def selected_rows(self) -> list[ResultRow]:
+    def selected_rows(self) -> list[Prediction]:
         indexes = sorted(self.table.selectionModel().selectedRows(), key=lambda i: i.row())
         return [i.data(ROW_ROLE) for i in indexes]
 

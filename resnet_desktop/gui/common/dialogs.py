@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from PySide6.QtCore import QBuffer, QIODevice
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from resnet_desktop import __version__
+from resnet_desktop.core.atomic import write_bytes
+from resnet_desktop.core.errors import OutputError
 
 logger = logging.getLogger(__name__)
 
@@ -64,22 +65,22 @@ def confirm_changed_name(parent: QWidget, confirmed: Path, final: Path) -> bool:
 def save_pasted_image(image: QImage, folder: Path) -> Path:
     """Write a clipboard image as PNG into ``folder`` (atomically, never over an existing file)."""
     folder.mkdir(parents=True, exist_ok=True)
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OutputError("The clipboard image could not be encoded as PNG.")
+    data = bytes(buffer.data().data())
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = folder / f"pasted-{stamp}.png"
-    n = 1
-    while target.exists():
-        n += 1
-        target = folder / f"pasted-{stamp}-{n}.png"
-    fd, tmp = tempfile.mkstemp(prefix=".paste-", suffix=".png", dir=folder)
-    os.close(fd)
-    try:
-        if not image.save(tmp, "PNG"):
-            raise OSError(f"Could not write the pasted image to {folder}")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    for n in range(1, 1000):
+        target = folder / (f"pasted-{stamp}.png" if n == 1 else f"pasted-{stamp}-{n}.png")
+        if target.exists():
+            continue
+        try:
+            return write_bytes(target, data)
+        except OutputError:
+            if not target.exists():  # not a name clash: a real write failure
+                raise
+    raise OutputError(f"Could not find a free file name for the pasted image in {folder}")
 
 
 def about_text(versions: dict[str, str], device: str) -> str:

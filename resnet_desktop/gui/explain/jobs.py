@@ -74,8 +74,9 @@ def prepare(loaded: Any, path: Path, first_layer: str, cancel: threading.Event, 
     """Open the photo, list the layers, capture activations (bounded), and get class probabilities."""
     import torch
 
+    from resnet_desktop.core.explain.activations import ActivationCache
     from resnet_desktop.core.explain.heatmaps import network_view
-    from resnet_desktop.core.explain.hooks import ActivationCache, image_tensor, list_layers
+    from resnet_desktop.core.explain.hooks import image_tensor, list_layers
     from resnet_desktop.core.images import open_image
 
     photo = open_image(path)
@@ -102,6 +103,6 @@ def fetch_layer(cache: Any, name: str, cancel: threading.Event) -> tuple[str, np
 
 def compute_cam(loaded: Any, cache: Any, target: int | None, layer: str, cancel: threading.Event) -> Any:
     """Grad-CAM for the current image; returns core's ``CamResult``."""
-    from resnet_desktop.core.explain.hooks import grad_cam
+    from resnet_desktop.core.explain.gradcam import grad_cam
 
     return grad_cam(loaded.model, cache.inputs, target, layer, cancel=cancel)

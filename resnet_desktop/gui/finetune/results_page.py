@@ -255,6 +255,11 @@ class SavePage(QWizardPage):
             self.status.setText("Type a file name (without folders).")
             return
         path = self.target()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)  # the "Save in" folder the person typed
+        except OSError as exc:
+            self.status.setText(f"Cannot create {path.parent}: {exc.strerror or exc}")
+            return
         if path.exists() or path.with_suffix(".json").exists():
             self.status.setText(f"{path.name} already exists in {path.parent}; choose another name.")
             return

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from resnet_desktop.core.errors import SettingsError
 from resnet_desktop.core.explain.heatmaps import (
     COLORMAPS,
     GAP_GREY,
@@ -43,7 +44,7 @@ def test_apply_colormap_maps_zero_and_one_to_the_ends() -> None:
     np.testing.assert_array_equal(rgb[0, 1], lut[255])
     np.testing.assert_array_equal(rgb[1, 0], lut[0])  # NaN -> 0
     np.testing.assert_array_equal(rgb[1, 1], lut[255])  # clipped
-    with pytest.raises(ValueError, match="jet"):
+    with pytest.raises(SettingsError, match="jet"):
         colormap_lut("jet")
 
 
@@ -102,7 +103,7 @@ def test_overlay_opacity_blends_between_image_and_heatmap() -> None:
     np.testing.assert_array_equal(full[0, 0], colormap_lut("viridis")[0])
     half = np.asarray(overlay(image, heat, 0.5, colormap="viridis")).astype(int)
     assert np.abs(half - (np.asarray(image).astype(int) + full) / 2).max() <= 1
-    with pytest.raises(ValueError, match="Opacity"):
+    with pytest.raises(SettingsError, match="Opacity"):
         overlay(image, heat, 1.5)
 
 

@@ -1,4 +1,4 @@
-"""Forward-hook recording, layer listing, Grad-CAM and the activation cache (core, no Qt)."""
+"""Forward-hook recording and layer listing (core, no Qt)."""
 
 from __future__ import annotations
 
@@ -12,43 +12,16 @@ import torchvision
 from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
 
-from resnet_desktop.core.errors import CancelledError
-from resnet_desktop.core.explain.hooks import (
-    ActivationCache,
-    FeatureRecorder,
-    capture,
-    grad_cam,
-    list_layers,
-    model_lock,
-)
-
-
-def _resnet(arch: str = "resnet18", num_classes: int = 1000, seed: int = 0) -> nn.Module:
-    torch.manual_seed(seed)
-    return getattr(torchvision.models, arch)(weights=None, num_classes=num_classes).eval()
-
-
-def _image(size: int = 64, seed: int = 1) -> torch.Tensor:
-    return torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(seed))
-
-
-def _assert_no_hooks(model: nn.Module) -> None:
-    for name, module in model.named_modules():
-        assert not module._forward_hooks, f"forward hook left on {name or 'model'}"
-        assert not module._forward_pre_hooks, f"forward pre-hook left on {name or 'model'}"
-        assert not module._backward_hooks, f"backward hook left on {name or 'model'}"
-
-
-@pytest.fixture(scope="module")
-def resnet18() -> nn.Module:
-    return _resnet("resnet18")
-
+from resnet_desktop.core.errors import CancelledError, SettingsError
+from resnet_desktop.core.explain.gradcam import grad_cam
+from resnet_desktop.core.explain.hooks import FeatureRecorder, capture, list_layers
+from tests.core.explain.nets import assert_no_hooks, make_resnet, random_image
 
 # --- recording ---------------------------------------------------------------------------------
 
 
 def test_hooked_outputs_equal_direct_submodule_calls(resnet18: nn.Module) -> None:
-    m, x = resnet18, _image()
+    m, x = resnet18, random_image()
     names = [
         "conv1",
         "bn1",
@@ -96,12 +69,12 @@ def test_hooked_outputs_equal_direct_submodule_calls(resnet18: nn.Module) -> Non
         torch.testing.assert_close(outputs[name], expected[name], msg=name)
     # The in-place ReLU that follows bn1 must not have rewritten the recorded bn1 output.
     assert (outputs["bn1"] < 0).any()
-    _assert_no_hooks(m)
+    assert_no_hooks(m)
 
 
 def test_every_call_name_matches_torchvision_feature_extraction(resnet18: nn.Module) -> None:
     """Reused modules (a block's relu) get one name per call, as torchvision's FX extractor names them."""
-    x = _image()
+    x = random_image()
     ours = capture(resnet18, x, None)
     # BatchNorm outputs are left out: the FX extractor returns them *after* the in-place ReLU / `+=`
     # that follows has rewritten them (our recorder copies; see the bn1 check above).
@@ -119,52 +92,52 @@ def test_every_call_name_matches_torchvision_feature_extraction(resnet18: nn.Mod
 
 
 def test_no_hooks_remain_after_capture_exception_or_cancel(resnet18: nn.Module) -> None:
-    x = _image()
+    x = random_image()
     with FeatureRecorder(resnet18, ["layer1", "layer1.0.relu_1"]) as recorder:
         resnet18(x)
     assert set(recorder.outputs) == {"layer1", "layer1.0.relu_1"}
-    _assert_no_hooks(resnet18)
+    assert_no_hooks(resnet18)
 
     with pytest.raises(RuntimeError, match="boom"):
         with FeatureRecorder(resnet18, None):
             resnet18(x)
             raise RuntimeError("boom")
-    _assert_no_hooks(resnet18)
+    assert_no_hooks(resnet18)
 
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(CancelledError):
         capture(resnet18, x, ["layer4"], cancel=cancel)
-    _assert_no_hooks(resnet18)
+    assert_no_hooks(resnet18)
 
 
 def test_capture_stops_once_everything_asked_for_is_recorded(resnet18: nn.Module) -> None:
     later: list[str] = []
     handle = resnet18.layer2.register_forward_pre_hook(lambda module, args: later.append("layer2 ran"))
     try:
-        outputs = capture(resnet18, _image(), ["layer1"])
+        outputs = capture(resnet18, random_image(), ["layer1"])
     finally:
         handle.remove()
     assert later == [] and set(outputs) == {"layer1"}
-    _assert_no_hooks(resnet18)
+    assert_no_hooks(resnet18)
 
 
 def test_low_precision_model_records_float32() -> None:
-    model = _resnet("resnet18").to(torch.bfloat16)
-    outputs = capture(model, _image(), ["layer1", "fc"])
+    model = make_resnet("resnet18").to(torch.bfloat16)
+    outputs = capture(model, random_image(), ["layer1", "fc"])
     assert all(t.dtype == torch.float32 for t in outputs.values())
     with torch.no_grad():
-        expected = model(_image().to(torch.bfloat16)).float()
+        expected = model(random_image().to(torch.bfloat16)).float()
     torch.testing.assert_close(outputs["fc"], expected)
-    assert grad_cam(model, _image(), layer="layer4").heatmap.dtype == np.float32
+    assert grad_cam(model, random_image(), layer="layer4").heatmap.dtype == np.float32
 
 
 def test_unknown_layer_is_named_in_the_error(resnet18: nn.Module) -> None:
-    with pytest.raises(ValueError, match="layer9"):
+    with pytest.raises(SettingsError, match="layer9"):
         FeatureRecorder(resnet18, ["layer9"])
-    with pytest.raises(ValueError, match="layer1.0.relu_7"):
-        capture(resnet18, _image(), ["layer1.0.relu_7"])  # exists as a module, never called 8 times
-    _assert_no_hooks(resnet18)
+    with pytest.raises(SettingsError, match="layer1.0.relu_7"):
+        capture(resnet18, random_image(), ["layer1.0.relu_7"])  # exists as a module, never called 8 times
+    assert_no_hooks(resnet18)
 
 
 def test_forward_in_another_thread_is_not_recorded(resnet18: nn.Module) -> None:
@@ -175,7 +148,7 @@ def test_forward_in_another_thread_is_not_recorded(resnet18: nn.Module) -> None:
         thread.start()
         thread.join()
         assert recorder.outputs == {}
-        resnet18(_image())
+        resnet18(random_image())
     assert recorder.outputs["layer1"].shape == (1, 64, 16, 16)
 
 
@@ -217,130 +190,20 @@ def test_layer_shapes_for_every_depth(arch: str) -> None:
 
 @pytest.mark.parametrize("arch", ["resnet18", "resnet50"])
 def test_listed_shapes_are_what_a_real_forward_produces(arch: str) -> None:
-    model = _resnet(arch)
+    model = make_resnet(arch)
     layers = list_layers(model, 64)
-    real = capture(model, _image(), None)
+    real = capture(model, random_image(), None)
     assert {layer.name: layer.shape for layer in layers} == {n: tuple(t.shape[1:]) for n, t in real.items()}
-    _assert_no_hooks(model)
+    assert_no_hooks(model)
 
 
 def test_fine_tuned_head_is_supported() -> None:
-    model = _resnet("resnet18", num_classes=3)
+    model = make_resnet("resnet18", num_classes=3)
     model.fc = nn.Sequential(nn.Dropout(0.2), nn.Linear(512, 3))
     model.eval()
     by_name = {layer.name: layer for layer in list_layers(model, 64)}
     assert by_name["fc"].shape == (3,) and by_name["fc.1"].shape == (3,)
-    result = grad_cam(model, _image()[0], target_class=2)
+    result = grad_cam(model, random_image()[0], target_class=2)
     assert result.class_index == 2 and result.probabilities.shape == (3,)
-    with pytest.raises(ValueError, match="out of range"):
-        grad_cam(model, _image(), target_class=3)
-
-
-# --- Grad-CAM ----------------------------------------------------------------------------------
-
-
-def _reference_cam(m: nn.Module, x: torch.Tensor, stage: str, target: int | None) -> tuple[np.ndarray, int]:
-    """Grad-CAM written out by hand on torchvision's ResNet forward."""
-    stages = ["layer1", "layer2", "layer3", "layer4"]
-    with torch.no_grad():
-        h = m.maxpool(m.relu(m.bn1(m.conv1(x))))
-        for name in stages[: stages.index(stage) + 1]:
-            h = getattr(m, name)(h)
-    activation = h.detach().requires_grad_(True)
-    h = activation
-    for name in stages[stages.index(stage) + 1 :]:
-        h = getattr(m, name)(h)
-    logits = m.fc(torch.flatten(m.avgpool(h), 1))
-    target = int(logits.argmax()) if target is None else target
-    (gradient,) = torch.autograd.grad(logits[0, target], activation)
-    weights = gradient.mean(dim=(2, 3), keepdim=True)
-    cam = torch.relu((weights * activation).sum(1, keepdim=True))
-    cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0].detach()
-    cam = (cam - cam.min()) / (cam.max() - cam.min())
-    return cam.numpy(), target
-
-
-@pytest.mark.parametrize(("stage", "target"), [("layer4", None), ("layer4", 7), ("layer3", 123)])
-def test_grad_cam_equals_reference(resnet18: nn.Module, stage: str, target: int | None) -> None:
-    x = _image(128, seed=3)
-    result = grad_cam(resnet18, x, target_class=target, layer=stage)
-    expected, expected_class = _reference_cam(resnet18, x, stage, target)
-    assert result.class_index == expected_class
-    assert result.heatmap.dtype == np.float32 and result.heatmap.shape == (128, 128)
-    assert result.heatmap.min() == 0.0 and result.heatmap.max() == pytest.approx(1.0)
-    np.testing.assert_allclose(result.heatmap, expected, atol=1e-5)
-    with torch.no_grad():
-        logits = resnet18(x)
-    assert result.score == pytest.approx(float(logits[0, expected_class]), rel=1e-4, abs=1e-4)
-    assert result.probabilities.sum() == pytest.approx(1.0, abs=1e-4)
-    assert result.topk(5)[0][0] == int(logits.argmax())
-
-
-def test_grad_cam_leaves_the_model_as_it_was() -> None:
-    model = _resnet("resnet18")
-    model.train()  # even a model left in training mode must not have its BN statistics moved
-    for param in model.layer1.parameters():
-        param.requires_grad_(False)
-    flags = {n: p.requires_grad for n, p in model.named_parameters()}
-    buffers = {n: b.clone() for n, b in model.named_buffers()}
-    grad_cam(model, _image(64), layer="layer4")
-    grad_cam(model, _image(64), layer="layer1.0.relu_1", target_class=5)
-    assert model.training and all(m.training for m in model.modules())
-    assert {n: p.requires_grad for n, p in model.named_parameters()} == flags
-    assert all(p.grad is None for p in model.parameters())
-    for name, buffer in model.named_buffers():
-        torch.testing.assert_close(buffer, buffers[name], msg=name)
-    _assert_no_hooks(model)
-
-
-def test_grad_cam_rejects_non_spatial_layers_and_batches(resnet18: nn.Module) -> None:
-    with pytest.raises(ValueError, match="spatial"):
-        grad_cam(resnet18, _image(), layer="fc")
-    with pytest.raises(ValueError, match="one image"):
-        grad_cam(resnet18, torch.zeros(2, 3, 64, 64))
-    _assert_no_hooks(resnet18)
-
-
-def test_grad_cam_waits_for_the_model_lock(resnet18: nn.Module) -> None:
-    done = threading.Event()
-    with model_lock(resnet18):
-        worker = threading.Thread(target=lambda: (grad_cam(resnet18, _image()), done.set()))
-        worker.start()
-        assert not done.wait(0.2)
-    worker.join(timeout=60)
-    assert done.is_set()
-
-
-# --- activation cache --------------------------------------------------------------------------
-
-
-def test_activation_cache_captures_once_when_it_fits(resnet18: nn.Module) -> None:
-    x = _image()
-    layers = list_layers(resnet18, 64)
-    cache = ActivationCache(resnet18, x, layers)
-    first = cache.get("layer1")
-    assert cache.forwards == 1 and all(cache.is_cached(layer.name) for layer in layers)
-    cache.get("layer4.1.relu_1")
-    assert cache.forwards == 1
-    torch.testing.assert_close(first, capture(resnet18, x, ["layer1"])["layer1"][0])
-
-
-def test_activation_cache_stays_within_its_budget(resnet18: nn.Module) -> None:
-    x = _image()
-    layers = list_layers(resnet18, 64)
-    budget = 3 * 64 * 32 * 32 * 4  # three conv1-sized maps; the whole net needs far more
-    cache = ActivationCache(resnet18, x, layers, budget_bytes=budget)
-    cache.get("layer1.0.conv1")
-    assert cache.is_cached("layer4") and cache.is_cached("fc")  # small top-level outputs come along
-    assert cache.is_cached("layer1.0.bn1")  # and the neighbours
-    for name in ["conv1", "bn1", "layer1.0.conv1", "layer3", "relu"]:
-        value = cache.get(name)
-        assert cache.cached_bytes <= budget
-        torch.testing.assert_close(value, capture(resnet18, x, [name])[name][0], msg=name)
-    assert cache.forwards > 1
-    # A miss also brings the neighbours (what a person clicks next) within half the budget.
-    cache.get("layer2.0.conv2")
-    forwards = cache.forwards
-    cache.get("layer2.0.bn2")
-    assert cache.forwards == forwards
-    _assert_no_hooks(resnet18)
+    with pytest.raises(SettingsError, match="out of range"):
+        grad_cam(model, random_image(), target_class=3)

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from resnet_desktop.core.errors import CancelledError, DatasetError, WeightsError
+from resnet_desktop.core.errors import CancelledError, DatasetError, OutputError
 from resnet_desktop.core.finetune.data import scan_dataset, stratified_split
 from resnet_desktop.core.finetune.head import C_GRID, HeadConfig, train_head
 from resnet_desktop.core.finetune.run import FineTuneResult, FineTuneSettings, TrainProgress, fine_tune, run_fine_tune
@@ -198,7 +198,7 @@ def test_saved_model_loads_with_its_class_names(runs: dict, labeled: Path, tmp_p
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         assert torch.allclose(loaded.model(x), result.model(x), atol=1e-5)
-    with pytest.raises(WeightsError, match="already exists"):
+    with pytest.raises(OutputError, match="already exists"):
         result.save(path)
     assert "misclassified" in loaded.meta["metrics"] and str(labeled) not in path.with_suffix(".json").read_text()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from resnet_desktop.core.errors import WeightsError
+from resnet_desktop.core.errors import OutputError, WeightsError
 from resnet_desktop.core.models import modelfile, zoo
 
 CLASSES = ["cat", "dog", "ferret"]
@@ -69,7 +69,7 @@ def test_save_refuses_to_overwrite_unless_asked(tmp_path: Path) -> None:
     modelfile.save_model_file(path, _model(0), _meta())
     before = path.read_bytes(), modelfile.sidecar_path(path).read_bytes()
 
-    with pytest.raises(WeightsError, match="already exists"):
+    with pytest.raises(OutputError, match="already exists"):
         modelfile.save_model_file(path, _model(1), _meta(class_names=["a", "b", "c"]))
     assert (path.read_bytes(), modelfile.sidecar_path(path).read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.safetensors"]
@@ -82,7 +82,7 @@ def test_save_refuses_to_overwrite_unless_asked(tmp_path: Path) -> None:
 def test_an_existing_sidecar_alone_also_blocks_saving(tmp_path: Path) -> None:
     path = tmp_path / "m.safetensors"
     modelfile.sidecar_path(path).write_text("my notes")
-    with pytest.raises(WeightsError, match="m.json: already exists"):
+    with pytest.raises(OutputError, match="m.json already exists"):
         modelfile.save_model_file(path, _model(), _meta())
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
     assert modelfile.sidecar_path(path).read_text() == "my notes"

@@ -66,8 +66,16 @@ def test_preprocessing_round_trip_and_reference_transforms_match_torchvision() -
 )
 def test_preprocessing_from_dict_rejects_bad_values(change: dict, words: str) -> None:
     data = zoo.get_weights_info("resnet18").preprocessing.to_dict() | change
-    with pytest.raises(ValueError, match=words):
-        zoo.Preprocessing.from_dict(data)
+    with pytest.raises(WeightsError, match=words):
+        zoo.Preprocessing.from_dict(data, source="model.json")
+
+
+def test_spec_knows_every_torchvision_interpolation_without_importing_it() -> None:
+    from torchvision.transforms import InterpolationMode
+
+    from resnet_desktop.core.models.spec import INTERPOLATIONS
+
+    assert set(INTERPOLATIONS) == {mode.value for mode in InterpolationMode}
 
 
 def test_random_weights_are_seeded_and_leave_the_global_rng_alone() -> None:

@@ -13,7 +13,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QThread, QTimer, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog
 
-from resnet_desktop.gui.classify.results_model import COL_CONFIDENCE, ResultRow
+from resnet_desktop.core.inference.records import Prediction, to_dict
+from resnet_desktop.gui.classify.results_model import COL_CONFIDENCE
 from resnet_desktop.gui.settings import ModelSpec
 
 JOB_TIMEOUT_MS = 120_000
@@ -56,7 +57,7 @@ def expected_predictions(window, inputs: list[Path]) -> dict[Path, object]:  # t
     return {p.path: p for p in engine.classify(list(discover(inputs)), topk=5)}
 
 
-def assert_rows_match(rows: list[ResultRow], expected: dict) -> None:  # type: ignore[type-arg]
+def assert_rows_match(rows: list[Prediction], expected: dict) -> None:  # type: ignore[type-arg]
     assert sorted(r.path for r in rows) == sorted(expected), "one row per file"
     for row in rows:
         want = expected[row.path]
@@ -241,7 +242,7 @@ def test_export_round_trip(qtbot, window, mixed_folder, tmp_path: Path) -> None:
     assert len(shown) == window.results.rowCount()
 
     json_path = window.export_results(tmp_path / "out.json")
-    assert json.loads(json_path.read_text(encoding="utf-8")) == [r.to_json() for r in shown]
+    assert json.loads(json_path.read_text(encoding="utf-8")) == [to_dict(r) for r in shown]
     csv_path = window.export_results(tmp_path / "out.csv")
     with csv_path.open(newline="", encoding="utf-8") as handle:
         lines = list(csv.DictReader(handle))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFileDialog
 
+from resnet_desktop.core.errors import OutputError
 from resnet_desktop.gui.settings import ModelSpec
 
 TIMEOUT_MS = 120_000
@@ -187,18 +189,18 @@ def test_pixmap_cache_is_bounded(qapp) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("suffix", [".csv", ".json"])
 def test_export_never_leaves_partial_file(tmp_path: Path, suffix: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from resnet_desktop.core.inference.records import Prediction
     from resnet_desktop.gui.classify import export as export_module
-    from resnet_desktop.gui.classify.results_model import ResultRow
 
     target = tmp_path / f"out{suffix}"
     target.write_text("previous export\n", encoding="utf-8")
 
     def broken_replace(*_a: object) -> None:
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(export_module.os, "replace", broken_replace)
-    with pytest.raises(OSError):
-        export_module.export(target, [ResultRow(path=Path("a.jpg"), error="bad")])
+    monkeypatch.setattr("resnet_desktop.core.atomic.os.replace", broken_replace)
+    with pytest.raises(OutputError, match="the disk is full"):
+        export_module.export(target, [Prediction(path=Path("a.jpg"), error="bad")])
     assert target.read_text(encoding="utf-8") == "previous export\n"
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
 
@@ -272,7 +274,8 @@ def test_thumbnails_are_decoded_off_the_gui_thread(qtbot, tmp_path: Path, monkey
     from PIL import Image
     from PySide6.QtCore import Qt
 
-    from resnet_desktop.gui.classify.results_model import COL_THUMB, ResultRow, ResultsModel, Score
+    from resnet_desktop.core.inference.records import ClassScore, Prediction
+    from resnet_desktop.gui.classify.results_model import COL_THUMB, ResultsModel
     from resnet_desktop.gui.common import thumbnails
 
     threads: list[int] = []
@@ -284,9 +287,9 @@ def test_thumbnails_are_decoded_off_the_gui_thread(qtbot, tmp_path: Path, monkey
     fake_heic.write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(64))  # the core may read it; Qt cannot
     loader = thumbnails.ThumbnailLoader()
     model = ResultsModel(loader)
-    score = (Score("x", 0, 1.0),)
+    score = (ClassScore("x", 0, 1.0),)
     model.append(
-        [ResultRow(photo, score), ResultRow(fake_heic, score), ResultRow(tmp_path / "bad.jpg", error="corrupt")]
+        [Prediction(photo, score), Prediction(fake_heic, score), Prediction(tmp_path / "bad.jpg", error="corrupt")]
     )
     decoration = Qt.ItemDataRole.DecorationRole
     for row in range(3):

@@ -1,0 +1,292 @@
+"""The one way we write a file: a temp file in the target folder, flushed and fsynced, then renamed.
+
+A reader never sees a half-written file, a crash leaves the old file (or nothing) in place, and
+an existing file is never replaced unless the caller says so. Details that matter:
+
+- Permissions are those of any file the user creates (``0o666`` minus the umask), not the
+  ``0o600`` of ``tempfile.mkstemp``; a replaced file keeps its own mode.
+- Without ``overwrite`` the name is claimed atomically: the temp file is hard-linked into place
+  (which fails if the name exists, even if it appeared a moment ago). File systems without hard
+  links (FAT, some network shares) claim the name with ``O_EXCL`` and then rename over the claim.
+- A symbolic link is followed: its target is written, the link stays. A target that exists and
+  is not a regular file (``/dev/null``, ``/dev/stdout``, a FIFO) is written through directly, never
+  renamed over; a folder is refused.
+- ``ENOSPC``, ``EROFS``, ``EACCES`` and friends become one ``OutputError`` with a plain message,
+  and no temp file is left behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import stat
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from resnet_desktop.core.errors import OutputError
+
+#: Our temp files are ``.<name>.<token>.partial`` next to the target (hidden, recognisable).
+TEMP_SUFFIX = ".partial"
+_NO_LINK_ERRNOS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
+_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the folder is on a read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOENT: "the folder does not exist",
+    errno.ENOTDIR: "the folder does not exist",
+    errno.ENAMETOOLONG: "the file name is too long",
+    errno.EISDIR: "it is a folder",
+}
+
+
+def reason(exc: OSError) -> str:
+    """A plain reason for a failed write ('the disk is full')."""
+    return _REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+
+
+def exists_message(path: Path) -> str:
+    return f"{path} already exists; choose another name or allow replacing it"
+
+
+def resolve_target(path: str | os.PathLike[str]) -> Path:
+    """The file that will really be written: symbolic links followed (the link itself stays)."""
+    target = Path(path).expanduser()
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
+    return target
+
+
+def check_writable(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Refuse early (before any long work) a path that cannot be written; return the real target."""
+    target = resolve_target(path)
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise OutputError(f"Cannot write {path}: {reason(exc)}") from exc
+    if st is not None:
+        if stat.S_ISDIR(st.st_mode):
+            raise OutputError(f"Cannot write {path}: it is a folder; give a file name")
+        if not overwrite:
+            raise OutputError(exists_message(Path(path)))
+        if not stat.S_ISREG(st.st_mode):
+            return target  # written through (a device or FIFO), no temp file needed
+    folder = target.parent
+    if not folder.is_dir():
+        raise OutputError(f"Cannot write {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        why = "the folder is on a read-only file system" if _read_only(folder) else "permission denied"
+        raise OutputError(f"Cannot write {path}: {why}")
+    return target
+
+
+def _read_only(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # Windows, or a folder we may not open: the rename is still atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class AtomicFile:
+    """A file being written: ``stream`` is its handle; ``commit()`` publishes it, ``discard()`` drops it.
+
+    As a context manager it commits when the block ends normally and discards on an exception.
+    ``text=True`` gives a text stream (``encoding``, ``newline`` as for ``open``).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        text: bool = False,
+        encoding: str = "utf-8",
+        newline: str | None = None,
+        errors: str | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.overwrite = overwrite
+        self.target = check_writable(path, overwrite=overwrite)
+        self.temp: Path | None = None
+        self._through = self.target.exists() and not self.target.is_file()
+        try:
+            if self._through:
+                fd = os.open(self.target, os.O_WRONLY)
+            else:
+                fd, self.temp = self._create_temp()
+            mode = "w" if text else "wb"
+            kwargs: dict[str, Any] = {"encoding": encoding, "newline": newline, "errors": errors} if text else {}
+            self.stream: IO[Any] = os.fdopen(fd, mode, **kwargs)
+        except OSError as exc:
+            self._remove_temp()
+            raise OutputError(f"Cannot write {self.path}: {reason(exc)}") from exc
+        self._done = False
+
+    def _create_temp(self) -> tuple[int, Path]:
+        folder, name = self.target.parent, self.target.name
+        mode = 0o666
+        if self.overwrite and self.target.is_file():
+            mode = stat.S_IMODE(self.target.stat().st_mode)
+        for _ in range(100):
+            temp = folder / f".{name[:180]}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+            try:
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+            except FileExistsError:
+                continue
+            if mode != 0o666:
+                os.chmod(temp, mode)  # keep a replaced file's own mode exactly (the umask would narrow it)
+            return fd, temp
+        raise OutputError(f"Cannot write {self.path}: could not create a temporary file in {folder}")
+
+    def _remove_temp(self) -> None:
+        if self.temp is not None:
+            try:
+                self.temp.unlink()
+            except OSError:
+                pass
+            self.temp = None
+
+    def flush(self) -> None:
+        """Everything written so far reaches the disk (``fsync``); the file is not published yet."""
+        self.stream.flush()
+        if not self._through:
+            os.fsync(self.stream.fileno())
+
+    def commit(self) -> Path:
+        """Publish the file under its name (atomically) and return the path written."""
+        if self._done:
+            return self.target
+        try:
+            self.flush()
+            self.stream.close()
+            if not self._through:
+                self._publish()
+        except OSError as exc:
+            self.discard()
+            raise OutputError(f"Cannot write {self.path}: {reason(exc)}") from exc
+        except BaseException:
+            self.discard()
+            raise
+        self._done = True
+        return self.target
+
+    def _publish(self) -> None:
+        assert self.temp is not None
+        temp, target = self.temp, self.target
+        if self.overwrite:
+            os.replace(temp, target)
+        else:
+            try:
+                os.link(temp, target)  # fails if the name exists, however recently it appeared
+            except FileExistsError:
+                raise OutputError(exists_message(self.path)) from None
+            except OSError as exc:
+                if exc.errno not in _NO_LINK_ERRNOS:
+                    raise
+                self._claim_and_rename()
+            else:
+                temp.unlink()
+        self.temp = None
+        _fsync_folder(target.parent)
+
+    def _claim_and_rename(self) -> None:
+        """No hard links here: claim the name with O_EXCL, then rename the temp file over our claim."""
+        assert self.temp is not None
+        try:
+            os.close(os.open(self.target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            raise OutputError(exists_message(self.path)) from None
+        try:
+            os.replace(self.temp, self.target)
+        except BaseException:
+            self.target.unlink(missing_ok=True)
+            raise
+
+    def discard(self) -> None:
+        """Drop what was written; the target is left as it was."""
+        if self._done:
+            return
+        self._done = True
+        try:
+            self.stream.close()
+        except OSError:
+            pass
+        self._remove_temp()
+
+    def __enter__(self) -> AtomicFile:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_rest: object) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = False) -> Path:
+    """Write ``data`` to ``path`` atomically."""
+    with AtomicFile(path, overwrite=overwrite) as out:
+        out.stream.write(data)
+    return out.target
+
+
+def write_text(
+    path: str | os.PathLike[str], text: str, *, overwrite: bool = False, encoding: str = "utf-8", newline: str = ""
+) -> Path:
+    """Write ``text`` to ``path`` atomically (no newline translation unless ``newline`` asks)."""
+    with AtomicFile(path, overwrite=overwrite, text=True, encoding=encoding, newline=newline) as out:
+        out.stream.write(text)
+    return out.target
+
+
+def write_with(path: str | os.PathLike[str], writer: Callable[[IO[bytes]], object], *, overwrite: bool = False) -> Path:
+    """Write ``path`` atomically by calling ``writer(binary_stream)`` (e.g. ``image.save(fh, "PNG")``)."""
+    with AtomicFile(path, overwrite=overwrite) as out:
+        writer(out.stream)
+    return out.target
+
+
+@contextmanager
+def atomic_group(*files: AtomicFile) -> Iterator[tuple[AtomicFile, ...]]:
+    """Several files published together: all written and fsynced first, then renamed in the order
+    given (so the last one, e.g. a sidecar, marks the set complete); on any failure none is kept
+    that was not there before."""
+    try:
+        yield files
+        for item in files:
+            item.flush()
+    except BaseException:
+        for item in files:
+            item.discard()
+        raise
+    published: list[AtomicFile] = []
+    try:
+        for item in files:
+            item.commit()
+            published.append(item)
+    except BaseException:
+        for item in files:
+            item.discard()
+        for item in published:
+            if not item.overwrite and not item._through:
+                item.target.unlink(missing_ok=True)  # we created it a moment ago: take it back
+        raise

@@ -1,0 +1,117 @@
+"""Torch-free names of the model zoo and the preprocessing recipe a model expects.
+
+Everything here imports neither torch nor torchvision, so the GUI thread, the CLI's ``--help``
+and the model-file reader can use it cheaply; ``zoo`` turns these names into real models.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from resnet_desktop.core.errors import WeightsError
+
+if TYPE_CHECKING:
+    from torchvision.transforms._presets import ImageClassification
+
+ARCHITECTURES = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
+DEFAULT_ARCH = "resnet50"
+DEFAULT_WEIGHTS = "IMAGENET1K_V2"
+RANDOM_WEIGHTS = "random"
+RANDOM_SEED = 0
+#: torchvision's ``InterpolationMode`` values, so a saved recipe can be checked without importing it.
+INTERPOLATIONS = ("nearest", "nearest-exact", "bilinear", "bicubic", "box", "hamming", "lanczos")
+
+
+def check_arch(arch: str) -> None:
+    """Refuse an architecture we do not know, listing the ones we do."""
+    if arch not in ARCHITECTURES:
+        raise WeightsError(f"Unknown architecture '{arch}'; choose one of {', '.join(ARCHITECTURES)}")
+
+
+def _size(value: Any) -> int:
+    return int(value[0]) if isinstance(value, (list, tuple)) else int(value)
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """The resize/crop/normalise recipe a model expects, in a form that can be saved to JSON."""
+
+    resize_size: int
+    crop_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    interpolation: str = "bilinear"
+
+    @classmethod
+    def from_transforms(cls, t: ImageClassification) -> Preprocessing:
+        """Read the values off torchvision's ImageClassification preset (never hand-written)."""
+        interpolation = getattr(t.interpolation, "value", t.interpolation)
+        mean = tuple(float(x) for x in t.mean)
+        std = tuple(float(x) for x in t.std)
+        return cls(
+            resize_size=_size(t.resize_size),
+            crop_size=_size(t.crop_size),
+            mean=(mean[0], mean[1], mean[2]),
+            std=(std[0], std[1], std[2]),
+            interpolation=str(interpolation),
+        )
+
+    def reference_transforms(self) -> ImageClassification:
+        """A torchvision ImageClassification doing exactly this preprocessing."""
+        from torchvision.transforms import InterpolationMode
+        from torchvision.transforms._presets import ImageClassification
+
+        return ImageClassification(
+            crop_size=self.crop_size,
+            resize_size=self.resize_size,
+            mean=self.mean,
+            std=self.std,
+            interpolation=InterpolationMode(self.interpolation),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "resize_size": self.resize_size,
+            "crop_size": self.crop_size,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "interpolation": self.interpolation,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, *, source: str = "preprocessing") -> Preprocessing:
+        """Validate and build from saved JSON; ``WeightsError`` names ``source`` and the wrong value."""
+        if not isinstance(data, dict):
+            raise WeightsError(f"{source}: preprocessing must be an object")
+        missing = [k for k in ("resize_size", "crop_size", "mean", "std") if k not in data]
+        if missing:
+            raise WeightsError(f"{source}: preprocessing lacks {', '.join(missing)}")
+        sizes: dict[str, int] = {}
+        for key in ("resize_size", "crop_size"):
+            value = data[key]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise WeightsError(f"{source}: preprocessing {key} must be a positive integer, got {value!r}")
+            sizes[key] = value
+        triples: dict[str, tuple[float, float, float]] = {}
+        for key in ("mean", "std"):
+            value = data[key]
+            numbers = isinstance(value, list) and len(value) == 3
+            if not numbers or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
+                raise WeightsError(f"{source}: preprocessing {key} must be a list of 3 numbers, got {value!r}")
+            if not all(math.isfinite(x) for x in value):
+                raise WeightsError(f"{source}: preprocessing {key} must be finite numbers, got {value!r}")
+            triples[key] = (float(value[0]), float(value[1]), float(value[2]))
+        if any(x <= 0 for x in triples["std"]):
+            raise WeightsError(f"{source}: preprocessing std values must be positive")
+        interpolation = data.get("interpolation", "bilinear")
+        if interpolation not in INTERPOLATIONS:
+            raise WeightsError(f"{source}: preprocessing interpolation '{interpolation}' is not a known mode")
+        return cls(
+            resize_size=sizes["resize_size"],
+            crop_size=sizes["crop_size"],
+            mean=triples["mean"],
+            std=triples["std"],
+            interpolation=str(interpolation),
+        )
