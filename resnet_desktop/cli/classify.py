@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, cast
 
 from resnet_desktop.cli.common import (
     EXIT_CODES_HELP,
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Model: {loaded.source} on {engine.device_name}", file=sys.stderr)
 
     sink = AtomicFile(output, overwrite=args.force, text=True, newline="") if output is not None else None
-    writer = _writer(args.format, sink.stream if sink else sys.stdout)
+    writer = _writer(args.format, cast(TextIO, sink.stream) if sink else sys.stdout)
     bar = ProgressLine(sys.stderr)
     failures: list[Prediction] = []
     count = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -64,7 +65,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _progress_printer(stream: TextIO):
+def _progress_printer(stream: TextIO) -> Callable[[Any], None]:
     def show(event: Any) -> None:
         if event.epoch:
             stream.write(

@@ -452,7 +452,7 @@ def _ensure_heif() -> bool:
     with _heif_lock:
         if _heif_state is None:
             try:
-                import pillow_heif  # type: ignore[import-not-found]
+                import pillow_heif
 
                 pillow_heif.register_heif_opener()
                 _heif_state = True

@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     args, qt_args = parse_args(argv)
     trace = args.startup_trace or os.environ.get(TRACE_ENV, "") not in ("", "0")
     _setup_logging()
-    app = QApplication.instance() or QApplication(argv[:1] + qt_args)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(argv[:1] + qt_args)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             QTimer.singleShot(0, window.close)
 
         window.modelReady.connect(lambda _info: done("model_ready"))
-        window.service.modelFailed.connect(lambda _m, _k: done("model_failed"))
+        window.service.modelFailed.connect(lambda _exc: done("model_failed"))
     QTimer.singleShot(0, window.start)
     return int(app.exec())
 

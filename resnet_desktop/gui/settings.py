@@ -61,7 +61,7 @@ class AppSettings:
 
     def topk(self) -> int:
         try:
-            return max(1, min(20, int(self.qsettings.value("model/topk", 5))))
+            return max(1, min(20, int(str(self.qsettings.value("model/topk", 5)))))
         except (TypeError, ValueError):
             return 5
 
@@ -94,7 +94,9 @@ class AppSettings:
         value = self.qsettings.value("recent/folders", [])
         if isinstance(value, str):  # QSettings returns a bare string for one-element lists
             value = [value]
-        return [str(v) for v in (value or []) if v]
+        if not isinstance(value, (list, tuple)):
+            return []
+        return [str(v) for v in value if v]
 
     def add_recent_folder(self, folder: str | Path) -> list[str]:
         """Move ``folder`` to the front of the list (most recent first, without duplicates)."""

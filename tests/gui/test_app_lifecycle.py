@@ -80,7 +80,7 @@ def test_closing_mid_job_cancels_and_exits_cleanly(tmp_path: Path, resnet18_weig
         window.service.predictions.connect(first_rows)
         window.start()
         code = app.exec()
-        print("busy after close", window.service.busy, "thread running", window.service._thread.isRunning(), flush=True)
+        print("busy after close", window.service.busy, "thread running", window.service.running, flush=True)
         sys.exit(code)
         """,
         tmp_path,

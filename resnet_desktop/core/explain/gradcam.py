@@ -109,7 +109,8 @@ def grad_cam(
             raise SettingsError(f"Class index {index} is out of range: this model has {num_classes} classes.")
         score = logits[0, index]
         (gradient,) = torch.autograd.grad(score, activation)
-    heatmap = cam_from_gradients(activation.detach().float(), gradient.float(), tuple(inputs.shape[-2:]))
+    size = (int(inputs.shape[-2]), int(inputs.shape[-1]))
+    heatmap = cam_from_gradients(activation.detach().float(), gradient.float(), size)
     return CamResult(
         heatmap=heatmap.cpu().numpy().astype(np.float32),
         class_index=index,

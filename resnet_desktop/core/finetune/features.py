@@ -46,12 +46,14 @@ _AUGMENT_LOCK = threading.Lock()
 
 def stem_modules(model: nn.Module) -> list[nn.Module]:
     """A torchvision ResNet up to and including layer3 (shared modules, nothing copied)."""
-    return [model.conv1, model.bn1, model.relu, model.maxpool, model.layer1, model.layer2, model.layer3]
+    names = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3")
+    return [model.get_submodule(name) for name in names]
 
 
 def pooled_backbone(model: nn.Module) -> nn.Module:
     """The ResNet without its ``fc``: image -> avgpool features (512 or 2048 wide)."""
-    return nn.Sequential(*stem_modules(model), model.layer4, model.avgpool, nn.Flatten(1))
+    stages = (model.get_submodule("layer4"), model.get_submodule("avgpool"))
+    return nn.Sequential(*stem_modules(model), *stages, nn.Flatten(1))
 
 
 def layer3_backbone(model: nn.Module) -> nn.Module:

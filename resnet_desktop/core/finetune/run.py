@@ -293,13 +293,13 @@ class _Run:
                 elapsed_s=self.elapsed(),
             )
         )
-        for item in train_head(
+        for step in train_head(
             train_x, train_y, train_groups, val_x, val_y, self.num_classes, self._head_config(), self.cancel
         ):
-            if isinstance(item, EpochStats):
-                yield self._record(self._epoch_event("train", item))
+            if isinstance(step, EpochStats):
+                yield self._record(self._epoch_event("train", step))
             else:
-                head = item
+                head = step
         assert head is not None
         _cancelled(self.cancel)
         layer4 = None
@@ -308,7 +308,7 @@ class _Run:
             from resnet_desktop.core.finetune.head import Standardizer
             from resnet_desktop.core.finetune.stage import train_last_stage
 
-            for item in train_last_stage(
+            for stage_step in train_last_stage(
                 self.loaded.model,
                 fc,
                 Standardizer(train_x),
@@ -320,10 +320,10 @@ class _Run:
                 self.num_classes,
                 self.cancel,
             ):
-                if isinstance(item, EpochStats):
-                    yield self._record(self._epoch_event("finetune", item))
+                if isinstance(stage_step, EpochStats):
+                    yield self._record(self._epoch_event("finetune", stage_step))
                 else:
-                    layer4, fc, val_logits = item
+                    layer4, fc, val_logits = stage_step
         else:
             with torch.no_grad():
                 val_logits = fc(val_x)
@@ -389,7 +389,7 @@ class _Run:
 
     def _check_stage_memory(self) -> None:
         model = self.loaded.model
-        channels = model.layer4[0].conv1.in_channels
+        channels = int(model.get_parameter("layer4.0.conv1.weight").shape[1])
         side = -(-self.loaded.preprocessing.crop_size // 16)
         rows = len(self.train_paths) * (1 + self.settings.augment) + len(self.val_paths)
         needed = rows * channels * side * side * 2

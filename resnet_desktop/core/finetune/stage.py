@@ -26,7 +26,7 @@ from resnet_desktop.core.errors import CancelledError
 from resnet_desktop.core.finetune.head import EpochStats, Standardizer, class_weights
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.finetune.run import FineTuneSettings
+    from resnet_desktop.core.finetune.settings import FineTuneSettings
 
 logger = logging.getLogger(__name__)
 
@@ -36,18 +36,22 @@ STAGE_LR_FACTOR = 0.1
 
 def pool_maps(model: nn.Module, maps: torch.Tensor) -> torch.Tensor:
     """Frozen layer4 + avgpool over cached layer3 maps: the pooled features the head starts from."""
-    layer4 = model.layer4.eval()
+    layer4 = model.get_submodule("layer4").eval()
+    avgpool = model.get_submodule("avgpool")
     chunks = []
     with torch.inference_mode():
         for start in range(0, maps.shape[0], POOL_CHUNK):
             x = maps[start : start + POOL_CHUNK].float()
-            chunks.append(torch.flatten(model.avgpool(layer4(x)), 1))
+            chunks.append(torch.flatten(avgpool(layer4(x)), 1))
     return torch.cat(chunks) if chunks else torch.empty((0, 0))
 
 
 class _Scaled(nn.Module):
     """The head on standardised features while training (sensible learning rates whatever the
     backbone's feature scale); folded back into one Linear at the end."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
 
     def __init__(self, folded: nn.Linear, scale: Standardizer) -> None:
         super().__init__()
@@ -68,7 +72,8 @@ class _Scaled(nn.Module):
 
 
 def _forward(layer4: nn.Module, fc: nn.Module, maps: torch.Tensor) -> torch.Tensor:
-    return fc(torch.flatten(F.adaptive_avg_pool2d(layer4(maps), 1), 1))
+    logits: torch.Tensor = fc(torch.flatten(F.adaptive_avg_pool2d(layer4(maps), 1), 1))
+    return logits
 
 
 def _evaluate(
@@ -105,7 +110,7 @@ def train_last_stage(
 ) -> Iterator[EpochStats | tuple[nn.Module, nn.Linear, torch.Tensor]]:
     """Yield EpochStats per epoch, then ``(layer4, fc, val_logits)`` of the best epoch (CPU)."""
     device = resolve_device(settings.device)
-    layer4 = copy.deepcopy(base.layer4).float().to(device).eval()
+    layer4 = copy.deepcopy(base.get_submodule("layer4")).float().to(device).eval()
     fc = _Scaled(head, scale).to(device)
     for p in [*layer4.parameters(), *fc.parameters()]:
         p.requires_grad_(True)

@@ -61,7 +61,7 @@ def make_image(
     """
     width, height = size
     background = tuple(rng.randint(60, 200) for _ in range(3))
-    image = Image.new("RGB", size, background)  # type: ignore[arg-type]
+    image = Image.new("RGB", size, background)
     draw = ImageDraw.Draw(image)
     for _ in range(rng.randint(1, 3)):
         side = rng.randint(min(size) // 4, min(size) // 2)

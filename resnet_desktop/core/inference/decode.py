@@ -156,7 +156,9 @@ class _Cancelled(Exception):
     """Internal: the cancel flag was seen while waiting for a decode."""
 
 
-def _wait(future: Future, cancel: threading.Event | None) -> tuple[torch.Tensor | None, str | None]:
+def _wait(
+    future: Future[tuple[torch.Tensor | None, str | None]], cancel: threading.Event | None
+) -> tuple[torch.Tensor | None, str | None]:
     if cancel is None:
         return future.result()
     while True:
@@ -195,7 +197,7 @@ def decode_batches(
         raise SettingsError("batch_size must be at least 1")
     window = batch_size * max(1, prefetch_batches) if overlap else batch_size
     source = iter([paths] if isinstance(paths, (str, os.PathLike)) else paths)
-    pending: deque[tuple[Path, Future]] = deque()
+    pending: deque[tuple[Path, Future[tuple[torch.Tensor | None, str | None]]]] = deque()
     exhausted = False
     executor = ThreadPoolExecutor(max_workers=workers or default_workers(), thread_name_prefix="decode")
 

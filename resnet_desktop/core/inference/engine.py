@@ -142,7 +142,7 @@ class Engine:
         ``loaded.model`` untouched for hooks (feature maps) and for a later CPU fallback.
         """
         placed = _fold_batchnorm(model.eval())
-        return placed.to(device=device, memory_format=torch.channels_last).eval()
+        return placed.to(device).to(memory_format=torch.channels_last).eval()
 
     def _hook_pooled(self) -> None:
         """The embedding is the input of ``fc``: a hook on ``avgpool`` keeps it, no second forward."""

@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import torch
 import torch.hub
@@ -122,7 +122,7 @@ def fetch(
 def _download(
     url: str,
     dest: Path,
-    out: BinaryIO,
+    out: IO[bytes],
     progress: ProgressFn | None,
     cancel: threading.Event | None,
 ) -> str:

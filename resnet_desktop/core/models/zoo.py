@@ -33,6 +33,22 @@ from resnet_desktop.core.models.spec import (
 
 logger = logging.getLogger(__name__)
 
+__all__ = [  # the spec names are re-exported: "zoo" is where people look for them
+    "ARCHITECTURES",
+    "DEFAULT_ARCH",
+    "DEFAULT_WEIGHTS",
+    "RANDOM_SEED",
+    "RANDOM_WEIGHTS",
+    "LoadedModel",
+    "Preprocessing",
+    "WeightsInfo",
+    "build_model",
+    "check_arch",
+    "get_weights_info",
+    "list_weights",
+    "load_model",
+]
+
 # The classic ImageNet evaluation recipe (resize 256, crop 224): used for files without their own.
 _PLAIN_FILE_RECIPE = "IMAGENET1K_V1"
 _FILE_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors", ".json")
@@ -88,7 +104,7 @@ def list_weights(arch: str | None = None) -> list[WeightsInfo]:
     for name in archs:
         check_arch(name)
         enum_cls = get_model_weights(name)
-        default = enum_cls.DEFAULT  # type: ignore[attr-defined]
+        default = enum_cls.DEFAULT
         result.extend(_info(name, member, default) for member in enum_cls)
     return result
 

@@ -196,7 +196,7 @@ class ResultsFilter(QSortFilterProxyModel):
 
     def filterAcceptsRow(self, source_row: int, source_parent: ModelIndex) -> bool:
         model = self.sourceModel()
-        row: Prediction = model.data(model.index(source_row, 0, source_parent), ROW_ROLE)
+        row: Prediction | None = model.data(model.index(source_row, 0, source_parent), ROW_ROLE)
         if row is None:
             return False
         if row.error is not None:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_desktop.core.inference.records import Prediction
 from resnet_desktop.gui.classify.results_model import (
     COL_CONFIDENCE,
     COL_LABEL,
@@ -29,7 +30,6 @@ from resnet_desktop.gui.classify.results_model import (
     COL_THUMB,
     CONFIDENCE_ROLE,
     ROW_ROLE,
-    Prediction,
     ResultsFilter,
     ResultsModel,
 )
@@ -124,7 +124,8 @@ class ResultsPanel(QWidget):
         header.resizeSection(COL_CONFIDENCE, 130)
         header.setStretchLastSection(True)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        self.copy_action = QAction("&Copy Rows", self, shortcut=QKeySequence.StandardKey.Copy)
+        self.copy_action = QAction("&Copy Rows", self)
+        self.copy_action.setShortcut(QKeySequence.StandardKey.Copy)
         self.copy_action.triggered.connect(self.copy_selected)
         self.show_in_folder_action = QAction("Show in &Folder", self)
         self.show_in_folder_action.triggered.connect(self.show_in_folder)

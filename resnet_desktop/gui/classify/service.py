@@ -1,10 +1,10 @@
-"""The one thread that imports torch, loads models and classifies; the GUI only sees signals.
+"""The model service: imports torch, loads models and classifies, on one background thread.
 
-``InferenceWorker`` lives in a ``QThread`` and is driven by queued signals, so requests run
-one after another in arrival order. Cancelling never goes through the (busy) worker event
-loop: every request carries a ``threading.Event`` that the GUI thread sets directly and the
-core checks between batches. ``ModelService`` is the GUI-side facade: it owns the thread,
-queues jobs behind the running one, and shuts everything down cleanly.
+Everything runs as tasks of one single-thread ``TaskRunner`` (``gui.common.tasks``), so catalog,
+loads and classification jobs happen one after another in arrival order and the engine is only
+ever used by that thread. Cancelling goes through each task's ``threading.Event``, which the core
+checks between batches. ``ModelService`` queues jobs behind the running one and until a model is
+ready, and shuts everything down cleanly; the GUI only sees its signals.
 """
 
 from __future__ import annotations
@@ -15,13 +15,20 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
+from resnet_desktop.gui.common.tasks import Task, TaskContext, TaskRunner
 from resnet_desktop.gui.settings import ModelSpec
+
+if TYPE_CHECKING:
+    from resnet_desktop.core.inference.engine import Engine
+    from resnet_desktop.core.inference.records import Prediction, Progress
+    from resnet_desktop.core.models.zoo import LoadedModel
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +57,11 @@ class LoadRequest:
     spec: ModelSpec
     device: str
     id: int = field(default_factory=lambda: next(_ids))
-    cancel: threading.Event = field(default_factory=threading.Event)
+    task: Task | None = None
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
 
 
 @dataclass
@@ -58,7 +69,7 @@ class ModelInfo:
     """A model that is ready to classify. ``loaded`` is the core's ``LoadedModel`` (never run here)."""
 
     spec: ModelSpec
-    loaded: Any
+    loaded: LoadedModel
     device: str
     device_name: str
     source: str
@@ -67,7 +78,7 @@ class ModelInfo:
 
 
 @dataclass(eq=False)
-class Job:
+class ClassifyJob:
     """One batch of dropped/opened inputs. Identity (not value) tells jobs apart."""
 
     inputs: list[Path]
@@ -75,180 +86,71 @@ class Job:
     id: int = field(default_factory=lambda: next(_ids))
     cancel: threading.Event = field(default_factory=threading.Event)
     total: int | None = None
+    failed: bool = False
 
 
-class InferenceWorker(QObject):
-    """Runs in the inference thread. Every slot returns promptly once ``closing`` is set."""
+# -- work that runs on the service's thread (no Qt objects touched here) ----------------------
 
-    stage = Signal(str)
-    catalogReady = Signal(object)
-    loadProgress = Signal(object, int, int)  # request, done bytes, total bytes (-1 unknown)
-    modelReady = Signal(object, object)  # request, ModelInfo
-    modelFailed = Signal(object, str, str)  # request, message, kind ("weights" | "device" | "error")
-    jobStarted = Signal(object, int)  # job, total files (-1: still counting)
-    jobTotal = Signal(object, int)  # job, total files (from a thread of its own)
-    predictions = Signal(object, list)  # job, [Prediction]
-    jobProgress = Signal(object, object)  # job, core Progress
-    jobFinished = Signal(object, bool)  # job, cancelled
-    jobFailed = Signal(object, str)  # job, message
 
-    def __init__(self, closing: threading.Event) -> None:
-        super().__init__()
-        self._closing = closing
-        self._engine: Any = None
-        self._info: ModelInfo | None = None
+def load_and_place(spec: ModelSpec, device: str, ctx: TaskContext) -> tuple[LoadedModel, Engine]:
+    """``zoo.load_model`` then an ``Engine`` on ``device``; a plain weights file of another ResNet is
+    loaded as that architecture. Download progress goes to ``ctx.progress((done, total))``."""
+    from resnet_desktop.core.errors import WeightsError
+    from resnet_desktop.core.inference.engine import Engine
+    from resnet_desktop.core.models import weights as weights_io
+    from resnet_desktop.core.models import zoo
 
-    @Slot()
-    def prepare(self) -> None:
-        """Import torch and describe what can be chosen (architectures, weights, devices)."""
-        if self._closing.is_set():
-            return
-        self.stage.emit("Loading PyTorch…")
-        try:
-            self.catalogReady.emit(_build_catalog())
-        except Exception:  # the app still works for choosing a file; log the details
-            logger.exception("Could not list models and devices")
+    arch = spec.arch or zoo.DEFAULT_ARCH
+    weights = spec.weights or "DEFAULT"  # the best ImageNet weights of *this* arch
 
-    @Slot(object)
-    def load(self, request: LoadRequest) -> None:
-        if self._closing.is_set():
-            return
-        cancelled = "Loading the model was cancelled."
-        if request.cancel.is_set():
-            self.modelFailed.emit(request, cancelled, "cancelled")
-            return
-        try:
-            from resnet_desktop.core.errors import CancelledError, DeviceError, ResNetDesktopError, WeightsError
+    def progress(done: int, total: int | None) -> None:
+        ctx.progress((int(done), int(total) if total else -1))
 
-            self.stage.emit(f"Loading {request.spec.describe()}…")
-            loaded = self._load_model(request)
-            if request.cancel.is_set() or self._closing.is_set():
-                self.modelFailed.emit(request, cancelled, "cancelled")
-                return
-            self.stage.emit("Preparing the model on the device…")
-            from resnet_desktop.core.inference.engine import Engine
+    try:
+        loaded = zoo.load_model(arch, weights, progress=progress, cancel=ctx.cancel)
+    except WeightsError:
+        path = Path(weights)
+        if not path.is_file():
+            raise
+        guessed = weights_io.guess_resnet_arch(weights_io.load_state_dict(path))
+        if guessed is None or guessed == arch:
+            raise
+        logger.info("%s holds %s weights; loading it as %s", path, guessed, guessed)
+        loaded = zoo.load_model(guessed, path, progress=progress, cancel=ctx.cancel)
+    ctx.check()
+    return loaded, Engine(loaded, device)
 
-            engine = Engine(loaded, request.device)
-        except CancelledError:
-            self.modelFailed.emit(request, cancelled, "cancelled")
-            return
-        except WeightsError as exc:
-            self.modelFailed.emit(request, str(exc), "weights")
-            return
-        except DeviceError as exc:
-            self.modelFailed.emit(request, str(exc), "device")
-            return
-        except ResNetDesktopError as exc:
-            self.modelFailed.emit(request, str(exc), "error")
-            return
-        except Exception as exc:
-            logger.exception("Loading %s failed", request.spec)
-            self.modelFailed.emit(request, f"Could not load the model: {exc}", "error")
-            return
-        self._engine = engine
-        weights = request.spec.weights or loaded.weights_name
-        info = ModelInfo(
-            spec=ModelSpec(arch=loaded.arch, weights=weights),
-            loaded=loaded,
-            device=str(engine.device),
-            device_name=engine.device_name,
-            source=loaded.source,
-            num_classes=len(loaded.categories),
-            notices=list(engine.notices),
-        )
-        self._info = info
-        logger.info("Model ready: %s on %s", info.source, info.device_name)
-        self.modelReady.emit(request, info)
 
-    def _load_model(self, request: LoadRequest) -> Any:
-        """``zoo.load_model``; for a plain weights file of another ResNet, retry with its architecture."""
-        from resnet_desktop.core.errors import WeightsError
-        from resnet_desktop.core.models import weights as weights_io
-        from resnet_desktop.core.models import zoo
+def count_files(inputs: list[Path], ctx: TaskContext) -> int:
+    """How many files a job has (a second, cheap walk), so the GUI can show done/total and an ETA."""
+    from resnet_desktop.core.images import discover
 
-        arch = request.spec.arch or zoo.DEFAULT_ARCH
-        weights = request.spec.weights or "DEFAULT"  # the best ImageNet weights of *this* arch
+    count = 0
+    for _path in discover(inputs):
+        ctx.check()
+        count += 1
+    return count
 
-        def progress(done: int, total: int | None) -> None:
-            self.loadProgress.emit(request, int(done), int(total) if total else -1)
 
-        try:
-            return zoo.load_model(arch, weights, progress=progress, cancel=request.cancel)
-        except WeightsError:
-            path = Path(weights)
-            if not path.is_file():
-                raise
-            guessed = weights_io.guess_resnet_arch(weights_io.load_state_dict(path))
-            if guessed is None or guessed == arch:
-                raise
-            logger.info("%s holds %s weights; loading it as %s", path, guessed, guessed)
-            return zoo.load_model(guessed, path, progress=progress, cancel=request.cancel)
+def classify_stream(engine: Engine, job: ClassifyJob, ctx: TaskContext) -> Iterator[list[Prediction]]:
+    """The engine's predictions for ``job``, in chunks at most every ``MIN_EMIT_INTERVAL_S``;
+    progress after each batch goes to ``ctx.progress``."""
+    from resnet_desktop.core.images import discover
 
-    @Slot(object)
-    def classify(self, job: Job) -> None:
-        if self._closing.is_set() or job.cancel.is_set():
-            self.jobFinished.emit(job, True)
-            return
-        if self._engine is None:
-            self.jobFailed.emit(job, "No model is loaded.")
-            return
-        try:
-            self._classify(job)
-        except Exception as exc:
-            logger.exception("Classification job %d failed", job.id)
-            self.jobFailed.emit(job, f"Classification stopped: {exc}")
-            return
-        self.jobFinished.emit(job, job.cancel.is_set())
+    pending: list[Prediction] = []
+    last = 0.0
 
-    def _classify(self, job: Job) -> None:
-        """Stream ``discover(inputs)`` into the engine at once; count the files alongside for the ETA."""
-        from resnet_desktop.core.images import discover
+    def on_progress(progress: Progress) -> None:
+        ctx.progress(progress)
 
-        self.jobStarted.emit(job, -1)
-        stop = threading.Event()
-        counter = threading.Thread(target=self._count, args=(job, stop), name=f"count-job-{job.id}", daemon=True)
-        counter.start()
-        pending: list[Any] = []
-        last_emit = 0.0
-
-        def flush(force: bool = False) -> None:
-            nonlocal last_emit
-            now = time.monotonic()
-            if pending and (force or now - last_emit >= MIN_EMIT_INTERVAL_S):
-                self.predictions.emit(job, list(pending))
-                pending.clear()
-                last_emit = now
-
-        def on_progress(progress: Any) -> None:
-            flush(force=True)
-            self.jobProgress.emit(job, progress)
-
-        try:
-            for prediction in self._engine.classify(
-                discover(job.inputs), topk=job.topk, cancel=job.cancel, progress=on_progress
-            ):
-                pending.append(prediction)
-                flush()
-            flush(force=True)
-        finally:
-            stop.set()
-            counter.join()
-
-    def _count(self, job: Job, stop: threading.Event) -> None:
-        """How many files the job has (a second, cheap walk), so the GUI can show done/total and ETA."""
-        from resnet_desktop.core.images import discover
-
-        count = 0
-        try:
-            for _path in discover(job.inputs):
-                if stop.is_set() or job.cancel.is_set():
-                    return
-                count += 1
-        except Exception:  # the count is only for display; the classification reports real errors
-            logger.debug("Counting files for job %d failed", job.id, exc_info=True)
-            return
-        job.total = count
-        self.jobTotal.emit(job, count)
+    for prediction in engine.classify(discover(job.inputs), topk=job.topk, cancel=ctx.cancel, progress=on_progress):
+        pending.append(prediction)
+        now = time.monotonic()
+        if now - last >= MIN_EMIT_INTERVAL_S:
+            yield pending
+            pending, last = [], now
+    if pending:
+        yield pending
 
 
 def _build_catalog() -> Catalog:
@@ -288,75 +190,59 @@ class ModelService(QObject):
 
     stage = Signal(str)
     catalogReady = Signal(object)
-    loadProgress = Signal(int, int)
-    modelReady = Signal(object)
-    modelFailed = Signal(str, str)
+    loadProgress = Signal(int, int)  # done bytes, total bytes (-1 unknown)
+    modelReady = Signal(object)  # ModelInfo
+    modelFailed = Signal(object)  # the exception (a core error type; CancelledError when cancelled)
     jobQueued = Signal(object)
-    jobStarted = Signal(object, int)
-    jobTotal = Signal(object, int)
-    predictions = Signal(object, list)
-    jobProgress = Signal(object, object)
-    jobFinished = Signal(object, bool)
-    jobFailed = Signal(object, str)
+    jobStarted = Signal(object, int)  # job, total files (-1: still counting)
+    jobTotal = Signal(object, int)  # job, total files
+    predictions = Signal(object, list)  # job, [Prediction]
+    jobProgress = Signal(object, object)  # job, core Progress
+    jobFinished = Signal(object, bool)  # job, cancelled
+    jobFailed = Signal(object, object)  # job, exception
     busyChanged = Signal(bool)
-
-    _requestPrepare = Signal()
-    _requestLoad = Signal(object)
-    _requestClassify = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._closing = threading.Event()
-        self._thread = QThread()
-        self._thread.setObjectName("inference")
-        self._worker = InferenceWorker(self._closing)
-        self._worker.moveToThread(self._thread)
-        self._requestPrepare.connect(self._worker.prepare)
-        self._requestLoad.connect(self._worker.load)
-        self._requestClassify.connect(self._worker.classify)
-        w = self._worker
-        w.stage.connect(self.stage)
-        w.catalogReady.connect(self._on_catalog)
-        w.loadProgress.connect(self._on_load_progress)
-        w.modelReady.connect(self._on_model_ready)
-        w.modelFailed.connect(self._on_model_failed)
-        w.jobStarted.connect(self._on_job_started)
-        w.jobTotal.connect(self.jobTotal)
-        w.predictions.connect(self._on_predictions)
-        w.jobProgress.connect(self._on_job_progress)
-        w.jobFinished.connect(self._on_job_finished)
-        w.jobFailed.connect(self._on_job_failed)
+        self._runner = TaskRunner(self, max_threads=1, name="inference")
+        self._counter = TaskRunner(self, max_threads=1, name="count-files")
+        self._engine: Engine | None = None
         self.catalog: Catalog | None = None
         self.model: ModelInfo | None = None
         self._load: LoadRequest | None = None
-        self.current_job: Job | None = None
-        self.queue: deque[Job] = deque()
+        self.current_job: ClassifyJob | None = None
+        self.queue: deque[ClassifyJob] = deque()
         self._started = False
+        self._closing = False
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     @property
     def engine_model(self) -> Any:
         """The module the inference thread actually runs (the engine's inference copy), or None."""
-        engine = self._worker._engine
-        return engine.model if engine is not None else None
+        return self._engine.model if self._engine is not None else None
+
+    @property
+    def running(self) -> bool:
+        """Whether any of the service's work is still running on its threads."""
+        return self._runner.busy or self._counter.busy
 
     def start(self) -> None:
-        """Start the thread and import torch there (the window is already on screen)."""
-        if not self._started:
-            self._started = True
-            self._thread.start()
-            self._requestPrepare.emit()
+        """Import torch on the service's thread and list models and devices (the window is shown)."""
+        if self._started:
+            return
+        self._started = True
+        self.stage.emit("Loading PyTorch…")
+        self._runner.submit(lambda _ctx: _build_catalog(), name="catalog", on_returned=self._on_catalog)
 
     def shutdown(self) -> None:
-        """Cancel everything, let the worker return, and wait for the thread to end."""
-        self._closing.set()
+        """Cancel everything, drop queued work, and wait for the running task to end."""
+        self._closing = True
         self.cancel_all()
         if self._load is not None:
-            self._load.cancel.set()
-        if self._thread.isRunning():
-            self._thread.quit()
-            self._thread.wait()
+            self._load.cancel()
+        self._runner.shutdown()
+        self._counter.shutdown()
         self.current_job = None
         self._load = None
         logger.debug("Inference thread stopped")
@@ -375,47 +261,82 @@ class ModelService(QObject):
         """Load ``spec`` on ``device``; supersedes (cancels) a load still in progress."""
         self.start()
         if self._load is not None:
-            self._load.cancel.set()
+            self._load.cancel()
         request = LoadRequest(spec=spec, device=device)
         self._load = request
-        self._requestLoad.emit(request)
+        self.stage.emit(f"Loading {spec.describe()}…")
+        request.task = self._runner.submit(
+            lambda ctx: load_and_place(spec, device, ctx),
+            name=f"load {spec.describe()}",
+            on_progress=lambda value: self._on_load_progress(request, value),
+            on_returned=lambda value: self._on_model_ready(request, value),
+            on_failed=lambda exc: self._on_model_failed(request, exc),
+            on_finished=lambda: self._on_load_finished(request),
+        )
         return request
 
     def cancel_load(self) -> bool:
-        """Stop a model load (e.g. a download) in progress; ``modelFailed(..., "cancelled")`` follows."""
+        """Stop a model load (e.g. a download) in progress; ``modelFailed(CancelledError)`` follows."""
         if self._load is None:
             return False
-        self._load.cancel.set()
+        self._load.cancel()
         return True
 
     def _on_catalog(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.catalogReady.emit(catalog)
 
-    def _on_load_progress(self, request: LoadRequest, done: int, total: int) -> None:
+    def _on_load_progress(self, request: LoadRequest, value: tuple[int, int]) -> None:
         if request is self._load:
-            self.loadProgress.emit(done, total)
+            self.loadProgress.emit(*value)
 
-    def _on_model_ready(self, request: LoadRequest, info: ModelInfo) -> None:
+    def _on_model_ready(self, request: LoadRequest, value: tuple[LoadedModel, Engine]) -> None:
         if request is not self._load:
             return
+        if request.task is not None and request.task.cancel_event.is_set():
+            return  # cancelled after the work ended: reported as cancelled by _on_load_finished
+        loaded, engine = value
         self._load = None
+        self._engine = engine
+        weights = request.spec.weights or loaded.weights_name
+        info = ModelInfo(
+            spec=ModelSpec(arch=loaded.arch, weights=weights),
+            loaded=loaded,
+            device=str(engine.device),
+            device_name=engine.device_name,
+            source=loaded.source,
+            num_classes=len(loaded.categories),
+            notices=list(engine.notices),
+        )
         self.model = info
+        logger.info("Model ready: %s on %s", info.source, info.device_name)
         self.modelReady.emit(info)
         self._start_next()
 
-    def _on_model_failed(self, request: LoadRequest, message: str, kind: str) -> None:
+    def _on_model_failed(self, request: LoadRequest, exc: BaseException) -> None:
         if request is not self._load:
             return
         self._load = None
         self.model = None
-        self.modelFailed.emit(message, kind)
+        self._engine = None
+        self.modelFailed.emit(exc)
+
+    def _on_load_finished(self, request: LoadRequest) -> None:
+        """A cancelled load (or one superseded mid-way) always reports back: never a stuck 'loading'."""
+        if request is not self._load:
+            return
+        from resnet_desktop.core.errors import CancelledError
+
+        self._load = None
+        self.model = None
+        self._engine = None
+        self.modelFailed.emit(CancelledError("Loading the model was cancelled."))
 
     # -- jobs ----------------------------------------------------------------------------------
 
-    def classify(self, inputs: list[Path], topk: int = 5) -> Job:
+    def classify(self, inputs: list[Path], topk: int = 5) -> ClassifyJob:
         """Queue a job behind the running one; it starts as soon as a model is ready."""
-        job = Job(inputs=[Path(p) for p in inputs], topk=topk)
+        job = ClassifyJob(inputs=[Path(p) for p in inputs], topk=topk)
         self.queue.append(job)
         self.jobQueued.emit(job)
         self.busyChanged.emit(True)
@@ -423,19 +344,39 @@ class ModelService(QObject):
         return job
 
     def _start_next(self) -> None:
-        if self.current_job is not None or self._load is not None or self.model is None:
+        if self.current_job is not None or self._load is not None or self._engine is None:
             return
-        if self._closing.is_set() or not self.queue:
+        if self._closing or not self.queue:
             return
-        self.current_job = self.queue.popleft()
-        self._requestClassify.emit(self.current_job)
+        job = self.current_job = self.queue.popleft()
+        engine = self._engine
+        self.jobStarted.emit(job, -1)
+        task = self._runner.submit(
+            lambda ctx: classify_stream(engine, job, ctx),
+            name=f"classify job {job.id}",
+            cancel=job.cancel,
+            on_yielded=lambda chunk: self.predictions.emit(job, chunk),
+            on_progress=lambda progress: self.jobProgress.emit(job, progress),
+            on_failed=lambda exc: self._on_job_failed(job, exc),
+            on_finished=lambda: self._on_job_finished(job, task),
+        )
+        self._counter.submit(
+            lambda ctx: count_files(job.inputs, ctx),
+            name=f"count job {job.id}",
+            cancel=job.cancel,  # one cancel stops both
+            on_returned=lambda total: self._on_total(job, total),
+        )
+
+    def _on_total(self, job: ClassifyJob, total: int) -> None:
+        job.total = total
+        self.jobTotal.emit(job, total)
 
     def cancel_all(self) -> None:
         """Stop the running job (what is done is kept) and drop queued ones."""
-        for job in self.queue:
-            job.cancel.set()
         dropped = list(self.queue)
         self.queue.clear()
+        for job in dropped:
+            job.cancel.set()
         if self.current_job is not None:
             self.current_job.cancel.set()
         for job in dropped:
@@ -443,30 +384,15 @@ class ModelService(QObject):
         if not self.busy:
             self.busyChanged.emit(False)
 
-    def _on_job_started(self, job: Job, total: int) -> None:
-        self.jobStarted.emit(job, total)
+    def _on_job_failed(self, job: ClassifyJob, exc: BaseException) -> None:
+        job.failed = True
+        self.jobFailed.emit(job, exc)
 
-    def _on_predictions(self, job: Job, predictions: list) -> None:
-        self.predictions.emit(job, predictions)
-
-    def _on_job_progress(self, job: Job, progress: object) -> None:
-        self.jobProgress.emit(job, progress)
-
-    def _on_job_finished(self, job: Job, cancelled: bool) -> None:
-        self._job_done(job)
-        self.jobFinished.emit(job, cancelled)
-        self._after_job()
-
-    def _on_job_failed(self, job: Job, message: str) -> None:
-        self._job_done(job)
-        self.jobFailed.emit(job, message)
-        self._after_job()
-
-    def _job_done(self, job: Job) -> None:
+    def _on_job_finished(self, job: ClassifyJob, task: Task) -> None:
         if job is self.current_job:
             self.current_job = None
-
-    def _after_job(self) -> None:
+        if not job.failed:
+            self.jobFinished.emit(job, task.cancelled)
         self._start_next()
         if not self.busy:
             self.busyChanged.emit(False)

@@ -34,16 +34,22 @@ class ModelToolbar(QToolBar):
         self.catalog: Catalog | None = None
         self.custom_files: list[str] = []
         self._spec = ModelSpec()
-        self.arch_combo = QComboBox(toolTip="Network architecture")
+        self.arch_combo = QComboBox()
+        self.arch_combo.setToolTip("Network architecture")
         self.arch_combo.setMinimumContentsLength(9)
         self.arch_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.weights_combo = QComboBox(toolTip="Trained weights, or a model file of your own")
+        self.weights_combo = QComboBox()
+        self.weights_combo.setToolTip("Trained weights, or a model file of your own")
         self.weights_combo.setMinimumContentsLength(34)
         self.weights_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.device_combo = QComboBox(toolTip="Where the model runs")
+        self.device_combo = QComboBox()
+        self.device_combo.setToolTip("Where the model runs")
         self.device_combo.setMinimumContentsLength(24)
         self.device_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.topk_spin = QSpinBox(minimum=1, maximum=20, value=5, toolTip="How many classes to keep per image")
+        self.topk_spin = QSpinBox()
+        self.topk_spin.setRange(1, 20)
+        self.topk_spin.setValue(5)
+        self.topk_spin.setToolTip("How many classes to keep per image")
         for label, widget in (
             ("Model ", self.arch_combo),
             (" ", self.weights_combo),

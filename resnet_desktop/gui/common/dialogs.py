@@ -67,7 +67,7 @@ def save_pasted_image(image: QImage, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     buffer = QBuffer()
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):
+    if not image.save(buffer, "PNG"):  # type: ignore[call-overload]  # the stubs omit QIODevice targets
         raise OutputError("The clipboard image could not be encoded as PNG.")
     data = bytes(buffer.data().data())
     stamp = time.strftime("%Y%m%d-%H%M%S")

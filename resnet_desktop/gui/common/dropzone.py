@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QRectF, Qt
-from PySide6.QtGui import QAction, QColor, QPainter, QPalette, QPen
+from PySide6.QtCore import QEvent, QMimeData, QObject, QRectF, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStyle, QVBoxLayout, QWidget
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,52 @@ class DropOverlay(QWidget):
         painter.setPen(palette.color(QPalette.ColorRole.Text))
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, self.text)
         painter.end()
+
+
+class DropTarget(QObject):
+    """Makes ``widget`` accept dropped files and folders: highlights it while they hover, emits
+    ``dropped(paths)``. ``describe(paths)`` gives the highlight's text."""
+
+    dropped = Signal(list)
+
+    def __init__(self, widget: QWidget, overlay: DropOverlay, describe: Callable[[list[Path]], str]) -> None:
+        super().__init__(widget)
+        self.widget = widget
+        self.overlay = overlay
+        self.describe = describe
+        widget.setAcceptDrops(True)
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.DragEnter and isinstance(event, QDragEnterEvent):
+            paths = local_paths(event.mimeData())
+            if not paths:
+                event.ignore()
+                return True
+            event.acceptProposedAction()
+            self.overlay.show_over(self.describe(paths))
+            return True
+        if kind == QEvent.Type.DragMove and isinstance(event, QDragMoveEvent):
+            if event.mimeData().hasUrls():
+                event.acceptProposedAction()
+            return True
+        if kind == QEvent.Type.DragLeave:
+            self.overlay.hide()
+            return False
+        if kind == QEvent.Type.Drop and isinstance(event, QDropEvent):
+            self.overlay.hide()
+            paths = local_paths(event.mimeData())
+            if not paths:
+                event.ignore()
+                return True
+            event.acceptProposedAction()
+            self.dropped.emit(paths)
+            return True
+        parent = self.overlay.parentWidget()
+        if kind == QEvent.Type.Resize and self.overlay.isVisible() and parent is not None:
+            self.overlay.setGeometry(parent.rect())
+        return False
 
 
 class EmptyState(QWidget):

@@ -1,7 +1,7 @@
 """Thumbnails and previews decoded off the GUI thread, cached with a size bound.
 
 ``QImageReader.setScaledSize`` lets JPEG decode at reduced scale, so a thumbnail of a 12-MP
-photo costs a fraction of a full decode. Decoding runs on a ``QThreadPool``; the GUI thread
+photo costs a fraction of a full decode. Decoding runs as background tasks (two threads); the GUI thread
 only turns the finished ``QImage`` into a ``QPixmap`` and keeps it in a byte-bounded LRU.
 """
 
@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 
-from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
+
+from resnet_desktop.gui.common.tasks import TaskRunner
 
 logger = logging.getLogger(__name__)
 
@@ -41,22 +43,11 @@ def read_scaled(path: str, max_side: int) -> tuple[QImage, str | None]:
     return image, None
 
 
-class _Signals(QObject):
-    done = Signal(str, int, QImage)
-
-
-class _DecodeTask(QRunnable):
-    def __init__(self, path: str, max_side: int, signals: _Signals) -> None:
-        super().__init__()
-        self.path = path
-        self.max_side = max_side
-        self.signals = signals
-
-    def run(self) -> None:
-        image, reason = read_scaled(self.path, self.max_side)
-        if reason:
-            logger.debug("No thumbnail for %s: %s", self.path, reason)
-        self.signals.done.emit(self.path, self.max_side, image)
+def _decode(path: str, max_side: int) -> QImage:
+    image, reason = read_scaled(path, max_side)
+    if reason:
+        logger.debug("No thumbnail for %s: %s", path, reason)
+    return image
 
 
 class PixmapLRU:
@@ -99,10 +90,7 @@ class ThumbnailLoader(QObject):
     def __init__(self, parent: QObject | None = None, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         super().__init__(parent)
         self.cache = PixmapLRU(max_bytes)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(2)
-        self._signals = _Signals()
-        self._signals.done.connect(self._on_done)
+        self._tasks = TaskRunner(self, max_threads=2, name="thumbnails")
         self._pending: set[tuple[str, int]] = set()
         self._failed: set[tuple[str, int]] = set()
 
@@ -114,7 +102,12 @@ class ThumbnailLoader(QObject):
             return cached
         if key not in self._pending:
             self._pending.add(key)
-            self.pool.start(_DecodeTask(path, size, self._signals))
+            self._tasks.submit(
+                lambda _ctx: _decode(path, size),
+                name="thumbnail",
+                on_returned=lambda image: self._on_done(path, size, image),
+                on_failed=lambda _exc: self._on_done(path, size, QImage()),
+            )
         return None
 
     def failed(self, path: str, size: int = THUMB_SIZE) -> bool:
@@ -132,5 +125,4 @@ class ThumbnailLoader(QObject):
 
     def shutdown(self) -> None:
         """Drop queued decodes and wait for running ones (called before the app quits)."""
-        self.pool.clear()
-        self.pool.waitForDone()
+        self._tasks.shutdown()

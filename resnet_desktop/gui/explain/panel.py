@@ -14,13 +14,13 @@ The channel grid of a layer is painted as *one* image (numpy tiling in ``core.he
 from __future__ import annotations
 
 import logging
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QModelIndex, QPointF, QRectF, Qt, QThreadPool, Signal
+from PySide6.QtCore import QModelIndex, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QResizeEvent, QShowEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QBoxLayout,
@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_desktop.core.errors import describe
 from resnet_desktop.core.explain.heatmaps import (
     COLORMAPS,
     DEFAULT_COLORMAP,
@@ -50,8 +51,15 @@ from resnet_desktop.core.explain.heatmaps import (
     tile_at,
 )
 from resnet_desktop.gui.common.dialogs import confirm_changed_name
+from resnet_desktop.gui.common.tasks import TaskRunner, Work
 from resnet_desktop.gui.explain.canvas import ImageCanvas
-from resnet_desktop.gui.explain.jobs import Job, JobSignals, Prepared, compute_cam, fetch_layer, prepare
+from resnet_desktop.gui.explain.jobs import Prepared, compute_cam, fetch_layer, prepare
+
+if TYPE_CHECKING:
+    from resnet_desktop.core.explain.activations import ActivationCache
+    from resnet_desktop.core.explain.gradcam import CamResult
+    from resnet_desktop.core.explain.hooks import LayerInfo
+    from resnet_desktop.core.models.zoo import LoadedModel
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +75,20 @@ NARROW_WIDTH = 1000
 class FeaturePanel(QWidget):
     """Layer tree, channel grid, enlarged channel with value readout, overlays and Grad-CAM."""
 
+    # The current image's state (reset by ``_reset_image_state``).
+    _cache: ActivationCache | None
+    _layers: dict[str, LayerInfo]
+    _view: np.ndarray | None
+    _probabilities: np.ndarray | None
+    _layer: str | None
+    _activation: np.ndarray | None
+    _order: np.ndarray
+    _columns: int
+    _grid_rgb: np.ndarray | None
+    _channel: int | None
+    _cams: dict[tuple[int, str], CamResult]
+    _cam: CamResult | None
+
     #: The image's activations are ready (after ``set_image``/``set_model``).
     captured = Signal()
     #: A layer's grid is on screen.
@@ -79,25 +101,18 @@ class FeaturePanel(QWidget):
     def __init__(self, parent: QWidget | None = None, *, budget_bytes: int = 256 * 1024 * 1024) -> None:
         super().__init__(parent)
         self.budget_bytes = budget_bytes
-        self._loaded: Any = None
+        self._loaded: LoadedModel | None = None
         self._path: Path | None = None
-        self._generation = 0
-        self._cancel = threading.Event()
         self._pending = False
-        self._busy = 0
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)  # one capture at a time, in order
-        self._signals = JobSignals(self)
-        self._signals.finished.connect(self._on_finished)
-        self._signals.failed.connect(self._on_failed)
+        self._tasks = TaskRunner(self, max_threads=1, name="features")  # one capture at a time, in order
         self._reset_image_state()
         self.last_grid_ms = 0.0
         self._build_ui()
 
     # -- public API ------------------------------------------------------------------------
 
-    def set_model(self, loaded: Any) -> None:
-        """Show this model (a core ``LoadedModel``); the current image is captured again."""
+    def set_model(self, loaded: LoadedModel) -> None:
+        """Show this model; the current image is captured again."""
         self._loaded = loaded
         self._tree_model.removeRows(0, self._tree_model.rowCount())
         self._request_capture()
@@ -110,7 +125,7 @@ class FeaturePanel(QWidget):
     @property
     def busy(self) -> bool:
         """True while a capture, layer fetch or Grad-CAM runs."""
-        return self._busy > 0
+        return self._tasks.busy
 
     @property
     def current_layer(self) -> str | None:
@@ -166,8 +181,7 @@ class FeaturePanel(QWidget):
 
     def shutdown(self, timeout_ms: int = 30000) -> None:
         """Cancel running work and wait for the worker (call before the app quits)."""
-        self._cancel.set()
-        self._pool.waitForDone(timeout_ms)
+        self._tasks.shutdown(timeout_ms / 1000)
 
     # -- UI --------------------------------------------------------------------------------
 
@@ -225,8 +239,8 @@ class FeaturePanel(QWidget):
         self.detail_title.setWordWrap(True)
         self.detail_canvas = ImageCanvas(smooth=False, minimum=200)
         self.detail_canvas.hovered.connect(self._on_detail_hovered)
-        self.detail_canvas.left.connect(lambda: self.readout.setText(" "))
         self.readout = QLabel(" ")
+        self.detail_canvas.left.connect(lambda: self.readout.setText(" "))
         self.overlay_check = QCheckBox("Overlay on photo")
         self.overlay_check.toggled.connect(self._update_detail)
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
@@ -339,30 +353,27 @@ class FeaturePanel(QWidget):
     # -- capture ---------------------------------------------------------------------------
 
     def _reset_image_state(self) -> None:
-        self._cache: Any = None
-        self._layers: dict[str, Any] = {}
-        self._view: np.ndarray | None = None
-        self._probabilities: np.ndarray | None = None
-        self._layer: str | None = None
-        self._activation: np.ndarray | None = None
+        self._cache = None
+        self._layers = {}
+        self._view = None
+        self._probabilities = None
+        self._layer = None
+        self._activation = None
         self._order = np.arange(0)
         self._columns = 1
-        self._grid_rgb: np.ndarray | None = None
-        self._channel: int | None = None
-        self._cams: dict[tuple[int, str], Any] = {}
-        self._cam: Any = None
+        self._grid_rgb = None
+        self._channel = None
+        self._cams = {}
+        self._cam = None
         self._detail_values: np.ndarray | None = None
         self._detail_overlay: np.ndarray | None = None
 
-    def _submit(self, kind: str, work: Any) -> None:
-        self._busy += 1
-        self._pool.start(Job(self._signals, self._generation, kind, work))
+    def _submit(self, kind: str, work: Work, on_done: Callable[[Any], object]) -> None:
+        self._tasks.submit(work, name=kind, on_returned=on_done, on_failed=lambda exc: self._on_failed(kind, exc))
 
     def _request_capture(self) -> None:
         """Forget the old image's activations at once; capture the new one when visible."""
-        self._cancel.set()
-        self._cancel = threading.Event()
-        self._generation += 1
+        self._tasks.invalidate()  # running work for the old image is cancelled and its answers dropped
         wanted_layer = self._layer or DEFAULT_LAYER
         self._reset_image_state()
         self._wanted_layer = wanted_layer
@@ -387,35 +398,26 @@ class FeaturePanel(QWidget):
 
     def _start_capture(self) -> None:
         self._pending = False
-        loaded, path, cancel, layer = self._loaded, self._path, self._cancel, self._wanted_layer
-        assert path is not None
+        loaded, path, layer = self._loaded, self._path, self._wanted_layer
+        assert path is not None and loaded is not None
         self.status.setText(f"Capturing activations of {path.name}…")
-        self._submit("prepare", lambda: prepare(loaded, path, layer, cancel, self.budget_bytes))
+        budget = self.budget_bytes
+        self._submit("prepare", lambda ctx: prepare(loaded, path, layer, ctx.cancel, budget), self._on_prepared)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self._pending:
             self._start_capture()
 
-    def _on_failed(self, generation: int, kind: str, message: str) -> None:
-        self._busy -= 1
-        if generation != self._generation:
-            return
+    def _on_failed(self, kind: str, exc: BaseException) -> None:
+        message = describe(exc)
         self.status.setText(f"Could not {'open the image' if kind == 'prepare' else 'compute ' + kind}: {message}")
         self.failed.emit(message)
 
-    def _on_finished(self, generation: int, kind: str, payload: object) -> None:
-        self._busy -= 1
-        if generation != self._generation:
-            return  # an answer about an image or model no longer shown
-        if kind == "prepare":
-            self._on_prepared(payload)  # type: ignore[arg-type]
-        elif kind == "layer":
-            name, activation = payload  # type: ignore[misc]
-            if name == self._layer:
-                self._show_activation(name, activation)
-        elif kind == "cam":
-            self._on_cam(payload)
+    def _on_layer(self, fetched: tuple[str, np.ndarray]) -> None:
+        name, activation = fetched
+        if name == self._layer:
+            self._show_activation(name, activation)
 
     def _on_prepared(self, prepared: Prepared) -> None:
         self._cache = prepared.cache
@@ -489,8 +491,8 @@ class FeaturePanel(QWidget):
             self._show_activation(name, cached.numpy())
             return
         self.grid_info.setText(f"Capturing {name}…")
-        cache, cancel = self._cache, self._cancel
-        self._submit("layer", lambda: fetch_layer(cache, name, cancel))
+        cache = self._cache
+        self._submit("layer", lambda ctx: fetch_layer(cache, name, ctx.cancel), self._on_layer)
 
     # -- channel grid ----------------------------------------------------------------------
 
@@ -627,13 +629,15 @@ class FeaturePanel(QWidget):
         if key in self._cams:
             self._show_cam(self._cams[key])
             return
+        loaded, cache = self._loaded, self._cache
+        if loaded is None or cache is None:
+            return
         self.status.setText(f"Computing Grad-CAM at {layer}…")
-        loaded, cache, cancel = self._loaded, self._cache, self._cancel
         wanted = None if key[0] < 0 else key[0]
-        self._submit("cam", lambda: (key, compute_cam(loaded, cache, wanted, layer, cancel)))
+        self._submit("cam", lambda ctx: (key, compute_cam(loaded, cache, wanted, layer, ctx.cancel)), self._on_cam)
 
-    def _on_cam(self, payload: object) -> None:
-        key, result = payload  # type: ignore[misc]
+    def _on_cam(self, payload: tuple[tuple[int, str], CamResult]) -> None:
+        key, result = payload
         self._cams[key] = result
         if key == (self.class_combo.currentData(), self.cam_layer_combo.currentData()) or key[0] < 0:
             self._show_cam(result)

@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
-    QWizardPage,
 )
 
+from resnet_desktop.core.errors import describe
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
-from resnet_desktop.gui.finetune.worker import GeneratorThread, call_in_thread
+from resnet_desktop.gui.finetune.worker import FineTunePage, WorkerPage
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def _number(value: str) -> QTableWidgetItem:
     return item
 
 
-class ResultsPage(QWizardPage):
+class ResultsPage(FineTunePage):
     """How good the new classifier is on the validation images, and which ones it gets wrong."""
 
     def __init__(self, thumbnails: ThumbnailLoader, parent: QWidget | None = None) -> None:
@@ -118,7 +118,7 @@ class ResultsPage(QWizardPage):
         layout.addLayout(grid, 1)
 
     def initializePage(self) -> None:
-        self.show_result(self.wizard().result)
+        self.show_result(self.owner().result)
 
     def show_result(self, result: Any) -> None:
         self.result = result
@@ -189,7 +189,7 @@ def default_models_folder() -> Path:
     return user_data_path("resnet-desktop", appauthor=False) / "models"
 
 
-class SavePage(QWizardPage):
+class SavePage(WorkerPage):
     """Name and place the model file; save it atomically; then optionally switch to it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -197,7 +197,6 @@ class SavePage(QWizardPage):
         self.setTitle("Save the classifier")
         self.setSubTitle("A .safetensors file plus a .json description; existing files are never overwritten.")
         self.saved_path: Path | None = None
-        self._thread: GeneratorThread | None = None
         self.name = QLineEdit()
         self.location = QLineEdit()
         browse = QPushButton("Browse…")
@@ -227,7 +226,7 @@ class SavePage(QWizardPage):
         layout.addStretch(1)
 
     def initializePage(self) -> None:
-        wizard = self.wizard()
+        wizard = self.owner()
         result = wizard.result
         if not self.name.text():
             self.name.setText(f"{wizard.scan.root.name}-{result.arch}")
@@ -263,18 +262,11 @@ class SavePage(QWizardPage):
         if path.exists() or path.with_suffix(".json").exists():
             self.status.setText(f"{path.name} already exists in {path.parent}; choose another name.")
             return
-        result = self.wizard().result
+        result = self.owner().result
+        assert result is not None
         self.save_button.setEnabled(False)
         self.status.setText(f"Saving {path}…")
-        self._thread = call_in_thread(lambda: result.save(path), self)
-        self._thread.item.connect(self._saved)
-        self._thread.failed.connect(self._failed)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._thread.wait()
-            self._thread = None
+        self.run_task(lambda _ctx: result.save(path), on_returned=self._saved, on_failed=self._failed)
 
     def _saved(self, path: Path) -> None:
         self.saved_path = Path(path)
@@ -282,10 +274,11 @@ class SavePage(QWizardPage):
         self.use_button.setEnabled(True)
         self.completeChanged.emit()
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, exc: BaseException) -> None:
+        message = describe(exc).replace("&", "&amp;").replace("<", "&lt;")
         self.status.setText(f"<span style='color:#c62828'>Not saved: {message}</span>")
         self.save_button.setEnabled(True)
 
     def _use(self) -> None:
         if self.saved_path is not None:
-            self.wizard().use_model(self.saved_path)
+            self.owner().use_model(self.saved_path)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -19,7 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_desktop.core.errors import describe
+from resnet_desktop.gui.common.tasks import TaskContext
 from resnet_desktop.gui.finetune.worker import WorkerPage
+
+if TYPE_CHECKING:
+    from resnet_desktop.core.finetune.run import FineTuneResult, TrainProgress
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +101,7 @@ class TrainingPage(WorkerPage):
         self.table.setRowCount(0)
         for curve in (self.train_loss, self.val_loss, self.train_acc, self.val_acc):
             curve.setData([], [])
-        wizard = self.wizard()
+        wizard = self.owner()
         settings = wizard.settings_page.settings()
         loaded = wizard.current_loaded_model if wizard.settings_page.use_current_model() else None
         scan = wizard.scan
@@ -104,26 +110,19 @@ class TrainingPage(WorkerPage):
         self.eta.clear()
         self.cancel_button.setEnabled(True)
 
-        def work(cancel: Any) -> Any:
+        def work(ctx: TaskContext) -> Iterator[TrainProgress | FineTuneResult]:
             from resnet_desktop.core.finetune.run import fine_tune
 
-            return fine_tune(scan, settings, loaded=loaded, cancel=cancel)
+            return fine_tune(scan, settings, loaded=loaded, cancel=ctx.cancel)
 
-        thread = self.start_work(work)
-        thread.item.connect(self._on_item)
-        thread.failed.connect(self._on_failed)
-        thread.cancelled.connect(self._on_cancelled)
-        thread.start()
+        self.run_task(work, on_yielded=self._on_item, on_failed=self._on_failed, on_finished=self._on_finished)
         self.completeChanged.emit()
 
     def cancel(self) -> None:
-        if self._thread is not None:
-            self._thread.cancel.set()
+        if self.is_running():
+            super().cancel()
             self.status.setText("Cancelling…")
             self.cancel_button.setEnabled(False)
-
-    def is_running(self) -> bool:
-        return self._thread is not None and self._thread.isRunning()
 
     def isComplete(self) -> bool:
         return self.result is not None
@@ -183,7 +182,13 @@ class TrainingPage(WorkerPage):
         self.cancel_button.setEnabled(False)
         self.completeChanged.emit()
 
-    def _on_failed(self, message: str) -> None:
+    def _on_finished(self) -> None:
+        task = self.task
+        if task is not None and task.cancelled:
+            self._on_cancelled()
+
+    def _on_failed(self, exc: BaseException) -> None:
+        message = describe(exc).replace("&", "&amp;").replace("<", "&lt;")
         self.status.setText(f"<span style='color:#c62828'>Training failed: {message}</span>")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)

@@ -1,6 +1,6 @@
 """The fine-tune wizard: folder -> scan report -> settings -> training -> results -> save.
 
-Heavy work (scanning, training, saving) runs in :class:`GeneratorThread` s; the pages only show
+Heavy work (scanning, training, saving) runs as background tasks (``gui.common.tasks``); the pages only show
 what the core reports. Closing the wizard cancels whatever runs and waits for it, so no thread
 outlives the window. ``modelReady(path)`` tells the main window to switch to the saved model.
 """
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from resnet_desktop.core.errors import describe
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.finetune.worker import WorkerPage
 
@@ -129,14 +130,17 @@ class ScanPage(WorkerPage):
         self.counts.setRowCount(0)
         self.samples.clear()
         self.notes.clear()
-        folder = self.wizard().folder_page.folder()
+        folder = self.owner().folder_page.folder()
+        if folder is None:
+            return
         self.status.setText(f"Scanning {folder}…")
         from resnet_desktop.core.finetune.data import scan_dataset
 
-        thread = self.start_work(lambda cancel: [scan_dataset(folder, cancel=cancel)])
-        thread.item.connect(self._show)
-        thread.failed.connect(lambda message: self.status.setText(f"Could not scan: {message}"))
-        thread.start()
+        self.run_task(
+            lambda ctx: scan_dataset(folder, cancel=ctx.cancel),
+            on_returned=self._show,
+            on_failed=lambda exc: self.status.setText(f"Could not scan: {describe(exc)}"),
+        )
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:

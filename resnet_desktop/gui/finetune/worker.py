@@ -1,91 +1,80 @@
-"""Run a core generator (scan, training, saving) on its own QThread and hand its items to the GUI.
+"""Wizard pages that run one background task at a time (a thin use of ``gui.common.tasks``).
 
-Cancelling goes through a ``threading.Event`` the core checks between batches and epochs, so
-the GUI thread never waits on a busy event loop; ``stop()`` sets it and joins the thread.
+Cancelling goes through the task's ``threading.Event``, which the core checks between batches and
+epochs; ``stop()`` sets it and waits for the work to end, so no thread outlives the wizard.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
-from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtWidgets import QWidget, QWizardPage
 
-from resnet_desktop.core.errors import CancelledError, ResNetDesktopError
+from resnet_desktop.gui.common.tasks import Task, TaskRunner, Work
+
+if TYPE_CHECKING:
+    from resnet_desktop.gui.finetune.wizard import FineTuneWizard
 
 logger = logging.getLogger(__name__)
 
-Work = Callable[[threading.Event], Iterable[Any]]
+
+class FineTunePage(QWizardPage):
+    """A page of the fine-tune wizard, with typed access to the wizard it belongs to."""
+
+    def owner(self) -> FineTuneWizard:
+        return cast("FineTuneWizard", self.wizard())
 
 
-class GeneratorThread(QThread):
-    """``work(cancel)`` runs here; each item it yields becomes an ``item`` signal."""
-
-    item = Signal(object)
-    failed = Signal(str)
-    cancelled = Signal()
-    succeeded = Signal()
-
-    def __init__(self, work: Work, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._work = work
-        self.cancel = threading.Event()
-
-    def run(self) -> None:
-        try:
-            for value in self._work(self.cancel):
-                self.item.emit(value)
-        except CancelledError:
-            self.cancelled.emit()
-            return
-        except ResNetDesktopError as exc:
-            self.failed.emit(str(exc))
-            return
-        except ValueError as exc:  # settings refused by the core
-            self.failed.emit(str(exc))
-            return
-        except Exception as exc:  # never let a worker thread die silently
-            logger.exception("fine-tuning worker failed")
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
-            return
-        if self.cancel.is_set():
-            self.cancelled.emit()
-        else:
-            self.succeeded.emit()
-
-    def stop(self, wait: bool = True) -> None:
-        """Ask the work to stop; with ``wait``, block until the thread has ended."""
-        self.cancel.set()
-        if wait:
-            self.wait()
-
-
-def call_in_thread(function: Callable[[], Any], parent: QObject | None = None) -> GeneratorThread:
-    """A (not yet started) thread whose single ``item`` is ``function()``'s return value."""
-    return GeneratorThread(lambda _cancel: [function()], parent)
-
-
-class WorkerPage(QWizardPage):
-    """A wizard page that runs one :class:`GeneratorThread` at a time; Back stops it and waits."""
+class WorkerPage(FineTunePage):
+    """A page that runs one task at a time on its own runner; Back stops it and waits."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._thread: GeneratorThread | None = None
+        self._tasks = TaskRunner(self, max_threads=1, name=type(self).__name__)
+        self._task: Task | None = None
 
-    def start_work(self, work: Work) -> GeneratorThread:
-        """Stop any previous run and return a new, not yet started thread for ``work``."""
+    def run_task(
+        self,
+        work: Work,
+        *,
+        on_yielded: Callable[[Any], object] | None = None,
+        on_returned: Callable[[Any], object] | None = None,
+        on_failed: Callable[[BaseException], object] | None = None,
+        on_finished: Callable[[], object] | None = None,
+    ) -> Task:
+        """Stop any previous run, then start ``work(ctx)`` (callbacks as ``TaskRunner.submit``)."""
         self.stop()
-        self._thread = GeneratorThread(work, self)
-        return self._thread
+        self._task = self._tasks.submit(
+            work,
+            name=type(self).__name__,
+            on_yielded=on_yielded,
+            on_returned=on_returned,
+            on_failed=on_failed,
+            on_finished=on_finished,
+        )
+        return self._task
+
+    @property
+    def task(self) -> Task | None:
+        return self._task
+
+    def is_running(self) -> bool:
+        return self._task is not None and not self._task.done
+
+    def cancel(self) -> None:
+        """Ask the running work to stop (returns at once; ``finished`` follows)."""
+        if self._task is not None:
+            self._task.cancel()
 
     def cleanupPage(self) -> None:
         """Back: stop the run (the previous page can start a new one)."""
         self.stop()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._thread.stop()
-            self._thread = None
+        """Cancel the running work and wait until it has ended."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task.wait()
+            self._task = None

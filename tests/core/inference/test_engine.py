@@ -368,3 +368,27 @@ def test_building_an_engine_does_not_disturb_forwards_in_other_threads(loaded: z
         stop.set()
         runner.join()
     assert errors == []
+
+
+def test_embeddings_come_from_the_same_forward_as_the_logits(
+    loaded: zoo.LoadedModel, sample_photos: list[Path]
+) -> None:
+    engine = Engine(loaded, "cpu", batch_size=BATCH)
+    forwards: list[int] = []
+    hook = engine.model.register_forward_pre_hook(lambda _m, args: forwards.append(args[0].shape[0]))
+    try:
+        predictions = list(engine.classify(sample_photos, topk=3, embeddings=True))
+    finally:
+        hook.remove()
+    assert sum(forwards) == len(sample_photos), "one forward per image, embeddings included"
+    fc = loaded.model.fc
+    for prediction in predictions:
+        vector = torch.from_numpy(prediction.embedding)
+        assert vector.shape == (fc.in_features,)
+        # The embedding is fc's input: fc(embedding) gives back the top class of the prediction.
+        with torch.no_grad():
+            probs = fc(vector[None]).softmax(dim=1)[0]
+        assert int(probs.argmax()) == prediction.top1.index
+        assert abs(float(probs.max()) - prediction.top1.probability) < 1e-4
+    plain = list(engine.classify(sample_photos, topk=3))
+    assert all(p.embedding is None for p in plain) and plain == predictions

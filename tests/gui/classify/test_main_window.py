@@ -114,7 +114,7 @@ def test_paste_image_from_clipboard(qtbot, window, tmp_path: Path) -> None:  # t
     rows = window.results.rows()
     assert len(rows) == 1 and rows[0].ok
     pasted = rows[0].path
-    from resnet_desktop.gui.main_window import paste_folder
+    from resnet_desktop.gui.classify.inputs import paste_folder
 
     assert pasted.parent == paste_folder() and pasted.suffix == ".png"
     assert QImage(str(pasted)).pixelColor(5, 5) == QColor(200, 40, 30)

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFileDialog
 
-from resnet_desktop.core.errors import OutputError
+from resnet_desktop.core.errors import CancelledError, DeviceError, OutputError
 from resnet_desktop.gui.settings import ModelSpec
 
 TIMEOUT_MS = 120_000
@@ -96,7 +96,7 @@ def test_missing_device_offers_automatic(qtbot, make_window, resnet18_weights: P
     window = make_window(ModelSpec("resnet18", str(resnet18_weights)), start=False, device="cuda:7")
     with qtbot.waitSignal(window.service.modelFailed, timeout=TIMEOUT_MS) as failed:
         window.start()
-    assert failed.args[1] == "device"
+    assert isinstance(failed.args[0], DeviceError)
     assert window.banner.isVisible() and window.banner.button_texts() == ["Use automatic device"]
     with qtbot.waitSignal(window.modelReady, timeout=TIMEOUT_MS):
         window.banner.click("Use automatic device")
@@ -140,7 +140,7 @@ def test_recent_folders_menu(qtbot, window, tmp_path: Path) -> None:  # type: ig
         folders.append(tmp_path / name)
         window.classify([tmp_path / name])
     wait_idle(qtbot, window)
-    actions = [a for a in window.recent_menu.actions() if a.text() and not a.isSeparator()]
+    actions = [a for a in window.inputs.recent_menu.actions() if a.text() and not a.isSeparator()]
     assert [a.text() for a in actions[:2]] == [str(folders[1]), str(folders[0])]
     window.clear_results()
     actions[1].trigger()
@@ -260,7 +260,7 @@ def test_esc_cancels_a_model_load_then_retry_loads_it(qtbot, make_window, resnet
     with qtbot.waitSignal(window.service.modelFailed, timeout=TIMEOUT_MS) as failed:
         window.start()
         window.cancel()  # while torch is still being imported: the load never starts
-    assert failed.args[1] == "cancelled"
+    assert isinstance(failed.args[0], CancelledError)
     assert window.model_info is None and not window.service.is_loading
     assert window.banner.isVisible() and "Retry" in window.banner.button_texts()
     with qtbot.waitSignal(window.modelReady, timeout=TIMEOUT_MS):

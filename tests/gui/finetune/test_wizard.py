@@ -131,9 +131,9 @@ def test_closing_mid_training_cancels_and_waits(qtbot, tmp_path: Path) -> None:
     _next(wizard)
     training = wizard.training_page
     qtbot.waitUntil(lambda: training.progress.maximum() > 1 and training.progress.value() > 0, timeout=60_000)
-    thread = training._thread
+    task = training.task
     wizard.close()
-    assert thread is not None and thread.isFinished()
+    assert task is not None and task.done and task.cancelled
     assert training.result is None
 
 
