@@ -49,12 +49,12 @@ def build_grid(maps: np.ndarray, canvas: object) -> None:
     from resnet_desktop.core.explain.heatmaps import render_grid
 
     rgb, _, _ = render_grid(maps, normalization="channel", sort="mean")
-    canvas.set_rgb(rgb)  # type: ignore[attr-defined]  # numpy -> one QImage
+    canvas.set_rgb(rgb)  # numpy -> one QImage
 
 
 def paint_vectorised(maps: np.ndarray, canvas: object) -> None:
     build_grid(maps, canvas)
-    canvas.grab()  # type: ignore[attr-defined]  # forces a real paint of the 800 x 800 canvas
+    canvas.grab()  # forces a real paint of the 800 x 800 canvas
 
 
 def paint_loop(maps: np.ndarray, size: int) -> QImage:

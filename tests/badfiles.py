@@ -163,7 +163,7 @@ def make_bad_files(folder: Path) -> dict[str, str]:
         pass
 
     try:
-        import pillow_heif  # type: ignore[import-not-found]  # noqa: F401
+        import pillow_heif  # noqa: F401
     except ImportError:
         # An ISO-BMFF 'ftyp' box with the HEIC brand, then junk: only pillow-heif could read it.
         ftyp = struct.pack(">I", 24) + b"ftypheic" + b"\x00\x00\x00\x00" + b"mif1heic"

@@ -34,6 +34,17 @@ def test_every_core_module_is_qt_free() -> None:
 
     import resnet_desktop.core as core
 
-    names = [f"resnet_desktop.core.{m.name}" for m in pkgutil.iter_modules(core.__path__)]
+    names = [m.name for m in pkgutil.walk_packages(core.__path__, prefix="resnet_desktop.core.")]
+    assert "resnet_desktop.core.inference.engine" in names and len(names) > 20
     loaded = _modules_after("; ".join(f"import {n}" for n in names))
     assert not any(m.startswith("PySide6") for m in loaded), names
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["resnet_desktop.core.models.spec", "resnet_desktop.core.inference.records", "resnet_desktop.core.atomic"],
+)
+def test_names_records_and_the_writer_import_no_torch(module: str) -> None:
+    """The GUI thread and --help use these before torch is imported."""
+    loaded = _modules_after(f"import {module}")
+    assert "torch" not in loaded and "torchvision" not in loaded, module

@@ -52,7 +52,7 @@ def settle(seconds: float = 0.4) -> None:
         time.sleep(0.01)
 
 
-def new_window(workdir: Path, name: str, spec: object):  # type: ignore[no-untyped-def]
+def new_window(workdir: Path, name: str, spec: object):
     from PySide6.QtCore import QSettings
 
     from resnet_desktop.gui.main_window import MainWindow
@@ -88,7 +88,7 @@ def many_copies(workdir: Path, folder: Path, n: int) -> Path:
     return target
 
 
-def drag_enter(window, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
+def drag_enter(window, paths: list[Path]) -> None:
     from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
     from PySide6.QtGui import QDragEnterEvent
     from PySide6.QtWidgets import QApplication
@@ -105,7 +105,7 @@ def drag_enter(window, paths: list[Path]) -> None:  # type: ignore[no-untyped-de
     QApplication.sendEvent(window, event)
 
 
-def results_window(workdir: Path, folder: Path, weights: str):  # type: ignore[no-untyped-def]
+def results_window(workdir: Path, folder: Path, weights: str):
     from resnet_desktop.gui.settings import ModelSpec
 
     window = new_window(workdir, "results", ModelSpec(arch="resnet50", weights=weights))
@@ -135,7 +135,7 @@ def shoot(out: Path, scheme: str, weights: str = "random") -> list[Path]:
     os.environ["XDG_CACHE_HOME"] = str(workdir / "cache")
     os.environ["RESNET_DESKTOP_OFFLINE"] = "1"
 
-    def save(widget, name: str) -> None:  # type: ignore[no-untyped-def]
+    def save(widget, name: str) -> None:
         path = out / name
         if not widget.grab().save(str(path)):
             raise OSError(f"could not write {path}")

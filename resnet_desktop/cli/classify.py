@@ -7,7 +7,6 @@ Results stream in input order (one per file, failures included); the file format
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
 from collections.abc import Callable
@@ -27,8 +26,6 @@ from resnet_desktop.cli.common import (
 if TYPE_CHECKING:
     from resnet_desktop.core.inference.engine import Engine
     from resnet_desktop.core.inference.records import Prediction, Progress
-
-logger = logging.getLogger(__name__)
 
 FORMATS = ("table", "csv", "json")
 

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import logging
 from pathlib import Path
 from typing import Any
 
 from resnet_desktop.cli.common import EXIT_CODES_HELP, Exit, add_model_options, check_output, load_cli_model
 from resnet_desktop.core.errors import SettingsError
-
-logger = logging.getLogger(__name__)
 
 MAX_OUTPUT_SIDE = 1024
 

@@ -7,15 +7,12 @@ finished.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 from resnet_desktop.cli.common import EXIT_CODES_HELP, Exit, check_output, warning
-
-logger = logging.getLogger(__name__)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:

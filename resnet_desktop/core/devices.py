@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import platform
 from dataclasses import dataclass
 
 import torch
 
 from resnet_desktop.core.errors import DeviceError
-
-logger = logging.getLogger(__name__)
 
 AUTO = "auto"
 

@@ -383,7 +383,8 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     if mode == "CMYK":
         return _cmyk_to_rgb(img)
     if mode == "LAB":
-        return ImageCms.applyTransform(img, _lab_to_srgb())  # type: ignore[return-value]
+        converted = ImageCms.applyTransform(img, _lab_to_srgb())
+        return converted if converted is not None else img.convert("RGB")
     if mode == "La":  # premultiplied; Pillow converts it only to LA
         img, mode = img.convert("LA"), "LA"
     has_alpha = mode in ("RGBA", "RGBa", "LA", "PA") or "transparency" in img.info

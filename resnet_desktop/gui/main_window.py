@@ -7,7 +7,6 @@ while the worker is still importing torch.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +47,6 @@ from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.explain.panel import FeaturePanel
 from resnet_desktop.gui.finetune.wizard import FineTuneWizard
 from resnet_desktop.gui.settings import AppSettings, ModelSpec
-
-logger = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):

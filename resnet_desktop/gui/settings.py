@@ -6,13 +6,10 @@ a QSettings that points at a temporary file instead of the user's real configura
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
-
-logger = logging.getLogger(__name__)
 
 ORGANIZATION = "ResNet Desktop"
 APPLICATION = "ResNet Desktop"

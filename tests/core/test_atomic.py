@@ -122,7 +122,7 @@ def test_a_group_lands_together_or_not_at_all(tmp_path: Path) -> None:
     weights, sidecar = tmp_path / "m.safetensors", tmp_path / "m.json"
     with pytest.raises(TypeError), atomic_group(AtomicFile(weights), AtomicFile(sidecar, text=True)) as (w, s):
         w.stream.write(b"tensors")
-        s.stream.write(1)  # type: ignore[arg-type]  # a bug in the middle of writing
+        s.stream.write(1)  # a bug in the middle of writing
     assert _names(tmp_path) == []
     sidecar.write_text("someone else's")
     with pytest.raises(OutputError), atomic_group(AtomicFile(weights), AtomicFile(tmp_path / "m2.json")) as (w, s):

@@ -18,7 +18,7 @@ def app_settings(tmp_path: Path):
 
 
 @pytest.fixture
-def make_window(qtbot, app_settings):  # type: ignore[no-untyped-def]
+def make_window(qtbot, app_settings):
     """Factory: a shown MainWindow; ``start=True`` waits until its model is ready."""
     from resnet_desktop.gui.main_window import MainWindow
     from resnet_desktop.gui.settings import ModelSpec
@@ -41,7 +41,7 @@ def make_window(qtbot, app_settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def window(make_window, resnet18_weights: Path):  # type: ignore[no-untyped-def]
+def window(make_window, resnet18_weights: Path):
     """A window with a seeded random resnet18 loaded from a weights FILE, ready to classify."""
     from resnet_desktop.gui.settings import ModelSpec
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import logging
 import sys
 from pathlib import Path
 from typing import Literal
@@ -20,8 +19,6 @@ from PIL import Image
 
 from resnet_desktop.core.atomic import write_with
 from resnet_desktop.core.errors import SettingsError
-
-logger = logging.getLogger(__name__)
 
 COLORMAPS = ("inferno", "viridis", "magma", "plasma", "cividis")
 DEFAULT_COLORMAP = "inferno"
@@ -166,7 +163,7 @@ def render_grid(
     np.add(scaled, 0.5, out=scaled)
     index = scaled.astype(np.uint16)[order]
     lut = np.concatenate([colormap_lut(colormap), np.full((1, 3), GAP_GREY, dtype=np.uint8)])
-    rgb = np.take(lut, tile_grid(index, columns, pad=pad, fill=256), axis=0)  # np.take: ~4x faster than lut[i]
+    rgb = np.take(lut, tile_grid(index, columns, pad=pad, fill=256), axis=0)  # np.take: faster than fancy indexing
     return rgb, order, columns
 
 

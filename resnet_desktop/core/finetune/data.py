@@ -9,7 +9,6 @@ under two classes, unreadable files) are warnings.
 from __future__ import annotations
 
 import hashlib
-import logging
 import random
 import threading
 from collections import defaultdict
@@ -17,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from resnet_desktop.core.errors import CancelledError, DatasetError, SettingsError
-
-logger = logging.getLogger(__name__)
 
 #: Largest/smallest class size ratio from which the imbalance warning is shown.
 IMBALANCE_RATIO = 4.0

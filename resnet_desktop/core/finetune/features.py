@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,8 +35,6 @@ if TYPE_CHECKING:
     from resnet_desktop.core.inference.engine import Engine
     from resnet_desktop.core.models.spec import Preprocessing
     from resnet_desktop.core.models.zoo import LoadedModel
-
-logger = logging.getLogger(__name__)
 
 # torchvision's augmentations draw from torch's global RNG; the lock plus fork_rng makes each
 # image's draw private and repeatable even with several decoding threads.

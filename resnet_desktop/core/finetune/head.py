@@ -1,20 +1,15 @@
 """Training a linear head on cached, standardised backbone features.
 
-Why it matches a well-tuned logistic regression: the head *is* multinomial logistic regression
-(cross-entropy + L2 on standardised features). With the default ``lbfgs`` optimiser the L2
-strength is chosen like ``sklearn.linear_model.LogisticRegressionCV`` does (stratified k-fold
-cross-validation on the standardised training set over the same C grid, warm-started along the
-path, folds grouped by source image so augmented views never leak), but averaged over 3
-independent fold assignments: a single 5-fold split of a few hundred images picks C almost at
-random (benchmark, 6 splits: 0.522 mean val accuracy with one, 0.553 with three, sklearn's
-single 5-fold 0.542). Then the head is refitted on all
-training features with full-batch L-BFGS, one "epoch" being a few L-BFGS iterations, stopping
-early once the validation loss has not improved for ``patience`` epochs. The L-BFGS head keeps its
-last iterate: the cross-validated L2 is its regulariser, and rolling back to the lowest-val-loss
-iterate was measured to cost accuracy (an under-fit early iterate; resnet50 features of the
-generated benchmark, 6 splits, sklearn's own C: 0.519 mean val accuracy with roll-back, 0.544
-without, sklearn LogisticRegressionCV 0.542). ``adamw`` is plain mini-batch training with the learning rate and
-batch size a person chose; it rolls back to the lowest-validation-loss epoch.
+The head *is* multinomial logistic regression (cross-entropy + L2 on standardised features). With
+the default ``lbfgs`` optimiser the L2 strength is chosen as ``sklearn``'s ``LogisticRegressionCV``
+does (stratified k-fold cross-validation over the same C grid, warm-started along the path, folds
+grouped by source image so augmented views never leak), averaged over 3 fold assignments because
+one split of a few hundred images picks C almost at random. The head is then refitted on all
+training features with full-batch L-BFGS (one "epoch" is a few iterations), stopping once the
+validation loss stops improving; it keeps its last iterate, the cross-validated L2 being its
+regulariser (rolling back to an earlier iterate under-fits; figures in docs/PERFORMANCE.md).
+``adamw`` is plain mini-batch training with the person's learning rate and batch size; it rolls
+back to the lowest-validation-loss epoch.
 """
 
 from __future__ import annotations
@@ -50,10 +45,9 @@ STD_FLOOR = 1e-6
 def torch_threads(count: int | None) -> Iterator[None]:
     """Run on ``count`` intra-op threads and restore the count after (None: leave it alone).
 
-    A head on cached features is a few hundred small matmuls; with 2+ threads on a busy machine
-    the thread hand-offs dominate (measured 0.3 s on one thread vs 13 s on two under load for
-    the cross-validation below). The setting is process-wide, so only callers that run nothing
-    else in parallel ask for it (see ``FineTuneSettings.head_threads``).
+    A head on cached features is a few hundred small matmuls, where thread hand-offs dominate on a
+    busy machine. The setting is process-wide, so only callers that run nothing else in parallel
+    ask for it (see ``FineTuneSettings.head_threads``).
     """
     if count is None:
         yield
@@ -215,7 +209,7 @@ def choose_weight_decay(
         return 1.0 / x.shape[0]  # sklearn's default C=1
     folds = [fold for repeat in range(CV_REPEATS) for fold in _folds(y, groups, k, config.seed + repeat)]
     # Standardised once on all training features, as StandardScaler + LogisticRegressionCV does
-    # (re-standardising per fold was measured: no better, 0.533 vs 0.547 on the benchmark's splits).
+    # (re-standardising per fold is no better).
     x = Standardizer(x)(x)
     scores: dict[float, list[tuple[float, float]]] = {c: [] for c in C_GRID}
     for held_out in folds:

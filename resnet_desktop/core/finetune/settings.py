@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 from resnet_desktop.core.errors import SettingsError
 from resnet_desktop.core.finetune.data import DEFAULT_VAL_SPLIT
-
-logger = logging.getLogger(__name__)
 
 MODES = ("head", "last-stage")
 OPTIMIZERS = ("lbfgs", "adamw")

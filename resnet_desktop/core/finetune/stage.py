@@ -10,7 +10,6 @@ layer4 is copied.
 from __future__ import annotations
 
 import copy
-import logging
 import math
 import threading
 import time
@@ -27,8 +26,6 @@ from resnet_desktop.core.finetune.head import EpochStats, Standardizer, class_we
 
 if TYPE_CHECKING:
     from resnet_desktop.core.finetune.settings import FineTuneSettings
-
-logger = logging.getLogger(__name__)
 
 POOL_CHUNK = 64
 STAGE_LR_FACTOR = 0.1

@@ -6,13 +6,10 @@ random background, so classes are learnable but not identical images.
 
 from __future__ import annotations
 
-import logging
 import random
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
-
-logger = logging.getLogger(__name__)
 
 #: (class name, shape, base colour) for up to six classes.
 CLASS_STYLES = (
@@ -26,7 +23,8 @@ CLASS_STYLES = (
 
 
 def _jitter(colour: tuple[int, int, int], rng: random.Random, amount: int) -> tuple[int, int, int]:
-    return tuple(max(0, min(255, c + rng.randint(-amount, amount))) for c in colour)  # type: ignore[return-value]
+    red, green, blue = (max(0, min(255, c + rng.randint(-amount, amount))) for c in colour)
+    return red, green, blue
 
 
 def _draw_shape(

@@ -2,8 +2,8 @@
 
 Decoding a photo costs far more than running a ResNet on it, so files are decoded in a thread
 pool (Pillow releases the GIL while decoding and resizing) while the caller runs the model on
-the previous batch. Big JPEGs are decoded in draft mode (DCT scaling), which is 3-4x cheaper
-than a full decode and still leaves the short side at least ``resize_size`` pixels.
+the previous batch. Big JPEGs are decoded in draft mode (DCT scaling), several times cheaper
+than a full decode, which still leaves the short side at least ``resize_size`` pixels.
 
 Memory stays bounded: only a fixed window of files is in flight, and the input iterable
 (e.g. ``images.discover()``) is consumed lazily, never drained up front.
@@ -40,10 +40,8 @@ CANCEL_POLL_S = 0.05
 #: Batches decoded ahead of the one being consumed; bounds memory and keeps the pool busy.
 PREFETCH_BATCHES = 2
 
-#: Draft target relative to ``resize_size``. Measured on a 12-MP JPEG (one core, Pillow 13.0.0):
-#: full decode + resize 131 ms, draft to >= 256 px 26 ms, draft to >= 512 px 31 ms. The 2x target
-#: leaves photos under ~2x the model input undrafted (identical to the reference) and halves the
-#: logit difference on big ones (max 0.11 -> 0.04, logit std ~0.5), so it is worth its 5 ms.
+#: Draft target relative to ``resize_size``: 2x leaves photos under twice the model input undrafted
+#: (identical to the reference) and halves the logit difference on big ones for a few ms more.
 DRAFT_OVERSAMPLE = 2
 
 Augment = Callable[[Image.Image], Image.Image]
@@ -51,7 +49,7 @@ Transform = Callable[[Image.Image], torch.Tensor]
 
 
 def default_workers() -> int:
-    """Decode threads: one per usable core (1 vs 2 measured within noise on the 2-core box)."""
+    """Decode threads: one per usable core."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # macOS, Windows

@@ -1,24 +1,11 @@
 """Batched, streaming, cancellable classification: paths in, one :class:`Prediction` per file out.
 
-The engine overlaps parallel decoding (``core.preprocess``) with the model, runs the model in
-``eval()`` + ``inference_mode()`` with channels_last, and on CUDA uses pinned uint8 batches,
-non-blocking copies and bf16 autocast. Results come out in input order, errors included, with
-memory bounded however many files there are.
-
-CPU precision: fp32. bf16 autocast was measured on the 2-core AMD EPYC (Zen 4, AVX512-BF16) this
-was built on: resnet50 at batch 8 ran ~1.3-2x faster than fp32 channels_last, but on the real
-sample photos (random resnet50 with BatchNorm statistics calibrated on them) the logits moved by
-up to 0.23 (logit std 0.55) and top-5 sets shared only 3 of 5 classes for several photos. Faster
-but not agreeing, so fp32 stays the default; ``Engine(..., autocast=torch.bfloat16)`` opts in.
-Channels_last fp32 was ~3x faster than the default layout for resnet50 on the same CPU, and
-folding BatchNorm into the convolutions another ~17% (see ``Engine._place``).
-
-Threads: the model uses torch's intra-op threads (one per core, torch's default) and decoding one
-thread per core (``preprocess.default_workers``). On the 2-core box with little other load,
-resnet50 on 12-MP JPEGs ran 14.2 images/s with 2 model threads vs 7.5 with 1; under heavy load
-from other processes (load average 4-8) 1 thread was ~2x faster instead, because OpenMP threads
-stall when preempted. So the default stays one per core; ``classify --threads 1`` is there for
-busy machines (benchmarks/throughput.py --threads compares).
+The engine overlaps parallel decoding (``inference.decode``) with the model, runs its own
+inference copy of the model (BatchNorm folded into the convolutions, channels_last, ``eval()`` +
+``inference_mode()``), and on CUDA uses pinned uint8 batches, non-blocking copies and bf16
+autocast. Results come out in input order, errors included, with memory bounded however many
+files there are. CPU precision stays fp32 (bf16 moved top-5 sets; see docs/PERFORMANCE.md), and
+the model uses one intra-op thread per core (``classify --threads 1`` for busy machines).
 """
 
 from __future__ import annotations
@@ -47,8 +34,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Batch size on CPU: small enough that one batch of resnet50 takes well under a second on 2 cores
-#: (cancel latency), large enough that throughput is flat (8 vs 16 vs 32 measured within noise).
+#: Batch size on CPU: small enough for a prompt cancel, large enough that throughput is flat.
 CPU_BATCH_SIZE = 8
 #: Batch bounds on accelerators; the real size is picked from free memory.
 GPU_MIN_BATCH, GPU_MAX_BATCH = 16, 256
@@ -137,9 +123,8 @@ class Engine:
     def _place(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
         """An inference copy: BatchNorm folded into the convolutions, channels_last, on ``device``.
 
-        Folding saves one memory-bound pass per BatchNorm: resnet50 fp32 channels_last on the
-        2-core CPU went from 18.3 to 21.4 images/s, logits within 1e-4. The copy leaves
-        ``loaded.model`` untouched for hooks (feature maps) and for a later CPU fallback.
+        Folding saves one memory-bound pass per BatchNorm. The copy leaves ``loaded.model``
+        untouched for hooks (feature maps) and for a later CPU fallback.
         """
         placed = _fold_batchnorm(model.eval())
         return placed.to(device).to(memory_format=torch.channels_last).eval()

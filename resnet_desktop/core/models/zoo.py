@@ -6,7 +6,6 @@ from torchvision's own registry, never written down here.
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +29,6 @@ from resnet_desktop.core.models.spec import (
     Preprocessing,
     check_arch,
 )
-
-logger = logging.getLogger(__name__)
 
 __all__ = [  # the spec names are re-exported: "zoo" is where people look for them
     "ARCHITECTURES",

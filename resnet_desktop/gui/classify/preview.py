@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QPainter, QPalette, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from resnet_desktop.core.inference.records import ClassScore, Prediction
+from resnet_desktop.gui.common.bars import draw_bar
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
-
-logger = logging.getLogger(__name__)
 
 PREVIEW_SIZE = 720
 
@@ -47,17 +44,9 @@ class TopKBars(QWidget):
         for i, score in enumerate(self._scores):
             top = i * self.ROW_HEIGHT + 2
             bar = QRectF(0, top, width - percent_width, self.ROW_HEIGHT - 4)
-            track = palette.color(QPalette.ColorRole.Mid)
-            track.setAlpha(50)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(track)
-            painter.drawRoundedRect(bar, 4, 4)
-            filled = QRectF(bar)
-            filled.setWidth(max(3.0, bar.width() * score.probability))
             fill = palette.color(QPalette.ColorRole.Highlight)
             fill.setAlpha(200 if i == 0 else 120)
-            painter.setBrush(fill)
-            painter.drawRoundedRect(filled, 4, 4)
+            draw_bar(painter, bar, score.probability, palette, fill, radius=4, minimum=3)
             painter.setPen(palette.color(QPalette.ColorRole.Text))
             font = painter.font()
             font.setBold(i == 0)

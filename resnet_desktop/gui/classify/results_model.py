@@ -7,7 +7,6 @@ any column and filtering by label text and minimum confidence.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -25,8 +24,6 @@ from PySide6.QtWidgets import QApplication, QStyle
 
 from resnet_desktop.core.inference.records import Prediction
 from resnet_desktop.gui.common.thumbnails import THUMB_SIZE, ThumbnailLoader
-
-logger = logging.getLogger(__name__)
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 

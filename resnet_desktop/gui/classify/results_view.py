@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -33,9 +32,8 @@ from resnet_desktop.gui.classify.results_model import (
     ResultsFilter,
     ResultsModel,
 )
+from resnet_desktop.gui.common.bars import draw_bar
 from resnet_desktop.gui.common.thumbnails import THUMB_SIZE
-
-logger = logging.getLogger(__name__)
 
 
 class ConfidenceDelegate(QStyledItemDelegate):
@@ -59,19 +57,11 @@ class ConfidenceDelegate(QStyledItemDelegate):
         bar = option.rect.adjusted(4, 6, -4, -6)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        track = palette.color(QPalette.ColorRole.Mid)
-        track.setAlpha(60)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(track)
-        painter.drawRoundedRect(bar, 3, 3)
-        filled = QRect(bar)
-        filled.setWidth(max(2, int(bar.width() * float(value))))
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         # On a selected (highlight-coloured) row the bar is drawn in the highlighted-text colour.
         fill = palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Highlight)
         fill.setAlpha(110 if selected else 170)
-        painter.setBrush(fill)
-        painter.drawRoundedRect(filled, 3, 3)
+        draw_bar(painter, QRectF(bar), float(value), palette, fill, radius=3, minimum=2)
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         painter.setPen(palette.color(role))
         painter.drawText(bar.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)

@@ -6,7 +6,6 @@ worker's ``Catalog``; until torch is imported the pickers show just the remember
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Signal
@@ -14,8 +13,6 @@ from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QToolBar, QWidget
 
 from resnet_desktop.gui.classify.service import Catalog
 from resnet_desktop.gui.settings import ModelSpec
-
-logger = logging.getLogger(__name__)
 
 OPEN_FILE = "__open_model_file__"
 

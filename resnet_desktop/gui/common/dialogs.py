@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 from pathlib import Path
@@ -14,8 +13,6 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from resnet_desktop import __version__
 from resnet_desktop.core.atomic import write_bytes
 from resnet_desktop.core.errors import OutputError
-
-logger = logging.getLogger(__name__)
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.tif *.tiff *.webp *.heic *.heif);;All files (*)"
 MODEL_FILTER = "Model files (*.safetensors *.pth *.pt *.bin *.ckpt);;All files (*)"

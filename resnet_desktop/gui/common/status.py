@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QSizePolicy, QStatusBar, QWidget
-
-logger = logging.getLogger(__name__)
 
 
 def format_eta(seconds: float) -> str:

@@ -6,14 +6,10 @@ the canvas only needs to scale it and translate mouse positions back to picture 
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
-
-logger = logging.getLogger(__name__)
 
 
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:
@@ -120,6 +116,6 @@ class ImageCanvas(QWidget):
             self.hovered.emit(pos)
         super().mouseMoveEvent(event)
 
-    def leaveEvent(self, event: object) -> None:
+    def leaveEvent(self, event: QEvent) -> None:
         self.left.emit()
-        super().leaveEvent(event)  # type: ignore[arg-type]
+        super().leaveEvent(event)

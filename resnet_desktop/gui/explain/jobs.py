@@ -6,7 +6,6 @@ answers about an image or model it no longer shows. Torch never runs on the GUI 
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +18,6 @@ if TYPE_CHECKING:
     from resnet_desktop.core.explain.gradcam import CamResult
     from resnet_desktop.core.explain.hooks import LayerInfo
     from resnet_desktop.core.models.zoo import LoadedModel
-
-logger = logging.getLogger(__name__)
 
 #: Largest side of the photo crop shown under overlays (the network sees 224).
 VIEW_SIZE = 448

@@ -13,7 +13,6 @@ The channel grid of a layer is painted as *one* image (numpy tiling in ``core.he
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -60,8 +59,6 @@ if TYPE_CHECKING:
     from resnet_desktop.core.explain.gradcam import CamResult
     from resnet_desktop.core.explain.hooks import LayerInfo
     from resnet_desktop.core.models.zoo import LoadedModel
-
-logger = logging.getLogger(__name__)
 
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 GRID_PAD = 1
@@ -170,8 +167,10 @@ class FeaturePanel(QWidget):
 
     def tile_rect(self, channel: int) -> QRectF:
         """Where a channel's tile is in the grid picture (picture pixels)."""
+        if self._activation is None:
+            return QRectF()
         tile = int(np.flatnonzero(self._order == channel)[0])
-        _, height, width = self._activation.shape  # type: ignore[union-attr]
+        _, height, width = self._activation.shape
         row, col = divmod(tile, self._columns)
         return QRectF(col * (width + GRID_PAD), row * (height + GRID_PAD), width, height)
 

@@ -3,7 +3,6 @@ misclassified gallery) and saving (name, location, atomic, never overwriting; "U
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,6 @@ from PySide6.QtWidgets import (
 from resnet_desktop.core.errors import describe
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.finetune.worker import FineTunePage, WorkerPage
-
-logger = logging.getLogger(__name__)
 
 GALLERY_SIDE = 64
 GALLERY_LIMIT = 200

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -18,8 +17,6 @@ from PySide6.QtWidgets import (
     QWidget,
     QWizardPage,
 )
-
-logger = logging.getLogger(__name__)
 
 CURRENT = "current"
 #: Offered for every architecture; a file can be chosen too.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +25,6 @@ from resnet_desktop.gui.finetune.worker import WorkerPage
 
 if TYPE_CHECKING:
     from resnet_desktop.core.finetune.run import FineTuneResult, TrainProgress
-
-logger = logging.getLogger(__name__)
 
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
 VAL_PEN = pg.mkPen("#ff7f0e", width=2)

@@ -7,7 +7,6 @@ outlives the window. ``modelReady(path)`` tells the main window to switch to the
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +32,6 @@ from PySide6.QtWidgets import (
 from resnet_desktop.core.errors import describe
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.finetune.worker import WorkerPage
-
-logger = logging.getLogger(__name__)
 
 THUMBS_PER_CLASS = 4
 THUMB_SIDE = 72

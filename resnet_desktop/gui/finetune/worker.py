@@ -6,7 +6,6 @@ epochs; ``stop()`` sets it and waits for the work to end, so no thread outlives 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -16,8 +15,6 @@ from resnet_desktop.gui.common.tasks import Task, TaskRunner, Work
 
 if TYPE_CHECKING:
     from resnet_desktop.gui.finetune.wizard import FineTuneWizard
-
-logger = logging.getLogger(__name__)
 
 
 class FineTunePage(QWizardPage):

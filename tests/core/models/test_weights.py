@@ -200,7 +200,7 @@ def server(tmp_path: Path) -> Iterator[_Server]:
 
 def _publish(server: _Server, *, good_hash: bool = True) -> tuple[str, bytes]:
     """Serve a generated state dict (~1 MiB, several chunks) named like torchvision's files."""
-    root = Path(server.httpd.RequestHandlerClass.keywords["directory"])  # type: ignore[attr-defined]
+    root = Path(server.httpd.RequestHandlerClass.keywords["directory"])
     gen = torch.Generator().manual_seed(0)
     blob = root / "blob.pth"
     torch.save({"w": torch.randn(512, 512, generator=gen)}, blob)

@@ -26,7 +26,7 @@ def mime_for(paths: list[Path]) -> QMimeData:
     return mime
 
 
-def drop(window, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
+def drop(window, paths: list[Path]) -> None:
     """A real drag-enter + drop on the window, as a file manager would send them."""
     mime = mime_for(paths)
     centre = window.rect().center()
@@ -44,11 +44,11 @@ def drop(window, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
     assert not window.drop_overlay.isVisible()
 
 
-def wait_idle(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+def wait_idle(qtbot, window) -> None:
     qtbot.waitUntil(lambda: not window.service.busy, timeout=JOB_TIMEOUT_MS)
 
 
-def expected_predictions(window, inputs: list[Path]) -> dict[Path, object]:  # type: ignore[no-untyped-def]
+def expected_predictions(window, inputs: list[Path]) -> dict[Path, object]:
     """What the core's engine answers for the same inputs (the GUI must show exactly this)."""
     from resnet_desktop.core.images import discover
     from resnet_desktop.core.inference.engine import Engine
@@ -57,7 +57,7 @@ def expected_predictions(window, inputs: list[Path]) -> dict[Path, object]:  # t
     return {p.path: p for p in engine.classify(list(discover(inputs)), topk=5)}
 
 
-def assert_rows_match(rows: list[Prediction], expected: dict) -> None:  # type: ignore[type-arg]
+def assert_rows_match(rows: list[Prediction], expected: dict) -> None:
     assert sorted(r.path for r in rows) == sorted(expected), "one row per file"
     for row in rows:
         want = expected[row.path]
@@ -67,7 +67,7 @@ def assert_rows_match(rows: list[Prediction], expected: dict) -> None:  # type: 
         assert [s.probability for s in row.scores] == pytest.approx([s.probability for s in want.scores], abs=1e-5)
 
 
-def test_drop_folder_with_good_and_bad_files(qtbot, window, mixed_folder) -> None:  # type: ignore[no-untyped-def]
+def test_drop_folder_with_good_and_bad_files(qtbot, window, mixed_folder) -> None:
     folder, reasons = mixed_folder
     drop(window, [folder])
     wait_idle(qtbot, window)
@@ -87,7 +87,7 @@ def test_drop_folder_with_good_and_bad_files(qtbot, window, mixed_folder) -> Non
     assert len(window.preview.bars.scores()) == len(window.preview.row.scores)
 
 
-def test_open_images_and_open_folder(qtbot, window, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_open_images_and_open_folder(qtbot, window, monkeypatch, tmp_path: Path) -> None:
     from tests.badfiles import make_good_images
 
     files = make_good_images(tmp_path / "a", n=3)
@@ -105,7 +105,7 @@ def test_open_images_and_open_folder(qtbot, window, monkeypatch, tmp_path: Path)
     assert window.settings.recent_folders()[0] == str(folder)
 
 
-def test_paste_image_from_clipboard(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_paste_image_from_clipboard(qtbot, window, tmp_path: Path) -> None:
     image = QImage(96, 64, QImage.Format.Format_RGB32)
     image.fill(QColor(200, 40, 30))
     QGuiApplication.clipboard().setImage(image)
@@ -121,7 +121,7 @@ def test_paste_image_from_clipboard(qtbot, window, tmp_path: Path) -> None:  # t
     assert_rows_match(rows, expected_predictions(window, [pasted]))
 
 
-def test_try_samples_agrees_with_reference_pipeline(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+def test_try_samples_agrees_with_reference_pipeline(qtbot, window) -> None:
     from resnet_desktop.core.inference.engine import reference_predict
 
     window.samples_action.trigger()
@@ -154,7 +154,7 @@ def some_images(tmp_path: Path) -> Path:
     return tiny_jpegs(tmp_path / "some", 40)
 
 
-def test_model_runs_off_gui_thread_and_event_loop_stays_responsive(qtbot, window, many_images: Path) -> None:  # type: ignore[no-untyped-def]
+def test_model_runs_off_gui_thread_and_event_loop_stays_responsive(qtbot, window, many_images: Path) -> None:
     gui_thread = threading.get_ident()
     forward_threads: set[int] = set()
     hook = window.service.engine_model.register_forward_pre_hook(
@@ -198,7 +198,7 @@ def test_model_runs_off_gui_thread_and_event_loop_stays_responsive(qtbot, window
     assert max_gap_ms < 1000, "the event loop stalled"
 
 
-def test_cancel_keeps_finished_rows_and_stops_quickly(qtbot, window, many_images: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_keeps_finished_rows_and_stops_quickly(qtbot, window, many_images: Path) -> None:
     drop(window, [many_images])
     qtbot.waitUntil(lambda: window.results.rowCount() >= 8, timeout=JOB_TIMEOUT_MS)
     pressed = time.perf_counter()
@@ -219,7 +219,7 @@ def test_cancel_keeps_finished_rows_and_stops_quickly(qtbot, window, many_images
     assert window.results.rowCount() == kept + 1
 
 
-def test_new_drops_queue_behind_running_job(qtbot, window, some_images: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_new_drops_queue_behind_running_job(qtbot, window, some_images: Path, tmp_path: Path) -> None:
     from tests.badfiles import make_good_images
 
     extra = make_good_images(tmp_path / "extra", n=2)
@@ -232,7 +232,7 @@ def test_new_drops_queue_behind_running_job(qtbot, window, some_images: Path, tm
     assert len(paths) == 42 and paths[-2:] == extra, "the second drop runs after the first, in order"
 
 
-def test_export_round_trip(qtbot, window, mixed_folder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_export_round_trip(qtbot, window, mixed_folder, tmp_path: Path) -> None:
     folder, _ = mixed_folder
     drop(window, [folder])
     wait_idle(qtbot, window)
@@ -263,7 +263,7 @@ def test_export_round_trip(qtbot, window, mixed_folder, tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".out.*")), "no temp files left behind"
 
 
-def test_sort_and_filter(qtbot, window, some_images: Path) -> None:  # type: ignore[no-untyped-def]
+def test_sort_and_filter(qtbot, window, some_images: Path) -> None:
     drop(window, [some_images])
     wait_idle(qtbot, window)
     panel = window.results_panel
@@ -284,7 +284,7 @@ def test_sort_and_filter(qtbot, window, some_images: Path) -> None:  # type: ign
     assert panel.copy_selected().startswith(str(visible[0].path))
 
 
-def test_missing_weights_shows_banner_then_choose_file(qtbot, make_window, resnet18_weights: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_missing_weights_shows_banner_then_choose_file(qtbot, make_window, resnet18_weights: Path, monkeypatch) -> None:
     window = make_window(None, start=False)  # the default model: offline, not cached
     with qtbot.waitSignal(window.service.modelFailed, timeout=120_000):
         window.start()
@@ -301,7 +301,7 @@ def test_missing_weights_shows_banner_then_choose_file(qtbot, make_window, resne
     assert window.settings.model_spec().weights == str(resnet18_weights)
 
 
-def test_switching_model_offers_rerun(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_switching_model_offers_rerun(qtbot, window, tmp_path: Path) -> None:
     from tests.badfiles import make_good_images
 
     files = make_good_images(tmp_path / "few", n=3)
@@ -317,7 +317,7 @@ def test_switching_model_offers_rerun(qtbot, window, tmp_path: Path) -> None:  #
     assert_rows_match(window.results.rows(), expected_predictions(window, files))
 
 
-def test_settings_remembered(qtbot, make_window, app_settings, resnet18_weights: Path) -> None:  # type: ignore[no-untyped-def]
+def test_settings_remembered(qtbot, make_window, app_settings, resnet18_weights: Path) -> None:
     window = make_window(ModelSpec(arch="resnet18", weights=str(resnet18_weights)))
     window.resize(700, 500)
     window.splitter.setSizes([600, 300])

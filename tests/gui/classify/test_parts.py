@@ -15,15 +15,15 @@ from resnet_desktop.gui.settings import ModelSpec
 TIMEOUT_MS = 120_000
 
 
-def wait_idle(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+def wait_idle(qtbot, window) -> None:
     qtbot.waitUntil(lambda: not window.service.busy, timeout=TIMEOUT_MS)
 
 
-def combo_data(combo) -> list:  # type: ignore[no-untyped-def,type-arg]
+def combo_data(combo) -> list:
     return [combo.itemData(i) for i in range(combo.count()) if combo.itemText(i)]
 
 
-def test_toolbar_lists_core_architectures_weights_and_devices(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+def test_toolbar_lists_core_architectures_weights_and_devices(qtbot, window) -> None:
     from resnet_desktop.core.devices import available_devices
     from resnet_desktop.core.models import zoo
     from resnet_desktop.gui.classify.toolbar import OPEN_FILE
@@ -60,7 +60,7 @@ def fruit_model_file(folder: Path) -> Path:
     return modelfile.save_model_file(folder / "fruit.safetensors", model, meta)
 
 
-def test_open_fine_tuned_model_file_from_toolbar(qtbot, window, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_open_fine_tuned_model_file_from_toolbar(qtbot, window, tmp_path: Path, monkeypatch) -> None:
     from resnet_desktop.gui.classify.toolbar import OPEN_FILE
     from tests.badfiles import make_good_images
 
@@ -79,7 +79,7 @@ def test_open_fine_tuned_model_file_from_toolbar(qtbot, window, tmp_path: Path, 
     assert {s.label for r in rows for s in r.scores} == {"apple", "banana", "cherry"}
 
 
-def test_finetune_wizard_switches_the_window_to_its_model(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_finetune_wizard_switches_the_window_to_its_model(qtbot, window, tmp_path: Path) -> None:
     pytest.importorskip("resnet_desktop.gui.finetune.wizard")
     wizard = window.open_finetune()
     assert wizard is not None and wizard.isVisible()
@@ -92,7 +92,7 @@ def test_finetune_wizard_switches_the_window_to_its_model(qtbot, window, tmp_pat
     wizard.close()
 
 
-def test_missing_device_offers_automatic(qtbot, make_window, resnet18_weights: Path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_device_offers_automatic(qtbot, make_window, resnet18_weights: Path) -> None:
     window = make_window(ModelSpec("resnet18", str(resnet18_weights)), start=False, device="cuda:7")
     with qtbot.waitSignal(window.service.modelFailed, timeout=TIMEOUT_MS) as failed:
         window.start()
@@ -103,7 +103,7 @@ def test_missing_device_offers_automatic(qtbot, make_window, resnet18_weights: P
     assert window.toolbar.device() == "auto" and window.settings.device() == "auto"
 
 
-def test_drop_before_model_is_ready_waits_for_it(qtbot, make_window, resnet18_weights: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_drop_before_model_is_ready_waits_for_it(qtbot, make_window, resnet18_weights: Path, tmp_path: Path) -> None:
     from tests.badfiles import make_good_images
 
     window = make_window(ModelSpec("resnet18", str(resnet18_weights)), start=False)
@@ -115,7 +115,7 @@ def test_drop_before_model_is_ready_waits_for_it(qtbot, make_window, resnet18_we
     assert [r.path for r in window.results.rows()] == files
 
 
-def test_switching_model_mid_job_cancels_it(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_switching_model_mid_job_cancels_it(qtbot, window, tmp_path: Path) -> None:
     from PIL import Image
 
     folder = tmp_path / "many"
@@ -131,7 +131,7 @@ def test_switching_model_mid_job_cancels_it(qtbot, window, tmp_path: Path) -> No
     assert "Re-run" in window.banner.button_texts()
 
 
-def test_recent_folders_menu(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_recent_folders_menu(qtbot, window, tmp_path: Path) -> None:
     from tests.badfiles import make_good_images
 
     folders = []
@@ -148,7 +148,7 @@ def test_recent_folders_menu(qtbot, window, tmp_path: Path) -> None:  # type: ig
     assert [r.path.parent for r in window.results.rows()] == [folders[0]]
 
 
-def test_about_names_versions_and_device(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+def test_about_names_versions_and_device(qtbot, window) -> None:
     import torch
 
     from resnet_desktop import __version__
@@ -159,7 +159,7 @@ def test_about_names_versions_and_device(qtbot, window) -> None:  # type: ignore
     assert __version__ in text and torch.__version__ in text and "CPU" in text
 
 
-def test_download_progress_in_status_bar(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+def test_download_progress_in_status_bar(qtbot, window) -> None:
     window.service.loadProgress.emit(25 * 1024 * 1024, 100 * 1024 * 1024)
     assert window.status.message.text() == "Downloading weights: 25.0 of 100.0 MB"
     assert window.status.progress.isVisible() and window.status.progress.value() == 250
@@ -173,7 +173,7 @@ def test_progress_text_and_eta() -> None:
     assert format_eta(3725) == "1 h 02 min"
 
 
-def test_pixmap_cache_is_bounded(qapp) -> None:  # type: ignore[no-untyped-def]
+def test_pixmap_cache_is_bounded(qapp) -> None:
     from resnet_desktop.gui.common.thumbnails import PixmapLRU
 
     cache = PixmapLRU(max_bytes=10 * 10 * 4 * 3)  # room for three 10x10 pixmaps
@@ -188,7 +188,7 @@ def test_pixmap_cache_is_bounded(qapp) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".json"])
-def test_export_never_leaves_partial_file(tmp_path: Path, suffix: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_export_never_leaves_partial_file(tmp_path: Path, suffix: str, monkeypatch) -> None:
     from resnet_desktop.core.inference.records import Prediction
     from resnet_desktop.gui.classify import export as export_module
 
@@ -205,7 +205,7 @@ def test_export_never_leaves_partial_file(tmp_path: Path, suffix: str, monkeypat
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
 
 
-def test_standard_shortcuts(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+def test_standard_shortcuts(qtbot, make_window) -> None:
     from PySide6.QtGui import QKeySequence
 
     window = make_window(None, start=False)
@@ -223,7 +223,7 @@ def test_standard_shortcuts(qtbot, make_window) -> None:  # type: ignore[no-unty
     assert menus == ["File", "Edit", "Model", "Tools", "Help"]
 
 
-def test_show_in_folder_opens_the_files_folder(qtbot, window, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_show_in_folder_opens_the_files_folder(qtbot, window, tmp_path: Path, monkeypatch) -> None:
     from PySide6.QtGui import QDesktopServices
 
     from tests.badfiles import make_good_images
@@ -238,7 +238,7 @@ def test_show_in_folder_opens_the_files_folder(qtbot, window, tmp_path: Path, mo
     assert opened == [str(files[0].parent)]
 
 
-def test_drags_without_local_files_are_refused(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+def test_drags_without_local_files_are_refused(qtbot, make_window) -> None:
     from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
     from PySide6.QtGui import QDragEnterEvent
     from PySide6.QtWidgets import QApplication
@@ -255,7 +255,7 @@ def test_drags_without_local_files_are_refused(qtbot, make_window) -> None:  # t
         assert not window.drop_overlay.isVisible()
 
 
-def test_esc_cancels_a_model_load_then_retry_loads_it(qtbot, make_window, resnet18_weights: Path) -> None:  # type: ignore[no-untyped-def]
+def test_esc_cancels_a_model_load_then_retry_loads_it(qtbot, make_window, resnet18_weights: Path) -> None:
     window = make_window(ModelSpec("resnet18", str(resnet18_weights)), start=False)
     with qtbot.waitSignal(window.service.modelFailed, timeout=TIMEOUT_MS) as failed:
         window.start()
@@ -268,7 +268,7 @@ def test_esc_cancels_a_model_load_then_retry_loads_it(qtbot, make_window, resnet
     assert window.model_info is not None and not window.cancel_action.isEnabled()
 
 
-def test_thumbnails_are_decoded_off_the_gui_thread(qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_thumbnails_are_decoded_off_the_gui_thread(qtbot, tmp_path: Path, monkeypatch) -> None:
     import threading
 
     from PIL import Image
@@ -307,7 +307,7 @@ def test_thumbnails_are_decoded_off_the_gui_thread(qtbot, tmp_path: Path, monkey
     loader.shutdown()
 
 
-def test_export_asks_again_when_an_added_suffix_hits_an_existing_file(qtbot, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_export_asks_again_when_an_added_suffix_hits_an_existing_file(qtbot, monkeypatch, tmp_path: Path) -> None:
     """The save dialog confirmed 'results'; 'results.csv' exists and was never confirmed."""
     from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
@@ -322,7 +322,7 @@ def test_export_asks_again_when_an_added_suffix_hits_an_existing_file(qtbot, mon
     )
     asked: list[str] = []
 
-    def answer(reply: QMessageBox.StandardButton):  # type: ignore[no-untyped-def]
+    def answer(reply: QMessageBox.StandardButton):
         return staticmethod(lambda _parent, _title, text, *a, **k: asked.append(text) or reply)
 
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))

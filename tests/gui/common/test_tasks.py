@@ -15,7 +15,7 @@ from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
 
 
 @pytest.fixture
-def runner(qtbot):  # type: ignore[no-untyped-def]
+def runner(qtbot):
     runner = TaskRunner(max_threads=1, name="test")
     yield runner
     runner.shutdown(5)
@@ -25,11 +25,11 @@ def _on_gui_thread() -> bool:
     return QThread.currentThread() is QApplication.instance().thread()
 
 
-def test_a_generator_yields_items_then_returns_on_the_gui_thread(qtbot, runner: TaskRunner) -> None:  # type: ignore[no-untyped-def]
+def test_a_generator_yields_items_then_returns_on_the_gui_thread(qtbot, runner: TaskRunner) -> None:
     worker_threads: set[int] = set()
     seen: list[tuple[str, object, bool]] = []
 
-    def work(ctx: TaskContext):  # type: ignore[no-untyped-def]
+    def work(ctx: TaskContext):
         worker_threads.add(threading.get_ident())
         for i in range(3):
             ctx.progress(i / 3)
@@ -52,11 +52,11 @@ def test_a_generator_yields_items_then_returns_on_the_gui_thread(qtbot, runner: 
     assert task.done and not task.cancelled and task.error is None
 
 
-def test_cancel_stops_a_generator_between_items_and_is_not_a_failure(qtbot, runner: TaskRunner) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_stops_a_generator_between_items_and_is_not_a_failure(qtbot, runner: TaskRunner) -> None:
     started = threading.Event()
     closed = threading.Event()
 
-    def work(ctx: TaskContext):  # type: ignore[no-untyped-def]
+    def work(ctx: TaskContext):
         try:
             for i in range(1000):
                 started.set()
@@ -74,7 +74,7 @@ def test_cancel_stops_a_generator_between_items_and_is_not_a_failure(qtbot, runn
     assert closed.is_set(), "the generator's finally ran"
 
 
-def test_a_new_generation_drops_stale_answers(qtbot, runner: TaskRunner) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_generation_drops_stale_answers(qtbot, runner: TaskRunner) -> None:
     gate = threading.Event()
     answers: list[str] = []
 
@@ -92,7 +92,7 @@ def test_a_new_generation_drops_stale_answers(qtbot, runner: TaskRunner) -> None
     assert old.cancel_event.is_set() and not old.is_current()
 
 
-def test_failures_are_logged_with_traceback_and_reported(qtbot, runner: TaskRunner, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_failures_are_logged_with_traceback_and_reported(qtbot, runner: TaskRunner, caplog) -> None:
     def broken(_ctx: TaskContext) -> None:
         raise KeyError("bug")
 
@@ -114,12 +114,12 @@ def test_failures_are_logged_with_traceback_and_reported(qtbot, runner: TaskRunn
     assert describe(got[0]) == "x.pth: not a model file"
 
 
-def test_tasks_run_one_at_a_time_in_order_and_shutdown_waits(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_tasks_run_one_at_a_time_in_order_and_shutdown_waits(qtbot) -> None:
     runner = TaskRunner(max_threads=1)
     order: list[int] = []
     running = threading.Lock()
 
-    def step(i: int):  # type: ignore[no-untyped-def]
+    def step(i: int):
         def work(_ctx: TaskContext) -> None:
             assert running.acquire(blocking=False), "two tasks ran at once"
             time.sleep(0.02)

@@ -152,7 +152,7 @@ def test_folder_can_be_dropped(qtbot, tmp_path: Path) -> None:
     assert wizard.folder_page.folder() == tmp_path and wizard.folder_page.isComplete()
 
 
-def test_main_window_classifies_with_the_fine_tuned_model(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_main_window_classifies_with_the_fine_tuned_model(qtbot, window, tmp_path: Path) -> None:
     """Tools > Fine-tune on the window's current model, save, use it: the window labels with the new classes."""
     root = make_labeled_folder(tmp_path / "photos", classes=2, per_class=6, seed=7)
     wizard = window.open_finetune()
