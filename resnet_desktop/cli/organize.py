@@ -264,4 +264,5 @@ def run(args: argparse.Namespace) -> int:
     outcome = _drive(apply.apply(journal), journal, "organize")
     for skipped in plan.skipped:
         print(f"  left alone: {skipped.path}: {skipped.reason}", file=sys.stderr)
-    return _report(outcome, "organize")
+    code = _report(outcome, "organize")
+    return Exit.SOME_FAILED if any(s.error for s in plan.skipped) else code

@@ -154,7 +154,7 @@ def copy_file(source: Path, destination: Path) -> Fingerprint:
             raise
         try:
             _copy_stream(src, out.stream, digest)
-            out.flush()
+            out.stream.flush()  # all bytes in the file before its timestamps are set (commit fsyncs)
             if out.temp is not None:
                 shutil.copystat(source, out.temp)  # timestamps and mode, like shutil.copy2
             out.commit()

@@ -109,6 +109,8 @@ Operation = FileOp | SidecarOp
 class Skipped:
     path: Path
     reason: str
+    #: The photo could not be classified or read (as opposed to excluded or already in place).
+    error: bool = False
 
 
 @dataclass
@@ -267,10 +269,10 @@ def make_plan(
             continue
         seen.add(key)
         if not prediction.ok:
-            plan.skipped.append(Skipped(source, prediction.error or "could not be classified"))
+            plan.skipped.append(Skipped(source, prediction.error or "could not be classified", error=True))
             continue
         if not source.is_file():
-            plan.skipped.append(Skipped(source, "the file is no longer there"))
+            plan.skipped.append(Skipped(source, "the file is no longer there", error=True))
             continue
         if is_inside(source, dest_path):
             plan.skipped.append(Skipped(source, "already inside the destination folder"))
