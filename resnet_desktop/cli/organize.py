@@ -115,22 +115,6 @@ def read_results(path: Path) -> list[Prediction]:
         raise SettingsError(f"{path} is not a results file written by 'classify --format json' ({exc})") from None
 
 
-def read_threshold(report: Path) -> float:
-    """``suggested_threshold`` from an evaluation report."""
-    from resnet_desktop.core.errors import SettingsError
-
-    try:
-        value = json.loads(report.read_text(encoding="utf-8"))["suggested_threshold"]
-        threshold = float(value)
-    except OSError as exc:
-        raise SettingsError(f"Cannot read the report {report}: {exc.strerror or exc}") from exc
-    except (ValueError, TypeError, KeyError):
-        raise SettingsError(f"{report} has no suggested_threshold; give --threshold instead") from None
-    if not 0.0 <= threshold <= 1.0:
-        raise SettingsError(f"{report}: suggested_threshold {threshold} is not between 0 and 1")
-    return threshold
-
-
 def classify(args: argparse.Namespace, dest: Path) -> Iterator[Prediction]:
     from resnet_desktop.core import images
     from resnet_desktop.core.inference.engine import Engine
@@ -235,10 +219,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.paths and args.results is None:
         parser.error("give PATHs to classify, or --results FILE")
 
-    from resnet_desktop.core.library.organize import Mode, OrganizeOptions, make_plan
+    from resnet_desktop.core.library.organize import Mode, OrganizeOptions, make_plan, read_suggested_threshold
     from resnet_desktop.core.library.xmp import Naming
 
-    threshold = read_threshold(args.threshold_from) if args.threshold_from else args.threshold
+    threshold = read_suggested_threshold(args.threshold_from) if args.threshold_from else args.threshold
     options = OrganizeOptions(
         mode=Mode(args.mode),
         flat=args.flat,

@@ -73,7 +73,7 @@ def test_threshold_from_an_evaluation_report(tree, tmp_path: Path, capsys) -> No
     assert set(json.loads(capsys.readouterr().out)["counts"]) == {"_uncertain"}
     report.write_text(json.dumps({"accuracy": 0.5}))
     assert main([*args, "--threshold-from", str(report)]) == 2
-    assert "has no suggested_threshold; give --threshold instead" in capsys.readouterr().err
+    assert "has no suggested_threshold; give a threshold instead" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

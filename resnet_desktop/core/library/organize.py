@@ -176,6 +176,22 @@ def operation_to_dict(op: Operation) -> dict[str, Any]:
     }
 
 
+def read_suggested_threshold(report: str | os.PathLike[str]) -> float:
+    """``suggested_threshold`` from an evaluation report (JSON), the default the threshold sweep picked."""
+    import json
+
+    try:
+        value = json.loads(Path(report).read_text(encoding="utf-8"))["suggested_threshold"]
+        threshold = float(value)
+    except OSError as exc:
+        raise SettingsError(f"Cannot read the report {report}: {exc.strerror or exc}") from exc
+    except (ValueError, TypeError, KeyError):
+        raise SettingsError(f"{report} has no suggested_threshold; give a threshold instead") from None
+    if not 0.0 <= threshold <= 1.0:
+        raise SettingsError(f"{report}: suggested_threshold {threshold} is not between 0 and 1")
+    return threshold
+
+
 def chosen_scores(prediction: Prediction, threshold: float, topk: int) -> list[ClassScore]:
     """The classes a photo goes to: those among its top-k at or above ``threshold`` (none: uncertain)."""
     return [s for s in prediction.scores[:topk] if s.probability >= threshold]
