@@ -120,7 +120,7 @@ class _Applier:
                 continue
             except OSError as exc:
                 raise OutputError(f"Cannot create the folder {path}: {reason(exc)}") from exc
-            self.writer.append({"type": "mkdir", "path": str(path)})
+            self.writer.append({"type": "mkdir", "path": str(path)}, sync=False)  # synced with the next start
 
     def start(self, op_id: int, record: dict[str, Any]) -> None:
         self.writer.append({"type": "start", "id": op_id, **record})
@@ -157,7 +157,7 @@ class _Applier:
         if started is not None:
             finished = self.finish_started(op, started)
             if finished is not None:
-                self.writer.append({"type": "done", "id": op_id, **finished})
+                self.writer.append({"type": "done", "id": op_id, **finished}, sync=False)
                 self.final[op_id] = Path(finished["dest"])
                 return
             wanted = Path(started["dest"])
@@ -174,7 +174,7 @@ class _Applier:
             except FileExistsError:
                 dest = self.free_name(dest)  # a file appeared under that name a moment ago
                 continue
-            self.writer.append({"type": "done", "id": op_id, "dest": str(dest), **done})
+            self.writer.append({"type": "done", "id": op_id, "dest": str(dest), **done}, sync=False)
             self.final[op_id] = dest
             return
         raise OutputError(f"{source}: no free name next to {dest}")
@@ -244,10 +244,12 @@ class _Applier:
             if started is not None:  # resumed: undo must remove what the first start said we add
                 existed, added = bool(started["existed"]), _keywords(started["added"])
             if not added:
-                self.writer.append({"type": "done", "id": op_id, "sidecar": str(sidecar), "noop": True})
+                self.writer.append({"type": "done", "id": op_id, "sidecar": str(sidecar), "noop": True}, sync=False)
                 return
             if data is not None and new == data:
-                self.writer.append({"type": "done", "id": op_id, "sidecar": str(sidecar), "sha256": _sha(new)})
+                self.writer.append(
+                    {"type": "done", "id": op_id, "sidecar": str(sidecar), "sha256": _sha(new)}, sync=False
+                )
                 return
             if started is None:
                 record: dict[str, Any] = {"sidecar": str(sidecar), "existed": existed, "added": _dict(added)}
@@ -262,7 +264,7 @@ class _Applier:
                 if data is None and sidecar.exists():
                     continue  # another program created it meanwhile: merge into theirs
                 raise
-            self.writer.append({"type": "done", "id": op_id, "sidecar": str(sidecar), "sha256": _sha(new)})
+            self.writer.append({"type": "done", "id": op_id, "sidecar": str(sidecar), "sha256": _sha(new)}, sync=False)
             return
         raise OutputError(f"{sidecar}: changed again and again while we tried to add keywords")
 

@@ -44,6 +44,7 @@ class JournalWriter:
             self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0))
         except OSError as exc:
             raise OutputError(f"Cannot write the journal {path}: {reason(exc)}") from exc
+        self._unsynced = False
         self._drop_torn_tail()
 
     def _drop_torn_tail(self) -> None:
@@ -63,7 +64,13 @@ class JournalWriter:
         os.ftruncate(self._fd, keep)
         os.fsync(self._fd)
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: dict[str, Any], *, sync: bool = True) -> None:
+        """Append one line; with ``sync`` it is on disk when this returns.
+
+        ``sync=False`` is for records that only save work after a crash (``done``, ``undone``): losing
+        one means that operation is looked at on disk again, never that it is done twice. The next
+        synced line (or ``close``) carries them to the disk too.
+        """
         if self._fd is None:
             raise OutputError(f"The journal {self.path} is closed")
         data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
@@ -72,14 +79,22 @@ class JournalWriter:
             while view:
                 written = os.write(self._fd, view)
                 view = view[written:]
-            os.fsync(self._fd)
+            if sync:
+                os.fsync(self._fd)
+            self._unsynced = not sync
         except OSError as exc:
             raise OutputError(f"Cannot write the journal {self.path}: {reason(exc)}") from exc
 
     def close(self) -> None:
         if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+            try:
+                if self._unsynced:
+                    os.fsync(self._fd)
+            except OSError:
+                pass  # only records that save work after a crash can be lost here
+            finally:
+                os.close(self._fd)
+                self._fd = None
 
     def __enter__(self) -> JournalWriter:
         return self

@@ -151,7 +151,7 @@ def undo(path: Path, *, cancel: threading.Event | None = None) -> Generator[Prog
                     outcome.stopped = message
                     break
             else:
-                writer.append({"type": "undone", "id": op_id})
+                writer.append({"type": "undone", "id": op_id}, sync=False)
                 outcome.done += 1
             yield Progress(outcome.done, outcome.total, len(outcome.problems), where)
     if outcome.finished:
