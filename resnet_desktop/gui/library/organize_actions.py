@@ -67,9 +67,9 @@ class OrganizeActions(QObject):
             self.dialog.raise_()
             self.dialog.activateWindow()
             return self.dialog
-        rows = [row for row in self.rows() if row.ok]
-        if not rows:
-            return None
+        rows = list(self.rows())
+        if not any(row.ok for row in rows):
+            return None  # error rows alone: nothing to sort (they are listed as left alone otherwise)
         dialog = OrganizeDialog(rows, self.settings, self.thumbnails, self.window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.organized.connect(lambda _journal: self.update())

@@ -83,6 +83,7 @@ class OrganizeDialog(QDialog):
         self.buttons.addButton(self.apply_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.addButton(self.stop_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.buttons.addButton(self.close_button, QDialogButtonBox.ButtonRole.RejectRole)
+        self.stop_button.hide()  # shown while applying (adding it to the box showed it)
         self.apply_button.clicked.connect(self.start_apply)
         self.stop_button.clicked.connect(self.stop)
         self.close_button.clicked.connect(self.close)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -87,15 +88,22 @@ class OptionsForm(QWidget):
             self.naming_combo.addItem(text, naming.value)
         self._select(self.naming_combo, str(settings.value("organize/xmp_naming", Naming.FULL.value)))
 
+        self.topk_spin.setMaximumWidth(80)
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("&Into:", dest_row)
-        form.addRow("&Mode:", self.mode_combo)
-        form.addRow("", self.keep_structure)
-        form.addRow("&Threshold:", threshold_row)
-        form.addRow("Top-&k classes:", self.topk_spin)
-        form.addRow("", self.xmp_check)
-        form.addRow("Sidecar &names:", self.naming_combo)
+        for text, buddy, field in (
+            ("&Into:", self.dest_edit, dest_row),
+            ("&Mode:", self.mode_combo, self.mode_combo),
+            ("", None, self.keep_structure),
+            ("&Threshold:", self.threshold_spin, threshold_row),
+            ("Top-&k classes:", self.topk_spin, self.topk_spin),
+            ("", None, self.xmp_check),
+            ("Sidecar &names:", self.naming_combo, self.naming_combo),
+        ):
+            label = QLabel(text)
+            if buddy is not None:
+                label.setBuddy(buddy)  # Alt+letter focuses the field
+            form.addRow(label, field)
         self._sync()
         self.dest_edit.textChanged.connect(self._changed)
         for combo in (self.mode_combo, self.naming_combo):

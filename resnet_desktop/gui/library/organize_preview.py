@@ -27,7 +27,7 @@ class PlanTree(QTreeWidget):
         super().__init__(parent)
         self.thumbnails = thumbnails
         self.setColumnCount(3)
-        self.setHeaderLabels(["Destination", "Photos / confidence", "From"])
+        self.setHeaderLabels(["Destination", "Photos / score", "From"])
         self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.header().setStretchLastSection(True)
         self.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))

@@ -32,7 +32,7 @@ class UndoDialog(QDialog):
     def __init__(self, journal: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Undo Last Organize")
-        self.resize(700, 380)
+        self.resize(640, 150)
         self.journal = journal
         self.outcome: Outcome | None = None
         self.summary = QLabel(f"Undoing the organize recorded in {journal}…", wordWrap=True)
@@ -52,6 +52,7 @@ class UndoDialog(QDialog):
         layout.addWidget(self.summary)
         layout.addWidget(self.progress)
         layout.addWidget(self.refused, 1)
+        layout.addStretch(0)
         layout.addWidget(self.buttons)
         self._runner = TaskRunner(self, name="organize undo")
         self._runner.submit(
@@ -75,9 +76,12 @@ class UndoDialog(QDialog):
         self.outcome = outcome
         text = f"Undid {outcome.done} of {outcome.total} operations."
         if outcome.problems:
-            text += f" {len(outcome.problems)} were left as they are:"
+            text += f" {len(outcome.problems)} were left as they are, so that nothing is lost:"
             self.refused.addItems([why for _path, why in outcome.problems])
             self.refused.show()
+            self.resize(max(self.width(), 760), max(self.height(), 380))
+        elif outcome.finished:
+            text += " Every file is back as it was."
         if outcome.stopped:
             text = f"Stopped: {outcome.stopped}. " + text
         self.summary.setText(text)
