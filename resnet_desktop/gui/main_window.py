@@ -85,7 +85,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_widgets()
         self.organize = OrganizeActions(
-            self, self.settings.qsettings, self.thumbnails, self.results_panel.proxy.visible_rows
+            self, self.settings.qsettings, self.thumbnails, self.results_panel.proxy.visible_rows, self.results.rowCount
         )
         self.organize_action, self.undo_organize_action = self.organize.actions
         self.inputs = Inputs(

@@ -11,6 +11,7 @@ copy or link we made. Both check ``cancel`` between operations.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import threading
@@ -27,6 +28,11 @@ from resnet_desktop.core.library import fileops, journal, xmp
 from resnet_desktop.core.library.journal import Outcome, Progress
 from resnet_desktop.core.library.organize import Plan, SidecarOp, operation_to_dict
 from resnet_desktop.core.library.safe_names import numbered
+
+
+class _CrossDevice(OutputError):
+    """Hard links asked for across disks: no photo of the plan can be linked."""
+
 
 #: Test hook: ``started:N`` or ``done:N`` makes the applier stop still (until killed) at that point.
 PAUSE_ENV = "RESNET_DESKTOP_ORGANIZE_PAUSE"
@@ -186,7 +192,15 @@ class _Applier:
             how = fileops.move_file(source, dest)
             return {"fp": fileops.fingerprint(dest).to_dict(), "how": how}
         if action == "link":
-            os.link(source, dest, follow_symlinks=False)
+            try:
+                os.link(source, dest, follow_symlinks=False)
+            except OSError as exc:
+                if exc.errno == errno.EXDEV:  # true of every photo on that disk: stop, say what works
+                    raise _CrossDevice(
+                        f"hard links only work within one disk, and {source} is on another disk than {dest}; "
+                        "choose copy or symbolic link"
+                    ) from exc
+                raise
             return {"fp": fileops.fingerprint(dest).to_dict()}
         if action == "symlink":
             os.symlink(source, dest)
@@ -323,7 +337,8 @@ def apply(path: Path, *, cancel: threading.Event | None = None) -> Generator[Pro
                 message = describe(exc) if isinstance(exc, ResNetDesktopError) else f"{_where(op)}: {reason(exc)}"
                 outcome.problems.append((_where(op), message))
                 # A full or read-only disk (or a journal we cannot write) ends the run: nothing more can succeed.
-                if not _try_append(writer, {"type": "failed", "id": op_id, "reason": message}) or fileops.fatal(exc):
+                fatal = fileops.fatal(exc) or isinstance(exc, _CrossDevice)
+                if not _try_append(writer, {"type": "failed", "id": op_id, "reason": message}) or fatal:
                     outcome.stopped = message
                     break
             yield Progress(outcome.done, outcome.total, len(outcome.problems), _where(op))

@@ -29,12 +29,14 @@ class OrganizeActions(QObject):
         settings: QSettings,
         thumbnails: ThumbnailLoader,
         rows: Callable[[], Sequence[Prediction]],
+        row_count: Callable[[], int],
     ) -> None:
         super().__init__(window)
         self.window = window
         self.settings = settings
         self.thumbnails = thumbnails
         self.rows = rows
+        self.row_count = row_count
         self.dialog: OrganizeDialog | None = None
         self.undo_dialog: UndoDialog | None = None
         self.organize_action = QAction("&Organize into Folders…", window)
@@ -58,8 +60,8 @@ class OrganizeActions(QObject):
         return path if path is not None and path.is_file() else None
 
     def update(self) -> None:
-        """Enable Organize when the table has classified rows, Undo when there is something to undo."""
-        self.organize_action.setEnabled(any(row.ok for row in self.rows()))
+        """Enable Organize when the table has rows (cheap: called as rows stream in), Undo when there is a journal."""
+        self.organize_action.setEnabled(self.row_count() > 0)
         self.undo_action.setEnabled(self.last_journal() is not None and self.undo_dialog is None)
 
     def open_dialog(self) -> OrganizeDialog | None:

@@ -269,3 +269,16 @@ def test_a_read_only_file_system_is_refused_with_a_plain_reason(tree, tmp_path: 
         apply.begin(_plan(root, photos, dest))
     assert not (tmp_path / "card").exists() and not journal.find_journals(tmp_path)
     assert_restored(photos)
+
+
+def test_hard_links_across_disks_stop_at_once_with_what_works(tree, tmp_path: Path, monkeypatch) -> None:
+    root, photos = tree
+
+    def cross_device(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", cross_device)
+    outcome = apply.organize(_plan(root, photos, tmp_path / "sorted", mode=Mode.LINK))
+    assert outcome.stopped is not None and "choose copy or symbolic link" in outcome.stopped
+    assert outcome.done == 0 and len(outcome.problems) == 1  # one message, not one per photo
+    assert_restored(photos)
