@@ -282,3 +282,29 @@ def test_hard_links_across_disks_stop_at_once_with_what_works(tree, tmp_path: Pa
     assert outcome.stopped is not None and "choose copy or symbolic link" in outcome.stopped
     assert outcome.done == 0 and len(outcome.problems) == 1  # one message, not one per photo
     assert_restored(photos)
+
+
+@pytest.mark.parametrize("then", ["resume", "undo"])
+def test_a_move_to_another_disk_killed_after_the_copy(tree, tmp_path: Path, then: str) -> None:
+    """The state a kill leaves between "copy published" and "source removed": both hold the photo."""
+    root, photos = tree
+    dest = tmp_path / "sorted"
+    plan = _plan(root, photos, dest, mode=Mode.MOVE)
+    path = apply.begin(plan)
+    op = plan.photo_ops[0]
+    with journal.JournalWriter(path) as writer:
+        for folder in reversed(op.destination.relative_to(dest).parents[:-1]):  # as the applier records them
+            (dest / folder).mkdir()
+            writer.append({"type": "mkdir", "path": str(dest / folder)})
+        writer.append({"type": "start", "id": 0, "dest": str(op.destination), "source_fp": {"size": 1, "mtime_ns": 1}})
+    shutil.copy2(op.source, op.destination)
+    (op.destination.parent / f".{op.destination.name}.1234abcd.partial").write_bytes(b"half")  # a killed temp file
+    if then == "resume":
+        assert apply.run(path).finished
+        assert not op.source.exists() and op.destination.exists()
+        assert_each_once(photos, root, dest)
+    else:
+        assert undo.run(path).finished
+        assert_restored(photos)
+        assert_each_once(photos, root)
+        assert not dest.exists()
