@@ -25,9 +25,13 @@ from resnet_desktop import __version__
 from resnet_desktop.core.atomic import reason, write_bytes
 from resnet_desktop.core.errors import OutputError, ResNetDesktopError, SettingsError, describe
 from resnet_desktop.core.library import fileops, journal, xmp
+from resnet_desktop.core.library.fileops import Fingerprint
 from resnet_desktop.core.library.journal import Outcome, Progress
 from resnet_desktop.core.library.organize import Plan, SidecarOp, operation_to_dict
 from resnet_desktop.core.library.safe_names import numbered
+
+#: File operations whose ``start`` lines share one fsync.
+BATCH = 64
 
 
 class _CrossDevice(OutputError):
@@ -110,6 +114,8 @@ class _Applier:
         self.made_folders: set[Path] = set()
         self.pause = _pause_point()
         self.starts = 0
+        #: op id -> (destination, source fingerprint) whose ``start`` is on disk but which is not done yet.
+        self.prepared: dict[int, tuple[Path, Fingerprint]] = {}
 
     # folders -------------------------------------------------------------------------------
 
@@ -128,10 +134,34 @@ class _Applier:
                 raise OutputError(f"Cannot create the folder {path}: {reason(exc)}") from exc
             self.writer.append({"type": "mkdir", "path": str(path)}, sync=False)  # synced with the next start
 
-    def start(self, op_id: int, record: dict[str, Any]) -> None:
-        self.writer.append({"type": "start", "id": op_id, **record})
+    def start(self, op_id: int, record: dict[str, Any], *, sync: bool = True) -> None:
+        self.writer.append({"type": "start", "id": op_id, **record}, sync=sync)
         self.starts += 1
         _maybe_pause(self.pause, "started", self.starts)
+
+    def prepare(self, ops: list[dict[str, Any]]) -> None:
+        """Write the ``start`` lines of the next file operations with one fsync (group commit).
+
+        Only plain file operations whose destination is known now; the rest start one by one. An
+        operation prepared but never done (a cancel, a kill) is looked at on disk by resume and undo.
+        """
+        taken: set[str] = set()
+        for op in ops:
+            op_id = int(op["id"])
+            if op["action"] == "xmp" or op.get("companion_of") is not None or op_id in self.prepared:
+                continue
+            if op_id in self.state.done or op_id in self.state.started:
+                continue
+            try:
+                source_fp = fileops.fingerprint(Path(op["source"]))
+                dest = self.free_name(Path(op["dest"]), taken)
+                self.make_folders(dest.parent)
+            except (OSError, OutputError):
+                continue  # do_file meets it again and reports it
+            taken.add(str(dest))
+            self.start(op_id, {"dest": str(dest), "source_fp": source_fp.to_dict()}, sync=False)
+            self.prepared[op_id] = (dest, source_fp)
+        self.writer.sync()
 
     # file operations -----------------------------------------------------------------------
 
@@ -147,9 +177,9 @@ class _Applier:
         suffix = str(dest)[len(str(parent["dest"])) :]
         return Path(f"{self.final[int(parent_id)]}{suffix}")
 
-    def free_name(self, wanted: Path) -> Path:
+    def free_name(self, wanted: Path, taken: set[str] | frozenset[str] = frozenset()) -> Path:
         candidate, n = wanted, 1
-        while os.path.lexists(candidate):
+        while os.path.lexists(candidate) or str(candidate) in taken:
             n += 1
             candidate = wanted.with_name(numbered(wanted.name, n))
         return candidate
@@ -160,6 +190,10 @@ class _Applier:
         wanted = self.planned_dest(op)
         if wanted is None:
             raise OutputError(f"{source}: not moved, because its photo could not be moved")
+        prepared = self.prepared.pop(op_id, None)
+        if prepared is not None:
+            self.attempt(op_id, op, *prepared, started=True)
+            return
         if started is not None:
             finished = self.finish_started(op, started)
             if finished is not None:
@@ -173,8 +207,15 @@ class _Applier:
             raise OutputError(f"{source}: {reason(exc)}") from exc
         dest = self.free_name(wanted)
         self.make_folders(dest.parent)
+        self.attempt(op_id, op, dest, source_fp, started=False)
+
+    def attempt(self, op_id: int, op: dict[str, Any], dest: Path, source_fp: Fingerprint, *, started: bool) -> None:
+        """Do the operation (its ``start`` on disk first); a name taken meanwhile means the next number."""
+        source = Path(op["source"])
         for _attempt in range(20):
-            self.start(op_id, {"dest": str(dest), "source_fp": source_fp.to_dict()})
+            if not started:
+                self.start(op_id, {"dest": str(dest), "source_fp": source_fp.to_dict()})
+            started = False
             try:
                 done = self.perform(op["action"], source, dest)
             except FileExistsError:
@@ -317,7 +358,7 @@ def apply(path: Path, *, cancel: threading.Event | None = None) -> Generator[Pro
     with journal.JournalWriter(Path(path)) as writer:
         applier = _Applier(state, writer)
         done_count = 0
-        for op in state.ops:
+        for position, op in enumerate(state.ops):
             op_id = int(op["id"])
             if cancel is not None and cancel.is_set():
                 outcome.cancelled = True
@@ -326,6 +367,8 @@ def apply(path: Path, *, cancel: threading.Event | None = None) -> Generator[Pro
                 outcome.done += 1
                 continue
             try:
+                if op_id not in applier.prepared and op["action"] != "xmp" and op_id not in state.started:
+                    applier.prepare(state.ops[position : position + BATCH])
                 if op["action"] == "xmp":
                     applier.do_sidecar(op_id, op)
                 else:

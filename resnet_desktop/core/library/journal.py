@@ -81,9 +81,21 @@ class JournalWriter:
                 view = view[written:]
             if sync:
                 os.fsync(self._fd)
-            self._unsynced = not sync
+            self._unsynced = self._unsynced or not sync
+            if sync:
+                self._unsynced = False
         except OSError as exc:
             raise OutputError(f"Cannot write the journal {self.path}: {reason(exc)}") from exc
+
+    def sync(self) -> None:
+        """Everything appended so far reaches the disk (one fsync for a batch of ``sync=False`` lines)."""
+        if self._fd is None:
+            raise OutputError(f"The journal {self.path} is closed")
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise OutputError(f"Cannot write the journal {self.path}: {reason(exc)}") from exc
+        self._unsynced = False
 
     def close(self) -> None:
         if self._fd is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,20 +28,28 @@ class Refused(Exception):
     """This operation is left as it is; the message says why."""
 
 
-Intent = Callable[[], None]
+#: What undoing one operation does once its intent is on disk; ``None``: nothing to do.
+Action = Callable[[], None]
 #: Files this undo rewrote itself (a sidecar that was moved, then given keywords), as they are now.
 Fingerprints = dict[Path, Fingerprint]
+#: Operations checked, then their intents written with one fsync, then done (group commit).
+BATCH = 64
 
 
-def _undo_file(
-    op: dict[str, Any], started: dict[str, Any], done: dict[str, Any] | None, intent: Intent, ours: Fingerprints
-) -> None:
+def _unlink(path: Path) -> Action:
+    return lambda: os.unlink(path)
+
+
+def _check_file(
+    op: dict[str, Any], started: dict[str, Any], done: dict[str, Any] | None, ours: Fingerprints
+) -> Action | None:
+    """Check one file operation against the disk: what undoing it takes, or ``Refused``."""
     action, source, dest = op["action"], Path(op["source"]), Path(started["dest"])
     fileops.remove_partials(dest)
     if not os.path.lexists(dest):
         if action == "move" and not os.path.lexists(source):
             raise Refused(f"{source}: neither it nor {dest} exists any more; nothing to move back")
-        return  # never got there: nothing to undo
+        return None  # never got there: nothing to undo
     if action == "copy":
         if done is not None:
             if not fileops.unchanged(dest, Fingerprint.from_dict(done["fp"])):
@@ -50,67 +58,66 @@ def _undo_file(
             raise Refused(f"{dest}: not known to be our copy, so it was kept")
         if not source.is_file():
             raise Refused(f"{dest}: the original {source} is gone, so this copy was kept")
-        intent()
-        os.unlink(dest)
-    elif action == "move":
+        return _unlink(dest)
+    if action == "move":
         if os.path.lexists(source):
             if fileops.same_file(source, dest) or (
                 done is None and fileops.sha256_file(source) == fileops.sha256_file(dest)
             ):
-                intent()  # the move stopped halfway: the original is still in place
-                os.unlink(dest)
-                return
+                return _unlink(dest)  # the move stopped halfway: the original is still in place
             raise Refused(f"{source}: another file is there now, so {dest} was not moved back")
         expected = Fingerprint.from_dict(done["fp"] if done is not None else started["source_fp"])
         if not fileops.unchanged(dest, Fingerprint(expected.size, expected.mtime_ns)) and not (
             dest in ours and fileops.unchanged(dest, ours[dest])  # a sidecar our own undo just rewrote
         ):
             raise Refused(f"{dest}: changed since it was moved, so it was left where it is")
-        intent()
-        source.parent.mkdir(parents=True, exist_ok=True)
-        fileops.move_file(dest, source)
-    elif action == "link":
+
+        def move_back() -> None:
+            source.parent.mkdir(parents=True, exist_ok=True)
+            fileops.move_file(dest, source)
+
+        return move_back
+    if action == "link":
         if not source.exists():
             raise Refused(f"{dest}: the original {source} is gone, so this link (its last name) was kept")
         if not fileops.same_file(source, dest):
             raise Refused(f"{dest}: no longer the link we made, so it was kept")
-        intent()
-        os.unlink(dest)
-    elif action == "symlink":
+        return _unlink(dest)
+    if action == "symlink":
         if not (os.path.islink(dest) and os.readlink(dest) == str(source)):
             raise Refused(f"{dest}: no longer the symbolic link we made, so it was kept")
-        intent()
-        os.unlink(dest)
+        return _unlink(dest)
+    raise Refused(f"{dest}: unknown operation {action!r} in the journal")
 
 
-def _undo_sidecar(started: dict[str, Any], done: dict[str, Any] | None, intent: Intent, ours: Fingerprints) -> None:
+def _check_sidecar(started: dict[str, Any], done: dict[str, Any] | None, ours: Fingerprints) -> Action | None:
     sidecar = Path(started["sidecar"])
     if not sidecar.is_file():
-        return
+        return None
     try:
         data = sidecar.read_bytes()
     except OSError as exc:
         raise Refused(f"{sidecar}: {reason(exc)}") from exc
     created = not started.get("existed", True)
     if created and done is not None and done.get("sha256") == hashlib.sha256(data).hexdigest():
-        intent()  # exactly the file we wrote
-        os.unlink(sidecar)
-        return
+        return _unlink(sidecar)  # exactly the file we wrote
     added = started["added"]
     keywords = xmp.Keywords(tuple(added.get("subject", ())), tuple(added.get("hierarchical", ())))
     new, removed = xmp.remove_keywords(data, keywords, sidecar)
     if not removed:
-        return  # someone removed our keywords already
-    intent()
+        return None  # someone removed our keywords already
     if created and xmp.is_only_ours(new, sidecar):
-        os.unlink(sidecar)
-        return
-    write_bytes(sidecar, new, overwrite=True)
-    before_mtime = started.get("before_mtime_ns")
-    if before_mtime is not None and hashlib.sha256(new).hexdigest() == started.get("before_sha256"):
-        # The very bytes it had: give back its timestamp too (so a move of it can be undone next).
-        os.utime(sidecar, ns=(os.stat(sidecar).st_atime_ns, int(before_mtime)))
-    ours[sidecar] = fileops.fingerprint(sidecar)
+        return _unlink(sidecar)
+
+    def rewrite() -> None:
+        write_bytes(sidecar, new, overwrite=True)
+        before_mtime = started.get("before_mtime_ns")
+        if before_mtime is not None and hashlib.sha256(new).hexdigest() == started.get("before_sha256"):
+            # The very bytes it had: give back its timestamp too (so a move of it can be undone next).
+            os.utime(sidecar, ns=(os.stat(sidecar).st_atime_ns, int(before_mtime)))
+        ours[sidecar] = fileops.fingerprint(sidecar)
+
+    return rewrite
 
 
 def undo(path: Path, *, cancel: threading.Event | None = None) -> Generator[Progress, None, Outcome]:
@@ -119,7 +126,60 @@ def undo(path: Path, *, cancel: threading.Event | None = None) -> Generator[Prog
     todo = [op for op in reversed(state.ops) if int(op["id"]) in state.started and int(op["id"]) not in state.undone]
     outcome = Outcome(Path(path), total=len(todo))
     ours: Fingerprints = {}
+    pending: list[tuple[int, Path, Action]] = []
+
     with journal.JournalWriter(Path(path)) as writer:
+
+        def progress(where: Path) -> Progress:
+            return Progress(outcome.done, outcome.total, len(outcome.problems), where)
+
+        def problem(op_id: int, where: Path, exc: BaseException) -> None:
+            """Note a refusal or failure; a full disk or a journal we cannot write stops the undo."""
+            if isinstance(exc, ResNetDesktopError):
+                message = describe(exc)
+            elif isinstance(exc, OSError):
+                message = f"{where}: {reason(exc)}"
+            else:
+                message = str(exc)
+            outcome.problems.append((where, message))
+            try:
+                writer.append({"type": "refused", "id": op_id, "reason": message}, sync=False)
+            except ResNetDesktopError:
+                outcome.stopped = message
+            if fileops.fatal(exc):
+                outcome.stopped = message
+
+        def halted() -> bool:
+            return outcome.stopped is not None or outcome.cancelled
+
+        def flush() -> Iterator[Progress]:
+            """The intents of the checked operations, with one fsync; then the operations themselves."""
+            if not pending:
+                return
+            batch = list(pending)
+            pending.clear()
+            try:
+                for op_id, _where, _action in batch:
+                    writer.append({"type": "undo", "id": op_id}, sync=False)
+                writer.sync()
+            except ResNetDesktopError as exc:
+                outcome.stopped = str(exc)
+                return
+            for op_id, where, action in batch:
+                if cancel is not None and cancel.is_set():
+                    outcome.cancelled = True  # intents without their undo are harmless: checked again next time
+                    return
+                try:
+                    action()
+                except (ResNetDesktopError, OSError) as exc:
+                    problem(op_id, where, exc)
+                    if outcome.stopped:
+                        return
+                else:
+                    writer.append({"type": "undone", "id": op_id}, sync=False)
+                    outcome.done += 1
+                yield progress(where)
+
         for op in todo:
             if cancel is not None and cancel.is_set():
                 outcome.cancelled = True
@@ -127,33 +187,29 @@ def undo(path: Path, *, cancel: threading.Event | None = None) -> Generator[Prog
             op_id = int(op["id"])
             started, done = state.started[op_id], state.done.get(op_id)
             where = Path(started.get("dest") or started.get("sidecar") or "?")
-
-            def intent(op_id: int = op_id) -> None:
-                writer.append({"type": "undo", "id": op_id})
-
+            sidecar = op["action"] == "xmp"
+            if sidecar:  # it may rewrite a file a later check looks at: everything before it is done first
+                yield from flush()
+            if halted():
+                break
             try:
-                if op["action"] == "xmp":
-                    _undo_sidecar(started, done, intent, ours)
-                else:
-                    _undo_file(op, started, done, intent, ours)
-            except Refused as exc:
-                writer.append({"type": "refused", "id": op_id, "reason": str(exc)})
-                outcome.problems.append((where, str(exc)))
-            except (ResNetDesktopError, OSError) as exc:
-                message = describe(exc) if isinstance(exc, ResNetDesktopError) else f"{where}: {reason(exc)}"
-                outcome.problems.append((where, message))
-                try:
-                    writer.append({"type": "refused", "id": op_id, "reason": message})
-                except ResNetDesktopError:
-                    outcome.stopped = message
+                action = _check_sidecar(started, done, ours) if sidecar else _check_file(op, started, done, ours)
+            except (Refused, ResNetDesktopError, OSError) as exc:
+                problem(op_id, where, exc)
+                if outcome.stopped:
                     break
-                if fileops.fatal(exc):
-                    outcome.stopped = message
-                    break
-            else:
+                yield progress(where)
+                continue
+            if action is None:
                 writer.append({"type": "undone", "id": op_id}, sync=False)
                 outcome.done += 1
-            yield Progress(outcome.done, outcome.total, len(outcome.problems), where)
+                yield progress(where)
+                continue
+            pending.append((op_id, where, action))
+            if sidecar or len(pending) >= BATCH:
+                yield from flush()
+        if not halted():
+            yield from flush()
     if outcome.finished:
         _remove_empty_folders(state)
     return outcome
