@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog
 
 from tests.badfiles import make_good_images
@@ -37,9 +38,18 @@ def classified(qtbot, window, tmp_path: Path, monkeypatch):
     return window, folder, photos, dest
 
 
-def _open_dialog(qtbot, window, *, threshold: float = 0.0, topk: int = 1):
+def _open_dialog(qtbot, window, *, threshold: float = 0.0, topk: int = 1, shortcut: bool = False):
     assert window.organize_action.isEnabled()
-    window.organize_action.trigger()
+    if shortcut:
+        window.activateWindow()
+        window.results_panel.table.setFocus()
+        QTest.keyClick(
+            window.results_panel.table,
+            Qt.Key.Key_G,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+        )
+    else:
+        window.organize_action.trigger()
     dialog = window.organize.dialog
     assert dialog is not None and dialog.isVisible()
     qtbot.mouseClick(dialog.options.browse_button, Qt.MouseButton.LeftButton)
@@ -123,3 +133,33 @@ def test_move_stop_and_resume(qtbot, classified) -> None:
     undo = window.organize.undo_dialog
     qtbot.waitUntil(lambda: undo.close_button.isEnabled(), timeout=JOB_TIMEOUT_MS)
     assert _hashes(photos) == before
+
+
+def test_undo_lists_what_it_refused_and_is_remembered_across_restarts(
+    qtbot, classified, make_window, resnet18_weights
+) -> None:
+    from resnet_desktop.gui.settings import ModelSpec
+
+    window, folder, photos, dest = classified
+    dialog = _open_dialog(qtbot, window, shortcut=True)  # Ctrl+Shift+G on the table
+    qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.busy and "Done:" in dialog.summary.text(), timeout=JOB_TIMEOUT_MS)
+    QTest.keyClick(dialog, Qt.Key.Key_Escape)  # Esc closes it when nothing runs
+    qtbot.waitUntil(lambda: window.organize.dialog is None, timeout=5_000)
+    edited = next(p for p in dest.rglob("*") if p.is_file())
+    edited.write_bytes(b"retouched after organizing")
+    window.close()
+
+    again = make_window(ModelSpec(arch="resnet18", weights=str(resnet18_weights)), start=False)
+    assert again.undo_organize_action.isEnabled()  # the journal is remembered
+    again.undo_organize_action.trigger()
+    undo = again.organize.undo_dialog
+    qtbot.waitUntil(lambda: undo.close_button.isEnabled(), timeout=JOB_TIMEOUT_MS)
+    assert undo.refused.isVisible() and undo.refused.count() == 1
+    assert "changed since it was copied" in undo.refused.item(0).text()
+    assert edited.read_bytes() == b"retouched after organizing"
+    assert [p for p in dest.rglob("*") if p.is_file()] == [edited]
+    assert again.undo_organize_action.isEnabled() is False  # disabled while its dialog is open
+    qtbot.mouseClick(undo.close_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: again.organize.undo_dialog is None, timeout=5_000)
+    assert again.undo_organize_action.isEnabled()  # the refused file can be undone again later
