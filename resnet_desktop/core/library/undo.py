@@ -45,7 +45,8 @@ def _check_file(
 ) -> Action | None:
     """Check one file operation against the disk: what undoing it takes, or ``Refused``."""
     action, source, dest = op["action"], Path(op["source"]), Path(started["dest"])
-    fileops.remove_partials(dest)
+    if done is None:
+        fileops.remove_partials(dest)  # a copy a kill interrupted may have left its temp file
     if not os.path.lexists(dest):
         if action == "move" and not os.path.lexists(source):
             raise Refused(f"{source}: neither it nor {dest} exists any more; nothing to move back")
