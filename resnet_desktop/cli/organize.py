@@ -85,6 +85,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--results", type=Path, metavar="FILE", help="use a results file (classify --format json) instead of the model"
     )
+    parser.add_argument(
+        "--exclude-class",
+        action="append",
+        default=[],
+        metavar="CLASS",
+        help="leave this class's photos alone (a label, a folder name, or _uncertain; repeatable)",
+    )
+    parser.add_argument(
+        "--exclude", action="append", default=[], type=Path, metavar="FILE", help="leave this photo alone (repeatable)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the plan; touch nothing")
     parser.add_argument("--format", choices=("table", "json"), default="table", help="--dry-run output format")
     runs = parser.add_mutually_exclusive_group()
@@ -235,7 +245,11 @@ def run(args: argparse.Namespace) -> int:
     dest: Path = args.into
     predictions = read_results(args.results) if args.results is not None else classify(args, dest)
     roots = [Path(p) for p in args.paths] or None
-    plan = make_plan(predictions, dest, options, roots=roots)
+    predictions = list(predictions)
+    plan = make_plan(predictions, dest, options, roots=roots, exclude_files=args.exclude)
+    if args.exclude_class:
+        folders = {plan.folders.get(name, name) for name in args.exclude_class}
+        plan = make_plan(predictions, dest, options, roots=roots, exclude_folders=folders, exclude_files=args.exclude)
     if args.dry_run:
         print_plan(plan, args.format)
         return Exit.OK

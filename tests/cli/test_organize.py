@@ -178,3 +178,16 @@ def test_fresh_classification_with_the_model_options(tmp_path: Path, resnet18_we
     links = sorted(p for p in dest.rglob("*") if p.is_symlink())
     assert len(links) == 2 * len(made) and {Path(os.readlink(p)) for p in links} == set(made)
     assert "_uncertain" not in {p.parent.name for p in links}
+
+
+def test_classes_and_files_can_be_left_out(tree, tmp_path: Path, capsys) -> None:
+    root, photos, results = tree
+    keep_out = sorted(photos)[0]
+    args = ["organize", str(root), "--results", str(results), "--into", str(tmp_path / "d"), "--dry-run"]
+    assert main([*args, "--format", "json", "--exclude-class", "../evil", "--exclude-class", "_uncertain"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert set(plan["counts"]) == {"cat", "dog"}
+    assert main([*args, "--format", "json", "--exclude", str(keep_out)]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert str(keep_out) not in {op["source"] for op in plan["operations"]}
+    assert {"path": str(keep_out), "reason": "excluded"} in plan["skipped"]
