@@ -276,6 +276,7 @@ def make_plan(
     excluded_folders = set(exclude_folders)
     excluded_files = {_absolute(Path(p)) for p in exclude_files}
 
+    dest_real = os.path.realpath(dest_path)
     seen: set[str] = set()
     rows: list[tuple[Path, list[ClassScore], float]] = []
     for prediction in predictions:
@@ -290,7 +291,7 @@ def make_plan(
         if not source.is_file():
             plan.skipped.append(Skipped(source, "the file is no longer there", error=True))
             continue
-        if is_inside(source, dest_path):
+        if key == dest_real or key.startswith(dest_real + os.sep):
             plan.skipped.append(Skipped(source, "already inside the destination folder"))
             continue
         if source in excluded_files:
@@ -303,6 +304,7 @@ def make_plan(
     plan.folders = dict(names.mapping)
     root_paths = [_absolute(Path(r)) for r in roots] if roots else _default_roots([r[0] for r in rows])
     claimed = _Names()
+    existing_sidecars = _Sidecars()
     companion_suffixes = sidecars.sidecar_suffixes(options.xmp_naming) if options.xmp else ()
 
     for source, chosen, top in rows:
@@ -313,7 +315,7 @@ def make_plan(
             plan.skipped.append(Skipped(source, "excluded"))
             continue
         rel = Path(source.name) if options.flat else _relative(source, root_paths)
-        companions = _existing_sidecars(source) if options.mode in (Mode.COPY, Mode.MOVE) else []
+        companions = existing_sidecars(source) if options.mode in (Mode.COPY, Mode.MOVE) else []
         first: FileOp | None = None
         first_index: int | None = None
         for folder, label, probability in targets:
@@ -344,12 +346,22 @@ def make_plan(
     return plan
 
 
-def _existing_sidecars(photo: Path) -> list[tuple[str, Path]]:
-    """Sidecars that belong to ``photo`` alone: ``photo.jpg.xmp`` (``photo.xmp`` may be shared by a RAW+JPEG pair)."""
-    found = []
-    for suffix in (".xmp", ".XMP"):
-        candidate = Path(f"{photo}{suffix}")
-        if candidate.is_file():
-            found.append((suffix, candidate))
-            break
-    return found
+class _Sidecars:
+    """Sidecars that belong to one photo alone: ``photo.jpg.xmp`` (``photo.xmp`` may be shared by a RAW+JPEG
+    pair, so it stays). Each folder is listed once instead of two lookups per photo."""
+
+    def __init__(self) -> None:
+        self._names: dict[Path, set[str]] = {}
+
+    def __call__(self, photo: Path) -> list[tuple[str, Path]]:
+        names = self._names.get(photo.parent)
+        if names is None:
+            try:
+                names = {entry.name for entry in os.scandir(photo.parent) if entry.is_file()}
+            except OSError:
+                names = set()
+            self._names[photo.parent] = names
+        for suffix in (".xmp", ".XMP"):
+            if f"{photo.name}{suffix}" in names:
+                return [(suffix, Path(f"{photo}{suffix}"))]
+        return []
