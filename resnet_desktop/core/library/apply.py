@@ -161,7 +161,8 @@ class _Applier:
             taken.add(str(dest))
             self.start(op_id, {"dest": str(dest), "source_fp": source_fp.to_dict()}, sync=False)
             self.prepared[op_id] = (dest, source_fp)
-        self.writer.sync()
+        if taken:
+            self.writer.sync()
 
     # file operations -----------------------------------------------------------------------
 
@@ -367,7 +368,8 @@ def apply(path: Path, *, cancel: threading.Event | None = None) -> Generator[Pro
                 outcome.done += 1
                 continue
             try:
-                if op_id not in applier.prepared and op["action"] != "xmp" and op_id not in state.started:
+                plain = op["action"] != "xmp" and op.get("companion_of") is None
+                if plain and op_id not in applier.prepared and op_id not in state.started:
                     applier.prepare(state.ops[position : position + BATCH])
                 if op["action"] == "xmp":
                     applier.do_sidecar(op_id, op)
