@@ -120,6 +120,32 @@ def results_window(workdir: Path, folder: Path, weights: str):
     return window
 
 
+def organize_screens(window, workdir: Path):
+    """The organize dialog with its preview (one folder open, thumbnails in), then after applying."""
+    dialog = window.organize.open_dialog()
+    dialog.resize(980, 640)
+    dialog.options.dest_edit.setText(str(workdir / "Sorted"))
+    dialog.options.threshold_spin.setValue(0.6)
+    dialog.options.xmp_check.setChecked(True)
+    wait_until(lambda: dialog.plan is not None and dialog.plan.options.xmp and dialog.apply_button.isEnabled())
+    for item in dialog.tree.folder_items():
+        item.setExpanded(True)
+    if dialog.tree.skipped_item is not None:
+        dialog.tree.skipped_item.setExpanded(True)
+    settle(1.0)
+    yield dialog, "organize-preview.png"
+    dialog.apply_button.click()
+    wait_until(lambda: not dialog.busy and "Done:" in dialog.summary.text())
+    settle(0.3)
+    yield dialog, "organize-done.png"
+    dialog.close()
+    undo = window.organize.undo_last()
+    wait_until(lambda: undo.close_button.isEnabled())
+    settle(0.2)
+    yield undo, "organize-undo.png"
+    undo.close()
+
+
 def shoot(out: Path, scheme: str, weights: str = "random") -> list[Path]:
     from PySide6.QtWidgets import QApplication
 
@@ -181,7 +207,13 @@ def shoot(out: Path, scheme: str, weights: str = "random") -> list[Path]:
         wait_until(lambda: not window.service.busy)
         window.close()
 
-        # 6. Dark mode.
+        # 6. Tools > Organize into Folders…: the preview of the plan, then the result.
+        window = results_window(workdir, folder, weights)
+        for shot in organize_screens(window, workdir):
+            save(*shot)
+        window.close()
+
+        # 7. Dark mode.
         apply_color_scheme(app, "dark")
         window = results_window(workdir, folder, weights)
         save(window, "dark-mode.png")

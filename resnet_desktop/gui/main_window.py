@@ -46,6 +46,7 @@ from resnet_desktop.gui.common.status import StatusBar
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.explain.panel import FeaturePanel
 from resnet_desktop.gui.finetune.wizard import FineTuneWizard
+from resnet_desktop.gui.library.organize_actions import OrganizeActions
 from resnet_desktop.gui.settings import AppSettings, ModelSpec
 
 
@@ -83,6 +84,10 @@ class MainWindow(QMainWindow):
 
         self._build_actions()
         self._build_widgets()
+        self.organize = OrganizeActions(
+            self, self.settings.qsettings, self.thumbnails, self.results_panel.proxy.visible_rows, self.results.rowCount
+        )
+        self.organize_action, self.undo_organize_action = self.organize.actions
         self.inputs = Inputs(
             self, self.settings, self.status, self.banner, lambda paths, keep: self.classify(paths, remember=keep)
         )
@@ -233,6 +238,9 @@ class MainWindow(QMainWindow):
         model_menu.addAction(self.open_model_action)
         tools_menu = bar.addMenu("&Tools")
         tools_menu.addAction(self.finetune_action)
+        tools_menu.addSeparator()
+        tools_menu.addActions(self.organize.actions)
+        tools_menu.aboutToShow.connect(self.organize.update)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about_action)
 
@@ -320,6 +328,7 @@ class MainWindow(QMainWindow):
     def _on_rows_changed(self, *_args: object) -> None:
         has_rows = self.results.rowCount() > 0
         self.export_action.setEnabled(has_rows)
+        self.organize.update()
         if has_rows and self.left.currentWidget() is not self.results_panel:
             self.left.setCurrentWidget(self.results_panel)
         if has_rows and self.results_panel.current_row() is None:
@@ -386,6 +395,7 @@ class MainWindow(QMainWindow):
             self.hide()
             if self._wizard is not None:
                 self._wizard.close()  # the wizard cancels and waits for its own threads
+            self.organize.shutdown()  # stops an organize after its current photo (the journal keeps it undoable)
             self.service.shutdown()
             self.thumbnails.shutdown()
             self.feature_panel.shutdown()

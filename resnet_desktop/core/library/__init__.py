@@ -1,0 +1,1 @@
+"""The photo library: index, similar photos, organize into folders, XMP keywords."""

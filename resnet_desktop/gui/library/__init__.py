@@ -1,0 +1,1 @@
+"""Library: organize photos into folders, similar photos, the index."""
