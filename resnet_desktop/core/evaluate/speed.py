@@ -9,6 +9,8 @@ this machine, seeded random weights are used: the time does not depend on the va
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import sys
 import threading
 import time
@@ -314,3 +316,14 @@ def v1_pairs(results: Sequence[SpeedResult]) -> list[tuple[SpeedResult, SpeedRes
         for a in spec.V1_ARCHITECTURES
         if a in by_arch and spec.base_arch(a) in by_arch
     ]
+
+
+def results_csv(results: Sequence[SpeedResult]) -> str:
+    """One row per model, the ``SpeedResult`` fields as columns (the CLI's ``--format csv``, the GUI's export)."""
+    rows = [r.to_dict() for r in results]
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return out.getvalue()
