@@ -9,10 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from resnet_desktop.core.evaluate.metrics import DEFAULT_TARGET_ACCURACY
 from resnet_desktop.core.evaluate.report import EvaluationReport
 from resnet_desktop.core.evaluate.run import evaluate_folder
 from resnet_desktop.core.inference.records import Progress
+
+if TYPE_CHECKING:
+    from resnet_desktop.core.models.zoo import LoadedModel
 
 #: Batch-1 calls timed per model in a comparison (after two warm-up calls).
 LATENCY_REPEATS = 10
@@ -82,8 +85,12 @@ def compare_models(
     top_losses: int = 20,
     latency_repeats: int = LATENCY_REPEATS,
     cancel: threading.Event | None = None,
+    loader: Callable[[ModelChoice], LoadedModel] | None = None,
 ) -> Iterator[ModelProgress | EvaluationReport | ComparisonRow]:
-    """For each model: progress events, its ``EvaluationReport``, then its ``ComparisonRow``."""
+    """For each model: progress events, its ``EvaluationReport``, then its ``ComparisonRow``.
+
+    ``loader`` loads a choice (default ``load_choice``); the GUI passes one that reuses the model it has.
+    """
     from resnet_desktop.core.devices import resolve_device
     from resnet_desktop.core.inference.engine import Engine
 
@@ -92,7 +99,7 @@ def compare_models(
         yield ModelProgress(label, index, len(choices), "loading")
         memory = speed.PeakMemory(resolve_device(device))
         memory.start()
-        loaded = load_choice(choice, cancel=cancel)
+        loaded = loader(choice) if loader is not None else load_choice(choice, cancel=cancel)
         engine = Engine(loaded, device, batch_size=batch_size)
         report: EvaluationReport | None = None
         for item in evaluate_folder(
