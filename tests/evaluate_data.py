@@ -20,7 +20,7 @@ def finetuned_model_file(factory: pytest.TempPathFactory) -> Path:
 
         root = factory.mktemp("finetune")
         train = make_labeled_folder(root / "train", classes=3, per_class=8, seed=1)
-        settings = FineTuneSettings(arch="resnet18", weights="random", epochs=4, seed=3, device="cpu")
+        settings = FineTuneSettings(arch="resnet18", weights="random", epochs=4, seed=3, device="cpu", head_threads=1)
         result = run_fine_tune(train, settings)
         _CACHE["model"] = result.save(root / "shapes.safetensors")
     return _CACHE["model"]
