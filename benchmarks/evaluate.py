@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--classes", type=int, default=4)
     parser.add_argument("--per-class", type=int, default=30, help="training images per class")
     parser.add_argument("--heldout", type=int, default=15, help="held-out images per class")
+    parser.add_argument(
+        "--weights", default="random", help="base resnet18 weights (default: random; DEFAULT if cached)"
+    )
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the JSON report here")
     args = parser.parse_args(argv)
@@ -50,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     heldout = make_labeled_folder(
         work / "heldout", classes=args.classes, per_class=args.heldout, seed=7, size=size, any_colour=0.3
     )
-    settings = FineTuneSettings(arch="resnet18", weights="random", epochs=30, seed=3, device="cpu", head_threads=1)
+    settings = FineTuneSettings(arch="resnet18", weights=args.weights, epochs=30, seed=3, device="cpu", head_threads=1)
     model_file = run_fine_tune(train, settings).save(work / "shapes.safetensors")
     loaded = load_model(weights=model_file)
     engine = Engine(loaded, "cpu")
