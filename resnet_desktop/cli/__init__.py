@@ -15,10 +15,10 @@ import logging
 import sys
 
 from resnet_desktop import __version__
-from resnet_desktop.cli import classify, explain, finetune, organize
+from resnet_desktop.cli import bench, classify, evaluate, explain, finetune, organize
 from resnet_desktop.cli.common import Exit, error, exit_code_for
 
-COMMANDS = (classify, explain, finetune, organize)
+COMMANDS = (classify, explain, finetune, evaluate, bench, organize)
 
 
 def build_parser() -> argparse.ArgumentParser:

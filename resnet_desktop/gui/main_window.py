@@ -44,6 +44,7 @@ from resnet_desktop.gui.common.banner import Banner
 from resnet_desktop.gui.common.dropzone import DropOverlay, DropTarget, EmptyState
 from resnet_desktop.gui.common.status import StatusBar
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
+from resnet_desktop.gui.evaluate.window import SPEED_TAB, ModelLabWindow
 from resnet_desktop.gui.explain.panel import FeaturePanel
 from resnet_desktop.gui.finetune.wizard import FineTuneWizard
 from resnet_desktop.gui.library.organize_actions import OrganizeActions
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.results = ResultsModel(self.thumbnails, self)
         self._closing = False
         self._wizard: FineTuneWizard | None = None
+        self._lab: ModelLabWindow | None = None
 
         self._build_actions()
         self._build_widgets()
@@ -154,6 +156,12 @@ class MainWindow(QMainWindow):
             "Use a .safetensors/.pth file or a fine-tuned model",
         )
         self.finetune_action = self._action("&Fine-tune New Classifier…", self.open_finetune)
+        self.evaluate_action = self._action(
+            "&Evaluate on Labeled Folder…", lambda: self.open_model_lab(), None, "Accuracy, confusion, calibration"
+        )
+        self.bench_action = self._action(
+            "&Speed Benchmark…", lambda: self.open_model_lab(SPEED_TAB), None, "Time models on this machine"
+        )
         self.cancel_action.setEnabled(False)
         self.export_action.setEnabled(False)
 
@@ -237,7 +245,7 @@ class MainWindow(QMainWindow):
         model_menu = bar.addMenu("&Model")
         model_menu.addAction(self.open_model_action)
         tools_menu = bar.addMenu("&Tools")
-        tools_menu.addAction(self.finetune_action)
+        tools_menu.addActions([self.finetune_action, self.evaluate_action, self.bench_action])
         tools_menu.addSeparator()
         tools_menu.addActions(self.organize.actions)
         tools_menu.aboutToShow.connect(self.organize.update)
@@ -376,6 +384,12 @@ class MainWindow(QMainWindow):
     def _forget_wizard(self, *_args: object) -> None:
         self._wizard = None
 
+    def open_model_lab(self, tab: int = 0) -> ModelLabWindow:
+        """Tools > Evaluate / Speed Benchmark: one model lab window, starting with the current model."""
+        if self._lab is None:
+            self._lab = ModelLabWindow.for_model(self.settings, self.model_info, lambda: setattr(self, "_lab", None))
+        return self._lab.show_tab(tab)
+
     def show_about(self) -> None:
         catalog = self.service.catalog
         versions = {k: v for k, v in (catalog.versions if catalog else {}).items() if k in ("torch", "torchvision")}
@@ -396,6 +410,8 @@ class MainWindow(QMainWindow):
             if self._wizard is not None:
                 self._wizard.close()  # the wizard cancels and waits for its own threads
             self.organize.shutdown()  # stops an organize after its current photo (the journal keeps it undoable)
+            if self._lab is not None:
+                self._lab.close()
             self.service.shutdown()
             self.thumbnails.shutdown()
             self.feature_panel.shutdown()

@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from torchvision.transforms._presets import ImageClassification
 
 ARCHITECTURES = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
+#: ResNet v1 (stride 2 in each downsampling bottleneck's first 1x1 conv, as in He et al. 2015), built
+#: from torchvision's v1.5 models by ``models.variants``. No ImageNet weights ship for them: they are
+#: for speed comparison and for weights a person supplies.
+V1_ARCHITECTURES = ("resnet50-v1", "resnet101-v1", "resnet152-v1")
+V1_SUFFIX = "-v1"
 DEFAULT_ARCH = "resnet50"
 DEFAULT_WEIGHTS = "IMAGENET1K_V2"
 RANDOM_WEIGHTS = "random"
@@ -24,10 +29,21 @@ RANDOM_SEED = 0
 INTERPOLATIONS = ("nearest", "nearest-exact", "bilinear", "bicubic", "box", "hamming", "lanczos")
 
 
-def check_arch(arch: str) -> None:
-    """Refuse an architecture we do not know, listing the ones we do."""
-    if arch not in ARCHITECTURES:
-        raise WeightsError(f"Unknown architecture '{arch}'; choose one of {', '.join(ARCHITECTURES)}")
+def check_arch(arch: str, *, variants: bool = False) -> None:
+    """Refuse an architecture we do not know, listing the ones we do (``variants``: v1 names too)."""
+    known = ARCHITECTURES + V1_ARCHITECTURES if variants else ARCHITECTURES
+    if arch not in known:
+        raise WeightsError(f"Unknown architecture '{arch}'; choose one of {', '.join(known)}")
+
+
+def is_v1(arch: str) -> bool:
+    """True for the ResNet v1 names (``resnet50-v1``...)."""
+    return arch in V1_ARCHITECTURES
+
+
+def base_arch(arch: str) -> str:
+    """The torchvision architecture a name is built from (``resnet50-v1`` -> ``resnet50``)."""
+    return arch.removesuffix(V1_SUFFIX) if is_v1(arch) else arch
 
 
 def _size(value: Any) -> int:

@@ -26,8 +26,11 @@ from resnet_desktop.core.models.spec import (
     DEFAULT_WEIGHTS,
     RANDOM_SEED,
     RANDOM_WEIGHTS,
+    V1_ARCHITECTURES,
     Preprocessing,
+    base_arch,
     check_arch,
+    is_v1,
 )
 
 __all__ = [  # the spec names are re-exported: "zoo" is where people look for them
@@ -36,6 +39,7 @@ __all__ = [  # the spec names are re-exported: "zoo" is where people look for th
     "DEFAULT_WEIGHTS",
     "RANDOM_SEED",
     "RANDOM_WEIGHTS",
+    "V1_ARCHITECTURES",
     "LoadedModel",
     "Preprocessing",
     "WeightsInfo",
@@ -119,11 +123,16 @@ def get_weights_info(arch: str, name: str = "DEFAULT") -> WeightsInfo:
 
 
 def build_model(arch: str, num_classes: int = 1000) -> nn.Module:
-    """A randomly initialised ResNet (never downloads anything)."""
-    check_arch(arch)
+    """A randomly initialised ResNet (never downloads anything); v1 names too (``variants``)."""
+    check_arch(arch, variants=True)
     if num_classes < 1:
         raise WeightsError(f"A model needs at least one output class, got {num_classes}")
-    return torchvision.models.get_model(arch, weights=None, num_classes=num_classes)
+    model = torchvision.models.get_model(base_arch(arch), weights=None, num_classes=num_classes)
+    if is_v1(arch):
+        from resnet_desktop.core.models.variants import to_v1
+
+        model = to_v1(model)
+    return model
 
 
 @dataclass
@@ -172,9 +181,14 @@ def load_model(
     """
     if _is_path(weights):
         return _load_file(arch, Path(weights).expanduser())
-    check_arch(arch)
+    check_arch(arch, variants=True)
     if str(weights).strip().lower() == RANDOM_WEIGHTS:
         return _load_random(arch)
+    if is_v1(arch):
+        raise WeightsError(
+            f"torchvision has no ImageNet weights for {arch} (its {base_arch(arch)} weights are v1.5); "
+            f"use 'random' weights to compare speed, or a weights file of your own"
+        )
     info = get_weights_info(arch, str(weights))
     path = weights_io.fetch(info.url, progress=progress, cancel=cancel)
     state = weights_io.load_state_dict(path)
@@ -200,7 +214,7 @@ def load_model(
 
 
 def _imagenet_entry(arch: str) -> WeightsInfo:
-    return get_weights_info(arch, _PLAIN_FILE_RECIPE)
+    return get_weights_info(base_arch(arch), _PLAIN_FILE_RECIPE)
 
 
 def _load_random(arch: str) -> LoadedModel:
@@ -225,10 +239,10 @@ def _load_file(arch: str, path: Path) -> LoadedModel:
         path = path.with_suffix(".safetensors")
     if modelfile.is_model_file(path):
         return _load_model_file(path)
-    check_arch(arch)
+    check_arch(arch, variants=True)
     state = weights_io.load_state_dict(path)
-    guessed = weights_io.guess_resnet_arch(state)
-    if guessed is not None and guessed != arch:
+    guessed = weights_io.guess_resnet_arch(state)  # v1 and v1.5 state dicts have the same keys
+    if guessed is not None and guessed != base_arch(arch):
         raise WeightsError(
             f"{path}: these are {guessed} weights, but the chosen architecture is {arch}; "
             f"choose {guessed} instead (--model {guessed})"

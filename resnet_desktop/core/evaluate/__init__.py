@@ -1,0 +1,1 @@
+"""Evaluation on a labeled folder (metrics, class matching, the streaming run) and speed measurement."""

@@ -1,0 +1,1 @@
+"""The model lab window: evaluate models on a labeled folder, compare them, time them."""
