@@ -21,6 +21,7 @@ exception into a message for a person.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -31,6 +32,8 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from resnet_desktop.core.errors import CancelledError, ResNetDesktopError
 
 logger = logging.getLogger(__name__)
+
+_task_ids = itertools.count(1)
 
 
 class TaskContext:
@@ -50,7 +53,7 @@ class TaskContext:
             raise CancelledError("Cancelled.")
 
     def progress(self, value: object) -> None:
-        self._task._relay.emit("progress", value)
+        self._task._emit("progress", value)
 
 
 Work = Callable[[TaskContext], Any]
@@ -65,9 +68,6 @@ class Task(QObject):
     failed = Signal(object)
     finished = Signal()
 
-    # Emitted from the pool thread; delivered (queued) to ``_deliver`` on the GUI thread.
-    _relay = Signal(str, object)
-
     def __init__(self, runner: TaskRunner, work: Work, name: str, cancel: threading.Event | None = None) -> None:
         super().__init__(runner)
         self.runner = runner
@@ -80,7 +80,10 @@ class Task(QObject):
         self._ended = threading.Event()
         self._started = False
         self._finished_delivered = False
-        self._relay.connect(self._deliver)
+        self._id = next(_task_ids)
+        # The pool thread never touches this QObject: it posts through the runner's relay, so a
+        # task can be deleted on the GUI thread while its worker is still returning.
+        self._post = runner._relay.message.emit
 
     # -- state -----------------------------------------------------------------------------
 
@@ -132,8 +135,8 @@ class Task(QObject):
         finally:
             self._ended.set()  # ``done`` is true before any of the final signals arrive
             if outcome is not None:
-                self._relay.emit(*outcome)
-            self._relay.emit("finished", None)
+                self._emit(*outcome)
+            self._emit("finished", None)
 
     def _drain(self, items: Iterator[Any]) -> Any:
         while True:
@@ -141,16 +144,18 @@ class Task(QObject):
                 item = next(items)
             except StopIteration as stop:
                 return stop.value
-            self._relay.emit("yielded", item)
+            self._emit("yielded", item)
             if self.cancel_event.is_set():
                 close = getattr(items, "close", None)
                 if close is not None:
                     close()  # a generator's finally blocks run now, on this thread
                 raise CancelledError("Cancelled.")
 
+    def _emit(self, kind: str, value: object) -> None:
+        self._post(self._id, kind, value)
+
     # -- delivery (GUI thread) -------------------------------------------------------------
 
-    @Slot(str, object)
     def _deliver(self, kind: str, value: object) -> None:
         if kind == "finished":
             if not self._finished_delivered:
@@ -163,6 +168,12 @@ class Task(QObject):
         {"yielded": self.yielded, "progress": self.progress, "returned": self.returned, "failed": self.failed}[
             kind
         ].emit(value)
+
+
+class _Relay(QObject):
+    """Carries (task id, kind, value) from pool threads to the runner on the GUI thread."""
+
+    message = Signal(int, str, object)
 
 
 class _Runnable(QRunnable):
@@ -188,6 +199,10 @@ class TaskRunner(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max_threads)
         self.pool.setObjectName(name)
+        # Created after the pool, so it is destroyed after it (the pool waits for its threads).
+        self._relay = _Relay(self)
+        self._relay.message.connect(self._on_message)
+        self._by_id: dict[int, Task] = {}
         self._active: list[Task] = []
         self._closed = False
 
@@ -218,6 +233,7 @@ class TaskRunner(QObject):
             if slot is not None:
                 signal.connect(slot)
         self._active.append(task)
+        self._by_id[task._id] = task
         if self._closed:
             task.cancel()
         self.pool.start(_Runnable(task))
@@ -253,7 +269,14 @@ class TaskRunner(QObject):
                 task._ended.set()
         return self.pool.waitForDone(int(timeout_s * 1000))
 
+    @Slot(int, str, object)
+    def _on_message(self, task_id: int, kind: str, value: object) -> None:
+        task = self._by_id.get(task_id)
+        if task is not None:
+            task._deliver(kind, value)
+
     def _forget(self, task: Task) -> None:
         if task in self._active:
             self._active.remove(task)
+        self._by_id.pop(task._id, None)
         task.deleteLater()
