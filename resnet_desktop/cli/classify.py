@@ -21,11 +21,14 @@ from resnet_desktop.cli.common import (
     check_output,
     load_cli_model,
     positive_int,
+    warning,
 )
 
 if TYPE_CHECKING:
     from resnet_desktop.core.inference.engine import Engine
     from resnet_desktop.core.inference.records import Prediction, Progress
+    from resnet_desktop.core.library.incremental import IndexedRun
+    from resnet_desktop.core.models.zoo import LoadedModel
 
 FORMATS = ("table", "csv", "json")
 
@@ -65,6 +68,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--output", type=Path, default=None, metavar="FILE", help="write results to FILE (atomically) instead of stdout"
     )
     parser.add_argument("--force", action="store_true", help="allow --output to replace an existing file")
+    parser.add_argument(
+        "--no-index",
+        action="store_true",
+        help="neither read nor write the library index (by default known files come back from it at once)",
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -145,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine(loaded, args.device, batch_size=args.batch_size)
     print(f"Model: {loaded.source} on {engine.device_name}", file=sys.stderr)
 
+    run_ = _indexed_run(args, loaded, engine)
     sink = AtomicFile(output, overwrite=args.force, text=True, newline="") if output is not None else None
     writer = _writer(args.format, cast(TextIO, sink.stream) if sink else sys.stdout)
     bar = ProgressLine(sys.stderr)
@@ -152,7 +161,9 @@ def run(args: argparse.Namespace) -> int:
     count = 0
     started = time.perf_counter()
     try:
-        for prediction in engine.classify(images.discover(args.paths), topk=args.topk, progress=bar):
+        inputs = [Path(p) for p in args.paths]
+        for item in run_.classify(images.discover(args.paths), progress=bar, inputs=inputs):
+            prediction = item.prediction
             count += 1
             if not prediction.ok:
                 failures.append(prediction)
@@ -172,9 +183,40 @@ def run(args: argparse.Namespace) -> int:
         raise
     bar.clear()
     _summary(count, failures, time.perf_counter() - started, engine)
+    _index_summary(run_)
     if count == 0:
         return Exit.SOME_FAILED
     return Exit.SOME_FAILED if failures else Exit.OK
+
+
+def _indexed_run(args: argparse.Namespace, loaded: LoadedModel, engine: Engine) -> IndexedRun:
+    """The run through the library index; without it when ``--no-index`` or when it cannot be used."""
+    from resnet_desktop.core.library.incremental import IndexedRun
+    from resnet_desktop.core.library.index import LibraryIndexError, ModelIdentity, open_index
+
+    index = None
+    if not args.no_index:
+        try:
+            index = open_index()
+        except LibraryIndexError as exc:
+            warning("classify", exc)
+    if index is not None:
+        for notice in index.notices:
+            warning("classify", notice)
+    identity = ModelIdentity.of(loaded) if index is not None else None
+    return IndexedRun(engine, index, identity, topk=args.topk)
+
+
+def _index_summary(run_: IndexedRun) -> None:
+    for notice in run_.counts.notices or []:
+        warning("classify", notice)
+    if run_.index is not None or run_.counts.from_index:
+        moved = f" ({run_.counts.moved} moved or renamed)" if run_.counts.moved else ""
+        print(
+            f"From the library index: {run_.counts.from_index}{moved}; newly classified: {run_.counts.new}.",
+            file=sys.stderr,
+        )
+    run_.close()
 
 
 def _summary(count: int, failures: list[Prediction], elapsed: float, engine: Engine) -> None:
