@@ -95,6 +95,15 @@ MIGRATIONS: tuple[str, ...] = (
         started REAL NOT NULL
     );
     """,
+    # 2: where each model's ANN index (a file next to this one) has got to
+    """
+    CREATE TABLE ann_state (
+        model_id INTEGER PRIMARY KEY REFERENCES models(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        trained INTEGER NOT NULL,
+        dim INTEGER NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -598,6 +607,28 @@ class LibraryIndex:
             (model_id, seq),
         ):
             yield int(file_id), int(row_seq), np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+
+    def ann_state(self, model_id: int) -> tuple[int, int, int] | None:
+        """(seq reached, vectors the ANN was trained on, dimension) for the model's ANN file, or None."""
+        row = self._db.execute("SELECT seq, trained, dim FROM ann_state WHERE model_id = ?", (model_id,)).fetchone()
+        return (int(row[0]), int(row[1]), int(row[2])) if row else None
+
+    def set_ann_state(self, model_id: int, seq: int, trained: int, dim: int) -> None:
+        self._write(
+            [
+                (
+                    "INSERT OR REPLACE INTO ann_state(model_id, seq, trained, dim) VALUES (?, ?, ?, ?)",
+                    (model_id, seq, trained, dim),
+                )
+            ]
+        )
+
+    def embedding_count(self, model_id: int) -> int:
+        return int(self._db.execute("SELECT count(*) FROM embeddings WHERE model_id = ?", (model_id,)).fetchone()[0])
+
+    def ann_path(self, model_id: int) -> Path:
+        """The model's ANN index file, next to the index."""
+        return self.path.with_name(f"{self.path.name}.model{model_id}.faiss")
 
     def paths_of(self, file_ids: Sequence[int]) -> dict[int, Path]:
         out: dict[int, Path] = {}
