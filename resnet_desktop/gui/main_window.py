@@ -47,6 +47,7 @@ from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.evaluate.window import SPEED_TAB, ModelLabWindow
 from resnet_desktop.gui.explain.panel import FeaturePanel
 from resnet_desktop.gui.finetune.wizard import FineTuneWizard
+from resnet_desktop.gui.library.library_actions import LibraryActions
 from resnet_desktop.gui.library.organize_actions import OrganizeActions
 from resnet_desktop.gui.settings import AppSettings, ModelSpec
 
@@ -90,6 +91,9 @@ class MainWindow(QMainWindow):
             self, self.settings.qsettings, self.thumbnails, self.results_panel.proxy.visible_rows, self.results.rowCount
         )
         self.organize_action, self.undo_organize_action = self.organize.actions
+        self.library = LibraryActions(
+            self, self.service, self.results, self.results_panel.current_row, self.thumbnails, self.banner
+        )
         self.inputs = Inputs(
             self, self.settings, self.status, self.banner, lambda paths, keep: self.classify(paths, remember=keep)
         )
@@ -232,6 +236,7 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.open_images_action, self.open_folder_action, self.paste_action])
         file_menu.addMenu(self.inputs.recent_menu)
         file_menu.addAction(self.samples_action)
+        file_menu.addActions(self.library.file_actions)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
@@ -247,10 +252,10 @@ class MainWindow(QMainWindow):
         tools_menu = bar.addMenu("&Tools")
         tools_menu.addActions([self.finetune_action, self.evaluate_action, self.bench_action])
         tools_menu.addSeparator()
-        tools_menu.addActions(self.organize.actions)
+        tools_menu.addActions(self.organize.actions + self.library.tools_actions)
         tools_menu.aboutToShow.connect(self.organize.update)
         help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.about_action)
+        help_menu.addActions([self.library.index_action, self.about_action])
 
     def _connect_service(self) -> None:
         s = self.service

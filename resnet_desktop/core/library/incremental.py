@@ -170,6 +170,8 @@ class IndexedRun:
                 yield Indexed(self._without_vector(item), NEW)
             if not reported_hits:
                 report(None)
+            for _extra in fresh:  # nothing is left; this lets the engine send its last progress
+                break
         finally:
             self._commit(pending)
 

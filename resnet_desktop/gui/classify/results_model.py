@@ -44,6 +44,8 @@ class ResultsModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[Prediction] = []
         self._row_of: dict[str, list[int]] = {}
+        #: path -> where its result came from ("From the library index", "Newly classified"), for the tooltip.
+        self.origins: dict[str, str] = {}
         self.thumbnails = thumbnails
         if thumbnails is not None:
             thumbnails.ready.connect(self._on_thumbnail)
@@ -119,7 +121,8 @@ class ResultsModel(QAbstractTableModel):
                 return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon)
             return pixmap
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row)
+            origin = self.origins.get(str(row.path))
+            return self._tooltip(row) + (f"\n{origin}" if origin else "")
         if role == Qt.ItemDataRole.ForegroundRole and row.error and column == COL_LABEL:
             return QApplication.palette().color(QPalette.ColorRole.PlaceholderText)
         return None

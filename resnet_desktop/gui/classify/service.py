@@ -28,6 +28,7 @@ from resnet_desktop.gui.settings import ModelSpec
 if TYPE_CHECKING:
     from resnet_desktop.core.inference.engine import Engine
     from resnet_desktop.core.inference.records import Prediction, Progress
+    from resnet_desktop.core.library.index import LibraryIndex, ModelIdentity
     from resnet_desktop.core.models.zoo import LoadedModel
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,10 @@ class ClassifyJob:
     cancel: threading.Event = field(default_factory=threading.Event)
     total: int | None = None
     failed: bool = False
+    #: path -> "index" or "new" (``core.library.incremental``), filled as results arrive.
+    origins: dict[str, str] = field(default_factory=dict)
+    #: Things to tell the person about the library index (it could not be used, it was moved aside).
+    index_notices: list[str] = field(default_factory=list)
 
 
 # -- work that runs on the service's thread (no Qt objects touched here) ----------------------
@@ -133,9 +138,11 @@ def count_files(inputs: list[Path], ctx: TaskContext) -> int:
 
 
 def classify_stream(engine: Engine, job: ClassifyJob, ctx: TaskContext) -> Iterator[list[Prediction]]:
-    """The engine's predictions for ``job``, in chunks at most every ``MIN_EMIT_INTERVAL_S``;
-    progress after each batch goes to ``ctx.progress``."""
+    """The predictions for ``job``, through the library index (known files at once, the rest from the
+    engine, committed batch by batch), in chunks at most every ``MIN_EMIT_INTERVAL_S``; progress after
+    each batch goes to ``ctx.progress``. Without a usable index, the engine does all of them."""
     from resnet_desktop.core.images import discover
+    from resnet_desktop.core.library.incremental import IndexedRun
 
     pending: list[Prediction] = []
     last = 0.0
@@ -143,14 +150,42 @@ def classify_stream(engine: Engine, job: ClassifyJob, ctx: TaskContext) -> Itera
     def on_progress(progress: Progress) -> None:
         ctx.progress(progress)
 
-    for prediction in engine.classify(discover(job.inputs), topk=job.topk, cancel=ctx.cancel, progress=on_progress):
-        pending.append(prediction)
-        now = time.monotonic()
-        if now - last >= MIN_EMIT_INTERVAL_S:
+    index, identity = _open_index(engine, job)
+    run = IndexedRun(engine, index, identity, topk=job.topk)
+    try:
+        stream = run.classify(discover(job.inputs), cancel=ctx.cancel, progress=on_progress, inputs=job.inputs)
+        for item in stream:
+            job.origins[str(item.prediction.path)] = item.source
+            pending.append(item.prediction)
+            now = time.monotonic()
+            if now - last >= MIN_EMIT_INTERVAL_S:
+                yield pending
+                pending, last = [], now
+        if pending:
             yield pending
-            pending, last = [], now
-    if pending:
-        yield pending
+    finally:
+        job.index_notices.extend(run.counts.notices or [])
+        run.close()
+
+
+#: The last model's index identity: hashing a model file once per model, not once per job.
+_identity_cache: list[tuple[LoadedModel, ModelIdentity]] = []
+
+
+def _open_index(engine: Engine, job: ClassifyJob) -> tuple[LibraryIndex | None, ModelIdentity | None]:
+    from resnet_desktop.core.library.index import LibraryIndexError, ModelIdentity, open_index
+
+    try:
+        index = open_index()
+    except LibraryIndexError as exc:
+        job.index_notices.append(str(exc))
+        return None, None
+    if index is None:
+        return None, None
+    job.index_notices.extend(index.notices)
+    if not _identity_cache or _identity_cache[0][0] is not engine.loaded:
+        _identity_cache[:] = [(engine.loaded, ModelIdentity.of(engine.loaded))]
+    return index, _identity_cache[0][1]
 
 
 def _build_catalog() -> Catalog:

@@ -1,0 +1,40 @@
+"""Reopen a table from the library index: the last session's, or any folder's (no model needed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from resnet_desktop.core.inference.records import Prediction
+from resnet_desktop.core.library.index import LibraryIndex
+
+
+@dataclass(frozen=True)
+class Reopened:
+    inputs: list[Path]
+    model_id: int
+    model: str
+    rows: list[Prediction]
+
+
+def reopen_last(index: LibraryIndex) -> Reopened | None:
+    """The latest session's inputs with that session's model; files gone since are pruned. None: no session."""
+    session = index.last_session()
+    if session is None:
+        return None
+    model_id, inputs, topk = session
+    rows = index.results_under(inputs, model_id, topk)
+    return Reopened(inputs, model_id, index.model_description(model_id) or "", rows)
+
+
+def reopen_folder(index: LibraryIndex, folder: Path, model_id: int | None = None, topk: int = 5) -> Reopened:
+    """What the index holds at or below ``folder``: with ``model_id``, else with the model that has most there."""
+    folder = folder.absolute()
+    if model_id is None:
+        best = (0, 0)
+        for candidate, _description in index.models():
+            count = len(index.results_under([folder], candidate, 1, prune=False))
+            best = max(best, (count, candidate))
+        model_id = best[1]
+    rows = index.results_under([folder], model_id, topk) if model_id else []
+    return Reopened([folder], model_id, index.model_description(model_id) or "", rows)

@@ -1,0 +1,108 @@
+"""Help > Library Index…: where the index is and how big, forget one folder, clear it all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
+
+if TYPE_CHECKING:
+    from resnet_desktop.core.library.index import IndexInfo
+
+
+def _on_index(work: Any) -> Any:
+    from resnet_desktop.core.library.index import LibraryIndexError, default_index_path, open_index
+
+    index = open_index()
+    if index is None:
+        raise LibraryIndexError(f"The library index is switched off ({default_index_path()}).")
+    with index:
+        work(index)
+        return index.info()
+
+
+class IndexDialog(QDialog):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Library Index")
+        self.runner = TaskRunner(self, max_threads=1, name="library index")
+        self.info: IndexInfo | None = None
+        self.text = QLabel("Reading the library index…")
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # the path can be copied
+        self.forget_button = QPushButton("&Forget a Folder…")
+        self.forget_button.setToolTip("Remove what the index holds about the photos in one folder")
+        self.forget_button.clicked.connect(lambda: self.forget())
+        self.clear_button = QPushButton("&Clear Index…")
+        self.clear_button.clicked.connect(lambda: self.clear())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.addButton(self.forget_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.clear_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addWidget(buttons)
+        self.resize(560, 220)
+        self._run(lambda _index: None)
+
+    def _run(self, work: Any) -> None:
+        self.forget_button.setEnabled(False)
+        self.clear_button.setEnabled(False)
+
+        def run(_ctx: TaskContext) -> IndexInfo:
+            info: IndexInfo = _on_index(work)
+            return info
+
+        self.runner.submit(run, name="library index", on_returned=self._show_info, on_failed=self._failed)
+
+    def _show_info(self, info: IndexInfo) -> None:
+        self.info = info
+        self.text.setText(
+            f"Location: {info.path}\n"
+            f"Size: {info.size_bytes / 2**20:.1f} MB\n"
+            f"{info.files} files, {info.results} results, {info.embeddings} embeddings, {info.models} model(s)"
+        )
+        self.forget_button.setEnabled(True)
+        self.clear_button.setEnabled(True)
+
+    def _failed(self, exc: BaseException) -> None:
+        from resnet_desktop.core.errors import describe
+
+        self.text.setText(describe(exc))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.runner.shutdown()
+        super().closeEvent(event)
+
+    def forget(self, folder: Path | None = None) -> None:
+        if folder is None:
+            chosen = QFileDialog.getExistingDirectory(self, "Forget a Folder in the Library Index")
+            if not chosen:
+                return
+            folder = Path(chosen)
+        target = folder.absolute()
+        self._run(lambda index: index.forget(target))
+
+    def clear(self) -> None:
+        answer = QMessageBox.question(
+            self,
+            "Clear the library index",
+            "Forget every stored result and embedding? Photos are not touched; they are classified again "
+            "the next time they are opened.",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self._run(lambda index: index.clear())

@@ -1,0 +1,233 @@
+"""Similar photos (thumbnails + cosine scores) and near-duplicate groups, read from the library index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from resnet_desktop.gui.common.tasks import TaskRunner
+from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
+
+if TYPE_CHECKING:
+    from resnet_desktop.core.library.similar import Neighbour
+    from resnet_desktop.core.models.zoo import LoadedModel
+
+ICON_SIZE = 96
+
+
+def _with_index(loaded: LoadedModel, work: Any) -> Any:
+    """Open the index on the worker thread, find the model's id there, run ``work(index, model_id)``."""
+    from resnet_desktop.core.library.index import LibraryIndexError, ModelIdentity, open_index
+
+    index = open_index()
+    if index is None:
+        raise LibraryIndexError("The library index is switched off (RESNET_DESKTOP_INDEX=off).")
+    with index:
+        return work(index, index.model_id(ModelIdentity.of(loaded)))
+
+
+def find_similar(loaded: LoadedModel, photo: Path, k: int) -> list[Neighbour] | None:
+    """The ``k`` most similar stored photos; None when the photo has no embedding in the index yet."""
+    from resnet_desktop.core.library.similar import similar
+
+    def work(index: Any, model_id: int) -> list[Neighbour] | None:
+        vector = index.embedding_of(photo.absolute(), model_id)
+        if vector is None:
+            return None
+        return similar(index, model_id, vector, k=k, exclude=photo.absolute())
+
+    result: list[Neighbour] | None = _with_index(loaded, work)
+    return result
+
+
+def find_duplicates(loaded: LoadedModel, folder: Path, threshold: float) -> tuple[int, list[list[tuple[Path, float]]]]:
+    """(photos of ``folder`` in the index, groups of (path, cosine to the group's first photo))."""
+    from resnet_desktop.core.library.similar import duplicate_groups, normalize
+
+    def work(index: Any, model_id: int) -> tuple[int, list[list[tuple[Path, float]]]]:
+        _ids, paths, matrix = index.embeddings(model_id, [folder.absolute()])
+        unit = normalize(matrix)
+        groups = duplicate_groups(unit, threshold)
+        return len(paths), [[(paths[i], float(unit[i] @ unit[g[0]])) for i in g] for g in groups]
+
+    result: tuple[int, list[list[tuple[Path, float]]]] = _with_index(loaded, work)
+    return result
+
+
+class _ThumbnailDialog(QDialog):
+    """Shared: a status line, thumbnails that arrive from the loader, errors shown in place."""
+
+    def __init__(self, thumbnails: ThumbnailLoader, parent: QWidget | None) -> None:
+        super().__init__(parent)
+        #: The dialog's own worker: closing the dialog stops it, so no answer reaches a deleted widget.
+        self.runner = TaskRunner(self, max_threads=1, name="library dialog")
+        self.thumbnails = thumbnails
+        self.status = QLabel("Looking in the library index…")
+        self.status.setWordWrap(True)
+        self._waiting: dict[str, list[Any]] = {}
+        thumbnails.ready.connect(self._on_thumbnail)
+
+    def _icon_for(self, path: Path, item: Any) -> None:
+        pixmap = self.thumbnails.pixmap(str(path), ICON_SIZE)
+        if pixmap is not None:
+            item.setIcon(0, QIcon(pixmap)) if isinstance(item, QTreeWidgetItem) else item.setIcon(QIcon(pixmap))
+        else:
+            self._waiting.setdefault(str(path), []).append(item)
+
+    def _on_thumbnail(self, path: str, size: int) -> None:
+        if size != ICON_SIZE:
+            return
+        for item in self._waiting.pop(path, []):
+            self._icon_for(Path(path), item)
+
+    def _failed(self, exc: BaseException) -> None:
+        from resnet_desktop.core.errors import describe
+
+        self.status.setText(describe(exc))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.runner.shutdown()
+        super().closeEvent(event)
+
+
+class SimilarDialog(_ThumbnailDialog):
+    """The photos most similar to one photo, best first, each with its cosine similarity."""
+
+    def __init__(
+        self,
+        photo: Path,
+        loaded: LoadedModel,
+        thumbnails: ThumbnailLoader,
+        parent: QWidget | None = None,
+        k: int = 12,
+    ) -> None:
+        super().__init__(thumbnails, parent)
+        self.setWindowTitle(f"Similar to {photo.name}")
+        self.photo = photo
+        self.neighbours: list[Neighbour] | None = None
+        self.list = QListWidget()
+        self.list.setViewMode(QListWidget.ViewMode.IconMode)
+        self.list.setIconSize(QSize(ICON_SIZE, ICON_SIZE))
+        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.list.setGridSize(QSize(ICON_SIZE + 40, ICON_SIZE + 44))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(buttons)
+        self.resize(640, 480)
+        self.task = self.runner.submit(
+            lambda _ctx: find_similar(loaded, photo, k),
+            name="similar photos",
+            on_returned=self._show_neighbours,
+            on_failed=self._failed,
+        )
+
+    def _show_neighbours(self, neighbours: list[Neighbour] | None) -> None:
+        self.neighbours = neighbours
+        if neighbours is None:
+            self.status.setText(f"{self.photo.name} is not in the library index yet: classify it first.")
+            return
+        if not neighbours:
+            self.status.setText("No other photos classified with this model are in the library index.")
+            return
+        self.status.setText(f"The {len(neighbours)} photos most similar to {self.photo.name} (cosine similarity):")
+        for n in neighbours:
+            item = QListWidgetItem(f"{n.score:.3f}\n{n.path.name}")
+            item.setToolTip(str(n.path))
+            item.setData(Qt.ItemDataRole.UserRole, str(n.path))
+            self.list.addItem(item)
+            self._icon_for(n.path, item)
+
+
+class DuplicatesDialog(_ThumbnailDialog):
+    """Groups of near-duplicates below one folder, at a similarity threshold the person can change."""
+
+    def __init__(
+        self,
+        folder: Path,
+        loaded: LoadedModel,
+        thumbnails: ThumbnailLoader,
+        parent: QWidget | None = None,
+    ) -> None:
+        from resnet_desktop.core.library.similar import DUPLICATE_THRESHOLD
+
+        super().__init__(thumbnails, parent)
+        self.setWindowTitle(f"Near-duplicates in {folder.name}")
+        self.folder = folder
+        self.loaded = loaded
+        self.groups: list[list[tuple[Path, float]]] | None = None
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.5, 1.0)
+        self.threshold.setDecimals(4)
+        self.threshold.setSingleStep(0.005)
+        self.threshold.setValue(DUPLICATE_THRESHOLD)
+        self.find_button = QPushButton("&Find")
+        self.find_button.clicked.connect(self.search)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Photo", "Similarity"])
+        self.tree.setIconSize(QSize(ICON_SIZE // 2, ICON_SIZE // 2))
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Similarity at least"))
+        row.addWidget(self.threshold)
+        row.addWidget(self.find_button)
+        row.addStretch(1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.status)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(buttons)
+        self.resize(720, 520)
+        self.search()
+
+    def search(self) -> None:
+        threshold = self.threshold.value()
+        self.find_button.setEnabled(False)
+        self.status.setText("Looking in the library index…")
+        self.runner.submit(
+            lambda _ctx: find_duplicates(self.loaded, self.folder, threshold),
+            name="near-duplicates",
+            on_returned=self._show_groups,
+            on_failed=self._failed,
+            on_finished=lambda: self.find_button.setEnabled(True),
+        )
+
+    def _show_groups(self, result: tuple[int, list[list[tuple[Path, float]]]]) -> None:
+        count, groups = result
+        self.groups = groups
+        self.tree.clear()
+        self._waiting.clear()
+        if count == 0:
+            self.status.setText(f"No photos of {self.folder} are in the library index yet: classify the folder first.")
+            return
+        photos = sum(len(g) for g in groups)
+        self.status.setText(f"{len(groups)} group(s), {photos} of {count} indexed photos in {self.folder}.")
+        for number, group in enumerate(groups, start=1):
+            top = QTreeWidgetItem([f"Group {number} ({len(group)} photos)", ""])
+            self.tree.addTopLevelItem(top)
+            for path, score in group:
+                child = QTreeWidgetItem([path.name, f"{score:.4f}"])
+                child.setToolTip(0, str(path))
+                top.addChild(child)
+                self._icon_for(path, child)
+            top.setExpanded(True)
