@@ -578,20 +578,28 @@ class LibraryIndex:
         ).fetchall()
         ids: list[int] = []
         paths: list[Path] = []
-        vectors: list[np.ndarray] = []
+        blobs: list[bytes] = []
         gone: list[int] = []
+        dim = int(rows[0][2]) if rows else 0  # one model, one dimension
         for file_id, path, _dim, blob in rows:
             if prune and not os.path.exists(path):
                 gone.append(int(file_id))
                 continue
             ids.append(int(file_id))
             paths.append(Path(path))
-            vectors.append(np.frombuffer(blob, dtype=np.float16))
+            blobs.append(blob)
         if gone:
             self._write([("DELETE FROM files WHERE id = ?", (file_id,)) for file_id in gone])
-        dim = vectors[0].shape[0] if vectors else 0
-        matrix = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
+        # one buffer, one conversion: per-row numpy arrays cost more than the query itself
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), dim).astype(np.float32)
         return ids, paths, matrix
+
+    def embeddings_version(self, model_id: int) -> tuple[int, int]:
+        """(count, last write seq) of the model's embeddings: changes whenever a cached matrix would."""
+        row = self._db.execute(
+            "SELECT count(*), coalesce(max(seq), 0) FROM embeddings WHERE model_id = ?", (model_id,)
+        ).fetchone()
+        return int(row[0]), int(row[1])
 
     def embedding_of(self, path: str | Path, model_id: int) -> np.ndarray | None:
         row = self._db.execute(

@@ -158,10 +158,30 @@ def similar(
     skip = str(exclude) if exclude is not None else None
     if index.embedding_count(model_id) > ann_threshold and faiss_available():
         return _similar_ann(index, model_id, vector, k, inputs, skip)
-    ids, paths, matrix = index.embeddings(model_id, inputs)
-    rows, scores = top_k(normalize(matrix), vector, k + 1)
+    ids, paths, unit = _unit_matrix(index, model_id, inputs)
+    rows, scores = top_k(unit, vector, k + 4)
     out = [Neighbour(paths[r], float(s), ids[r]) for r, s in zip(rows.tolist(), scores.tolist(), strict=True)]
-    return [n for n in out if str(n.path) != skip][:k]
+    # a cached matrix may hold a photo deleted since: never offer it
+    return [n for n in out if str(n.path) != skip and os.path.exists(n.path)][:k]
+
+
+#: The last unit-row matrix read from an index, so that repeated queries (the GUI) do not read it again.
+_matrix_cache: dict[tuple[str, int, tuple[str, ...]], tuple[tuple[int, int], list[int], list[Path], np.ndarray]] = {}
+
+
+def _unit_matrix(
+    index: LibraryIndex, model_id: int, inputs: Sequence[str | Path] | None
+) -> tuple[list[int], list[Path], np.ndarray]:
+    key = (str(index.path), model_id, tuple(str(p) for p in inputs or ()))
+    version = index.embeddings_version(model_id)
+    cached = _matrix_cache.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1], cached[2], cached[3]
+    ids, paths, matrix = index.embeddings(model_id, inputs)
+    unit = normalize(matrix)
+    _matrix_cache.clear()  # one matrix at a time: it can be hundreds of MB
+    _matrix_cache[key] = (index.embeddings_version(model_id), ids, paths, unit)
+    return ids, paths, unit
 
 
 def _similar_ann(

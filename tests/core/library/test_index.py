@@ -147,3 +147,25 @@ def test_schema_is_versioned_and_a_newer_one_is_refused(tmp_path: Path) -> None:
     with pytest.raises(LibraryIndexError, match="newer version"):
         LibraryIndex(path)
     assert path.exists()  # a newer index is never moved aside or touched
+
+
+def test_progress_reaches_the_total_with_hits_and_misses(tmp_path: Path, resnet18_weights: Path) -> None:
+    from resnet_desktop.core.inference.engine import Engine
+    from resnet_desktop.core.library.incremental import IndexedRun
+    from resnet_desktop.core.library.index import ModelIdentity
+    from resnet_desktop.core.models.zoo import load_model
+
+    folder = tmp_path / "photos"
+    paths = make_photos(folder, 5)
+    loaded = load_model("resnet18", resnet18_weights)
+    engine = Engine(loaded, "cpu", batch_size=2)
+    with LibraryIndex(tmp_path / "index.sqlite3") as index:
+        identity = ModelIdentity.of(loaded)
+        list(IndexedRun(engine, index, identity).classify(paths[:2]))
+        seen = []
+        run = IndexedRun(engine, index, identity)
+        items = list(run.classify(paths, progress=seen.append))
+    assert [i.source for i in items] == ["index", "index", "new", "new", "new"]
+    assert [p.path for p in (i.prediction for i in items)] == paths
+    assert seen[-1].done == seen[-1].total == 5  # the last engine batch is reported too
+    assert all(i.prediction.embedding is None for i in items)  # vectors stay in the index

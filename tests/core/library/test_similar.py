@@ -103,6 +103,11 @@ def test_the_exact_path_is_used_below_the_threshold(tmp_path: Path, monkeypatch:
         found = similar(index, model_id, stored[7], k=3, exclude=paths[7])
         assert len(found) == 3 and paths[7] not in [n.path for n in found]
         assert not index.ann_path(model_id).exists()
+        found[0].path.unlink()  # the matrix is cached between queries: a deleted photo is still never offered
+        again = similar(index, model_id, stored[7], k=3, exclude=paths[7])
+        assert [n.path for n in again] == [n.path for n in found[1:]] + [again[2].path]
+        _fill(index, tmp_path / "new", stored[7:8] * 2.0, start=900)  # a new write refreshes the cache
+        assert similar(index, model_id, stored[7], k=1, exclude=paths[7])[0].path.name == "v00900.jpg"
 
 
 def test_duplicate_groups_are_transitive_and_thresholded() -> None:
