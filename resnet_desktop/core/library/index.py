@@ -19,7 +19,6 @@ so each worker opens its own ``LibraryIndex``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -33,79 +32,20 @@ import numpy as np
 
 from resnet_desktop.core.errors import ResNetDesktopError
 from resnet_desktop.core.inference.records import ClassScore, Prediction
+from resnet_desktop.core.library.identity import FileStat as FileStat
+from resnet_desktop.core.library.identity import ModelIdentity as ModelIdentity
+from resnet_desktop.core.library.identity import sha256_file as sha256_file
+from resnet_desktop.core.library.schema import MIGRATIONS as MIGRATIONS
+from resnet_desktop.core.library.schema import SCHEMA_VERSION as SCHEMA_VERSION
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.models.zoo import LoadedModel
+    pass
 
 #: Overrides the index location (tests, portable installs); "off" disables the index.
 INDEX_ENV = "RESNET_DESKTOP_INDEX"
 INDEX_NAME = "library.sqlite3"
 #: How long a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_S = 30.0
-_HASH_CHUNK = 1 << 20
-#: SQLite integers are signed 64-bit; some file systems use all 64 bits of an inode number.
-_INODE_MASK = (1 << 63) - 1
-
-MIGRATIONS: tuple[str, ...] = (
-    # 1: the first schema
-    """
-    CREATE TABLE files (
-        id INTEGER PRIMARY KEY,
-        path TEXT NOT NULL UNIQUE,
-        size INTEGER NOT NULL,
-        mtime_ns INTEGER NOT NULL,
-        inode INTEGER NOT NULL,
-        sha256 TEXT,
-        seen REAL NOT NULL
-    );
-    CREATE INDEX files_size ON files(size);
-    CREATE INDEX files_sha ON files(sha256);
-    CREATE TABLE models (
-        id INTEGER PRIMARY KEY,
-        key TEXT NOT NULL UNIQUE,
-        arch TEXT NOT NULL,
-        weights TEXT NOT NULL,
-        preprocessing TEXT NOT NULL,
-        description TEXT NOT NULL,
-        created REAL NOT NULL
-    );
-    CREATE TABLE results (
-        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
-        model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
-        topk INTEGER NOT NULL,
-        scores TEXT,
-        error TEXT,
-        updated REAL NOT NULL,
-        PRIMARY KEY (file_id, model_id)
-    ) WITHOUT ROWID;
-    CREATE TABLE embeddings (
-        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
-        model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
-        dim INTEGER NOT NULL,
-        vector BLOB NOT NULL,
-        seq INTEGER NOT NULL,
-        PRIMARY KEY (file_id, model_id)
-    );
-    CREATE INDEX embeddings_seq ON embeddings(seq);
-    CREATE TABLE sessions (
-        id INTEGER PRIMARY KEY,
-        model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
-        inputs TEXT NOT NULL,
-        topk INTEGER NOT NULL,
-        started REAL NOT NULL
-    );
-    """,
-    # 2: where each model's ANN index (a file next to this one) has got to
-    """
-    CREATE TABLE ann_state (
-        model_id INTEGER PRIMARY KEY REFERENCES models(id) ON DELETE CASCADE,
-        seq INTEGER NOT NULL,
-        trained INTEGER NOT NULL,
-        dim INTEGER NOT NULL
-    );
-    """,
-)
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class LibraryIndexError(ResNetDesktopError):
@@ -135,55 +75,6 @@ def default_index_path() -> Path | None:
 
 
 @dataclass(frozen=True)
-class ModelIdentity:
-    """What makes two runs' results interchangeable: same network, same weights, same preprocessing."""
-
-    arch: str
-    weights: str
-    preprocessing: str
-    description: str
-    categories_digest: str
-
-    @property
-    def key(self) -> str:
-        text = json.dumps([self.arch, self.weights, self.preprocessing, self.categories_digest])
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-    @classmethod
-    def of(cls, loaded: LoadedModel) -> ModelIdentity:
-        """Weights are named by the torchvision file (its name carries a hash), our files by their SHA-256."""
-        if loaded.custom_file is not None:
-            weights = "sha256:" + sha256_file(Path(loaded.custom_file))
-        elif loaded.weights_name is None or loaded.weights_name.lower() == "random":
-            from resnet_desktop.core.models.spec import RANDOM_WEIGHTS
-
-            weights = f"{RANDOM_WEIGHTS}:{loaded.meta.get('seed', 'default')}"
-        else:
-            weights = f"torchvision:{loaded.weights_name}:{Path(str(loaded.meta.get('url', ''))).name}"
-        categories = hashlib.sha256("\n".join(loaded.categories).encode()).hexdigest()[:16]
-        return cls(
-            arch=loaded.arch,
-            weights=weights,
-            preprocessing=json.dumps(loaded.preprocessing.to_dict(), sort_keys=True),
-            description=loaded.source,
-            categories_digest=categories,
-        )
-
-
-@dataclass(frozen=True)
-class FileStat:
-    path: str
-    size: int
-    mtime_ns: int
-    inode: int
-
-    @classmethod
-    def of(cls, path: str | Path) -> FileStat:
-        st = os.stat(path)
-        return cls(str(path), st.st_size, st.st_mtime_ns, st.st_ino & _INODE_MASK)
-
-
-@dataclass(frozen=True)
 class Hit:
     """A result that came back from the index (``moved_from`` when it was found by content)."""
 
@@ -200,14 +91,6 @@ class IndexInfo:
     results: int
     embeddings: int
     models: int
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _scores_json(prediction: Prediction) -> str:
