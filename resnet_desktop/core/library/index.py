@@ -209,7 +209,9 @@ class LibraryIndex:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise IndexLockedError(f"The library index {self.path} stayed locked by another program.") from exc
+            raise IndexLockedError(
+                f"The library index {self.path} stayed locked by another program; going on without it."
+            ) from exc
         try:
             for sql, params in statements:
                 self._db.execute(sql, params)

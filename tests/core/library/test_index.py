@@ -169,3 +169,27 @@ def test_progress_reaches_the_total_with_hits_and_misses(tmp_path: Path, resnet1
     assert [p.path for p in (i.prediction for i in items)] == paths
     assert seen[-1].done == seen[-1].total == 5  # the last engine batch is reported too
     assert all(i.prediction.embedding is None for i in items)  # vectors stay in the index
+
+
+def test_a_locked_index_is_a_notice_and_the_run_classifies_without_it(tmp_path: Path, resnet18_weights: Path) -> None:
+    from resnet_desktop.core.inference.engine import Engine
+    from resnet_desktop.core.library.incremental import IndexedRun
+    from resnet_desktop.core.library.index import ModelIdentity
+    from resnet_desktop.core.models.zoo import load_model
+
+    paths = make_photos(tmp_path / "photos", 3)
+    loaded = load_model("resnet18", resnet18_weights)
+    path = tmp_path / "index.sqlite3"
+    LibraryIndex(path).close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+    try:
+        with LibraryIndex(path, timeout_s=0.2) as index:
+            run = IndexedRun(Engine(loaded, "cpu", batch_size=2), index, ModelIdentity.of(loaded))
+            items = list(run.classify(paths))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert [i.source for i in items] == ["new"] * 3 and all(i.prediction.ok for i in items)
+    assert run.index is None
+    assert run.counts.notices == [f"The library index {path} stayed locked by another program; going on without it."]
