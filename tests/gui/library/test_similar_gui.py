@@ -4,6 +4,7 @@ near-duplicates, the Index dialog, a damaged index, and the GUI and the CLI on o
 from __future__ import annotations
 
 import gc
+import json
 import os
 import subprocess
 import sys
@@ -63,7 +64,11 @@ def test_classify_quit_restart_reopen_select_and_show_similar(
     assert sorted((str(p.path), p.scores) for p in second.results.rows()) == table
     assert second.library.last_reopened is not None and second.library.last_reopened.inputs == [folder]
     assert _tooltip(second, 0).endswith("From the library index")
-    assert second.export_action.isEnabled()  # export works from a reopened table
+    exported = folder.parent / "reopened.json"  # export works from a reopened table
+    assert second.export_action.isEnabled()
+    second.export_results(exported)  # (the action itself passes its "checked" bool on this branch; fixed on main)
+    records = json.loads(exported.read_text())
+    assert sorted(r["path"] for r in records) == [path for path, _scores in table]
 
     target = next(r for r in range(8) if second.results.row_at(r).path == originals[2])
     proxy_row = second.results_panel.proxy.mapFromSource(second.results.index(target, COL_NAME)).row()
