@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QThread, QTimer, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QApplication, QFileDialog, QPushButton
 
 from resnet_desktop.core.inference.records import Prediction, to_dict
 from resnet_desktop.gui.classify.results_model import COL_CONFIDENCE
@@ -213,10 +213,15 @@ def test_cancel_keeps_finished_rows_and_stops_quickly(qtbot, window, many_images
     qtbot.wait(300)
     assert window.results.rowCount() == kept, "nothing arrives after the cancel"
     assert "Cancelled" in window.status.message.text()
-    # The window is usable afterwards: a new job runs to the end.
-    drop(window, [many_images / "img000.jpg"])
+    # "Classify Remaining" in the banner finishes the run: the kept rows are not classified again.
+    computed: list[Path] = []
+    window.service.predictions.connect(lambda _job, chunk: computed.extend(p.path for p in chunk))
+    button = next(b for b in window.banner.findChildren(QPushButton) if b.text() == "Classify Remaining")
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, window)
-    assert window.results.rowCount() == kept + 1
+    paths = [r.path for r in window.results.rows()]
+    assert len(paths) == len(set(paths)) == 200, "one row per file, the rest classified"
+    assert len(computed) == 200 - kept, "only the files not done before were classified"
 
 
 def test_new_drops_queue_behind_running_job(qtbot, window, some_images: Path, tmp_path: Path) -> None:
