@@ -266,6 +266,7 @@ class MainWindow(QMainWindow):
         s = self.service
         s.predictions.connect(lambda job, predictions: self.results.append_predictions(predictions, job.model))
         s.busyChanged.connect(self._on_busy)
+        s.stage.connect(lambda _text: self._on_busy(self.service.busy))  # Esc also stops a model load
         s.loadProgress.connect(lambda *_: self.cancel_action.setEnabled(True))  # Esc stops a download
         s.modelFailed.connect(lambda _exc: self._on_busy(self.service.busy))
         self.models.modelReady.connect(self._on_model_ready)
@@ -354,8 +355,8 @@ class MainWindow(QMainWindow):
         return True
 
     def _on_busy(self, busy: bool) -> None:
-        self.cancel_action.setEnabled(busy)
-        self.status.show_cancel(busy)
+        self.cancel_action.setEnabled(busy or self.service.is_loading)
+        self.status.show_cancel(busy or self.service.is_loading)
         if not busy and not self.service.is_loading:
             self.status.set_idle()
 

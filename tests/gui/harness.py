@@ -21,7 +21,7 @@ from typing import Any
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QAbstractButton, QApplication, QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QFileDialog, QMessageBox, QWidget
 
 JOB_TIMEOUT_MS = 120_000
 UNEXPECTED = "Unexpected error"
@@ -150,6 +150,9 @@ class Person:
 
     def press(self, keys: str, widget: QWidget | None = None) -> None:
         """Press a shortcut (``"Ctrl+E"``) on ``widget`` or on whatever has keyboard focus."""
+        if not self.window.isActiveWindow():  # window shortcuts only fire in the active window
+            self.window.activateWindow()
+            self.qtbot.waitUntil(self.window.isActiveWindow, timeout=5000)
         target = widget or QApplication.focusWidget() or self.window
         sequence = QKeySequence(keys)
         combo = sequence[0]
@@ -165,17 +168,11 @@ class Person:
         self.qtbot.waitUntil(widget.hasFocus, timeout=5000)
 
     def drop(self, paths: list[Path]) -> None:
-        """Drag ``paths`` onto the window and drop them, as a file manager does."""
-        mime = QMimeData()
-        mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-        centre = QPointF(self.window.rect().center())
-        args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-        enter = QDragEnterEvent(centre, *args)
-        QApplication.sendEvent(self.window, enter)
-        assert enter.isAccepted(), "the window must accept dragged files"
-        event = QDropEvent(centre, *args)
-        QApplication.sendEvent(self.window, event)
-        assert event.isAccepted()
+        drop(self.window, paths)
+
+    def select(self, combo: QComboBox, data: object) -> None:
+        """Pick the item holding ``data`` with the arrow keys, as a person does (emits ``activated``)."""
+        select(combo, data)
 
     def wait_idle(self, timeout: int = JOB_TIMEOUT_MS) -> None:
         self.qtbot.waitUntil(lambda: not self.window.service.busy, timeout=timeout)
@@ -201,6 +198,31 @@ class Person:
         if UNEXPECTED in self.banner_text() or UNEXPECTED in self.status_text():
             found.append(f"banner/status: {self.banner_text() or self.status_text()}")
         return found
+
+
+def drop(window: QWidget, paths: list[Path]) -> None:
+    """Drag ``paths`` onto ``window`` and drop them, as a file manager does."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    centre = QPointF(window.rect().center())
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(centre, *args)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted(), "the window must accept dragged files"
+    event = QDropEvent(centre, *args)
+    QApplication.sendEvent(window, event)
+    assert event.isAccepted()
+
+
+def select(combo: QComboBox, data: object) -> None:
+    """Open the combo box's list and click the item holding ``data`` (emits ``activated`` once)."""
+    target = combo.findData(data)
+    assert target >= 0, f"{data!r} is not offered; have {[combo.itemData(i) for i in range(combo.count())]}"
+    combo.showPopup()
+    view = combo.view()
+    rect = view.visualRect(combo.model().index(target, combo.modelColumn()))
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center())
+    assert combo.currentIndex() == target or not view.isVisible(), f"clicking {data!r} did not select it"
 
 
 @contextmanager

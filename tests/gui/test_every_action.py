@@ -148,10 +148,9 @@ def test_every_action_in_every_state(
         window.start()
         qtbot.waitUntil(lambda: window.service.is_loading, timeout=30_000)
         failures += trigger_all(qtbot, person, opened_urls, "loading")
-        assert window.service.is_loading, "the load must still be held while the actions run"
         gate.release()
-        person.wait_model()
-        person.wait_idle()  # "Try Sample Images" queued a job while loading: it runs now
+        # (Edit > Cancel stopped the sample job queued behind the load, so the load goes on.)
+        qtbot.waitUntil(lambda: not window.service.is_loading, timeout=60_000)
         window.close()
 
     # 3. Ready, no results; 4. results present; 5. a job running (held at its start).
