@@ -18,7 +18,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QMainWindow,
-    QMessageBox,
     QScrollArea,
     QSplitter,
     QStackedWidget,
@@ -27,11 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_desktop.core.errors import (
-    OutputError,
-)
 from resnet_desktop.core.inference.records import Prediction
-from resnet_desktop.gui.classify.export import export
+from resnet_desktop.gui.classify.export import export_visible
 from resnet_desktop.gui.classify.inputs import Inputs
 from resnet_desktop.gui.classify.job_status import JobStatus
 from resnet_desktop.gui.classify.model_control import ModelControl
@@ -44,8 +40,8 @@ from resnet_desktop.gui.common import dialogs
 from resnet_desktop.gui.common.banner import Banner
 from resnet_desktop.gui.common.dropzone import DropOverlay, DropTarget, EmptyState
 from resnet_desktop.gui.common.shortcuts import keep_shortcuts
+from resnet_desktop.gui.common.side_panel import make_room_for_tab
 from resnet_desktop.gui.common.status import StatusBar
-from resnet_desktop.gui.common.text import plural
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.evaluate.window import SPEED_TAB, ModelLabWindow
 from resnet_desktop.gui.explain.panel import FeaturePanel
@@ -224,16 +220,7 @@ class MainWindow(QMainWindow):
         self.status.set_message("Starting…")
 
     def _make_room_for_tab(self, index: int) -> None:
-        """Widen the side panel (up to 60 % of the window) when a tab needs more than it has."""
-        widget = self.side_tabs.widget(index)
-        inner = widget.widget() if isinstance(widget, QScrollArea) else widget
-        if inner is None:
-            return
-        left, right = self.splitter.sizes()
-        total = left + right
-        wanted = min(inner.minimumSizeHint().width() + 24, int(total * 0.6))
-        if wanted > right:
-            self.splitter.setSizes([total - wanted, wanted])
+        make_room_for_tab(self.splitter, self.side_tabs, index)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -340,16 +327,8 @@ class MainWindow(QMainWindow):
         count = self.results.rowCount()
         if not count:
             return False
-        if ask:
-            answer = QMessageBox.question(
-                self,
-                "Clear results?",
-                f"Remove all {plural(count, 'result')} from the table? Your files are not touched.",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No,
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
+        if ask and not dialogs.confirm_clear(self, count):
+            return False
         self.results.clear()
         self.preview.show_row(None)
         return True
@@ -378,21 +357,9 @@ class MainWindow(QMainWindow):
     # -- export, tools, about ------------------------------------------------------------------
 
     def export_results(self, path: Path | None = None) -> Path | None:
-        """Write the visible rows (filtered, in display order) to CSV or JSON."""
-        rows = self.results_panel.proxy.visible_rows()
-        if not rows:
-            return None
-        if path is None:
-            path = dialogs.ask_export_path(self, str(Path(self.inputs.start_folder()) / "results.csv"))
-            if path is None:
-                return None
-        try:
-            export(path, rows)
-        except OutputError as exc:
-            self.banner.show_message("Export failed", str(exc))
-            return None
-        self.status.set_message(f"Exported {len(rows)} rows to {path}")
-        return path
+        """File > Export Results (Ctrl+E): the visible rows (filtered, in display order) to CSV or JSON."""
+        start = Path(self.inputs.start_folder()) / "results.csv"
+        return export_visible(self, self.results_panel.proxy.visible_rows(), start, self.status, self.banner, path)
 
     def open_finetune(self) -> QWidget:
         return self.tools.open_finetune()
@@ -401,10 +368,8 @@ class MainWindow(QMainWindow):
         return self.tools.open_model_lab(tab)
 
     def show_about(self) -> None:
-        catalog = self.service.catalog
-        versions = {k: v for k, v in (catalog.versions if catalog else {}).items() if k in ("torch", "torchvision")}
         device = self.model_info.device_name if self.model_info else ""
-        dialogs.show_about(self, versions, device)
+        dialogs.show_about(self, self.service.catalog.versions if self.service.catalog else {}, device)
 
     # -- shutdown ------------------------------------------------------------------------------
 

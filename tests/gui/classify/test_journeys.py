@@ -221,3 +221,22 @@ def test_rerun_keeps_error_rows(person: Person, tmp_path: Path, resnet18_weights
     person.wait_idle()
     after = {r.path: r.ok for r in window.results.rows()}
     assert after == before and list(after.values()).count(False) == 1
+
+
+def test_file_names_are_shown_as_plain_text(person: Person, tmp_path: Path) -> None:
+    """A file named like markup is shown as its name, never rendered (or turned into a link)."""
+    from PySide6.QtWidgets import QLabel
+
+    folder = tmp_path / "markup"
+    folder.mkdir()
+    name = "<b>bold</b><a href='x'>link</a>.png"
+    Image.new("RGB", (40, 30), (10, 200, 30)).save(folder / name)
+    (folder / "<i>broken</i>.jpg").write_bytes(b"not an image")
+    person.drop([folder])
+    person.wait_idle()
+    window = person.window
+    for row in range(window.results_panel.proxy.rowCount()):
+        window.results_panel.select_row(row)
+        for label in window.findChildren(QLabel):
+            if "<b>" in label.text() or "<i>" in label.text():
+                assert label.textFormat() == Qt.TextFormat.PlainText, f"{label.objectName() or label}: {label.text()}"
