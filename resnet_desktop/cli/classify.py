@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     """Load the model, stream predictions to the chosen output, report failures; return the exit code."""
     output: Path | None = args.output
     if output is not None:
-        check_output(output, args.force)
+        check_output(output, args.force, inputs=args.paths)
 
     import torch
 

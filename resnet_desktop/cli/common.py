@@ -7,7 +7,9 @@ Kept free of heavy imports at module level so that ``resnet-desktop --help`` sta
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Iterable
 from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -84,15 +86,19 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
 
 
-def check_output(output: Path, force: bool, *, suffix: str | None = None) -> Path:
-    """Refuse an ``--output`` we may not or cannot write (never replaced without --force).
+def check_output(
+    output: Path, force: bool, *, suffix: str | None = None, inputs: Iterable[str | os.PathLike[str]] = ()
+) -> Path:
+    """Refuse an ``--output`` we may not or cannot write (never replaced without --force), or that
+    is one of the ``inputs`` or inside an input folder (even with --force: it would destroy input).
 
     Raises ``OutputError``; returns the file that will really be written (symbolic links followed).
     """
-    from resnet_desktop.core.atomic import check_writable
+    from resnet_desktop.core.atomic import check_not_input, check_writable
     from resnet_desktop.core.errors import OutputError
 
-    if suffix is not None and output.suffix.lower() != suffix:
+    check_not_input(output, inputs)
+    if suffix is not None and output.suffix.lower() != suffix and _regular_or_new(output):
         raise OutputError(f"{output}: give a file name ending in {suffix}")
     try:
         return check_writable(output, overwrite=force)
@@ -100,6 +106,16 @@ def check_output(output: Path, force: bool, *, suffix: str | None = None) -> Pat
         if output.exists() and not force and not output.is_dir():
             raise OutputError(f"{output} already exists; use --force to replace it") from exc
         raise
+
+
+def _regular_or_new(output: Path) -> bool:
+    """False for an existing device or FIFO (``/dev/stdout``), which needs no file-name suffix."""
+    import stat
+
+    try:
+        return stat.S_ISREG(output.stat().st_mode)
+    except OSError:
+        return True
 
 
 class LiveLine:

@@ -105,7 +105,7 @@ def _choices(args: argparse.Namespace) -> list[Any]:
 def run(args: argparse.Namespace) -> int:
     output: Path | None = args.output
     if output is not None:
-        check_output(output, args.force)
+        check_output(output, args.force, inputs=[args.folder])
     from resnet_desktop.core.evaluate import labels
 
     mapping = labels.read_mapping(args.map) if args.map is not None else None

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from resnet_desktop.core.images import open_image
 
     output: Path = args.output
-    check_output(output, args.force, suffix=".png")
+    check_output(output, args.force, suffix=".png", inputs=[args.image])
     if args.colormap not in COLORMAPS:
         raise SettingsError(f"unknown colormap {args.colormap!r}; choose one of {', '.join(COLORMAPS)}")
     device = resolve_device(args.device)

@@ -115,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
     from resnet_desktop.core.finetune.run import FineTuneSettings, run_fine_tune, scan_dataset
 
     output: Path = args.output
-    check_output(output, force=False, suffix=".safetensors")  # model files are never overwritten
-    check_output(output.with_suffix(".json"), force=False)
+    check_output(output, force=False, suffix=".safetensors", inputs=[args.folder])  # model files are never overwritten
+    check_output(output.with_suffix(".json"), force=False, inputs=[args.folder])
     settings = FineTuneSettings(
         arch=args.model,
         weights=args.weights,

@@ -21,7 +21,7 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -61,8 +61,50 @@ def resolve_target(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def _is_inside(child: str, folder: str) -> bool:
+    return child != folder and child.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def check_not_input(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]]) -> None:
+    """Refuse an output that is one of ``inputs`` or lies inside an input folder being read.
+
+    Symbolic links and ``..`` are resolved on both sides, and an existing output that is the same
+    file as an input under another name (a hard link) is caught too. A device or FIFO output
+    (``/dev/stdout``) is never an input's file, so it always passes.
+    """
+    out = os.path.realpath(Path(path).expanduser())
+    try:
+        out_st: os.stat_result | None = os.stat(out)
+    except OSError:
+        out_st = None
+    if out_st is not None and not (stat.S_ISREG(out_st.st_mode) or stat.S_ISDIR(out_st.st_mode)):
+        return
+    for raw in inputs:
+        source = os.path.realpath(Path(raw).expanduser())
+        same = out == source
+        if not same and out_st is not None:
+            try:
+                same = os.path.samefile(out, source)
+            except OSError:
+                same = False
+        if same:
+            raise OutputError(
+                f"Cannot write {path}: it is one of the inputs ({raw}) and would be destroyed; "
+                f"choose another output file"
+            )
+        if os.path.isdir(source) and _is_inside(out, source):
+            raise OutputError(
+                f"Cannot write {path}: it is inside the input folder {raw}, which is being read; "
+                f"write it outside that folder"
+            )
+
+
 def check_writable(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-    """Refuse early (before any long work) a path that cannot be written; return the real target."""
+    """Refuse early (before any long work) a path that cannot be written; return the real target.
+
+    An existing device or FIFO (``/dev/null``, ``/dev/stdout``, a named pipe) is written through
+    and never replaced, so it needs no ``overwrite``; a socket or a folder is refused.
+    """
     target = resolve_target(path)
     try:
         st = target.stat()
@@ -73,10 +115,12 @@ def check_writable(path: str | os.PathLike[str], *, overwrite: bool = False) -> 
     if st is not None:
         if stat.S_ISDIR(st.st_mode):
             raise OutputError(f"Cannot write {path}: it is a folder; give a file name")
-        if not overwrite:
-            raise OutputError(exists_message(Path(path)))
+        if stat.S_ISSOCK(st.st_mode):
+            raise OutputError(f"Cannot write {path}: it is a socket, not a file")
         if not stat.S_ISREG(st.st_mode):
             return target  # written through (a device or FIFO), no temp file needed
+        if not overwrite:
+            raise OutputError(exists_message(Path(path)))
     folder = target.parent
     if not folder.is_dir():
         raise OutputError(f"Cannot write {path}: the folder {folder} does not exist")
