@@ -18,9 +18,11 @@ an existing file is never replaced unless the caller says so. Details that matte
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import secrets
 import stat
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +32,8 @@ from resnet_desktop.core.errors import OutputError
 
 #: Our temp files are ``.<name>.<token>.partial`` next to the target (hidden, recognisable).
 TEMP_SUFFIX = ".partial"
+#: A temp file of ours without a writer's process id in its name is stale after this long.
+STALE_AFTER_S = 24 * 3600
 _NO_LINK_ERRNOS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
 _REASONS = {
     errno.ENOSPC: "the disk is full",
@@ -130,6 +134,48 @@ def check_writable(path: str | os.PathLike[str], *, overwrite: bool = False) -> 
     return target
 
 
+def _writer_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's) or cannot tell: leave its file alone
+    return True
+
+
+def remove_stale_temps(target: str | os.PathLike[str]) -> list[Path]:
+    """Delete our own temp files for ``target`` left by a writer that was killed; return them.
+
+    A temp file is stale when the process that wrote it is gone, or (names without a process id)
+    when it is older than ``STALE_AFTER_S``. Only names we create (``.<name>.*.partial``) are touched.
+    """
+    target = Path(target)
+    removed: list[Path] = []
+    prefix = f".{target.name[:180]}."
+    try:
+        candidates = [p for p in target.parent.glob(f"{glob.escape(prefix)}*{TEMP_SUFFIX}")]
+    except OSError:
+        return removed
+    now = time.time()
+    for temp in candidates:
+        token = temp.name[len(prefix) : -len(TEMP_SUFFIX)]
+        pid_text, dash, _rest = token.partition("-")
+        try:
+            if dash and pid_text.isdigit():
+                stale = not _writer_alive(int(pid_text))
+            else:
+                stale = now - temp.lstat().st_mtime > STALE_AFTER_S
+            if stale and temp.is_file() and not temp.is_symlink():
+                temp.unlink()
+                removed.append(temp)
+        except OSError:
+            continue
+    return removed
+
+
 def _read_only(folder: Path) -> bool:
     try:
         return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
@@ -190,8 +236,11 @@ class AtomicFile:
         mode = 0o666
         if self.overwrite and self.target.is_file():
             mode = stat.S_IMODE(self.target.stat().st_mode)
+        remove_stale_temps(self.target)
         for _ in range(100):
-            temp = folder / f".{name[:180]}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+            # The writer's process id is in the name, so a later write can tell a crash's leftovers
+            # (a dead process) from another writer's file in progress.
+            temp = folder / f".{name[:180]}.{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
             try:
                 fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
             except FileExistsError:

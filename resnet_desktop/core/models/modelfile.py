@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from resnet_desktop import __version__
 from resnet_desktop.core.atomic import AtomicFile, atomic_group, check_writable
-from resnet_desktop.core.errors import WeightsError
+from resnet_desktop.core.errors import IncompleteModelError, WeightsError
 from resnet_desktop.core.models.spec import ARCHITECTURES
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 FORMAT_NAME = "resnet-desktop-model"
 FORMAT_VERSION = 1
 WEIGHTS_SUFFIX = ".safetensors"
+#: Our headers are tens of KB; a bigger one is not ours (and is not worth reading to find out).
+_MAX_HEADER = 16 * 2**20
 _REQUIRED = ("format", "format_version", "arch", "class_names", "preprocessing")
 
 
@@ -68,8 +70,27 @@ class ModelFileMeta:
 
 
 def is_model_file(path: str | Path) -> bool:
-    """True when ``path`` has a sidecar next to it, i.e. it should be read as our model file."""
-    return sidecar_path(path).is_file()
+    """True when ``path`` should be read as our model file: it has a sidecar next to it, or it is
+    a ``.safetensors`` we wrote (its header says so) whose sidecar is missing (then loading it
+    says it is incomplete instead of guessing "class 0", "class 1"...)."""
+    return sidecar_path(path).is_file() or written_by_us(path)
+
+
+def written_by_us(path: str | Path) -> bool:
+    """Whether the safetensors header of ``path`` carries our format name (reads the header only)."""
+    path = Path(path)
+    if path.suffix.lower() != WEIGHTS_SUFFIX or not path.is_file():
+        return False
+    try:
+        with path.open("rb") as fh:
+            size = int.from_bytes(fh.read(8), "little")
+            if not 2 <= size <= _MAX_HEADER:
+                return False
+            header = json.loads(fh.read(size))
+    except (OSError, ValueError, RecursionError):
+        return False
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    return isinstance(meta, dict) and meta.get("format") == FORMAT_NAME
 
 
 def _validate(data: object, where: Path) -> ModelFileMeta:
@@ -124,7 +145,11 @@ def read_meta(path: str | Path) -> ModelFileMeta:
     try:
         text = side.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise WeightsError(f"{side}: model description missing (expected next to {Path(path).name})") from None
+        raise IncompleteModelError(
+            f"{Path(path)}: the model file is incomplete (model description missing: {side.name}, which "
+            f"holds its class names and preprocessing); the save was interrupted or the .json was not "
+            f"copied with it. Copy {side.name} next to it, or fine-tune again"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise WeightsError(f"{side}: cannot read the model description: {exc}") from exc
     try:
