@@ -18,6 +18,7 @@ from resnet_desktop.cli.common import (
     Exit,
     LiveLine,
     add_model_options,
+    batch_size,
     check_output,
     load_cli_model,
     positive_int,
@@ -53,7 +54,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files and/or folders")
     add_model_options(parser)
     parser.add_argument("--topk", type=positive_int, default=5, help="labels per image (default: 5)")
-    parser.add_argument("--batch-size", type=positive_int, default=None, help="images per batch (default: per device)")
+    parser.add_argument("--batch-size", type=batch_size, default=None, help="images per batch (default: per device)")
     parser.add_argument(
         "--threads",
         type=positive_int,

@@ -79,6 +79,19 @@ def positive_int(text: str) -> int:
     return value
 
 
+#: The most images per batch any command accepts: more only costs memory (a batch of 1,000,000
+#: photos is ~150 GB of pixels), never speed (see docs/PERFORMANCE.md).
+MAX_BATCH_SIZE = 1024
+
+
+def batch_size(text: str) -> int:
+    """argparse type for ``--batch-size``: a whole number from 1 to ``MAX_BATCH_SIZE``."""
+    value = positive_int(text)
+    if value > MAX_BATCH_SIZE:
+        raise argparse.ArgumentTypeError(f"at most {MAX_BATCH_SIZE} images per batch, got {value}")
+    return value
+
+
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """``--model``, ``--weights`` and ``--device``, the same for every command."""
     parser.add_argument("--model", default=None, metavar="ARCH", help=ARCH_HELP)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from resnet_desktop.cli.common import EXIT_CODES_HELP, Exit, check_output, warning
+from resnet_desktop.cli.common import EXIT_CODES_HELP, Exit, batch_size, check_output, warning
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -55,7 +55,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--optimizer", choices=("lbfgs", "adamw"), default="lbfgs", help="head optimiser (default lbfgs)"
     )
     parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (adamw and last-stage)")
-    parser.add_argument("--batch-size", type=int, default=64, help="batch size (adamw and last-stage)")
+    parser.add_argument("--batch-size", type=batch_size, default=64, help="batch size (adamw and last-stage)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the split, augmentations and training")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.set_defaults(func=run)
