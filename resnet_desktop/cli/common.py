@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Iterable
 from enum import IntEnum
@@ -46,15 +47,34 @@ WEIGHTS_HELP = (
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (default: auto)"
 
 
+# C0/C1 controls, DEL, line/paragraph separators and lone surrogates (undecodable file-name bytes).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the original byte of a non-UTF-8 name
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: object) -> str:
+    """``text`` safe for a terminal: control characters (ESC, BEL, CR, newlines) and undecodable
+    bytes become visible escapes (``\\x1b``), so a file name cannot move the cursor, set the
+    window title or break a table, and never fails to print."""
+    return _UNPRINTABLE.sub(_escape, str(text))
+
+
 def error(command: str | None, message: object, stream: TextIO | None = None) -> None:
     """The one error format: ``resnet-desktop COMMAND: error: MESSAGE`` (argparse's own shape)."""
     where = f"{PROG} {command}" if command else PROG
-    print(f"{where}: error: {message}", file=stream or sys.stderr)
+    print(f"{where}: error: {printable(message)}", file=stream or sys.stderr)
 
 
 def warning(command: str | None, message: object, stream: TextIO | None = None) -> None:
     where = f"{PROG} {command}" if command else PROG
-    print(f"{where}: warning: {message}", file=stream or sys.stderr)
+    print(f"{where}: warning: {printable(message)}", file=stream or sys.stderr)
 
 
 def exit_code_for(exc: BaseException) -> Exit:

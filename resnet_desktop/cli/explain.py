@@ -12,7 +12,14 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-from resnet_desktop.cli.common import EXIT_CODES_HELP, Exit, add_model_options, check_output, load_cli_model
+from resnet_desktop.cli.common import (
+    EXIT_CODES_HELP,
+    Exit,
+    add_model_options,
+    check_output,
+    load_cli_model,
+    printable,
+)
 from resnet_desktop.core.errors import SettingsError
 
 MAX_OUTPUT_SIDE = 1024
@@ -121,8 +128,10 @@ def run(args: argparse.Namespace) -> int:
 
     label = loaded.categories[result.class_index]
     print(
-        f"{output}: Grad-CAM at {result.layer} for class {result.class_index} '{label}' "
-        f"(probability {result.probability:.1%}) of {args.image}"
+        printable(
+            f"{output}: Grad-CAM at {result.layer} for class {result.class_index} '{label}' "
+            f"(probability {result.probability:.1%}) of {args.image}"
+        )
     )
     print(f"model: {loaded.source}")
     return Exit.OK

@@ -11,6 +11,8 @@ an existing file is never replaced unless the caller says so. Details that matte
 - A symbolic link is followed: its target is written, the link stays. A target that exists and
   is not a regular file (``/dev/null``, ``/dev/stdout``, a FIFO) is written through directly, never
   renamed over; a folder is refused.
+- Text is written with ``surrogateescape``: a file name that is not valid UTF-8 (which Python
+  holds as lone surrogates) is written as its original bytes instead of failing the whole file.
 - ``ENOSPC``, ``EROFS``, ``EACCES`` and friends become one ``OutputError`` with a plain message,
   and no temp file is left behind.
 """
@@ -131,7 +133,26 @@ def check_writable(path: str | os.PathLike[str], *, overwrite: bool = False) -> 
     if not os.access(folder, os.W_OK | os.X_OK):
         why = "the folder is on a read-only file system" if _read_only(folder) else "permission denied"
         raise OutputError(f"Cannot write {path}: {why}")
+    _probe(folder, path)
     return target
+
+
+def _probe(folder: Path, path: str | os.PathLike[str]) -> None:
+    """Create and remove a temp file: the only sure test (``os.access`` says yes to root on a
+    read-only mount or in /sys, and knows nothing of quotas or ACLs)."""
+    probe = folder / f".{Path(path).name[:180]}.{os.getpid()}-probe{TEMP_SUFFIX}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # another call of ours is probing this very name right now: the folder is writable
+    except OSError as exc:
+        why = "the folder is on a read-only file system" if _read_only(folder) else reason(exc)
+        raise OutputError(f"Cannot write {path}: {why}") from exc
+    os.close(fd)
+    try:
+        probe.unlink()
+    except OSError:
+        pass
 
 
 def _writer_alive(pid: int) -> bool:
@@ -211,7 +232,7 @@ class AtomicFile:
         text: bool = False,
         encoding: str = "utf-8",
         newline: str | None = None,
-        errors: str | None = None,
+        errors: str | None = "surrogateescape",
     ) -> None:
         self.path = Path(path)
         self.overwrite = overwrite
@@ -328,9 +349,16 @@ class AtomicFile:
     def __enter__(self) -> AtomicFile:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, *_rest: object) -> None:
+    def write_error(self, exc: OSError) -> OutputError:
+        """Drop the partial file and describe a failed write ('Cannot write x: the disk is full')."""
+        self.discard()
+        return OutputError(f"Cannot write {self.path}: {reason(exc)}")
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, *_rest: object) -> None:
         if kind is None:
             self.commit()
+        elif isinstance(error, OSError):  # a write failed half-way (disk full): one plain error
+            raise self.write_error(error) from error
         else:
             self.discard()
 
