@@ -77,6 +77,20 @@ def warning(command: str | None, message: object, stream: TextIO | None = None) 
     print(f"{where}: warning: {printable(message)}", file=stream or sys.stderr)
 
 
+def stdout_closed() -> Exit:
+    """The reader of our stdout went away (``classify ... | head``): stop quietly.
+
+    stdout is pointed at the null device so that Python's own flush at exit cannot fail again.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout replaced (tests) or already closed
+        pass
+    return Exit.OK
+
+
 def exit_code_for(exc: BaseException) -> Exit:
     """The exit code for an error a command did not handle itself."""
     from resnet_desktop.core.errors import CancelledError, ImageError

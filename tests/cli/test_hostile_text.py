@@ -124,3 +124,28 @@ def test_control_characters_in_names_and_labels_are_escaped(
         assert "\x1b" not in text and "\x07" not in text and "\r" not in text
     assert "x\\x1b]0;owned\\x07.png" in out
     assert "broken\\x0d\\x0afake row.png" in err
+
+
+def test_a_closed_pipe_ends_classify_quietly(tmp_path: Path, resnet18_weights: Path) -> None:
+    """``classify ... | head -1``: the reader leaves early; no BrokenPipeError traceback."""
+    import subprocess
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(60):
+        Image.new("RGB", (32, 32), (i * 4, 0, 0)).save(folder / f"{i:02}.png")
+    repo = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "resnet_desktop", "classify", str(folder), *_model_args(resnet18_weights)],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    first = child.stdout.readline()
+    child.stdout.close()  # what `head -1` does
+    err = child.stderr.read().decode()
+    code = child.wait(timeout=120)
+    assert first.strip().endswith(b"00.png")
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert code == 0

@@ -13,13 +13,14 @@ import json
 import logging
 import os
 import pickle
+import queue
 import re
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -46,6 +47,8 @@ ProgressFn = Callable[[int, "int | None"], None]
 OFFLINE_ENV = "RESNET_DESKTOP_OFFLINE"
 CHUNK_SIZE = 256 * 1024
 TIMEOUT_S = 30.0
+#: How often a download waiting for the network looks at its cancel flag (seconds).
+CANCEL_POLL_S = 0.1
 # Same idea as torch.hub's check_hash: torchvision names files "<name>-<sha256 prefix>.<ext>".
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]{6,})\.")
 _WRAPPER_KEYS = ("state_dict", "model")
@@ -146,27 +149,34 @@ def _download(
     progress: ProgressFn | None,
     cancel: threading.Event | None,
 ) -> str:
-    """Stream ``url`` into ``out`` in chunks; return the sha256 hex digest of what was written."""
-    request = urllib.request.Request(url, headers={"User-Agent": "resnet-desktop"})
+    """Stream ``url`` into ``out`` in chunks; return the sha256 hex digest of what was written.
+
+    The network is read on a daemon thread and handed over through a small queue, so this call
+    notices ``cancel`` within ``CANCEL_POLL_S`` even while a read (or a DNS lookup, which has no
+    timeout at all) is stalled, and a stalled thread never keeps the process alive at exit.
+    """
     sha = hashlib.sha256()
     done = 0
+    total: int | None = None
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            if progress:
-                progress(0, total)
-            while True:
-                if cancel is not None and cancel.is_set():
-                    raise DownloadCancelledError(f"Download of {dest.name} cancelled; nothing was saved.")
-                chunk = response.read(CHUNK_SIZE)
-                if not chunk:
-                    break
-                out.write(chunk)
-                sha.update(chunk)
-                done += len(chunk)
+        for kind, value in _network_chunks(url, cancel):
+            if cancel is not None and cancel.is_set():
+                raise DownloadCancelledError(f"Download of {dest.name} cancelled; nothing was saved.")
+            if kind == "length":
+                total = value if isinstance(value, int) else None
                 if progress:
-                    progress(done, total)
+                    progress(0, total)
+                continue
+            assert isinstance(value, bytes)
+            out.write(value)
+            sha.update(value)
+            done += len(value)
+            if progress:
+                progress(done, total)
+        if cancel is not None and cancel.is_set():
+            raise DownloadCancelledError(f"Download of {dest.name} cancelled; nothing was saved.")
+    except DownloadCancelledError:
+        raise
     except urllib.error.HTTPError as exc:
         raise WeightsMissingError(_missing_message(url, dest, f"the server answered {exc.code} {exc.reason}")) from exc
     except urllib.error.URLError as exc:
@@ -176,6 +186,64 @@ def _download(
     if total is not None and done != total:
         raise WeightsMissingError(_missing_message(url, dest, f"the download stopped after {done} of {total} bytes"))
     return sha.hexdigest()
+
+
+def _network_chunks(url: str, cancel: threading.Event | None) -> Iterator[tuple[str, int | bytes | None]]:
+    """``("length", n)`` then ``("data", chunk)``... read on a daemon thread; errors re-raised here.
+
+    Waits for the next item in ``CANCEL_POLL_S`` steps, looking at ``cancel`` in between; gives up
+    with ``TimeoutError`` when nothing arrives for ``TIMEOUT_S``.
+    """
+    items: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=8)
+    stop = threading.Event()
+
+    def put(item: tuple[str, object]) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=CANCEL_POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def reader() -> None:
+        request = urllib.request.Request(url, headers={"User-Agent": "resnet-desktop"})
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+                length = response.headers.get("Content-Length")
+                if not put(("length", int(length) if length and length.isdigit() else None)):
+                    return
+                while not stop.is_set():
+                    chunk = response.read1(CHUNK_SIZE)  # what has arrived, up to a chunk
+                    if not chunk or not put(("data", chunk)):
+                        break
+            put(("end", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, raised there
+            put(("error", exc))
+
+    thread = threading.Thread(target=reader, name="weights-download", daemon=True)
+    thread.start()
+    waited = 0.0
+    try:
+        while True:
+            if cancel is not None and cancel.is_set():
+                return
+            try:
+                kind, value = items.get(timeout=CANCEL_POLL_S)
+            except queue.Empty:
+                waited += CANCEL_POLL_S
+                if waited >= TIMEOUT_S:
+                    raise TimeoutError(f"no data for {TIMEOUT_S:.0f} s") from None
+                continue
+            waited = 0.0
+            if kind == "error":
+                assert isinstance(value, BaseException)
+                raise value
+            if kind == "end":
+                return
+            yield kind, value  # type: ignore[misc]
+    finally:
+        stop.set()  # the reader stops at its next chunk; a stalled one dies with the process
 
 
 def _refused_global(exc: Exception) -> str | None:
