@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Union
+from typing import TextIO, Union
 
 import numpy as np
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -138,6 +138,32 @@ FOLDER_REASON = "is a folder, not an image file (open it as a folder to classify
 Image.init()
 
 _open_lock = threading.Lock()
+# The file this thread is opening, so that warnings raised meanwhile (Pillow's "Corrupt EXIF
+# data", from any decoder) are logged with that file's name instead of printed anonymously.
+_decoding = threading.local()
+_previous_showwarning = warnings.showwarning
+
+
+def _showwarning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    path = getattr(_decoding, "path", None)
+    if path is None:
+        _previous_showwarning(message, category, filename, lineno, file, line)
+        return
+    text = _one_line(Exception(str(message)))
+    if text not in _decoding.seen:  # the same complaint twice about one file is said once
+        _decoding.seen.add(text)
+        logger.info("%s: decoder warning: %s", path, text)
+
+
+# warnings.showwarning is documented as replaceable; others' warnings pass through unchanged.
+warnings.showwarning = _showwarning
 _heif_lock = threading.Lock()
 _heif_state: bool | None = None  # None: not tried yet; True: registered; False: not installed
 
@@ -278,6 +304,14 @@ def open_image(path: PathLike, *, draft_size: tuple[int, int] | None = None) -> 
     - HEIC/HEIF are read when ``pillow_heif`` is installed (registered on first use).
     """
     p = Path(path)
+    _decoding.path, _decoding.seen = p, set()
+    try:
+        return _open_image(p, draft_size)
+    finally:
+        _decoding.path = None
+
+
+def _open_image(p: Path, draft_size: tuple[int, int] | None) -> Image.Image:
     _check_file(p)
     try:
         img = _open_checked(p)

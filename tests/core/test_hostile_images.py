@@ -108,3 +108,28 @@ def test_memory_error_reason_is_plain(tmp_path: Path, monkeypatch: pytest.Monkey
     with pytest.raises(ImageError) as info:
         open_image(path)
     assert info.value.reason == "too large to decode in memory"
+
+
+def test_decoder_warnings_are_logged_with_the_file_name_not_printed(tmp_path: Path) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), "red").save(buffer, "TIFF")
+    data = bytearray(buffer.getvalue())
+    data[8] = 0xFF  # Pillow: "Corrupt EXIF data. Expecting to read 12 bytes but only got 10."
+    path = tmp_path / "scan.tif"
+    path.write_bytes(bytes(data))
+    # A fresh interpreter with the default warning set-up (pytest records warnings its own way).
+    code = textwrap.dedent(
+        f"""
+        import logging, sys
+        logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="LOG %(message)s")
+        from resnet_desktop.core.images import open_image
+        for _ in range(2):
+            print("SIZE", open_image({str(path)!r}).size)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.count("SIZE (16, 16)") == 2, done.stdout + done.stderr
+    assert done.stderr == ""  # stderr stays for our own messages
+    assert done.stdout.count(f"LOG {path}: decoder warning: Corrupt EXIF data") == 2  # per file, every time
