@@ -112,6 +112,7 @@ def format_report(result: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Validate, train, report, save. Returns the exit code."""
+    from resnet_desktop.core.errors import WeightsError
     from resnet_desktop.core.finetune.run import FineTuneSettings, run_fine_tune, scan_dataset
 
     output: Path = args.output
@@ -133,6 +134,12 @@ def run(args: argparse.Namespace) -> int:
         head_threads=1,  # nothing else runs in this process while the head trains
     )
     settings.check()
+    from resnet_desktop.core.models.spec import check_arch
+
+    check_arch(args.model)  # before the (long) scan of the folder, not after it
+    weights_file = Path(args.weights).expanduser()
+    if args.weights.lower().endswith((".pth", ".pt", ".safetensors")) and not weights_file.is_file():
+        raise WeightsError(f"{args.weights}: file not found")
     scan = scan_dataset(args.folder)
     for message in scan.warnings:
         warning("finetune", message)

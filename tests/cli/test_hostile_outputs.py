@@ -118,3 +118,14 @@ def test_symlink_output_writes_its_target_and_keeps_the_link(
     assert code == 0
     assert link.is_symlink()
     assert target.read_text().startswith(str(photo))
+
+
+def test_finetune_checks_the_model_before_scanning_the_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no-such-folder"
+    out = tmp_path / "m.safetensors"
+    assert main(["finetune", str(missing), "-o", str(out), "--model", "resnet9000"]) == 2
+    assert "Unknown architecture 'resnet9000'" in capsys.readouterr().err
+    assert main(["finetune", str(missing), "-o", str(out), "--weights", str(tmp_path / "gone.pth")]) == 2
+    assert "gone.pth: file not found" in capsys.readouterr().err
