@@ -93,6 +93,14 @@ def bad_model_files(folder: Path) -> dict[str, Path]:
     return {"text": text, "pickled": pickled, "mobilenet": mobilenet}
 
 
+#: What the banner says about each kind of bad file (plainly, naming the fix).
+SAYS = {
+    "text": "not a model file",
+    "pickled": "whole pickled model",
+    "mobilenet": "another architecture (MobileNet?)",
+}
+
+
 def test_a_bad_model_file_keeps_the_working_model(person: Person, tmp_path: Path) -> None:
     window = person.window
     working = window.model_info.source
@@ -105,6 +113,7 @@ def test_a_bad_model_file_keeps_the_working_model(person: Person, tmp_path: Path
         assert path.name in title and "not available" not in title, (kind, title)
         assert window.model_info is not None and window.model_info.source == working, kind
         assert "still in use" in window.banner.text.text(), kind
+        assert SAYS[kind] in window.banner.text.text(), (kind, window.banner.text.text())
         offered = [window.toolbar.weights_combo.itemData(i) for i in range(window.toolbar.weights_combo.count())]
         assert str(path) not in offered, f"{kind}: a file that failed is not added to the weights list"
         assert window.settings.model_spec().weights != str(path), f"{kind}: a failed file is not remembered"
