@@ -115,6 +115,7 @@ def trigger_all(qtbot: Any, person: Person, urls: list[str], state: str) -> list
         covered.append(name)
         close_new_windows(qtbot, person.window, before_windows)
     assert covered, f"no enabled action in state {state}"
+    print(f"\n[{state}] triggered {len(covered)}: {', '.join(covered)}")
     return failures
 
 

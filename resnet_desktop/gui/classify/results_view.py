@@ -140,6 +140,8 @@ class ResultsPanel(QWidget):
         ):
             signal.connect(self._update_count)
             signal.connect(self._update_actions)
+        # The proxy reports a removal before the source has dropped the row: count again after it.
+        model.rowsRemoved.connect(self._update_count)
         self._update_count()
         self._update_actions()
 
@@ -195,8 +197,16 @@ class ResultsPanel(QWidget):
 
     def remove_selected(self) -> int:
         """Delete: take the selected rows off the table (the files themselves are never touched)."""
-        source = [self.proxy.mapToSource(i).row() for i in self.table.selectionModel().selectedRows()]
-        return self.model.remove(source)
+        selected = self.table.selectionModel().selectedRows()
+        if not selected:
+            return 0
+        first = min(i.row() for i in selected)
+        removed = self.model.remove(self.proxy.mapToSource(i).row() for i in selected)
+        if self.proxy.rowCount():  # the row that moved up into place becomes the current one
+            self.select_row(min(first, self.proxy.rowCount() - 1))
+        else:
+            self.current_changed.emit(None)
+        return removed
 
     def copy_selected(self) -> str:
         """Copy the selected rows as tab-separated text with a header (path, label, confidence or error)."""

@@ -177,6 +177,9 @@ def test_table_keys_and_menu(person: Person, tmp_path: Path) -> None:
     removed = panel.current_row()
     person.press("Delete")
     assert window.results.rowCount() == 5 and removed.path.exists()
+    assert panel.count_label.text() == "5 files"
+    assert panel.current_row() is not None and panel.current_row().path != removed.path
+    assert window.preview.row is panel.current_row(), "the preview follows the row now selected"
     # Clear Results asks first; "No" keeps the rows, "Yes" clears them.
     person.trigger("Clear Results")
     assert window.results.rowCount() == 5 and person.dialogs.kinds()[-1] == "question"
@@ -238,9 +241,9 @@ def test_file_names_are_shown_as_plain_text(person: Person, tmp_path: Path) -> N
 
     folder = tmp_path / "markup"
     folder.mkdir()
-    name = "<b>bold</b><a href='x'>link</a>.png"
+    name = "<b>bold <a href='x'>link.png"  # no "/" in a file name, so unclosed tags
     Image.new("RGB", (40, 30), (10, 200, 30)).save(folder / name)
-    (folder / "<i>broken</i>.jpg").write_bytes(b"not an image")
+    (folder / "<i>broken.jpg").write_bytes(b"not an image")
     person.drop([folder])
     person.wait_idle()
     window = person.window
