@@ -50,13 +50,15 @@ def confirm_changed_name(parent: QWidget, confirmed: Path, final: Path) -> bool:
     ask again before it is replaced (we never overwrite a file the person did not agree to)."""
     if final == confirmed or not final.exists():
         return True
-    answer = QMessageBox.question(
-        parent,
-        "Replace file?",
-        f"{final.name} already exists in {final.parent}.\nDo you want to replace it?",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.No,
+    return ask_yes_no(
+        parent, "Replace file?", f"{final.name} already exists in {final.parent}.\nDo you want to replace it?"
     )
+
+
+def ask_yes_no(parent: QWidget, title: str, text: str) -> bool:
+    """A question whose safe answer (No) is the default: closing the box never destroys anything."""
+    buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+    answer = QMessageBox.question(parent, title, text, buttons, QMessageBox.StandardButton.No)
     return answer == QMessageBox.StandardButton.Yes
 
 
@@ -107,11 +109,6 @@ def show_about(parent: QWidget, versions: dict[str, str], device: str) -> None:
 
 def confirm_clear(parent: QWidget, count: int) -> bool:
     """Edit > Clear Results asks first: the rows cannot be brought back (the files are untouched)."""
-    answer = QMessageBox.question(
-        parent,
-        "Clear results?",
-        f"Remove all {plural(count, 'result')} from the table? Your files are not touched.",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.No,
+    return ask_yes_no(
+        parent, "Clear results?", f"Remove all {plural(count, 'result')} from the table? Your files are not touched."
     )
-    return answer == QMessageBox.StandardButton.Yes
