@@ -184,3 +184,26 @@ def test_cluster_usage_errors(
     monkeypatch.chdir(tmp_path)
     assert main(["classify", str(tmp_path), *extra]) == Exit.USAGE
     assert message in capsys.readouterr().err
+
+
+def test_organize_plans_from_a_cluster_results_parquet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from resnet_desktop.core.cluster.results import PartWriter, to_table
+    from tests.core.library.tree import make_tree, predict
+
+    root = tmp_path / "photos"
+    photos = make_tree(root, 8)
+    predictions = predict(list(photos), ("cat", "dog"))
+    as_json = tmp_path / "results.json"
+    as_json.write_text(json.dumps([to_dict(p) for p in predictions]))
+    as_parquet = tmp_path / "results.parquet"
+    writer = PartWriter(as_parquet)  # as a cluster job writes them: parts, not in input order
+    writer.write(to_table(predictions[4:], range(4, len(predictions)), "m"))
+    writer.write(to_table(predictions[:4], range(4), "m"))
+
+    plans = []
+    for results in (as_json, as_parquet):
+        args = ["organize", str(root), "--results", str(results), "--into", str(tmp_path / "sorted")]
+        assert main([*args, "--dry-run", "--format", "json"]) == Exit.OK
+        plans.append(json.loads(capsys.readouterr().out))
+    assert plans[0] == plans[1] and sum(plans[1]["counts"].values()) == len(photos)
+    assert not (tmp_path / "sorted").exists()
