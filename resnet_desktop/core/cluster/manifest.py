@@ -1,18 +1,20 @@
 """The job's manifest: which files to classify, in input order, minus those already done.
 
 Paths are expanded on the client with ``images.discover`` (the same files and order as a local
-run) and must be readable at the same path on every worker (a shared mount). Files already in the
-output's parts (a resumed run) are left out; their ``seq`` numbers stay those of the full input.
+run) and must be readable at the same path on every worker (a shared mount); URIs (``s3://``...)
+are listed with pyarrow's file systems (``remote_files``). Files already in the output's parts (a
+resumed run) are left out; their ``seq`` numbers stay those of the full input.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from resnet_desktop.core.cluster import results
+from resnet_desktop.core.cluster.remote_files import is_uri, list_uri
 from resnet_desktop.core.errors import OutputError
 from resnet_desktop.core.images import discover
 
@@ -42,7 +44,16 @@ def done_paths(output: Path, model_id: str) -> set[str]:
             f"{output} holds results of another model ({', '.join(others)}; this run uses {model_id}); "
             "choose another --output to classify with this model"
         )
-    return {str(row.prediction.path) for row in rows}
+    return {row.path_text for row in rows}
+
+
+def expand(paths: Iterable[str | Path]) -> Iterator[str]:
+    """Every file to classify, in input order: local paths as ``discover`` walks them, URIs listed."""
+    for path in paths:
+        if is_uri(path):
+            yield from list_uri(str(path))
+        else:
+            yield from (str(p) for p in discover([path]))
 
 
 def build(paths: Iterable[str | Path], output: Path, model_id: str) -> Manifest:
@@ -53,9 +64,8 @@ def build(paths: Iterable[str | Path], output: Path, model_id: str) -> Manifest:
     seqs: list[int] = []
     names: list[str] = []
     total = 0
-    for seq, path in enumerate(discover(paths)):
+    for seq, name in enumerate(expand(paths)):
         total += 1
-        name = str(path)
         if name in done:
             continue
         seqs.append(seq)

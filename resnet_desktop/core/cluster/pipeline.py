@@ -15,13 +15,17 @@ import hashlib
 import logging
 import math
 import queue
+import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 
 from resnet_desktop.core.cluster import results
+from resnet_desktop.core.cluster.remote_files import fetch, is_uri
+from resnet_desktop.core.inference.records import Prediction
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +125,26 @@ class Classifier:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> Any:
         paths = [str(p) for p in batch["path"]]
-        predictions = list(self.engine.classify(paths, topk=self.topk, embeddings=True))
-        return results.to_table(predictions, [int(s) for s in batch["seq"]], self.model_id)
+        seqs = [int(s) for s in batch["seq"]]
+        if not any(is_uri(p) for p in paths):
+            predictions = list(self.engine.classify(paths, topk=self.topk, embeddings=True))
+            return results.to_table(predictions, seqs, self.model_id, paths)
+        with tempfile.TemporaryDirectory(prefix="resnet-desktop-fetch-") as folder:
+            return results.to_table(self._classify_uris(paths, Path(folder)), seqs, self.model_id, paths)
+
+    def _classify_uris(self, paths: list[str], folder: Path) -> list[Prediction]:
+        """Copy remote files next to the worker, classify the copies, answer under the URIs."""
+        local: dict[int, Path] = {}
+        answers: list[Prediction | None] = []
+        for index, path in enumerate(paths):
+            copy, reason = fetch(path, folder, index) if is_uri(path) else (Path(path), None)
+            if copy is not None:
+                local[index] = copy
+            answers.append(Prediction(path=Path(path), error=reason) if reason is not None else None)
+        found = self.engine.classify(list(local.values()), topk=self.topk, embeddings=True)
+        for i, prediction in zip(local, found, strict=True):
+            answers[i] = replace(prediction, path=Path(paths[i]))
+        return [a for a in answers if a is not None]
 
 
 class Driver:

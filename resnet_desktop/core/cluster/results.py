@@ -52,13 +52,19 @@ def schema() -> Any:
     )
 
 
-def to_table(predictions: Sequence[Prediction], seqs: Sequence[int], model_id: str) -> Any:
-    """One Arrow table for a batch of predictions (worker side)."""
+def to_table(
+    predictions: Sequence[Prediction], seqs: Sequence[int], model_id: str, paths: Sequence[str] | None = None
+) -> Any:
+    """One Arrow table for a batch of predictions (worker side).
+
+    ``paths``: the manifest's own strings (a URI such as ``s3://b/k`` does not survive ``Path``).
+    """
     pa = _pa()
     columns: dict[str, list[Any]] = {name: [] for name in schema().names}
-    for prediction, seq in zip(predictions, seqs, strict=True):
+    names = paths if paths is not None else [str(p.path) for p in predictions]
+    for prediction, seq, name in zip(predictions, seqs, names, strict=True):
         columns["seq"].append(int(seq))
-        columns["path"].append(str(prediction.path))
+        columns["path"].append(name)
         columns["error"].append(prediction.error)
         columns["labels"].append([s.label for s in prediction.scores])
         columns["indices"].append([s.index for s in prediction.scores])
@@ -76,6 +82,8 @@ class Row:
     seq: int
     prediction: Prediction
     model_id: str
+    #: The path column as written (the manifest's string: URIs intact).
+    path_text: str = ""
 
 
 def from_table(table: Any) -> list[Row]:
@@ -106,7 +114,9 @@ def from_table(table: Any) -> list[Row]:
             vector = embeddings[i]
             embedding = None if vector is None else np.asarray(vector, dtype=np.float32)
             prediction = Prediction(path=path, scores=scores, embedding=embedding)
-        rows.append(Row(seq=int(seqs[i]), prediction=prediction, model_id=str(models[i] or "")))
+        rows.append(
+            Row(seq=int(seqs[i]), prediction=prediction, model_id=str(models[i] or ""), path_text=str(data["path"][i]))
+        )
     return rows
 
 
