@@ -81,6 +81,9 @@ def ray_cluster() -> Iterator[RayCluster]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     env.pop("RAY_ADDRESS", None)
+    # Ray >= 2.5x turns token authentication on when ~/.ray/auth_token exists (any local ray.init()
+    # writes one), and Ray Client connections are then refused: this head is on 127.0.0.1 only.
+    env["RAY_AUTH_MODE"] = "disabled"
     env["OMP_NUM_THREADS"] = "1"
     command = [
         _ray_cli(), "start", "--head", "--block", "--num-cpus", "2", "--num-gpus", "0",

@@ -83,7 +83,14 @@ def connect(address: str, *, num_cpus: int | None = None) -> Any:
     try:
         ray.init(**kwargs)
     except Exception as exc:  # Ray raises ConnectionError, RuntimeError, grpc errors...
-        raise ClusterError(f"cannot reach the Ray cluster at {address}: {_one_line(exc)}") from exc
+        hint = ""
+        if address.startswith("ray://"):
+            hint = (
+                "; check the address and that the head's client port is reachable from here. A head with "
+                "Ray's token authentication refuses Ray Client: start it with RAY_AUTH_MODE=disabled on a "
+                "trusted network, or run on a cluster node with --cluster auto"
+            )
+        raise ClusterError(f"cannot reach the Ray cluster at {address}: {_one_line(exc)}{hint}") from exc
     return ray
 
 

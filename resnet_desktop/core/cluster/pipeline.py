@@ -177,7 +177,7 @@ class Driver:
             pool, batch_size, gpus = settings.resolved(ray.cluster_resources())
             rows = manifest.num_rows
             # Enough blocks to keep every actor busy, few enough that scheduling stays cheap.
-            block_rows = max(batch_size, min(batch_size * 32, math.ceil(rows / (pool * 4)) or 1))
+            block_rows = max(batch_size, min(batch_size * 4, math.ceil(rows / (pool * 4)) or 1))
             blocks = [manifest.slice(start, block_rows) for start in range(0, rows, block_rows)]
             dataset = ray.data.from_arrow(blocks).map_batches(
                 Classifier,
