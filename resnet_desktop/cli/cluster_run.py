@@ -58,7 +58,7 @@ def run_cluster(args: argparse.Namespace) -> int:
     from resnet_desktop.core.cluster.pipeline import JobSettings
 
     loaded = load_cli_model(args)
-    settings = JobSettings(topk=args.topk, batch_size=args.batch_size, cpus_per_actor=args.threads or 1)
+    settings = JobSettings(topk=args.topk, batch_size=args.batch_size, cpus_per_actor=args.threads)
     err = sys.stderr
     print(f"Model: {loaded.source}; cluster: {address}", file=err)
     bar = ClusterProgress(err)

@@ -59,12 +59,13 @@ def run_job(
     output = Path(output)
     package = package_model(loaded)
     report = JobReport(output=output, model_id=package.model_id)
-    manifest = manifest_mod.build(paths, output, package.model_id)
-    report.total, report.skipped = manifest.total, manifest.already_done
+    manifest_mod.done_paths(output, package.model_id)  # refuse a wrong --output before connecting
     ray = connect(address)
     driver = None
     try:
-        report.nodes = len(check_versions(ray))
+        report.nodes = len(check_versions(ray))  # before walking a big archive: fail fast
+        manifest = manifest_mod.build(paths, output, package.model_id)
+        report.total, report.skipped = manifest.total, manifest.already_done
         if on_start is not None:
             on_start(report)
         if manifest.table.num_rows == 0:

@@ -87,33 +87,46 @@ def unpack_model(package: ModelPackage) -> Any:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """How a job uses the cluster: actors, images per call, GPUs and CPU threads per actor."""
+
+    actors: int
+    batch_size: int
+    gpus_per_actor: float
+    cpus_per_actor: int
+
+
+@dataclass(frozen=True)
 class JobSettings:
     topk: int = 5
     #: Images per model call (and per Ray batch); None: 8 on CPUs, 64 per GPU.
     batch_size: int | None = None
-    #: CPU threads (torch + decoding) per actor.
-    cpus_per_actor: int = 1
+    #: CPU threads (torch + decoding) per actor; None: 1 without GPUs, else the CPUs per GPU.
+    cpus_per_actor: int | None = None
     #: Actor pool size; None: one per GPU, else one per ``cpus_per_actor`` CPUs of the cluster.
     actors: int | None = None
 
-    def resolved(self, resources: dict[str, float]) -> tuple[int, int, float]:
-        """(pool size, batch size, GPUs per actor) for a cluster with ``resources``."""
+    def plan(self, resources: dict[str, float]) -> Plan:
+        """The plan for a cluster with ``resources`` (``ray.cluster_resources()``)."""
+        cpus = max(1, int(resources.get("CPU", 1)))
         gpus = int(resources.get("GPU", 0))
         if gpus:
-            return self.actors or gpus, self.batch_size or 64, 1.0
-        cpus = int(resources.get("CPU", 1))
-        return self.actors or max(1, cpus // self.cpus_per_actor), self.batch_size or 8, 0.0
+            # Decoding runs in the actor's threads: give each GPU its share of the cores.
+            threads = self.cpus_per_actor or max(1, cpus // gpus)
+            return Plan(self.actors or gpus, self.batch_size or 64, 1.0, threads)
+        threads = self.cpus_per_actor or 1
+        return Plan(self.actors or max(1, cpus // threads), self.batch_size or 8, 0.0, threads)
 
 
 class Classifier:
     """The actor's model: unpacked once in ``__init__``, then one call per batch of paths."""
 
-    def __init__(self, package: ModelPackage | list[Any], settings: JobSettings, batch_size: int) -> None:
+    def __init__(self, package: ModelPackage | list[Any], settings: JobSettings, plan: Plan) -> None:
         import torch
 
         from resnet_desktop.core.inference.engine import Engine
 
-        torch.set_num_threads(settings.cpus_per_actor)
+        torch.set_num_threads(plan.cpus_per_actor)
         if not isinstance(package, ModelPackage):  # [ObjectRef]: fetched from the object store, once
             import ray
 
@@ -121,7 +134,7 @@ class Classifier:
         self.model_id = package.model_id
         self.topk = settings.topk
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.engine = Engine(unpack_model(package), device, batch_size=batch_size, workers=settings.cpus_per_actor)
+        self.engine = Engine(unpack_model(package), device, batch_size=plan.batch_size, workers=plan.cpus_per_actor)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> Any:
         paths = [str(p) for p in batch["path"]]
@@ -174,19 +187,20 @@ class Driver:
 
             context = ray.data.DataContext.get_current()
             context.enable_progress_bars = False  # the client shows its own progress line
-            pool, batch_size, gpus = settings.resolved(ray.cluster_resources())
+            plan = settings.plan(ray.cluster_resources())
+            pool, batch_size = plan.actors, plan.batch_size
             rows = manifest.num_rows
             # Enough blocks to keep every actor busy, few enough that scheduling stays cheap.
             block_rows = max(batch_size, min(batch_size * 4, math.ceil(rows / (pool * 4)) or 1))
             blocks = [manifest.slice(start, block_rows) for start in range(0, rows, block_rows)]
             dataset = ray.data.from_arrow(blocks).map_batches(
                 Classifier,
-                fn_constructor_args=(package_ref, settings, batch_size),
+                fn_constructor_args=(package_ref, settings, plan),
                 batch_size=batch_size,
                 batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(min_size=1, max_size=pool),
-                num_cpus=settings.cpus_per_actor,
-                num_gpus=gpus,
+                num_cpus=plan.cpus_per_actor,
+                num_gpus=plan.gpus_per_actor,
             )
             for table in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
                 if not self._put(("table", table)):

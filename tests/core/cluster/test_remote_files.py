@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from resnet_desktop.core.cluster import manifest, results
-from resnet_desktop.core.cluster.pipeline import Classifier, JobSettings, package_model
+from resnet_desktop.core.cluster.pipeline import Classifier, JobSettings, Plan, package_model
 from resnet_desktop.core.cluster.remote_files import is_uri
 from resnet_desktop.core.inference.engine import Engine
 from resnet_desktop.core.models import zoo
@@ -42,7 +42,7 @@ def test_uri_files_classify_like_local_files_and_resume_by_uri(tmp_path: Path) -
     loaded = zoo.load_model("resnet18", "random")
     package = package_model(loaded)
     table = manifest.build([uri, uri + "/missing.jpg"], tmp_path / "out.parquet", package.model_id).table
-    actor = Classifier(package, JobSettings(topk=3), batch_size=4)
+    actor = Classifier(package, JobSettings(topk=3), Plan(1, 4, 0.0, 1))
 
     answer = actor({"path": np.array(table.column("path").to_pylist(), dtype=object), "seq": np.arange(table.num_rows)})
 

@@ -11,7 +11,7 @@ import torch
 
 from resnet_desktop.core.cluster import manifest, results
 from resnet_desktop.core.cluster.connect import ClusterError, check_address
-from resnet_desktop.core.cluster.pipeline import Classifier, JobSettings, package_model, unpack_model
+from resnet_desktop.core.cluster.pipeline import Classifier, JobSettings, Plan, package_model, unpack_model
 from resnet_desktop.core.errors import OutputError, SettingsError
 from resnet_desktop.core.images import discover
 from resnet_desktop.core.inference.engine import Engine
@@ -43,7 +43,7 @@ def test_parts_round_trip_in_manifest_order(tmp_path: Path) -> None:
     writer.write(results.to_table([b], [7], "m1"))  # finished first, later in the input
     writer.write(results.to_table([a], [3], "m1"))
 
-    assert [p.name for p in folder.iterdir()] == [p.name for p in results.part_files(folder)]  # no temp files
+    assert sorted(p.name for p in folder.iterdir()) == [p.name for p in results.part_files(folder)]  # no temp files
     rows = results.read_rows(folder)
     assert [r.seq for r in rows] == [3, 7] and {r.model_id for r in rows} == {"m1"}
     back = results.read_results(folder)
@@ -108,7 +108,7 @@ def test_actor_classifier_answers_like_the_local_engine(loaded: zoo.LoadedModel,
     make_good_images(tmp_path / "in", 5)
     make_bad_files(tmp_path / "in" / "bad")
     paths = [str(p) for p in discover([tmp_path / "in"])]
-    actor = Classifier(package_model(loaded), JobSettings(topk=3), batch_size=4)
+    actor = Classifier(package_model(loaded), JobSettings(topk=3), Plan(1, 4, 0.0, 1))
 
     table = actor({"path": np.array(paths, dtype=object), "seq": np.arange(len(paths))})
 
@@ -119,10 +119,10 @@ def test_actor_classifier_answers_like_the_local_engine(loaded: zoo.LoadedModel,
 
 
 def test_pool_follows_the_cluster_resources() -> None:
-    assert JobSettings().resolved({"CPU": 16.0}) == (16, 8, 0.0)
-    assert JobSettings(cpus_per_actor=4).resolved({"CPU": 16.0}) == (4, 8, 0.0)
-    assert JobSettings().resolved({"CPU": 64.0, "GPU": 8.0}) == (8, 64, 1.0)
-    assert JobSettings(actors=2, batch_size=32).resolved({"CPU": 64.0, "GPU": 8.0}) == (2, 32, 1.0)
+    assert JobSettings().plan({"CPU": 16.0}) == Plan(16, 8, 0.0, 1)
+    assert JobSettings(cpus_per_actor=4).plan({"CPU": 16.0}) == Plan(4, 8, 0.0, 4)
+    assert JobSettings().plan({"CPU": 64.0, "GPU": 8.0}) == Plan(8, 64, 1.0, 8)  # each GPU gets its cores
+    assert JobSettings(actors=2, batch_size=32, cpus_per_actor=2).plan({"CPU": 64.0, "GPU": 8.0}) == Plan(2, 32, 1.0, 2)
 
 
 @pytest.mark.parametrize("address", ["ray://head:10001", "ray://10.0.0.5:10001", "auto", "local"])
