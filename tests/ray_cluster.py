@@ -62,9 +62,31 @@ def _accepts(port: int) -> bool:
         return False
 
 
-@dataclass(frozen=True)
+@dataclass
 class RayCluster:
-    address: str  # ray://127.0.0.1:PORT
+    """A head that is starting; ``ready()`` waits for it, so tests can prepare their files meanwhile."""
+
+    head: subprocess.Popen[bytes]
+    client_port: int
+    log: Path
+    started: bool = False
+
+    @property
+    def address(self) -> str:
+        return f"ray://127.0.0.1:{self.client_port}"
+
+    def ready(self) -> str:
+        """The ``ray://`` address, once the head's client port accepts connections."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self.started:
+            if _accepts(self.client_port):
+                self.started = True
+            elif self.head.poll() is not None or time.monotonic() > deadline:
+                text = self.log.read_text(errors="replace")[-3000:]
+                pytest.fail(f"the local Ray head did not start:\n{text}")
+            else:
+                time.sleep(0.5)
+        return self.address
 
 
 def _ray_cli() -> str:
@@ -97,14 +119,7 @@ def ray_cluster() -> Iterator[RayCluster]:
     log = open(temp / "ray-start.log", "wb")
     head = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not _accepts(client):
-            if head.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                text = (temp / "ray-start.log").read_text(errors="replace")[-3000:]
-                pytest.fail(f"the local Ray head did not start:\n{text}")
-            time.sleep(0.5)
-        yield RayCluster(address=f"ray://127.0.0.1:{client}")
+        yield RayCluster(head=head, client_port=client, log=temp / "ray-start.log")
     finally:
         _stop_group(head)
         log.close()

@@ -70,7 +70,7 @@ def test_cluster_parquet_equals_local_json(
     output = tmp_path / "results.parquet"
     capsys.readouterr()
 
-    code = main(["classify", str(folder), *_model_args(resnet18_weights), "--cluster", ray_cluster.address,
+    code = main(["classify", str(folder), *_model_args(resnet18_weights), "--cluster", ray_cluster.ready(),
                  "--output", str(output)])  # fmt: skip
 
     err = capsys.readouterr().err
@@ -102,7 +102,7 @@ def test_interrupted_job_keeps_parts_and_resumes(
 ) -> None:
     local = _local_json(small_archive, resnet18_weights, tmp_path / "local.json")
     output = tmp_path / "results.parquet"
-    args = ["classify", str(small_archive), *_model_args(resnet18_weights), "--cluster", ray_cluster.address,
+    args = ["classify", str(small_archive), *_model_args(resnet18_weights), "--cluster", ray_cluster.ready(),
             "--output", str(output)]  # fmt: skip
     calls = []
 
@@ -144,7 +144,7 @@ def test_version_mismatch_is_a_clear_message(
     monkeypatch.setattr(resnet_desktop, "__version__", "99.0.0")  # this app is newer than the cluster
     output = tmp_path / "results.parquet"
 
-    code = main(["classify", str(small_archive), *_model_args(resnet18_weights), "--cluster", ray_cluster.address,
+    code = main(["classify", str(small_archive), *_model_args(resnet18_weights), "--cluster", ray_cluster.ready(),
                  "--output", str(output)])  # fmt: skip
 
     assert code == Exit.USAGE
