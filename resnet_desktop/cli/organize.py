@@ -14,7 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from resnet_desktop.cli.common import EXIT_CODES_HELP, Exit, LiveLine, add_model_options, load_cli_model, positive_int
+from resnet_desktop.cli.common import (
+    EXIT_CODES_HELP,
+    Exit,
+    LiveLine,
+    add_model_options,
+    batch_size,
+    load_cli_model,
+    positive_int,
+)
 
 if TYPE_CHECKING:
     from resnet_desktop.core.inference.records import Prediction
@@ -104,7 +112,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     runs.add_argument("--resume", type=Path, metavar="JOURNAL", help="finish an interrupted organize")
     runs.add_argument("--undo", type=Path, metavar="JOURNAL", help="reverse an organize")
     add_model_options(parser)
-    parser.add_argument("--batch-size", type=positive_int, default=None, help="images per batch (default: per device)")
+    parser.add_argument("--batch-size", type=batch_size, default=None, help="images per batch (default: per device)")
     parser.set_defaults(func=run, parser=parser)
     return parser
 

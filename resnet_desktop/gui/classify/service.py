@@ -83,6 +83,10 @@ class ClassifyJob:
 
     inputs: list[Path]
     topk: int
+    #: Files already in the table from the current model: not classified again.
+    skip: frozenset[Path] = frozenset()
+    #: The model that ran the job (its ``ModelInfo.source``), set when it starts.
+    model: str = ""
     id: int = field(default_factory=lambda: next(_ids))
     cancel: threading.Event = field(default_factory=threading.Event)
     total: int | None = None
@@ -121,12 +125,17 @@ def load_and_place(spec: ModelSpec, device: str, ctx: TaskContext) -> tuple[Load
     return loaded, Engine(loaded, device)
 
 
-def count_files(inputs: list[Path], ctx: TaskContext) -> int:
-    """How many files a job has (a second, cheap walk), so the GUI can show done/total and an ETA."""
+def job_files(job: ClassifyJob) -> Iterator[Path]:
+    """The files of ``job`` that are not in its skip set (already classified with this model)."""
     from resnet_desktop.core.images import discover
 
+    return (path for path in discover(job.inputs) if path not in job.skip)
+
+
+def count_files(job: ClassifyJob, ctx: TaskContext) -> int:
+    """How many files a job has (a second, cheap walk), so the GUI can show done/total and an ETA."""
     count = 0
-    for _path in discover(inputs):
+    for _path in job_files(job):
         ctx.check()
         count += 1
     return count
@@ -135,15 +144,13 @@ def count_files(inputs: list[Path], ctx: TaskContext) -> int:
 def classify_stream(engine: Engine, job: ClassifyJob, ctx: TaskContext) -> Iterator[list[Prediction]]:
     """The engine's predictions for ``job``, in chunks at most every ``MIN_EMIT_INTERVAL_S``;
     progress after each batch goes to ``ctx.progress``."""
-    from resnet_desktop.core.images import discover
-
     pending: list[Prediction] = []
     last = 0.0
 
     def on_progress(progress: Progress) -> None:
         ctx.progress(progress)
 
-    for prediction in engine.classify(discover(job.inputs), topk=job.topk, cancel=ctx.cancel, progress=on_progress):
+    for prediction in engine.classify(job_files(job), topk=job.topk, cancel=ctx.cancel, progress=on_progress):
         pending.append(prediction)
         now = time.monotonic()
         if now - last >= MIN_EMIT_INTERVAL_S:
@@ -314,12 +321,12 @@ class ModelService(QObject):
         self._start_next()
 
     def _on_model_failed(self, request: LoadRequest, exc: BaseException) -> None:
+        """A failed load keeps the model that worked (``self.model``), and its queued jobs go on."""
         if request is not self._load:
             return
         self._load = None
-        self.model = None
-        self._engine = None
         self.modelFailed.emit(exc)
+        self._start_next()
 
     def _on_load_finished(self, request: LoadRequest) -> None:
         """A cancelled load (or one superseded mid-way) always reports back: never a stuck 'loading'."""
@@ -327,16 +334,13 @@ class ModelService(QObject):
             return
         from resnet_desktop.core.errors import CancelledError
 
-        self._load = None
-        self.model = None
-        self._engine = None
-        self.modelFailed.emit(CancelledError("Loading the model was cancelled."))
+        self._on_model_failed(request, CancelledError("Loading the model was cancelled."))
 
     # -- jobs ----------------------------------------------------------------------------------
 
-    def classify(self, inputs: list[Path], topk: int = 5) -> ClassifyJob:
+    def classify(self, inputs: list[Path], topk: int = 5, skip: frozenset[Path] = frozenset()) -> ClassifyJob:
         """Queue a job behind the running one; it starts as soon as a model is ready."""
-        job = ClassifyJob(inputs=[Path(p) for p in inputs], topk=topk)
+        job = ClassifyJob(inputs=[Path(p) for p in inputs], topk=topk, skip=skip)
         self.queue.append(job)
         self.jobQueued.emit(job)
         self.busyChanged.emit(True)
@@ -349,6 +353,7 @@ class ModelService(QObject):
         if self._closing or not self.queue:
             return
         job = self.current_job = self.queue.popleft()
+        job.model = self.model.source if self.model is not None else ""
         engine = self._engine
         self.jobStarted.emit(job, -1)
         task = self._runner.submit(
@@ -361,7 +366,7 @@ class ModelService(QObject):
             on_finished=lambda: self._on_job_finished(job, task),
         )
         self._counter.submit(
-            lambda ctx: count_files(job.inputs, ctx),
+            lambda ctx: count_files(job, ctx),
             name=f"count job {job.id}",
             cancel=job.cancel,  # one cancel stops both
             on_returned=lambda total: self._on_total(job, total),
@@ -370,6 +375,11 @@ class ModelService(QObject):
     def _on_total(self, job: ClassifyJob, total: int) -> None:
         job.total = total
         self.jobTotal.emit(job, total)
+
+    def cancel_running(self) -> None:
+        """Stop the running job only (what is done is kept); queued jobs stay queued."""
+        if self.current_job is not None:
+            self.current_job.cancel.set()
 
     def cancel_all(self) -> None:
         """Stop the running job (what is done is kept) and drop queued ones."""
