@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO, cast
 
+from resnet_desktop.cli.cluster_run import add_cluster_options, run_cluster
 from resnet_desktop.cli.common import (
     EXIT_CODES_HELP,
     Exit,
@@ -67,6 +68,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--output", type=Path, default=None, metavar="FILE", help="write results to FILE (atomically) instead of stdout"
     )
     parser.add_argument("--force", action="store_true", help="allow --output to replace an existing file")
+    add_cluster_options(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -130,6 +132,8 @@ class ProgressLine(LiveLine):
 
 def run(args: argparse.Namespace) -> int:
     """Load the model, stream predictions to the chosen output, report failures; return the exit code."""
+    if args.cluster is not None:
+        return run_cluster(args)
     output: Path | None = args.output
     if output is not None:
         check_output(output, args.force, inputs=args.paths)

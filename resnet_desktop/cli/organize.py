@@ -91,7 +91,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="sidecar names: full = photo.jpg.xmp (digiKam, darktable; default), base = photo.xmp (Lightroom), both",
     )
     parser.add_argument(
-        "--results", type=Path, metavar="FILE", help="use a results file (classify --format json) instead of the model"
+        "--results",
+        type=Path,
+        metavar="FILE",
+        help="use a results file (classify --format json or --cluster's .parquet) instead of the model",
     )
     parser.add_argument(
         "--exclude-class",
@@ -118,8 +121,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def read_results(path: Path) -> list[Prediction]:
-    """The predictions of a ``classify --format json`` file."""
+    """The predictions of a ``classify --format json`` file (or a ``classify --cluster`` results.parquet)."""
     from resnet_desktop.core.errors import SettingsError
+
+    if path.suffix.lower() == ".parquet":
+        from resnet_desktop.core.cluster.results import read_results as read_parquet
+
+        return read_parquet(path)
     from resnet_desktop.core.inference.records import from_dict
 
     try:

@@ -31,6 +31,7 @@ from resnet_desktop.gui.classify.export import export_visible
 from resnet_desktop.gui.classify.inputs import Inputs
 from resnet_desktop.gui.classify.job_status import JobStatus
 from resnet_desktop.gui.classify.model_control import ModelControl
+from resnet_desktop.gui.classify.parquet_import import ParquetImport
 from resnet_desktop.gui.classify.preview import PreviewPanel
 from resnet_desktop.gui.classify.results_model import ResultsModel
 from resnet_desktop.gui.classify.results_view import ResultsPanel
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
             self, self.settings.qsettings, self.thumbnails, self.results_panel.proxy.visible_rows, self.results.rowCount
         )
         self.organize_action, self.undo_organize_action = self.organize.actions
+        self.parquet_import = ParquetImport(self, self.results.append_predictions, self.banner, self.status)
         self.inputs = Inputs(
             self, self.settings, self.status, self.banner, lambda paths, keep: self.classify(paths, remember=keep)
         )
@@ -228,6 +230,7 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.open_images_action, self.open_folder_action, self.paste_action])
         file_menu.addMenu(self.inputs.recent_menu)
         file_menu.addAction(self.samples_action)
+        file_menu.addAction(self.parquet_import.action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
