@@ -16,7 +16,7 @@ import sys
 
 from resnet_desktop import __version__
 from resnet_desktop.cli import bench, classify, duplicates, evaluate, explain, finetune, organize, similar
-from resnet_desktop.cli.common import Exit, error, exit_code_for
+from resnet_desktop.cli.common import Exit, error, exit_code_for, stdout_closed
 
 COMMANDS = (classify, explain, finetune, evaluate, bench, organize, similar, duplicates)
 
@@ -63,6 +63,8 @@ def run_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         error(args.command, "interrupted")
         return Exit.INTERRUPTED
+    except BrokenPipeError:
+        return stdout_closed()
     except ResNetDesktopError as exc:
         error(args.command, exc)
         return exit_code_for(exc)

@@ -13,7 +13,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from resnet_desktop.cli.common import DEVICE_HELP, EXIT_CODES_HELP, Exit, LiveLine, check_output, positive_int
+from resnet_desktop.cli.common import (
+    DEVICE_HELP,
+    EXIT_CODES_HELP,
+    Exit,
+    LiveLine,
+    batch_size,
+    check_output,
+    positive_int,
+)
 
 DEFAULT_MODELS = ("resnet18", "resnet34", "resnet50", "resnet50-v1", "resnet101", "resnet152")
 
@@ -47,9 +55,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help=f"model to time; repeat for several (default: {' '.join(DEFAULT_MODELS)})",
     )
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
-    parser.add_argument(
-        "--batch-size", type=positive_int, default=None, help="throughput batch (default: the engine's)"
-    )
+    parser.add_argument("--batch-size", type=batch_size, default=None, help="throughput batch (default: the engine's)")
     parser.add_argument("--batches", type=positive_int, default=3, help="timed batches per model (default: 3)")
     parser.add_argument("--repeats", type=positive_int, default=20, help="timed batch-1 calls per model (default: 20)")
     parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads for the model")

@@ -13,14 +13,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO, cast
 
+from resnet_desktop.cli.cluster_run import add_cluster_options, run_cluster
 from resnet_desktop.cli.common import (
     EXIT_CODES_HELP,
     Exit,
     LiveLine,
     add_model_options,
+    batch_size,
     check_output,
     load_cli_model,
     positive_int,
+    printable,
     warning,
 )
 
@@ -56,7 +59,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files and/or folders")
     add_model_options(parser)
     parser.add_argument("--topk", type=positive_int, default=5, help="labels per image (default: 5)")
-    parser.add_argument("--batch-size", type=positive_int, default=None, help="images per batch (default: per device)")
+    parser.add_argument("--batch-size", type=batch_size, default=None, help="images per batch (default: per device)")
     parser.add_argument(
         "--threads",
         type=positive_int,
@@ -73,6 +76,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="neither read nor write the library index (by default known files come back from it at once)",
     )
+    add_cluster_options(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -93,15 +97,14 @@ class TableWriter:
         self.stream = stream
 
     def write(self, prediction: Prediction) -> None:
-        lines = [str(prediction.path)]
+        lines = [printable(prediction.path)]
         if prediction.error is not None:
-            lines.append(f"  error: {prediction.error}")
+            lines.append(f"  error: {printable(prediction.error)}")
         else:
-            width = max(len(s.label) for s in prediction.scores)
-            for rank, score in enumerate(prediction.scores, start=1):
-                lines.append(
-                    f"  {rank:>2}. {score.label:<{width}}  {score.probability * 100:6.2f}%  (class {score.index})"
-                )
+            labels = [printable(s.label) for s in prediction.scores]
+            width = max(len(label) for label in labels)
+            for rank, (label, score) in enumerate(zip(labels, prediction.scores, strict=True), start=1):
+                lines.append(f"  {rank:>2}. {label:<{width}}  {score.probability * 100:6.2f}%  (class {score.index})")
         self.stream.write("\n".join(lines) + "\n")
         self.stream.flush()
 
@@ -137,9 +140,11 @@ class ProgressLine(LiveLine):
 
 def run(args: argparse.Namespace) -> int:
     """Load the model, stream predictions to the chosen output, report failures; return the exit code."""
+    if args.cluster is not None:
+        return run_cluster(args)
     output: Path | None = args.output
     if output is not None:
-        check_output(output, args.force)
+        check_output(output, args.force, inputs=args.paths)
 
     import torch
 
@@ -155,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
 
     run_ = _indexed_run(args, loaded, engine)
     sink = AtomicFile(output, overwrite=args.force, text=True, newline="") if output is not None else None
+    if sink is None and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="surrogateescape")  # CSV of a non-UTF-8 name: its own bytes
     writer = _writer(args.format, cast(TextIO, sink.stream) if sink else sys.stdout)
     bar = ProgressLine(sys.stderr)
     failures: list[Prediction] = []
@@ -177,6 +184,10 @@ def run(args: argparse.Namespace) -> int:
             sink.discard()
         print(f"Interrupted after {count} files; nothing was written to --output.", file=sys.stderr)
         return Exit.INTERRUPTED
+    except OSError as exc:
+        if sink is None:
+            raise
+        raise sink.write_error(exc) from exc  # disk full, quota: one message, no partial file
     except BaseException:
         if sink is not None:
             sink.discard()
@@ -234,4 +245,4 @@ def _summary(count: int, failures: list[Prediction], elapsed: float, engine: Eng
     if failures:
         print(f"{len(failures)} file(s) could not be classified:", file=err)
         for prediction in failures:
-            print(f"  {prediction.path}: {prediction.error}", file=err)
+            print(f"  {printable(prediction.path)}: {printable(prediction.error)}", file=err)

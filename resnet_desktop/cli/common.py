@@ -7,7 +7,10 @@ Kept free of heavy imports at module level so that ``resnet-desktop --help`` sta
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+from collections.abc import Iterable
 from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -44,15 +47,48 @@ WEIGHTS_HELP = (
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (default: auto)"
 
 
+# C0/C1 controls, DEL, line/paragraph separators and lone surrogates (undecodable file-name bytes).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the original byte of a non-UTF-8 name
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: object) -> str:
+    """``text`` safe for a terminal: control characters (ESC, BEL, CR, newlines) and undecodable
+    bytes become visible escapes (``\\x1b``), so a file name cannot move the cursor, set the
+    window title or break a table, and never fails to print."""
+    return _UNPRINTABLE.sub(_escape, str(text))
+
+
 def error(command: str | None, message: object, stream: TextIO | None = None) -> None:
     """The one error format: ``resnet-desktop COMMAND: error: MESSAGE`` (argparse's own shape)."""
     where = f"{PROG} {command}" if command else PROG
-    print(f"{where}: error: {message}", file=stream or sys.stderr)
+    print(f"{where}: error: {printable(message)}", file=stream or sys.stderr)
 
 
 def warning(command: str | None, message: object, stream: TextIO | None = None) -> None:
     where = f"{PROG} {command}" if command else PROG
-    print(f"{where}: warning: {message}", file=stream or sys.stderr)
+    print(f"{where}: warning: {printable(message)}", file=stream or sys.stderr)
+
+
+def stdout_closed() -> Exit:
+    """The reader of our stdout went away (``classify ... | head``): stop quietly.
+
+    stdout is pointed at the null device so that Python's own flush at exit cannot fail again.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout replaced (tests) or already closed
+        pass
+    return Exit.OK
 
 
 def exit_code_for(exc: BaseException) -> Exit:
@@ -77,6 +113,19 @@ def positive_int(text: str) -> int:
     return value
 
 
+#: The most images per batch any command accepts: more only costs memory (a batch of 1,000,000
+#: photos is ~150 GB of pixels), never speed (see docs/PERFORMANCE.md).
+MAX_BATCH_SIZE = 1024
+
+
+def batch_size(text: str) -> int:
+    """argparse type for ``--batch-size``: a whole number from 1 to ``MAX_BATCH_SIZE``."""
+    value = positive_int(text)
+    if value > MAX_BATCH_SIZE:
+        raise argparse.ArgumentTypeError(f"at most {MAX_BATCH_SIZE} images per batch, got {value}")
+    return value
+
+
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """``--model``, ``--weights`` and ``--device``, the same for every command."""
     parser.add_argument("--model", default=None, metavar="ARCH", help=ARCH_HELP)
@@ -84,15 +133,19 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
 
 
-def check_output(output: Path, force: bool, *, suffix: str | None = None) -> Path:
-    """Refuse an ``--output`` we may not or cannot write (never replaced without --force).
+def check_output(
+    output: Path, force: bool, *, suffix: str | None = None, inputs: Iterable[str | os.PathLike[str]] = ()
+) -> Path:
+    """Refuse an ``--output`` we may not or cannot write (never replaced without --force), or that
+    is one of the ``inputs`` or inside an input folder (even with --force: it would destroy input).
 
     Raises ``OutputError``; returns the file that will really be written (symbolic links followed).
     """
-    from resnet_desktop.core.atomic import check_writable
+    from resnet_desktop.core.atomic import check_not_input, check_writable
     from resnet_desktop.core.errors import OutputError
 
-    if suffix is not None and output.suffix.lower() != suffix:
+    check_not_input(output, inputs)
+    if suffix is not None and output.suffix.lower() != suffix and _regular_or_new(output):
         raise OutputError(f"{output}: give a file name ending in {suffix}")
     try:
         return check_writable(output, overwrite=force)
@@ -100,6 +153,16 @@ def check_output(output: Path, force: bool, *, suffix: str | None = None) -> Pat
         if output.exists() and not force and not output.is_dir():
             raise OutputError(f"{output} already exists; use --force to replace it") from exc
         raise
+
+
+def _regular_or_new(output: Path) -> bool:
+    """False for an existing device or FIFO (``/dev/stdout``), which needs no file-name suffix."""
+    import stat
+
+    try:
+        return stat.S_ISREG(output.stat().st_mode)
+    except OSError:
+        return True
 
 
 class LiveLine:

@@ -18,6 +18,7 @@ from resnet_desktop.cli.common import (
     WEIGHTS_HELP,
     Exit,
     LiveLine,
+    batch_size,
     check_output,
     positive_int,
 )
@@ -60,7 +61,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     parser.add_argument("--map", type=Path, default=None, metavar="CSV", help="folder,class mapping file")
-    parser.add_argument("--batch-size", type=positive_int, default=None, help="images per batch (default: per device)")
+    parser.add_argument("--batch-size", type=batch_size, default=None, help="images per batch (default: per device)")
     parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads for the model")
     parser.add_argument("--top-losses", type=positive_int, default=20, help="top-loss images to report (default: 20)")
     parser.add_argument(
@@ -105,7 +106,7 @@ def _choices(args: argparse.Namespace) -> list[Any]:
 def run(args: argparse.Namespace) -> int:
     output: Path | None = args.output
     if output is not None:
-        check_output(output, args.force)
+        check_output(output, args.force, inputs=[args.folder])
     from resnet_desktop.core.evaluate import labels
 
     mapping = labels.read_mapping(args.map) if args.map is not None else None

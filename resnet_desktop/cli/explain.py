@@ -1,8 +1,8 @@
 """``resnet-desktop explain IMAGE --output cam.png``: a Grad-CAM overlay showing where the model looked.
 
 The heatmap is computed at one stage (default ``layer4``) for one class (default the top-1, or
-``--class N|LABEL``) and blended over the part of the photo the network sees (the centre crop), at
-the photo's own resolution up to 1024 pixels.
+``--class N|LABEL``) and blended over the part of the photo the network sees (the centre crop,
+outlined), on the whole photo at its own resolution up to 1024 pixels (``--crop-only``: the crop).
 """
 
 from __future__ import annotations
@@ -12,7 +12,14 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-from resnet_desktop.cli.common import EXIT_CODES_HELP, Exit, add_model_options, check_output, load_cli_model
+from resnet_desktop.cli.common import (
+    EXIT_CODES_HELP,
+    Exit,
+    add_model_options,
+    check_output,
+    load_cli_model,
+    printable,
+)
 from resnet_desktop.core.errors import SettingsError
 
 MAX_OUTPUT_SIDE = 1024
@@ -51,6 +58,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--opacity", type=_opacity, default=0.5, help="heatmap opacity 0..1 (default: 0.5)")
     parser.add_argument("--colormap", default="inferno", help="inferno, viridis, magma, plasma or cividis")
+    parser.add_argument(
+        "--crop-only",
+        action="store_true",
+        help="write only the square the network sees (default: the whole photo, that square outlined)",
+    )
     parser.add_argument("--force", action="store_true", help="replace --output if it already exists")
     parser.set_defaults(func=run)
     return parser
@@ -78,32 +90,48 @@ def run(args: argparse.Namespace) -> int:
     """Load the model, compute Grad-CAM, write the overlay; print what was explained."""
     from resnet_desktop.core.devices import resolve_device
     from resnet_desktop.core.explain.gradcam import grad_cam
-    from resnet_desktop.core.explain.heatmaps import COLORMAPS, network_view, overlay, save_png
+    from resnet_desktop.core.explain.heatmaps import COLORMAPS, network_view, overlay, overlay_on_photo, save_png
     from resnet_desktop.core.explain.hooks import image_tensor
     from resnet_desktop.core.images import open_image
+    from resnet_desktop.core.inference.decode import precrop_long_side
 
     output: Path = args.output
-    check_output(output, args.force, suffix=".png")
+    check_output(output, args.force, suffix=".png", inputs=[args.image])
     if args.colormap not in COLORMAPS:
         raise SettingsError(f"unknown colormap {args.colormap!r}; choose one of {', '.join(COLORMAPS)}")
     device = resolve_device(args.device)
     loaded = load_cli_model(args)
     loaded.model.to(device)
     target = resolve_class(args.target, loaded.categories)
-    photo = open_image(args.image)
-    result = grad_cam(loaded.model, image_tensor(photo, loaded.preprocessing), target, args.layer)
-
     prep = loaded.preprocessing
-    view = network_view(photo, prep.resize_size, prep.crop_size)
-    if max(view.size) > MAX_OUTPUT_SIDE:
-        view = view.resize((MAX_OUTPUT_SIDE, MAX_OUTPUT_SIDE))
-    picture = overlay(view, result.heatmap, args.opacity, colormap=args.colormap)
+    # A 10000x1 strip is cut to what the crop can see first, as in classify (bounded memory).
+    photo = open_image(args.image)
+    seen = precrop_long_side(photo, prep.resize_size, prep.crop_size)
+    result = grad_cam(loaded.model, image_tensor(seen, prep), target, args.layer)
+
+    if args.crop_only:
+        view = network_view(seen, prep.resize_size, prep.crop_size)
+        if max(view.size) > MAX_OUTPUT_SIDE:
+            view = view.resize((MAX_OUTPUT_SIDE, MAX_OUTPUT_SIDE))
+        picture = overlay(view, result.heatmap, args.opacity, colormap=args.colormap)
+    else:
+        picture = overlay_on_photo(
+            photo,
+            result.heatmap,
+            prep.resize_size,
+            prep.crop_size,
+            opacity=args.opacity,
+            colormap=args.colormap,
+            max_side=MAX_OUTPUT_SIDE,
+        )
     save_png(picture, output, overwrite=args.force)
 
     label = loaded.categories[result.class_index]
     print(
-        f"{output}: Grad-CAM at {result.layer} for class {result.class_index} '{label}' "
-        f"(probability {result.probability:.1%}) of {args.image}"
+        printable(
+            f"{output}: Grad-CAM at {result.layer} for class {result.class_index} '{label}' "
+            f"(probability {result.probability:.1%}) of {args.image}"
+        )
     )
     print(f"model: {loaded.source}")
     return Exit.OK

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from resnet_desktop.cli.common import EXIT_CODES_HELP, Exit, check_output, warning
+from resnet_desktop.cli.common import EXIT_CODES_HELP, Exit, batch_size, check_output, warning
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -55,7 +55,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--optimizer", choices=("lbfgs", "adamw"), default="lbfgs", help="head optimiser (default lbfgs)"
     )
     parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (adamw and last-stage)")
-    parser.add_argument("--batch-size", type=int, default=64, help="batch size (adamw and last-stage)")
+    parser.add_argument("--batch-size", type=batch_size, default=64, help="batch size (adamw and last-stage)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the split, augmentations and training")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.set_defaults(func=run)
@@ -112,11 +112,12 @@ def format_report(result: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Validate, train, report, save. Returns the exit code."""
+    from resnet_desktop.core.errors import WeightsError
     from resnet_desktop.core.finetune.run import FineTuneSettings, run_fine_tune, scan_dataset
 
     output: Path = args.output
-    check_output(output, force=False, suffix=".safetensors")  # model files are never overwritten
-    check_output(output.with_suffix(".json"), force=False)
+    check_output(output, force=False, suffix=".safetensors", inputs=[args.folder])  # model files are never overwritten
+    check_output(output.with_suffix(".json"), force=False, inputs=[args.folder])
     settings = FineTuneSettings(
         arch=args.model,
         weights=args.weights,
@@ -133,6 +134,12 @@ def run(args: argparse.Namespace) -> int:
         head_threads=1,  # nothing else runs in this process while the head trains
     )
     settings.check()
+    from resnet_desktop.core.models.spec import check_arch
+
+    check_arch(args.model)  # before the (long) scan of the folder, not after it
+    weights_file = Path(args.weights).expanduser()
+    if args.weights.lower().endswith((".pth", ".pt", ".safetensors")) and not weights_file.is_file():
+        raise WeightsError(f"{args.weights}: file not found")
     scan = scan_dataset(args.folder)
     for message in scan.warnings:
         warning("finetune", message)

@@ -14,7 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from resnet_desktop.cli.common import EXIT_CODES_HELP, Exit, LiveLine, add_model_options, load_cli_model, positive_int
+from resnet_desktop.cli.common import (
+    EXIT_CODES_HELP,
+    Exit,
+    LiveLine,
+    add_model_options,
+    batch_size,
+    load_cli_model,
+    positive_int,
+)
 
 if TYPE_CHECKING:
     from resnet_desktop.core.inference.records import Prediction
@@ -83,7 +91,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="sidecar names: full = photo.jpg.xmp (digiKam, darktable; default), base = photo.xmp (Lightroom), both",
     )
     parser.add_argument(
-        "--results", type=Path, metavar="FILE", help="use a results file (classify --format json) instead of the model"
+        "--results",
+        type=Path,
+        metavar="FILE",
+        help="use a results file (classify --format json or --cluster's .parquet) instead of the model",
     )
     parser.add_argument(
         "--exclude-class",
@@ -101,7 +112,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     runs.add_argument("--resume", type=Path, metavar="JOURNAL", help="finish an interrupted organize")
     runs.add_argument("--undo", type=Path, metavar="JOURNAL", help="reverse an organize")
     add_model_options(parser)
-    parser.add_argument("--batch-size", type=positive_int, default=None, help="images per batch (default: per device)")
+    parser.add_argument("--batch-size", type=batch_size, default=None, help="images per batch (default: per device)")
     parser.set_defaults(func=run, parser=parser)
     return parser
 
@@ -110,8 +121,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def read_results(path: Path) -> list[Prediction]:
-    """The predictions of a ``classify --format json`` file."""
+    """The predictions of a ``classify --format json`` file (or a ``classify --cluster`` results.parquet)."""
     from resnet_desktop.core.errors import SettingsError
+
+    if path.suffix.lower() == ".parquet":
+        from resnet_desktop.core.cluster.results import read_results as read_parquet
+
+        return read_parquet(path)
     from resnet_desktop.core.inference.records import from_dict
 
     try:

@@ -11,6 +11,8 @@ an existing file is never replaced unless the caller says so. Details that matte
 - A symbolic link is followed: its target is written, the link stays. A target that exists and
   is not a regular file (``/dev/null``, ``/dev/stdout``, a FIFO) is written through directly, never
   renamed over; a folder is refused.
+- Text is written with ``surrogateescape``: a file name that is not valid UTF-8 (which Python
+  holds as lone surrogates) is written as its original bytes instead of failing the whole file.
 - ``ENOSPC``, ``EROFS``, ``EACCES`` and friends become one ``OutputError`` with a plain message,
   and no temp file is left behind.
 """
@@ -18,10 +20,12 @@ an existing file is never replaced unless the caller says so. Details that matte
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import secrets
 import stat
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -30,6 +34,8 @@ from resnet_desktop.core.errors import OutputError
 
 #: Our temp files are ``.<name>.<token>.partial`` next to the target (hidden, recognisable).
 TEMP_SUFFIX = ".partial"
+#: A temp file of ours without a writer's process id in its name is stale after this long.
+STALE_AFTER_S = 24 * 3600
 _NO_LINK_ERRNOS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
 _REASONS = {
     errno.ENOSPC: "the disk is full",
@@ -61,8 +67,50 @@ def resolve_target(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def _is_inside(child: str, folder: str) -> bool:
+    return child != folder and child.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def check_not_input(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]]) -> None:
+    """Refuse an output that is one of ``inputs`` or lies inside an input folder being read.
+
+    Symbolic links and ``..`` are resolved on both sides, and an existing output that is the same
+    file as an input under another name (a hard link) is caught too. A device or FIFO output
+    (``/dev/stdout``) is never an input's file, so it always passes.
+    """
+    out = os.path.realpath(Path(path).expanduser())
+    try:
+        out_st: os.stat_result | None = os.stat(out)
+    except OSError:
+        out_st = None
+    if out_st is not None and not (stat.S_ISREG(out_st.st_mode) or stat.S_ISDIR(out_st.st_mode)):
+        return
+    for raw in inputs:
+        source = os.path.realpath(Path(raw).expanduser())
+        same = out == source
+        if not same and out_st is not None:
+            try:
+                same = os.path.samefile(out, source)
+            except OSError:
+                same = False
+        if same:
+            raise OutputError(
+                f"Cannot write {path}: it is one of the inputs ({raw}) and would be destroyed; "
+                f"choose another output file"
+            )
+        if os.path.isdir(source) and _is_inside(out, source):
+            raise OutputError(
+                f"Cannot write {path}: it is inside the input folder {raw}, which is being read; "
+                f"write it outside that folder"
+            )
+
+
 def check_writable(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-    """Refuse early (before any long work) a path that cannot be written; return the real target."""
+    """Refuse early (before any long work) a path that cannot be written; return the real target.
+
+    An existing device or FIFO (``/dev/null``, ``/dev/stdout``, a named pipe) is written through
+    and never replaced, so it needs no ``overwrite``; a socket or a folder is refused.
+    """
     target = resolve_target(path)
     try:
         st = target.stat()
@@ -73,17 +121,80 @@ def check_writable(path: str | os.PathLike[str], *, overwrite: bool = False) -> 
     if st is not None:
         if stat.S_ISDIR(st.st_mode):
             raise OutputError(f"Cannot write {path}: it is a folder; give a file name")
-        if not overwrite:
-            raise OutputError(exists_message(Path(path)))
+        if stat.S_ISSOCK(st.st_mode):
+            raise OutputError(f"Cannot write {path}: it is a socket, not a file")
         if not stat.S_ISREG(st.st_mode):
             return target  # written through (a device or FIFO), no temp file needed
+        if not overwrite:
+            raise OutputError(exists_message(Path(path)))
     folder = target.parent
     if not folder.is_dir():
         raise OutputError(f"Cannot write {path}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         why = "the folder is on a read-only file system" if _read_only(folder) else "permission denied"
         raise OutputError(f"Cannot write {path}: {why}")
+    _probe(folder, path)
     return target
+
+
+def _probe(folder: Path, path: str | os.PathLike[str]) -> None:
+    """Create and remove a temp file: the only sure test (``os.access`` says yes to root on a
+    read-only mount or in /sys, and knows nothing of quotas or ACLs)."""
+    probe = folder / f".{Path(path).name[:180]}.{os.getpid()}-probe{TEMP_SUFFIX}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # another call of ours is probing this very name right now: the folder is writable
+    except OSError as exc:
+        why = "the folder is on a read-only file system" if _read_only(folder) else reason(exc)
+        raise OutputError(f"Cannot write {path}: {why}") from exc
+    os.close(fd)
+    try:
+        probe.unlink()
+    except OSError:
+        pass
+
+
+def _writer_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's) or cannot tell: leave its file alone
+    return True
+
+
+def remove_stale_temps(target: str | os.PathLike[str]) -> list[Path]:
+    """Delete our own temp files for ``target`` left by a writer that was killed; return them.
+
+    A temp file is stale when the process that wrote it is gone, or (names without a process id)
+    when it is older than ``STALE_AFTER_S``. Only names we create (``.<name>.*.partial``) are touched.
+    """
+    target = Path(target)
+    removed: list[Path] = []
+    prefix = f".{target.name[:180]}."
+    try:
+        candidates = [p for p in target.parent.glob(f"{glob.escape(prefix)}*{TEMP_SUFFIX}")]
+    except OSError:
+        return removed
+    now = time.time()
+    for temp in candidates:
+        token = temp.name[len(prefix) : -len(TEMP_SUFFIX)]
+        pid_text, dash, _rest = token.partition("-")
+        try:
+            if dash and pid_text.isdigit():
+                stale = not _writer_alive(int(pid_text))
+            else:
+                stale = now - temp.lstat().st_mtime > STALE_AFTER_S
+            if stale and temp.is_file() and not temp.is_symlink():
+                temp.unlink()
+                removed.append(temp)
+        except OSError:
+            continue
+    return removed
 
 
 def _read_only(folder: Path) -> bool:
@@ -121,7 +232,7 @@ class AtomicFile:
         text: bool = False,
         encoding: str = "utf-8",
         newline: str | None = None,
-        errors: str | None = None,
+        errors: str | None = "surrogateescape",
     ) -> None:
         self.path = Path(path)
         self.overwrite = overwrite
@@ -146,8 +257,11 @@ class AtomicFile:
         mode = 0o666
         if self.overwrite and self.target.is_file():
             mode = stat.S_IMODE(self.target.stat().st_mode)
+        remove_stale_temps(self.target)
         for _ in range(100):
-            temp = folder / f".{name[:180]}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+            # The writer's process id is in the name, so a later write can tell a crash's leftovers
+            # (a dead process) from another writer's file in progress.
+            temp = folder / f".{name[:180]}.{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
             try:
                 fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
             except FileExistsError:
@@ -235,9 +349,16 @@ class AtomicFile:
     def __enter__(self) -> AtomicFile:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, *_rest: object) -> None:
+    def write_error(self, exc: OSError) -> OutputError:
+        """Drop the partial file and describe a failed write ('Cannot write x: the disk is full')."""
+        self.discard()
+        return OutputError(f"Cannot write {self.path}: {reason(exc)}")
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, *_rest: object) -> None:
         if kind is None:
             self.commit()
+        elif isinstance(error, OSError):  # a write failed half-way (disk full): one plain error
+            raise self.write_error(error) from error
         else:
             self.discard()
 

@@ -40,6 +40,30 @@ class WeightsMissingError(WeightsError):
     title = "The model weights are not available"
 
 
+class NotAModelFileError(WeightsError):
+    """The file is not model weights at all (text, random bytes, a zip bomb, an image...)."""
+
+    title = "This is not a model file"
+
+
+class IncompleteModelError(WeightsError):
+    """A fine-tuned model's weights are there but its description (the .json sidecar) is not."""
+
+    title = "The model file is incomplete"
+
+
+class PickledModelError(WeightsError):
+    """A whole pickled ``nn.Module`` (``torch.save(model)``): it would run code to load, so it is refused."""
+
+    title = "The model was saved as a whole object"
+
+
+class WrongArchitectureError(WeightsError):
+    """The weights belong to another kind of network (not a ResNet we know)."""
+
+    title = "The weights are for another architecture"
+
+
 class DatasetError(ResNetDesktopError):
     """A labeled folder cannot be used (see the message for why)."""
 

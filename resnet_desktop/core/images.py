@@ -19,14 +19,22 @@ import warnings
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Union
+from typing import TextIO, Union
 
 import numpy as np
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from resnet_desktop.core.errors import ImageError
 
-__all__ = ["HEIF_HINT", "IMAGE_SUFFIXES", "NON_IMAGE_SUFFIXES", "SKIPPED_NAMES", "discover", "open_image"]
+__all__ = [
+    "HEIF_HINT",
+    "IMAGE_SUFFIXES",
+    "NON_IMAGE_SUFFIXES",
+    "RASTER_FORMATS",
+    "SKIPPED_NAMES",
+    "discover",
+    "open_image",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -110,11 +118,52 @@ _TRANSPOSE_FOR_ORIENTATION = {
     8: Image.Transpose.ROTATE_90,
 }
 
+#: The formats we decode, in the order they are tried: raster formats Pillow (or pillow-heif) decodes
+#: itself. Never EPS/PS/PDF (Ghostscript runs), WMF/EMF (a system handler), MIC/FPX (OLE), nor the
+#: identify-only stubs (BUFR, GRIB, HDF5, MPEG). Formats without a signature check (TGA) come last,
+#: so they cannot claim a file that another format recognises (an ICO can pass for a TGA).
+RASTER_FORMATS: tuple[str, ...] = (
+    "JPEG", "MPO", "PNG", "GIF", "WEBP", "TIFF", "BMP", "DIB", "ICO", "CUR", "PPM",
+    "JPEG2000", "HEIF", "AVIF", "ICNS", "PCX", "DCX", "PSD", "DDS", "SGI", "QOI", "XBM", "XPM",
+    "IM", "MSP", "BLP", "FTEX", "FLI", "GBR", "SUN", "FITS", "PIXAR", "IPTC", "PCD", "TGA",
+)  # fmt: skip
+
 TRUNCATED = "truncated or incomplete image data"
 NOT_AN_IMAGE = "not an image file (content is not a recognised image format)"
+TOO_BIG_FOR_MEMORY = "too large to decode in memory"
 FOLDER_REASON = "is a folder, not an image file (open it as a folder to classify what is inside)"
 
+# Register every plugin once, up front: which formats Pillow knows (and in which order it would try
+# them) must not depend on which files happened to be opened earlier in the process.
+Image.init()
+
 _open_lock = threading.Lock()
+# The file this thread is opening, so that warnings raised meanwhile (Pillow's "Corrupt EXIF
+# data", from any decoder) are logged with that file's name instead of printed anonymously.
+_decoding = threading.local()
+_previous_showwarning = warnings.showwarning
+
+
+def _showwarning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    path = getattr(_decoding, "path", None)
+    if path is None:
+        _previous_showwarning(message, category, filename, lineno, file, line)
+        return
+    text = _one_line(Exception(str(message)))
+    if text not in _decoding.seen:  # the same complaint twice about one file is said once
+        _decoding.seen.add(text)
+        logger.info("%s: decoder warning: %s", path, text)
+
+
+# warnings.showwarning is documented as replaceable; others' warnings pass through unchanged.
+warnings.showwarning = _showwarning
 _heif_lock = threading.Lock()
 _heif_state: bool | None = None  # None: not tried yet; True: registered; False: not installed
 
@@ -255,6 +304,14 @@ def open_image(path: PathLike, *, draft_size: tuple[int, int] | None = None) -> 
     - HEIC/HEIF are read when ``pillow_heif`` is installed (registered on first use).
     """
     p = Path(path)
+    _decoding.path, _decoding.seen = p, set()
+    try:
+        return _open_image(p, draft_size)
+    finally:
+        _decoding.path = None
+
+
+def _open_image(p: Path, draft_size: tuple[int, int] | None) -> Image.Image:
     _check_file(p)
     try:
         img = _open_checked(p)
@@ -320,6 +377,9 @@ def _open_checked(path: Path) -> Image.Image:
                 raise ImageError(path, HEIF_HINT) from None
             img = _open_refusing_bombs(path)
         else:
+            refused = _refused_format(head)
+            if refused is not None:
+                raise ImageError(path, unsupported_reason(refused)) from None
             kind = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
             if kind is not None:
                 raise ImageError(
@@ -339,7 +399,30 @@ def _open_refusing_bombs(path: Path) -> Image.Image:
     # interleaving it. Image.open only parses headers, so the lock is held briefly.
     with _open_lock, warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        return Image.open(path)
+        return Image.open(path, formats=_allowed_formats())
+
+
+def _allowed_formats() -> list[str]:
+    # HEIF/AVIF appear only once pillow-heif (or Pillow's AVIF plugin) is registered.
+    return [name for name in RASTER_FORMATS if name in Image.OPEN]
+
+
+def _refused_format(head: bytes) -> str | None:
+    """The name of a format Pillow knows but we refuse, judged by signature checks only.
+
+    Only the plugins' ``accept`` functions run (a look at the first bytes), never their openers.
+    """
+    allowed = set(RASTER_FORMATS)
+    for name, (_factory, accept) in list(Image.OPEN.items()):
+        if name in allowed or accept is None:
+            continue
+        try:
+            verdict = accept(head[:16])
+        except Exception:  # noqa: BLE001 - a plugin's check failing just means "not this one"
+            continue
+        if verdict and not isinstance(verdict, str):  # a str is Pillow's "maybe, with a warning"
+            return name
+    return None
 
 
 def _apply_draft(img: Image.Image, draft_size: tuple[int, int], path: Path) -> None:
@@ -486,7 +569,7 @@ def _reason_for(exc: BaseException, path: Path) -> str:
         pixels = int(match.group(1)) if match else 0
         return _bomb_reason(pixels, Image.MAX_IMAGE_PIXELS)
     if isinstance(exc, MemoryError):
-        return "not enough memory to decode this image"
+        return TOO_BIG_FOR_MEMORY
     if isinstance(exc, FileNotFoundError):
         return "file not found"
     if isinstance(exc, PermissionError):
@@ -503,8 +586,19 @@ def _reason_for(exc: BaseException, path: Path) -> str:
         return _os_reason(exc)
     if "decoder" in lowered and "not available" in lowered:
         return f"unsupported image format on this installation ({message})"
+    if "cannot find loader" in lowered:
+        return f"unsupported format ({getattr(exc, 'format', None) or 'no decoder for this file'})"
+    code = re.search(r"(?:decoder|decoding) error(?: (-?\d+))?", lowered)
+    if code is not None:
+        detail = f", code {code.group(1)}" if code.group(1) else ""
+        return f"corrupt image data (the decoder rejected the pixel data{detail})"
     logger.debug("%s: decoding failed", path, exc_info=exc)
     return f"corrupt image data ({message})" if message else "corrupt image data"
+
+
+def unsupported_reason(name: str) -> str:
+    """'unsupported format (EPS)': a format we recognise but deliberately do not open."""
+    return f"unsupported format ({name}): only raster image formats are read"
 
 
 def _bomb_reason(pixels: int, limit: int | None) -> str:

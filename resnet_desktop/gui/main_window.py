@@ -26,14 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_desktop.core.errors import (
-    OutputError,
-)
 from resnet_desktop.core.inference.records import Prediction
-from resnet_desktop.gui.classify.export import export
+from resnet_desktop.gui.classify.export import export_visible
 from resnet_desktop.gui.classify.inputs import Inputs
 from resnet_desktop.gui.classify.job_status import JobStatus
 from resnet_desktop.gui.classify.model_control import ModelControl
+from resnet_desktop.gui.classify.parquet_import import ParquetImport
 from resnet_desktop.gui.classify.preview import PreviewPanel
 from resnet_desktop.gui.classify.results_model import ResultsModel
 from resnet_desktop.gui.classify.results_view import ResultsPanel
@@ -42,14 +40,16 @@ from resnet_desktop.gui.classify.toolbar import ModelToolbar
 from resnet_desktop.gui.common import dialogs
 from resnet_desktop.gui.common.banner import Banner
 from resnet_desktop.gui.common.dropzone import DropOverlay, DropTarget, EmptyState
+from resnet_desktop.gui.common.shortcuts import keep_shortcuts
+from resnet_desktop.gui.common.side_panel import make_room_for_tab
 from resnet_desktop.gui.common.status import StatusBar
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.evaluate.window import SPEED_TAB, ModelLabWindow
 from resnet_desktop.gui.explain.panel import FeaturePanel
-from resnet_desktop.gui.finetune.wizard import FineTuneWizard
 from resnet_desktop.gui.library.library_actions import LibraryActions
 from resnet_desktop.gui.library.organize_actions import OrganizeActions
 from resnet_desktop.gui.settings import AppSettings, ModelSpec
+from resnet_desktop.gui.tool_windows import ToolWindows
 
 
 class MainWindow(QMainWindow):
@@ -82,8 +82,6 @@ class MainWindow(QMainWindow):
         self.thumbnails = ThumbnailLoader(self)
         self.results = ResultsModel(self.thumbnails, self)
         self._closing = False
-        self._wizard: FineTuneWizard | None = None
-        self._lab: ModelLabWindow | None = None
 
         self._build_actions()
         self._build_widgets()
@@ -91,8 +89,9 @@ class MainWindow(QMainWindow):
             self, self.settings.qsettings, self.thumbnails, self.results_panel.proxy.visible_rows, self.results.rowCount
         )
         self.organize_action, self.undo_organize_action = self.organize.actions
+        self.parquet_import = ParquetImport(self, self.results.append_predictions, self.banner, self.status)
         self.library = LibraryActions(
-            self, self.service, self.results, self.results_panel.current_row, self.thumbnails, self.banner
+            self, self.service, self.results, self.results_panel.current_row, self.thumbnails, self.banner, self.status
         )
         self.inputs = Inputs(
             self, self.settings, self.status, self.banner, lambda paths, keep: self.classify(paths, remember=keep)
@@ -110,7 +109,8 @@ class MainWindow(QMainWindow):
             table_paths=self.results.paths,
             rerun=self.rerun,
         )
-        self.jobs = JobStatus(self.service, self.status, self.banner, self.results)
+        self.tools = ToolWindows(self, self.settings, lambda: self.model_info, self.models.use_model_file)
+        self.jobs = JobStatus(self.service, self.status, self.banner, self.results, resume=self.classify)
         self._connect_service()
         self._restore()
 
@@ -147,10 +147,10 @@ class MainWindow(QMainWindow):
             "Classify a few photos that ship with the app",
         )
         self.export_action = self._action(
-            "&Export Results…", self.export_results, "Ctrl+E", "Save the table as CSV or JSON"
+            "&Export Results…", lambda: self.export_results(), "Ctrl+E", "Save the table as CSV or JSON"
         )
         self.cancel_action = self._action("&Cancel", self.cancel, "Esc", "Stop classifying; keep what is done")
-        self.clear_action = self._action("C&lear Results", self.clear_results, None)
+        self.clear_action = self._action("C&lear Results…", lambda: self.clear_results(), None)
         self.quit_action = self._action("&Quit", self.close, K.Quit)
         self.about_action = self._action("&About ResNet Desktop", self.show_about)
         self.open_model_action = self._action(
@@ -159,15 +159,15 @@ class MainWindow(QMainWindow):
             None,
             "Use a .safetensors/.pth file or a fine-tuned model",
         )
-        self.finetune_action = self._action("&Fine-tune New Classifier…", self.open_finetune)
+        self.finetune_action = self._action("&Fine-tune New Classifier…", lambda: self.open_finetune())
         self.evaluate_action = self._action(
             "&Evaluate on Labeled Folder…", lambda: self.open_model_lab(), None, "Accuracy, confusion, calibration"
         )
         self.bench_action = self._action(
             "&Speed Benchmark…", lambda: self.open_model_lab(SPEED_TAB), None, "Time models on this machine"
         )
-        self.cancel_action.setEnabled(False)
-        self.export_action.setEnabled(False)
+        for action in (self.cancel_action, self.export_action, self.clear_action):
+            action.setEnabled(False)
 
     def _build_widgets(self) -> None:
         self.toolbar = ModelToolbar(self)
@@ -180,11 +180,18 @@ class MainWindow(QMainWindow):
         self.results_panel = ResultsPanel(self.results)
         self.results_panel.filter_edit.setAcceptDrops(False)
         self.results_panel.current_changed.connect(self._on_current_row)
+        # Ctrl+E and the other window keys work while the filter or min-confidence box has focus.
+        keep_shortcuts(
+            [self.results_panel.filter_edit, self.results_panel.min_confidence],
+            [self.export_action, self.open_images_action, self.open_folder_action, self.results_panel.find_action],
+        )
         self.empty_state = EmptyState([self.open_images_action, self.open_folder_action, self.samples_action])
         self.left = QStackedWidget()
         self.left.addWidget(self.empty_state)
         self.left.addWidget(self.results_panel)
         self.preview = PreviewPanel(self.thumbnails)
+        self.preview.set_topk(self.toolbar.topk())
+        self.toolbar.topkChanged.connect(self.preview.set_topk)
         self.side_tabs = QTabWidget()
         self.side_tabs.addTab(self.preview, "Preview")
         self.feature_panel = FeaturePanel(self)
@@ -219,16 +226,7 @@ class MainWindow(QMainWindow):
         self.status.set_message("Starting…")
 
     def _make_room_for_tab(self, index: int) -> None:
-        """Widen the side panel (up to 60 % of the window) when a tab needs more than it has."""
-        widget = self.side_tabs.widget(index)
-        inner = widget.widget() if isinstance(widget, QScrollArea) else widget
-        if inner is None:
-            return
-        left, right = self.splitter.sizes()
-        total = left + right
-        wanted = min(inner.minimumSizeHint().width() + 24, int(total * 0.6))
-        if wanted > right:
-            self.splitter.setSizes([total - wanted, wanted])
+        make_room_for_tab(self.splitter, self.side_tabs, index)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -236,14 +234,16 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.open_images_action, self.open_folder_action, self.paste_action])
         file_menu.addMenu(self.inputs.recent_menu)
         file_menu.addAction(self.samples_action)
+        file_menu.addAction(self.parquet_import.action)
         file_menu.addActions(self.library.file_actions)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
-        edit_menu.addAction(self.results_panel.copy_action)
-        edit_menu.addAction(self.results_panel.show_in_folder_action)
+        panel = self.results_panel
+        edit_menu.addActions([panel.copy_action, panel.remove_action, panel.show_in_folder_action, panel.find_action])
+        self.addAction(panel.find_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.cancel_action)
         edit_menu.addAction(self.clear_action)
@@ -259,8 +259,9 @@ class MainWindow(QMainWindow):
 
     def _connect_service(self) -> None:
         s = self.service
-        s.predictions.connect(lambda _job, predictions: self.results.append_predictions(predictions))
+        s.predictions.connect(lambda job, predictions: self.results.append_predictions(predictions, job.model))
         s.busyChanged.connect(self._on_busy)
+        s.stage.connect(lambda _text: self._on_busy(self.service.busy))  # Esc also stops a model load
         s.loadProgress.connect(lambda *_: self.cancel_action.setEnabled(True))  # Esc stops a download
         s.modelFailed.connect(lambda _exc: self._on_busy(self.service.busy))
         self.models.modelReady.connect(self._on_model_ready)
@@ -294,12 +295,11 @@ class MainWindow(QMainWindow):
         self.modelReady.emit(info)
 
     def rerun(self) -> None:
-        """Classify the files in the table again with the current model."""
+        """Classify the files in the table again with the current model; each row is updated in place."""
         paths = self.results.paths()
         self.banner.hide()
-        self.results.clear()
         if paths:
-            self.classify(paths, remember=False)
+            self.service.classify(paths, self.toolbar.topk())
 
     # -- input ---------------------------------------------------------------------------------
 
@@ -311,7 +311,9 @@ class MainWindow(QMainWindow):
         if remember:
             self.inputs.remember(paths)
         self.left.setCurrentWidget(self.results_panel)
-        return self.service.classify(paths, self.toolbar.topk())
+        # Files already in the table from this model are not classified again (or given a second row).
+        done = self.results.classified_with(self.model_info.source) if self.model_info else frozenset()
+        return self.service.classify(paths, self.toolbar.topk(), skip=done)
 
     def _drop_text(self, paths: list[Path]) -> str:
         busy = " (queued after the current job)" if self.service.busy else ""
@@ -328,19 +330,27 @@ class MainWindow(QMainWindow):
         elif self.service.cancel_load():
             self.status.set_message("Cancelling the model download…")
 
-    def clear_results(self) -> None:
+    def clear_results(self, *, ask: bool = True) -> bool:
+        """Edit > Clear Results: asks first (the rows cannot be brought back; the files are untouched)."""
+        count = self.results.rowCount()
+        if not count:
+            return False
+        if ask and not dialogs.confirm_clear(self, count):
+            return False
         self.results.clear()
         self.preview.show_row(None)
+        return True
 
     def _on_busy(self, busy: bool) -> None:
-        self.cancel_action.setEnabled(busy)
-        self.status.show_cancel(busy)
+        self.cancel_action.setEnabled(busy or self.service.is_loading)
+        self.status.show_cancel(busy or self.service.is_loading)
         if not busy and not self.service.is_loading:
             self.status.set_idle()
 
     def _on_rows_changed(self, *_args: object) -> None:
         has_rows = self.results.rowCount() > 0
         self.export_action.setEnabled(has_rows)
+        self.clear_action.setEnabled(has_rows)
         self.organize.update()
         if has_rows and self.left.currentWidget() is not self.results_panel:
             self.left.setCurrentWidget(self.results_panel)
@@ -355,51 +365,19 @@ class MainWindow(QMainWindow):
     # -- export, tools, about ------------------------------------------------------------------
 
     def export_results(self, path: Path | None = None) -> Path | None:
-        """Write the visible rows (filtered, in display order) to CSV or JSON."""
-        rows = self.results_panel.proxy.visible_rows()
-        if not rows:
-            return None
-        if path is None:
-            path = dialogs.ask_export_path(self, str(Path(self.inputs.start_folder()) / "results.csv"))
-            if path is None:
-                return None
-        try:
-            export(path, rows)
-        except OutputError as exc:
-            self.banner.show_message("Export failed", str(exc))
-            return None
-        self.status.set_message(f"Exported {len(rows)} rows to {path}")
-        return path
+        """File > Export Results (Ctrl+E): the visible rows (filtered, in display order) to CSV or JSON."""
+        start = Path(self.inputs.start_folder()) / "results.csv"
+        return export_visible(self, self.results_panel.proxy.visible_rows(), start, self.status, self.banner, path)
 
-    def open_finetune(self) -> QWidget | None:
-        """Tools > Fine-tune: the wizard's saved model becomes the window's model."""
-        if self._wizard is not None:
-            self._wizard.raise_()
-            self._wizard.activateWindow()
-            return self._wizard
-        loaded = self.model_info.loaded if self.model_info else None
-        wizard = FineTuneWizard(self, current_loaded_model=loaded)
-        wizard.modelReady.connect(self.models.use_model_file)
-        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        wizard.destroyed.connect(self._forget_wizard)
-        self._wizard = wizard
-        wizard.show()
-        return wizard
-
-    def _forget_wizard(self, *_args: object) -> None:
-        self._wizard = None
+    def open_finetune(self) -> QWidget:
+        return self.tools.open_finetune()
 
     def open_model_lab(self, tab: int = 0) -> ModelLabWindow:
-        """Tools > Evaluate / Speed Benchmark: one model lab window, starting with the current model."""
-        if self._lab is None:
-            self._lab = ModelLabWindow.for_model(self.settings, self.model_info, lambda: setattr(self, "_lab", None))
-        return self._lab.show_tab(tab)
+        return self.tools.open_model_lab(tab)
 
     def show_about(self) -> None:
-        catalog = self.service.catalog
-        versions = {k: v for k, v in (catalog.versions if catalog else {}).items() if k in ("torch", "torchvision")}
         device = self.model_info.device_name if self.model_info else ""
-        dialogs.show_about(self, versions, device)
+        dialogs.show_about(self, self.service.catalog.versions if self.service.catalog else {}, device)
 
     # -- shutdown ------------------------------------------------------------------------------
 
@@ -412,11 +390,8 @@ class MainWindow(QMainWindow):
             # Waiting for workers can take a while (a download blocked in a socket read only sees
             # the cancel when the read returns): hide first so the person never sees a frozen window.
             self.hide()
-            if self._wizard is not None:
-                self._wizard.close()  # the wizard cancels and waits for its own threads
+            self.tools.close_all()
             self.organize.shutdown()  # stops an organize after its current photo (the journal keeps it undoable)
-            if self._lab is not None:
-                self._lab.close()
             self.service.shutdown()
             self.thumbnails.shutdown()
             self.feature_panel.shutdown()

@@ -30,7 +30,7 @@ def test_explain_writes_the_overlay_of_the_core_grad_cam(
     from resnet_desktop.core.models import zoo
 
     output = tmp_path / "cam.png"
-    assert _explain(resnet18_weights, output, "--opacity", "0.7") == 0
+    assert _explain(resnet18_weights, output, "--opacity", "0.7", "--crop-only") == 0
     loaded = zoo.load_model("resnet18", str(resnet18_weights))
     photo = open_image(CAT)
     result = grad_cam(loaded.model, image_tensor(photo, loaded.preprocessing))

@@ -1,4 +1,4 @@
-"""Fixtures for the main-window tests (imported by those modules; tests/gui has no shared conftest)."""
+"""GUI fixtures: isolated settings, windows, and a ``person`` who drives them (see ``harness``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
+
+from tests.gui.harness import Dialogs, Person, excepthook_spy
 
 
 @pytest.fixture
@@ -60,3 +62,18 @@ def mixed_folder(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     locked = folder / "unreadable.jpg"
     if locked.exists():
         locked.chmod(0o644)
+
+
+@pytest.fixture
+def dialogs(monkeypatch) -> Dialogs:
+    """File dialogs and message boxes answered from queues (unanswered ones are cancelled)."""
+    return Dialogs(monkeypatch)
+
+
+@pytest.fixture
+def person(qtbot, window, dialogs) -> Iterator[Person]:
+    """A person at the ready window (seeded resnet18); fails the test on any unexpected error."""
+    driver = Person(qtbot, window, dialogs)
+    with excepthook_spy(driver):
+        yield driver
+    assert not driver.problems(), driver.problems()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from resnet_desktop.core.atomic import write_with
 from resnet_desktop.core.errors import SettingsError
@@ -187,20 +187,73 @@ def overlay(
     return Image.fromarray(np.clip(np.rint(blended), 0, 255).astype(np.uint8), mode="RGB")
 
 
+def network_box(size: tuple[int, int], resize_size: int, crop_size: int) -> tuple[int, int, int, int]:
+    """The square (left, top, right, bottom) of a ``size`` photo that Resize + CenterCrop keep.
+
+    At least one pixel on each side, so a 1-pixel-wide photo still has a (tiny) view.
+    """
+    width, height = size
+    side = min(width, height) * crop_size / resize_size
+    left, top = (width - side) / 2.0, (height - side) / 2.0
+    box = [round(left), round(top), round(left + side), round(top + side)]
+    if box[2] <= box[0]:
+        box[0], box[2] = _one_pixel(box[0], width)
+    if box[3] <= box[1]:
+        box[1], box[3] = _one_pixel(box[1], height)
+    return box[0], box[1], box[2], box[3]
+
+
+def _one_pixel(start: int, limit: int) -> tuple[int, int]:
+    start = min(max(0, start), max(0, limit - 1))
+    return start, start + 1
+
+
 def network_view(image: Image.Image, resize_size: int, crop_size: int, output_size: int | None = None) -> Image.Image:
     """The square part of ``image`` the network sees after Resize(resize_size) + CenterCrop(crop_size).
 
     Cut at the photo's own resolution (sharper than the 224-pixel tensor), optionally resized to
     ``output_size``. Heatmaps of the network's input line up with it exactly.
     """
-    width, height = image.size
-    side = min(width, height) * crop_size / resize_size
-    left, top = (width - side) / 2.0, (height - side) / 2.0
-    box = (round(left), round(top), round(left + side), round(top + side))
-    view = image.convert("RGB").crop(box)
+    view = image.convert("RGB").crop(network_box(image.size, resize_size, crop_size))
     if output_size is not None and view.size != (output_size, output_size):
         view = view.resize((output_size, output_size), Image.Resampling.BICUBIC)
     return view
+
+
+def overlay_on_photo(
+    image: Image.Image,
+    heatmap: np.ndarray,
+    resize_size: int,
+    crop_size: int,
+    *,
+    opacity: float = 0.5,
+    colormap: str = DEFAULT_COLORMAP,
+    max_side: int | None = None,
+) -> Image.Image:
+    """The whole photo, with the heatmap blended over the part the network saw and that part outlined.
+
+    ``max_side`` scales the result down (never up) so its longer side fits.
+    """
+    photo = image.convert("RGB")
+    box = network_box(photo.size, resize_size, crop_size)
+    if max_side is not None and max(photo.size) > max_side:
+        factor = max_side / max(photo.size)
+        photo = photo.resize(
+            (max(1, round(photo.width * factor)), max(1, round(photo.height * factor))), Image.Resampling.BICUBIC
+        )
+        box = (
+            int(box[0] * factor),
+            int(box[1] * factor),
+            max(int(box[0] * factor) + 1, round(box[2] * factor)),
+            max(int(box[1] * factor) + 1, round(box[3] * factor)),
+        )
+    region = photo.crop(box)
+    photo.paste(overlay(region, heatmap, opacity, colormap=colormap), box[:2])
+    line = max(1, round(min(photo.size) / 150))
+    ImageDraw.Draw(photo).rectangle(
+        (box[0], box[1], box[2] - 1, box[3] - 1), outline=(255, 255, 255), width=min(line, box[2] - box[0])
+    )
+    return photo
 
 
 def save_png(image: Image.Image, target: str | Path, *, overwrite: bool) -> Path:

@@ -12,6 +12,7 @@ Memory stays bounded: only a fixed window of files is in flight, and the input i
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 from collections import deque
@@ -39,6 +40,11 @@ logger = logging.getLogger(__name__)
 CANCEL_POLL_S = 0.05
 #: Batches decoded ahead of the one being consumed; bounds memory and keeps the pool busy.
 PREFETCH_BATCHES = 2
+
+#: Resized images are kept within this many times the model input along their long side (memory).
+MAX_RESIZED_ASPECT = 4
+#: The most images per batch: beyond it only memory grows, not speed.
+MAX_BATCH_SIZE = 1024
 
 #: Draft target relative to ``resize_size``: 2x leaves photos under twice the model input undrafted
 #: (identical to the reference) and halves the logit difference on big ones for a few ms more.
@@ -69,10 +75,34 @@ def draft_size_for(preprocessing: Preprocessing) -> tuple[int, int]:
 
 
 def resize_and_crop(image: Image.Image, preprocessing: Preprocessing) -> Image.Image:
-    """Shorter side to ``resize_size`` (antialiased, in Pillow: fastest on CPU), then centre crop."""
+    """Shorter side to ``resize_size`` (antialiased, in Pillow: fastest on CPU), then centre crop.
+
+    A very long, thin image (10000x1) would be upscaled to millions of pixels along its long side
+    only to be cropped away; such images are centre-cropped first to what the final crop can see.
+    """
     interpolation = InterpolationMode(preprocessing.interpolation)
+    image = precrop_long_side(image, preprocessing.resize_size, preprocessing.crop_size)
     image = F.resize(image, [preprocessing.resize_size], interpolation=interpolation, antialias=True)
     return F.center_crop(image, [preprocessing.crop_size])
+
+
+def precrop_long_side(image: Image.Image, resize_size: int, crop_size: int) -> Image.Image:
+    """Centre-crop the long side of an image whose resize would exceed ``MAX_RESIZED_ASPECT`` times
+    the final size, keeping what the centre crop sees plus a margin for the resampling filter.
+
+    Images within the bound (every ordinary photo) are returned unchanged, so their pixels stay
+    identical to torchvision's reference transform.
+    """
+    width, height = image.size
+    short, long = min(width, height), max(width, height)
+    scale = resize_size / short
+    limit = MAX_RESIZED_ASPECT * max(resize_size, crop_size)
+    if long * scale <= limit:
+        return image
+    keep = min(long, math.ceil(limit / scale))  # still far wider than the crop: the filter margin
+    start = (long - keep) // 2
+    box = (start, 0, start + keep, height) if width > height else (0, start, width, start + keep)
+    return image.crop(box)
 
 
 def normalize(
@@ -103,6 +133,7 @@ def decode_one(
     """Decode one file into a uint8 ``(3, crop, crop)`` tensor, or return the reason it failed."""
     try:
         image = open_image(path, draft_size=draft_size_for(preprocessing))
+        image = precrop_long_side(image, preprocessing.resize_size, preprocessing.crop_size)
         if augment is not None:
             image = augment(image)
         if transform is not None:
@@ -191,8 +222,8 @@ def decode_batches(
     it is asked for (nothing decodes while the caller runs the model): on a CPU-only machine this
     avoids decode threads and the model's threads fighting over the same cores.
     """
-    if batch_size < 1:
-        raise SettingsError("batch_size must be at least 1")
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise SettingsError(f"the batch size must be from 1 to {MAX_BATCH_SIZE}, got {batch_size}")
     window = batch_size * max(1, prefetch_batches) if overlap else batch_size
     source = iter([paths] if isinstance(paths, (str, os.PathLike)) else paths)
     pending: deque[tuple[Path, Future[tuple[torch.Tensor | None, str | None]]]] = deque()

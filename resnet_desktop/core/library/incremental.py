@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -83,6 +83,8 @@ class IndexedRun:
             self.model_id = self._guard(lambda: index.model_id(identity))
         if self.model_id is None:
             self.index = None
+        #: Engine results not committed yet (one batch at most); ``close`` commits them too.
+        self._pending: list[tuple[FileStat | None, Prediction]] = []
         self._pause_after = int(os.environ.get(PAUSE_ENV, "0") or 0)
         self._batches = 0
 
@@ -92,7 +94,9 @@ class IndexedRun:
         return cast("Engine", self._engine)
 
     def close(self) -> None:
-        """Close the index this run was given (also when a failure made the run drop it)."""
+        """Commit what is pending and close the index this run was given (also when a failure dropped it)."""
+        self._flush()
+        self.index = None
         if self._opened is not None:
             self._opened.close()
             self._opened = None
@@ -120,7 +124,7 @@ class IndexedRun:
         cancel: threading.Event | None = None,
         progress: Callable[[Progress], None] | None = None,
         inputs: list[Path] | None = None,
-    ) -> Iterator[Indexed]:
+    ) -> Generator[Indexed, None, None]:
         """Yield one :class:`Indexed` per path, in order: index hits at once, the rest as the engine
         finishes them. ``inputs`` (the folders/files given) is remembered as a session."""
         started = time.perf_counter()
@@ -147,7 +151,7 @@ class IndexedRun:
             progress(Progress(done=done, failed=failed, total=total, images_per_second=rate, elapsed_s=elapsed))
 
         fresh = self._run_engine(misses, cancel, report) if misses else iter(())
-        pending: list[tuple[FileStat | None, Prediction]] = []
+        pending = self._pending
         reported_hits = False
         try:
             for _path, stat, hit in plan:
@@ -165,15 +169,14 @@ class IndexedRun:
                 self.counts.new += 1
                 pending.append((stat, item))
                 if len(pending) >= self._batch():
-                    self._commit(pending)
-                    pending = []
+                    self._flush()
                 yield Indexed(self._without_vector(item), NEW)
             if not reported_hits:
                 report(None)
             for _extra in fresh:  # nothing is left; this lets the engine send its last progress
                 break
         finally:
-            self._commit(pending)
+            self._flush()
 
     def _batch(self) -> int:
         if self.commit_every is not None:
@@ -222,6 +225,10 @@ class IndexedRun:
     def _without_vector(prediction: Prediction) -> Prediction:
         """The caller gets the scores; the 2048 floats stay in the index (the GUI keeps thousands of rows)."""
         return replace(prediction, embedding=None) if prediction.embedding is not None else prediction
+
+    def _flush(self) -> None:
+        pending, self._pending[:] = list(self._pending), []
+        self._commit(pending)
 
     def _commit(self, pending: list[tuple[FileStat | None, Prediction]]) -> None:
         if self.index is None or self.model_id is None or not pending:

@@ -19,14 +19,19 @@ from torch import Tensor, nn
 
 from resnet_desktop import __version__
 from resnet_desktop.core.atomic import AtomicFile, atomic_group, check_writable
-from resnet_desktop.core.errors import WeightsError
-from resnet_desktop.core.models.spec import ARCHITECTURES
+from resnet_desktop.core.errors import IncompleteModelError, WeightsError
+from resnet_desktop.core.models.spec import ARCHITECTURES, Preprocessing
 
 logger = logging.getLogger(__name__)
 
 FORMAT_NAME = "resnet-desktop-model"
 FORMAT_VERSION = 1
 WEIGHTS_SUFFIX = ".safetensors"
+#: Our headers are tens of KB; a bigger one is not ours (and is not worth reading to find out).
+_MAX_HEADER = 16 * 2**20
+MAX_SIDECAR_BYTES = 4 * 2**20
+MAX_CLASSES = 100_000  # the same bound as weights.MAX_CLASSES (this module stays torch-free)
+MAX_NAME_CHARS = 500
 _REQUIRED = ("format", "format_version", "arch", "class_names", "preprocessing")
 
 
@@ -68,8 +73,27 @@ class ModelFileMeta:
 
 
 def is_model_file(path: str | Path) -> bool:
-    """True when ``path`` has a sidecar next to it, i.e. it should be read as our model file."""
-    return sidecar_path(path).is_file()
+    """True when ``path`` should be read as our model file: it has a sidecar next to it, or it is
+    a ``.safetensors`` we wrote (its header says so) whose sidecar is missing (then loading it
+    says it is incomplete instead of guessing "class 0", "class 1"...)."""
+    return sidecar_path(path).is_file() or written_by_us(path)
+
+
+def written_by_us(path: str | Path) -> bool:
+    """Whether the safetensors header of ``path`` carries our format name (reads the header only)."""
+    path = Path(path)
+    if path.suffix.lower() != WEIGHTS_SUFFIX or not path.is_file():
+        return False
+    try:
+        with path.open("rb") as fh:
+            size = int.from_bytes(fh.read(8), "little")
+            if not 2 <= size <= _MAX_HEADER:
+                return False
+            header = json.loads(fh.read(size))
+    except (OSError, ValueError, RecursionError):
+        return False
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    return isinstance(meta, dict) and meta.get("format") == FORMAT_NAME
 
 
 def _validate(data: object, where: Path) -> ModelFileMeta:
@@ -85,19 +109,23 @@ def _validate(data: object, where: Path) -> ModelFileMeta:
     if missing:
         raise WeightsError(f"{where}: the model description lacks {', '.join(missing)}")
     version = data["format_version"]
-    if not isinstance(version, int) or version < 1:
-        raise WeightsError(f"{where}: invalid format_version {version!r}")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 1000:
+        raise WeightsError(f"{where}: invalid format_version (expected a small whole number)")
     if version > FORMAT_VERSION:
         raise WeightsError(
             f"{where}: written by a newer ResNet Desktop (format version {version}, this one reads "
             f"up to {FORMAT_VERSION}); update the app to open it"
         )
-    if data["arch"] not in ARCHITECTURES:
+    if not isinstance(data["arch"], str) or data["arch"] not in ARCHITECTURES:
         known = ", ".join(ARCHITECTURES)
-        raise WeightsError(f"{where}: unknown architecture {data['arch']!r}; expected one of {known}")
+        raise WeightsError(f"{where}: unknown architecture {str(data['arch'])[:40]!r}; expected one of {known}")
     names = data["class_names"]
     if not (isinstance(names, list) and names and all(isinstance(n, str) and n for n in names)):
         raise WeightsError(f"{where}: class_names must be a non-empty list of non-empty strings")
+    if len(names) > MAX_CLASSES:
+        raise WeightsError(f"{where}: {len(names):,} class names; at most {MAX_CLASSES:,} are supported")
+    if any(len(n) > MAX_NAME_CHARS for n in names):
+        raise WeightsError(f"{where}: a class name is longer than {MAX_NAME_CHARS} characters")
     if len(set(names)) != len(names):
         raise WeightsError(f"{where}: class_names contains duplicates")
     if not isinstance(data["preprocessing"], dict):
@@ -105,6 +133,7 @@ def _validate(data: object, where: Path) -> ModelFileMeta:
     metrics = data.get("metrics") or {}
     if not isinstance(metrics, dict):
         raise WeightsError(f"{where}: metrics must be a JSON object")
+    Preprocessing.from_dict(data["preprocessing"], source=str(where))  # bounds checked before any use
     base = data.get("base_weights")
     return ModelFileMeta(
         arch=data["arch"],
@@ -122,15 +151,28 @@ def read_meta(path: str | Path) -> ModelFileMeta:
     """Read and validate the sidecar of the model file at ``path``."""
     side = sidecar_path(path)
     try:
+        if side.stat().st_size > MAX_SIDECAR_BYTES:
+            raise WeightsError(
+                f"{side}: the model description is {side.stat().st_size:,} bytes; ours are a few KB "
+                f"(limit {MAX_SIDECAR_BYTES:,}), so this is not one"
+            )
         text = side.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise WeightsError(f"{side}: model description missing (expected next to {Path(path).name})") from None
+        raise IncompleteModelError(
+            f"{Path(path)}: the model file is incomplete (model description missing: {side.name}, which "
+            f"holds its class names and preprocessing); the save was interrupted or the .json was not "
+            f"copied with it. Copy {side.name} next to it, or fine-tune again"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise WeightsError(f"{side}: cannot read the model description: {exc}") from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise WeightsError(f"{side}: the model description is not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise WeightsError(f"{side}: the model description is nested too deeply to be one of ours") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise WeightsError(f"{side}: the model description holds an unreadable value ({exc})") from None
     return _validate(data, side)
 
 

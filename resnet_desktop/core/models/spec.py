@@ -26,6 +26,11 @@ DEFAULT_WEIGHTS = "IMAGENET1K_V2"
 RANDOM_WEIGHTS = "random"
 RANDOM_SEED = 0
 #: torchvision's ``InterpolationMode`` values, so a saved recipe can be checked without importing it.
+#: Bounds on a saved recipe: beyond them a file asks for gigabytes per image (crop 4000) or
+#: divides by almost zero (std 1e-300), so it is refused when read, never half-way through a run.
+MAX_IMAGE_SIDE = 1024
+MAX_ABS_MEAN = 10.0
+STD_RANGE = (1e-3, 100.0)
 INTERPOLATIONS = ("nearest", "nearest-exact", "bilinear", "bicubic", "box", "hamming", "lanczos")
 
 
@@ -44,6 +49,15 @@ def is_v1(arch: str) -> bool:
 def base_arch(arch: str) -> str:
     """The torchvision architecture a name is built from (``resnet50-v1`` -> ``resnet50``)."""
     return arch.removesuffix(V1_SUFFIX) if is_v1(arch) else arch
+
+
+def _shown(value: object) -> str:
+    """A value for a message, cut short (a sidecar may hold a 5,000-digit number)."""
+    try:
+        text = repr(value)
+    except ValueError:  # int too large to turn into text
+        text = "a huge number"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _size(value: Any) -> int:
@@ -107,23 +121,35 @@ class Preprocessing:
         sizes: dict[str, int] = {}
         for key in ("resize_size", "crop_size"):
             value = data[key]
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise WeightsError(f"{source}: preprocessing {key} must be a positive integer, got {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_IMAGE_SIDE:
+                raise WeightsError(
+                    f"{source}: preprocessing {key} must be a whole number from 1 to {MAX_IMAGE_SIDE}, "
+                    f"got {_shown(value)}"
+                )
             sizes[key] = value
         triples: dict[str, tuple[float, float, float]] = {}
         for key in ("mean", "std"):
             value = data[key]
             numbers = isinstance(value, list) and len(value) == 3
             if not numbers or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
-                raise WeightsError(f"{source}: preprocessing {key} must be a list of 3 numbers, got {value!r}")
-            if not all(math.isfinite(x) for x in value):
-                raise WeightsError(f"{source}: preprocessing {key} must be finite numbers, got {value!r}")
-            triples[key] = (float(value[0]), float(value[1]), float(value[2]))
-        if any(x <= 0 for x in triples["std"]):
-            raise WeightsError(f"{source}: preprocessing std values must be positive")
+                raise WeightsError(f"{source}: preprocessing {key} must be a list of 3 numbers, got {_shown(value)}")
+            try:
+                floats = tuple(float(x) for x in value)
+            except OverflowError:  # a 400-digit integer
+                floats = (math.inf,)
+            if not all(math.isfinite(x) for x in floats):
+                raise WeightsError(f"{source}: preprocessing {key} must be finite numbers, got {_shown(value)}")
+            triples[key] = (floats[0], floats[1], floats[2])
+        if not all(abs(x) <= MAX_ABS_MEAN for x in triples["mean"]):
+            raise WeightsError(
+                f"{source}: preprocessing mean values must lie between -{MAX_ABS_MEAN:g} and {MAX_ABS_MEAN:g}"
+            )
+        low, high = STD_RANGE
+        if not all(low <= x <= high for x in triples["std"]):
+            raise WeightsError(f"{source}: preprocessing std values must lie between {low:g} and {high:g}")
         interpolation = data.get("interpolation", "bilinear")
-        if interpolation not in INTERPOLATIONS:
-            raise WeightsError(f"{source}: preprocessing interpolation '{interpolation}' is not a known mode")
+        if not isinstance(interpolation, str) or interpolation not in INTERPOLATIONS:
+            raise WeightsError(f"{source}: preprocessing interpolation {_shown(interpolation)} is not a known mode")
         return cls(
             resize_size=sizes["resize_size"],
             crop_size=sizes["crop_size"],

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QWidget
 
 from resnet_desktop.core.errors import CancelledError, DeviceError, ResNetDesktopError, WeightsMissingError, describe
 from resnet_desktop.gui.classify.service import Catalog, ModelInfo, ModelService
-from resnet_desktop.gui.classify.toolbar import ModelToolbar
+from resnet_desktop.gui.classify.toolbar import ModelToolbar, is_weights_file
 from resnet_desktop.gui.common import dialogs
 from resnet_desktop.gui.common.banner import Banner
 from resnet_desktop.gui.common.status import StatusBar
@@ -91,11 +91,10 @@ class ModelControl(QObject):
             self.device = device
             self.settings.set_device(device)
             self.toolbar.set_device_choice(device)
-        self.settings.set_model_spec(spec)
         self.toolbar.set_spec(spec)
         self._offer_rerun = bool(self._table_paths())
-        if self.service.busy:
-            self.service.cancel_all()
+        # The running job used the old model: stop it. Queued files wait for the new one.
+        self.service.cancel_running()
         self.banner.hide()
         self._load(spec)
 
@@ -135,6 +134,7 @@ class ModelControl(QObject):
 
     def _on_ready(self, info: ModelInfo) -> None:
         self.info = info
+        self.settings.set_model_spec(self.spec)  # only a model that loaded is remembered
         self.toolbar.set_spec(info.spec)
         self.status.set_model_text(f"{info.source} · {info.device_name}")
         self.status.set_message(f"Ready: {info.source} on {info.device_name}. Drop images to classify.")
@@ -155,6 +155,10 @@ class ModelControl(QObject):
 
     def _on_failed(self, exc: BaseException) -> None:
         self.status.set_idle()
+        failed = self.spec
+        if self.service.model is not None:
+            self._keep_working_model(self.service.model, failed, exc)
+            return
         self.status.set_model_text("No model")
         message = describe(exc)
         if isinstance(exc, DeviceError):
@@ -172,3 +176,22 @@ class ModelControl(QObject):
             self.status.set_message("No model loaded.")
         title = exc.title if isinstance(exc, ResNetDesktopError) else "The model could not be loaded"
         self.banner.show_message(title, message, actions)
+
+    def _keep_working_model(self, working: ModelInfo, failed: ModelSpec, exc: BaseException) -> None:
+        """A load failed while another model works: keep it, and say what is wrong with the new one."""
+        self.info = working
+        self.spec = working.spec
+        if failed.weights:
+            self.toolbar.forget_file(failed.weights)
+        self.toolbar.set_spec(working.spec)
+        self.status.set_model_text(f"{working.source} · {working.device_name}")
+        if isinstance(exc, CancelledError):
+            self.status.set_message(f"Loading cancelled; still using {working.source}.")
+            return
+        self.status.set_message(f"Still using {working.source}.")
+        name = Path(failed.weights).name if failed.weights and is_weights_file(failed.weights) else failed.describe()
+        self.banner.show_message(
+            f"{name} cannot be used",
+            f"{describe(exc)}\n\nThe model that was working ({working.source}) is still in use.",
+            [(CHOOSE_WEIGHTS, self.choose_weights_file)],
+        )

@@ -102,14 +102,17 @@ class PreviewPanel(QWidget):
         super().__init__(parent)
         self.loader = loader
         self.row: Prediction | None = None
+        self.topk = 5
         self.image = ImageLabel()
         self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.PlainText)  # a file name is never markup
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
         self.message = QLabel(wordWrap=True)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.bars = TopKBars()
         layout = QVBoxLayout(self)
@@ -120,12 +123,19 @@ class PreviewPanel(QWidget):
         loader.ready.connect(self._on_ready)
         self.show_row(None)
 
+    def set_topk(self, topk: int) -> None:
+        """The Top-k setting, for the hint text (the bars show whatever the row has)."""
+        self.topk = topk
+        if self.row is None:
+            self.show_row(None)
+
     def show_row(self, row: Prediction | None) -> None:
         self.row = row
         if row is None:
             self.title.setText("")
             self.bars.set_scores(())
-            self.message.setText("Select a result to see it large with its top-5 classes.")
+            classes = "top class" if self.topk == 1 else f"top-{self.topk} classes"
+            self.message.setText(f"Select a result to see it large with its {classes}.")
             self.image.set_image(None, "")
             return
         self.title.setText(row.path.name)

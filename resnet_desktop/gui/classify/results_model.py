@@ -46,6 +46,7 @@ class ResultsModel(QAbstractTableModel):
         self._row_of: dict[str, list[int]] = {}
         #: path -> where its result came from ("From the library index", "Newly classified"), for the tooltip.
         self.origins: dict[str, str] = {}
+        self._model_of: dict[str, str] = {}
         self.thumbnails = thumbnails
         if thumbnails is not None:
             thumbnails.ready.connect(self._on_thumbnail)
@@ -63,13 +64,44 @@ class ResultsModel(QAbstractTableModel):
             self._row_of.setdefault(str(row.path), []).append(first + offset)
         self.endInsertRows()
 
-    def append_predictions(self, predictions: Iterable[Prediction]) -> None:
-        self.append(p if p.embedding is None else replace(p, embedding=None) for p in predictions)
+    def append_predictions(self, predictions: Iterable[Prediction], model: str = "") -> None:
+        """Add new files; a file already in the table is updated in place (never a second row).
+        ``model`` names the model that made the predictions (see ``classified_with``)."""
+        new: list[Prediction] = []
+        for prediction in predictions:
+            row = prediction if prediction.embedding is None else replace(prediction, embedding=None)
+            key = str(row.path)
+            self._model_of[key] = model
+            existing = self._row_of.get(key)
+            if existing:
+                self._rows[existing[0]] = row
+                self.dataChanged.emit(self.index(existing[0], 0), self.index(existing[0], len(HEADERS) - 1))
+            elif all(str(other.path) != key for other in new):
+                new.append(row)
+        self.append(new)
+
+    def classified_with(self, model: str) -> frozenset[Path]:
+        """Files whose row is a prediction (not an error) made by ``model``: no need to classify again."""
+        return frozenset(r.path for r in self._rows if r.ok and self._model_of.get(str(r.path)) == model)
+
+    def remove(self, source_rows: Iterable[int]) -> int:
+        """Remove rows by their index in this model (not the proxy); returns how many went."""
+        doomed = sorted(set(source_rows), reverse=True)
+        for row in doomed:
+            self.beginRemoveRows(QModelIndex(), row, row)
+            self._model_of.pop(str(self._rows[row].path), None)
+            del self._rows[row]
+            self.endRemoveRows()
+        self._row_of = {}
+        for index, kept in enumerate(self._rows):
+            self._row_of.setdefault(str(kept.path), []).append(index)
+        return len(doomed)
 
     def clear(self) -> None:
         self.beginResetModel()
         self._rows.clear()
         self._row_of.clear()
+        self._model_of.clear()
         self.endResetModel()
 
     def rows(self) -> list[Prediction]:
@@ -165,7 +197,8 @@ class ResultsModel(QAbstractTableModel):
 
 
 class ResultsFilter(QSortFilterProxyModel):
-    """Sort by any column; keep rows whose label/file/error contains the text and whose confidence is high enough."""
+    """Sort by any column; keep rows where any top-k label, the file name or the error contains the text,
+    and whose confidence is high enough."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -207,7 +240,7 @@ class ResultsFilter(QSortFilterProxyModel):
             return False
         if not self._text:
             return True
-        return any(self._text in s.label.lower() for s in row.scores[:1]) or self._text in row.path.name.lower()
+        return any(self._text in s.label.lower() for s in row.scores) or self._text in row.path.name.lower()
 
     def visible_rows(self) -> list[Prediction]:
         """Rows as shown: filtered and in display order (what Export writes)."""

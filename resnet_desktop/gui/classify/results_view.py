@@ -33,6 +33,7 @@ from resnet_desktop.gui.classify.results_model import (
     ResultsModel,
 )
 from resnet_desktop.gui.common.bars import draw_bar
+from resnet_desktop.gui.common.text import plural
 from resnet_desktop.gui.common.thumbnails import THUMB_SIZE
 
 
@@ -113,15 +114,18 @@ class ResultsPanel(QWidget):
         header.resizeSection(COL_LABEL, 200)
         header.resizeSection(COL_CONFIDENCE, 130)
         header.setStretchLastSection(True)
+        self._sorted_column = -1
+        header.sortIndicatorChanged.connect(self._on_sort_changed)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        self.copy_action = QAction("&Copy Rows", self)
-        self.copy_action.setShortcut(QKeySequence.StandardKey.Copy)
-        self.copy_action.triggered.connect(self.copy_selected)
-        self.show_in_folder_action = QAction("Show in &Folder", self)
-        self.show_in_folder_action.triggered.connect(self.show_in_folder)
-        self.table.addAction(self.copy_action)
-        self.table.addAction(self.show_in_folder_action)
+        self.copy_action = self._table_action("&Copy Rows", self.copy_selected, QKeySequence.StandardKey.Copy)
+        self.remove_action = self._table_action("&Remove Rows", self.remove_selected, QKeySequence.StandardKey.Delete)
+        self.show_in_folder_action = self._table_action("Show in &Folder", self.show_in_folder)
+        self.find_action = QAction("&Find…", self)
+        self.find_action.setShortcut(QKeySequence.StandardKey.Find)
+        self.find_action.setStatusTip("Filter the table by label or file name")
+        self.find_action.triggered.connect(self.focus_filter)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
+        self.table.selectionModel().selectionChanged.connect(self._update_actions)
         self.table.doubleClicked.connect(lambda _i: self._open_current())
 
         layout = QVBoxLayout(self)
@@ -135,11 +139,46 @@ class ResultsPanel(QWidget):
             self.proxy.layoutChanged,
         ):
             signal.connect(self._update_count)
+            signal.connect(self._update_actions)
+        # The proxy reports a removal before the source has dropped the row: count again after it.
+        model.rowsRemoved.connect(self._update_count)
         self._update_count()
+        self._update_actions()
+
+    def _table_action(self, text: str, slot: object, shortcut: QKeySequence.StandardKey | None = None) -> QAction:
+        """An action on the selected rows: in the table's context menu, its key only while the table has focus."""
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(lambda _checked=False: slot())  # type: ignore[operator]
+        self.table.addAction(action)
+        return action
+
+    def _update_actions(self, *_args: object) -> None:
+        has_selection = self.table.selectionModel().hasSelection()
+        for action in (self.copy_action, self.remove_action, self.show_in_folder_action):
+            action.setEnabled(has_selection)
+        self.find_action.setEnabled(self.model.rowCount() > 0)
 
     def _update_count(self, *_args: object) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()
-        self.count_label.setText(f"{shown} of {total}" if shown != total else f"{total} files")
+        if total and not shown:
+            self.count_label.setText(f"No matches among {plural(total, 'file')}")
+        else:
+            self.count_label.setText(f"{shown} of {total}" if shown != total else plural(total, "file"))
+
+    def _on_sort_changed(self, column: int, order: Qt.SortOrder) -> None:
+        """The first click on Confidence sorts the most confident first (what a person looks for)."""
+        if column == COL_CONFIDENCE and column != self._sorted_column and order == Qt.SortOrder.AscendingOrder:
+            self._sorted_column = column
+            self.table.horizontalHeader().setSortIndicator(column, Qt.SortOrder.DescendingOrder)
+            return
+        self._sorted_column = column
+
+    def focus_filter(self) -> None:
+        self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_edit.selectAll()
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.current_changed.emit(current.data(ROW_ROLE) if current.isValid() else None)
@@ -156,18 +195,32 @@ class ResultsPanel(QWidget):
         self.table.selectRow(proxy_row)
         self.table.setCurrentIndex(self.proxy.index(proxy_row, COL_NAME))
 
+    def remove_selected(self) -> int:
+        """Delete: take the selected rows off the table (the files themselves are never touched)."""
+        selected = self.table.selectionModel().selectedRows()
+        if not selected:
+            return 0
+        first = min(i.row() for i in selected)
+        removed = self.model.remove(self.proxy.mapToSource(i).row() for i in selected)
+        if self.proxy.rowCount():  # the row that moved up into place becomes the current one
+            self.select_row(min(first, self.proxy.rowCount() - 1))
+        else:
+            self.current_changed.emit(None)
+        return removed
+
     def copy_selected(self) -> str:
-        """Copy the selected rows as tab-separated text (path, label, confidence or error)."""
-        lines = []
+        """Copy the selected rows as tab-separated text with a header (path, label, confidence or error)."""
+        lines = ["path\tlabel\tconfidence"]
         for row in self.selected_rows():
             if row.error:
                 lines.append(f"{row.path}\tERROR\t{row.error}")
             else:
                 top = row.top1
                 lines.append(f"{row.path}\t{top.label}\t{top.probability:.4f}" if top else str(row.path))
+        if len(lines) == 1:
+            return ""
         text = "\n".join(lines)
-        if text:
-            QGuiApplication.clipboard().setText(text)
+        QGuiApplication.clipboard().setText(text)
         return text
 
     def show_in_folder(self) -> None:

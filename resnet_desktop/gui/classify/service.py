@@ -84,6 +84,10 @@ class ClassifyJob:
 
     inputs: list[Path]
     topk: int
+    #: Files already in the table from the current model: not classified again.
+    skip: frozenset[Path] = frozenset()
+    #: The model that ran the job (its ``ModelInfo.source``), set when it starts.
+    model: str = ""
     id: int = field(default_factory=lambda: next(_ids))
     cancel: threading.Event = field(default_factory=threading.Event)
     total: int | None = None
@@ -126,12 +130,17 @@ def load_and_place(spec: ModelSpec, device: str, ctx: TaskContext) -> tuple[Load
     return loaded, Engine(loaded, device)
 
 
-def count_files(inputs: list[Path], ctx: TaskContext) -> int:
-    """How many files a job has (a second, cheap walk), so the GUI can show done/total and an ETA."""
+def job_files(job: ClassifyJob) -> Iterator[Path]:
+    """The files of ``job`` that are not in its skip set (already classified with this model)."""
     from resnet_desktop.core.images import discover
 
+    return (path for path in discover(job.inputs) if path not in job.skip)
+
+
+def count_files(job: ClassifyJob, ctx: TaskContext) -> int:
+    """How many files a job has (a second, cheap walk), so the GUI can show done/total and an ETA."""
     count = 0
-    for _path in discover(inputs):
+    for _path in job_files(job):
         ctx.check()
         count += 1
     return count
@@ -141,7 +150,6 @@ def classify_stream(engine: Engine, job: ClassifyJob, ctx: TaskContext) -> Itera
     """The predictions for ``job``, through the library index (known files at once, the rest from the
     engine, committed batch by batch), in chunks at most every ``MIN_EMIT_INTERVAL_S``; progress after
     each batch goes to ``ctx.progress``. Without a usable index, the engine does all of them."""
-    from resnet_desktop.core.images import discover
     from resnet_desktop.core.library.incremental import IndexedRun
 
     pending: list[Prediction] = []
@@ -152,8 +160,8 @@ def classify_stream(engine: Engine, job: ClassifyJob, ctx: TaskContext) -> Itera
 
     index, identity = _open_index(engine, job)
     run = IndexedRun(engine, index, identity, topk=job.topk)
+    stream = run.classify(job_files(job), cancel=ctx.cancel, progress=on_progress, inputs=job.inputs)
     try:
-        stream = run.classify(discover(job.inputs), cancel=ctx.cancel, progress=on_progress, inputs=job.inputs)
         for item in stream:
             job.origins[str(item.prediction.path)] = item.source
             pending.append(item.prediction)
@@ -164,6 +172,7 @@ def classify_stream(engine: Engine, job: ClassifyJob, ctx: TaskContext) -> Itera
         if pending:
             yield pending
     finally:
+        stream.close()  # commits what the engine finished before the index is closed
         job.index_notices.extend(run.counts.notices or [])
         run.close()
 
@@ -349,12 +358,12 @@ class ModelService(QObject):
         self._start_next()
 
     def _on_model_failed(self, request: LoadRequest, exc: BaseException) -> None:
+        """A failed load keeps the model that worked (``self.model``), and its queued jobs go on."""
         if request is not self._load:
             return
         self._load = None
-        self.model = None
-        self._engine = None
         self.modelFailed.emit(exc)
+        self._start_next()
 
     def _on_load_finished(self, request: LoadRequest) -> None:
         """A cancelled load (or one superseded mid-way) always reports back: never a stuck 'loading'."""
@@ -362,16 +371,13 @@ class ModelService(QObject):
             return
         from resnet_desktop.core.errors import CancelledError
 
-        self._load = None
-        self.model = None
-        self._engine = None
-        self.modelFailed.emit(CancelledError("Loading the model was cancelled."))
+        self._on_model_failed(request, CancelledError("Loading the model was cancelled."))
 
     # -- jobs ----------------------------------------------------------------------------------
 
-    def classify(self, inputs: list[Path], topk: int = 5) -> ClassifyJob:
+    def classify(self, inputs: list[Path], topk: int = 5, skip: frozenset[Path] = frozenset()) -> ClassifyJob:
         """Queue a job behind the running one; it starts as soon as a model is ready."""
-        job = ClassifyJob(inputs=[Path(p) for p in inputs], topk=topk)
+        job = ClassifyJob(inputs=[Path(p) for p in inputs], topk=topk, skip=skip)
         self.queue.append(job)
         self.jobQueued.emit(job)
         self.busyChanged.emit(True)
@@ -384,6 +390,7 @@ class ModelService(QObject):
         if self._closing or not self.queue:
             return
         job = self.current_job = self.queue.popleft()
+        job.model = self.model.source if self.model is not None else ""
         engine = self._engine
         self.jobStarted.emit(job, -1)
         task = self._runner.submit(
@@ -396,7 +403,7 @@ class ModelService(QObject):
             on_finished=lambda: self._on_job_finished(job, task),
         )
         self._counter.submit(
-            lambda ctx: count_files(job.inputs, ctx),
+            lambda ctx: count_files(job, ctx),
             name=f"count job {job.id}",
             cancel=job.cancel,  # one cancel stops both
             on_returned=lambda total: self._on_total(job, total),
@@ -405,6 +412,11 @@ class ModelService(QObject):
     def _on_total(self, job: ClassifyJob, total: int) -> None:
         job.total = total
         self.jobTotal.emit(job, total)
+
+    def cancel_running(self) -> None:
+        """Stop the running job only (what is done is kept); queued jobs stay queued."""
+        if self.current_job is not None:
+            self.current_job.cancel.set()
 
     def cancel_all(self) -> None:
         """Stop the running job (what is done is kept) and drop queued ones."""

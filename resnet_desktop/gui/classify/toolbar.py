@@ -99,7 +99,7 @@ class ModelToolbar(QToolBar):
         arch = spec.arch or (catalog.default_arch if catalog else None)
         weights = spec.weights or (catalog.default_weights if catalog else None)
         self._spec = spec
-        if weights and _is_file(weights) and weights not in self.custom_files:
+        if weights and is_weights_file(weights) and weights not in self.custom_files:
             self.custom_files.insert(0, weights)
         with QSignalBlocker(self.arch_combo):
             self.arch_combo.clear()
@@ -110,6 +110,11 @@ class ModelToolbar(QToolBar):
             self.arch_combo.setCurrentIndex(max(0, self.arch_combo.findData(arch)))
         self._fill_weights(arch, weights)
 
+    def forget_file(self, path: str) -> None:
+        """Take a file that could not be loaded off the weights list."""
+        if path in self.custom_files:
+            self.custom_files.remove(path)
+
     def _fill_weights(self, arch: str | None, selected: str | None) -> None:
         catalog = self.catalog
         with QSignalBlocker(self.weights_combo):
@@ -118,7 +123,7 @@ class ModelToolbar(QToolBar):
                 for name, text in catalog.weights.get(arch, []):
                     self.weights_combo.addItem(text, name)
                 self.weights_combo.addItem("random (demo only: meaningless predictions)", catalog.random_weights)
-            elif selected and not _is_file(selected):
+            elif selected and not is_weights_file(selected):
                 self.weights_combo.addItem(selected, selected)
             elif not selected:
                 self.weights_combo.addItem("Default weights", None)
@@ -156,5 +161,6 @@ class ModelToolbar(QToolBar):
             self.modelChosen.emit(spec)
 
 
-def _is_file(weights: str) -> bool:
+def is_weights_file(weights: str) -> bool:
+    """Whether a weights choice names a file (a path) rather than torchvision weights."""
     return "/" in weights or "\\" in weights

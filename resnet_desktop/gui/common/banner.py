@@ -29,10 +29,12 @@ class Banner(QFrame):
         self.setAutoFillBackground(True)
         self.icon = QLabel()
         self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.PlainText)  # titles and messages name files: never markup
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
         self.text = QLabel(wordWrap=True)
+        self.text.setTextFormat(Qt.TextFormat.PlainText)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.buttons = QHBoxLayout()
         self.buttons.setContentsMargins(0, 4, 0, 0)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from resnet_desktop import __version__
 from resnet_desktop.core.atomic import write_bytes
 from resnet_desktop.core.errors import OutputError
+from resnet_desktop.gui.common.text import plural
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.tif *.tiff *.webp *.heic *.heif);;All files (*)"
 MODEL_FILTER = "Model files (*.safetensors *.pth *.pt *.bin *.ckpt);;All files (*)"
@@ -49,13 +50,15 @@ def confirm_changed_name(parent: QWidget, confirmed: Path, final: Path) -> bool:
     ask again before it is replaced (we never overwrite a file the person did not agree to)."""
     if final == confirmed or not final.exists():
         return True
-    answer = QMessageBox.question(
-        parent,
-        "Replace file?",
-        f"{final.name} already exists in {final.parent}.\nDo you want to replace it?",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.No,
+    return ask_yes_no(
+        parent, "Replace file?", f"{final.name} already exists in {final.parent}.\nDo you want to replace it?"
     )
+
+
+def ask_yes_no(parent: QWidget, title: str, text: str) -> bool:
+    """A question whose safe answer (No) is the default: closing the box never destroys anything."""
+    buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+    answer = QMessageBox.question(parent, title, text, buttons, QMessageBox.StandardButton.No)
     return answer == QMessageBox.StandardButton.Yes
 
 
@@ -100,4 +103,12 @@ def about_text(versions: dict[str, str], device: str) -> str:
 
 
 def show_about(parent: QWidget, versions: dict[str, str], device: str) -> None:
-    QMessageBox.about(parent, "About ResNet Desktop", about_text(versions, device))
+    shown = {k: v for k, v in versions.items() if k in ("torch", "torchvision")}
+    QMessageBox.about(parent, "About ResNet Desktop", about_text(shown, device))
+
+
+def confirm_clear(parent: QWidget, count: int) -> bool:
+    """Edit > Clear Results asks first: the rows cannot be brought back (the files are untouched)."""
+    return ask_yes_no(
+        parent, "Clear results?", f"Remove all {plural(count, 'result')} from the table? Your files are not touched."
+    )

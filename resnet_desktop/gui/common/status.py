@@ -33,6 +33,7 @@ class StatusBar(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.message = QLabel()
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
         # Long messages must not make the window wider than the screen: they are cut instead.
         self.message.setMinimumWidth(80)
         self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -43,7 +44,9 @@ class StatusBar(QStatusBar):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop (Esc); finished results are kept")
         self.model_label = QLabel()
+        self.model_label.setTextFormat(Qt.TextFormat.PlainText)
         self.model_label.setMaximumWidth(520)
+        self.model_label.setContentsMargins(12, 0, 4, 0)  # never runs into the message on its left
         self.addWidget(self.message, 1)
         self.addPermanentWidget(self.progress)
         self.addPermanentWidget(self.cancel_button)

@@ -28,6 +28,7 @@ class CamDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Why this prediction? Grad-CAM")
         self.status = QLabel("Computing Grad-CAM for the true and the predicted class…")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setWordWrap(True)
         self.true_image = QLabel()
         self.pred_image = QLabel()

@@ -95,6 +95,7 @@ class EvaluatePanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.status = QLabel("Choose a labeled folder and the models to evaluate.")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setWordWrap(True)
         buttons = QHBoxLayout()
         for widget in (self.run_button, self.cancel_button, self.export_button):

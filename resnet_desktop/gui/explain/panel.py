@@ -224,6 +224,7 @@ class FeaturePanel(QWidget):
         self.grid_canvas.clicked.connect(self._on_grid_clicked)
         self.grid_canvas.hovered.connect(self._on_grid_hovered)
         self.grid_info = QLabel("Choose an image to see its feature maps.")
+        self.grid_info.setTextFormat(Qt.TextFormat.PlainText)
         self.grid_info.setWordWrap(True)
 
         middle = QWidget()
@@ -234,6 +235,7 @@ class FeaturePanel(QWidget):
         middle_layout.addWidget(self.grid_info)
 
         self.detail_title = QLabel("No channel selected")
+        self.detail_title.setTextFormat(Qt.TextFormat.PlainText)
         self.detail_title.setStyleSheet("font-weight: bold")
         self.detail_title.setWordWrap(True)
         self.detail_canvas = ImageCanvas(smooth=False, minimum=200)

@@ -45,6 +45,10 @@ class Banner(Protocol):
     ) -> None: ...  # pragma: no cover
 
 
+class Status(Protocol):
+    def set_message(self, text: str) -> None: ...
+
+
 class LibraryActions(QObject):
     def __init__(
         self,
@@ -54,6 +58,7 @@ class LibraryActions(QObject):
         current_row: Callable[[], Prediction | None],
         thumbnails: ThumbnailLoader,
         banner: Banner,
+        status: Status,
     ) -> None:
         super().__init__(window)
         self.window = window
@@ -62,6 +67,7 @@ class LibraryActions(QObject):
         self.current_row = current_row
         self.thumbnails = thumbnails
         self.banner = banner
+        self.status = status
         self.runner = TaskRunner(self, max_threads=1, name="library")
         self.dialogs: list[QWidget] = []
         self.last_reopened: Reopened | None = None
@@ -113,6 +119,7 @@ class LibraryActions(QObject):
     def reopen_last(self) -> None:
         from resnet_desktop.core.library.sessions import reopen_last
 
+        self.status.set_message("Reopening the last session from the library index…")
         self._query(lambda index: reopen_last(index), self._show_reopened, "Reopen")
 
     def reopen_folder(self, folder: Path | None = None) -> None:
@@ -128,10 +135,12 @@ class LibraryActions(QObject):
             model_id = _model_id(index, loaded) if loaded is not None else None
             return reopen_folder(index, folder, model_id)
 
+        self.status.set_message(f"Reopening {folder} from the library index…")
         self._query(work, self._show_reopened, "Reopen")
 
     def _show_reopened(self, reopened: Reopened | None) -> None:
         if reopened is None or not reopened.rows:
+            self.status.set_message("Nothing to reopen from the library index.")
             self.banner.show_message(
                 "Nothing to reopen",
                 "The library index holds no results for this yet: classify photos first (drop a folder).",
@@ -143,6 +152,7 @@ class LibraryActions(QObject):
         for row in reopened.rows:
             self.results.origins[str(row.path)] = ORIGIN_TEXT["index"]
         self.results.append_predictions(reopened.rows)
+        self.status.set_message(f"Reopened {len(reopened.rows)} results from the library index ({reopened.model}).")
 
     # -- similar and duplicates --------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -71,6 +71,7 @@ class OrganizeDialog(QDialog):
         self.tree = PlanTree(thumbnails)
         self.tree.itemChanged.connect(lambda *_: self._update_summary())
         self.summary = QLabel(wordWrap=True)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.progress = QProgressBar()
         self.progress.hide()
         self.buttons = QDialogButtonBox()

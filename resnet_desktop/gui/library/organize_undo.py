@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -36,6 +36,7 @@ class UndoDialog(QDialog):
         self.journal = journal
         self.outcome: Outcome | None = None
         self.summary = QLabel(f"Undoing the organize recorded in {journal}…", wordWrap=True)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.refused = QListWidget()

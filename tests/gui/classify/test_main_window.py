@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QThread, QTimer, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QApplication, QFileDialog, QPushButton
 
 from resnet_desktop.core.inference.records import Prediction, to_dict
 from resnet_desktop.gui.classify.results_model import COL_CONFIDENCE
 from resnet_desktop.gui.settings import ModelSpec
+from tests.gui.harness import select
 
 JOB_TIMEOUT_MS = 120_000
 
@@ -213,10 +214,15 @@ def test_cancel_keeps_finished_rows_and_stops_quickly(qtbot, window, many_images
     qtbot.wait(300)
     assert window.results.rowCount() == kept, "nothing arrives after the cancel"
     assert "Cancelled" in window.status.message.text()
-    # The window is usable afterwards: a new job runs to the end.
-    drop(window, [many_images / "img000.jpg"])
+    # "Classify Remaining" in the banner finishes the run: the kept rows are not classified again.
+    computed: list[Path] = []
+    window.service.predictions.connect(lambda _job, chunk: computed.extend(p.path for p in chunk))
+    button = next(b for b in window.banner.findChildren(QPushButton) if b.text() == "Classify Remaining")
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, window)
-    assert window.results.rowCount() == kept + 1
+    paths = [r.path for r in window.results.rows()]
+    assert len(paths) == len(set(paths)) == 200, "one row per file, the rest classified"
+    assert len(computed) == 200 - kept, "only the files not done before were classified"
 
 
 def test_new_drops_queue_behind_running_job(qtbot, window, some_images: Path, tmp_path: Path) -> None:
@@ -232,7 +238,14 @@ def test_new_drops_queue_behind_running_job(qtbot, window, some_images: Path, tm
     assert len(paths) == 42 and paths[-2:] == extra, "the second drop runs after the first, in order"
 
 
-def test_export_round_trip(qtbot, window, mixed_folder, tmp_path: Path) -> None:
+def export_via_menu(window, dialogs, path: Path) -> Path:
+    """File > Export Results…, answering the save dialog with ``path``."""
+    dialogs.save(path, "JSON (*.json)" if path.suffix == ".json" else "CSV (*.csv)")
+    window.export_action.trigger()
+    return path
+
+
+def test_export_round_trip(qtbot, window, dialogs, mixed_folder, tmp_path: Path) -> None:
     folder, _ = mixed_folder
     drop(window, [folder])
     wait_idle(qtbot, window)
@@ -241,9 +254,9 @@ def test_export_round_trip(qtbot, window, mixed_folder, tmp_path: Path) -> None:
     shown = proxy.visible_rows()
     assert len(shown) == window.results.rowCount()
 
-    json_path = window.export_results(tmp_path / "out.json")
+    json_path = export_via_menu(window, dialogs, tmp_path / "out.json")
     assert json.loads(json_path.read_text(encoding="utf-8")) == [to_dict(r) for r in shown]
-    csv_path = window.export_results(tmp_path / "out.csv")
+    csv_path = export_via_menu(window, dialogs, tmp_path / "out.csv")
     with csv_path.open(newline="", encoding="utf-8") as handle:
         lines = list(csv.DictReader(handle))
     assert [line["path"] for line in lines] == [str(r.path) for r in shown]
@@ -258,7 +271,7 @@ def test_export_round_trip(qtbot, window, mixed_folder, tmp_path: Path) -> None:
     window.results_panel.min_confidence.setValue(0.5)  # > 0 hides error rows
     filtered = proxy.visible_rows()
     assert filtered and all(r.ok for r in filtered)
-    window.export_results(json_path)
+    export_via_menu(window, dialogs, json_path)
     assert [d["path"] for d in json.loads(json_path.read_text(encoding="utf-8"))] == [str(r.path) for r in filtered]
     assert not list(tmp_path.glob(".out.*")), "no temp files left behind"
 
@@ -278,10 +291,10 @@ def test_sort_and_filter(qtbot, window, some_images: Path) -> None:
     panel.filter_edit.setText(label.upper())
     visible = panel.proxy.visible_rows()
     assert visible and all(
-        label.lower() in r.top1.label.lower() or label.lower() in r.path.name.lower() for r in visible
+        any(label.lower() in s.label.lower() for s in r.scores) or label.lower() in r.path.name.lower() for r in visible
     )
     panel.select_row(0)
-    assert panel.copy_selected().startswith(str(visible[0].path))
+    assert panel.copy_selected().splitlines()[1].startswith(str(visible[0].path))
 
 
 def test_missing_weights_shows_banner_then_choose_file(qtbot, make_window, resnet18_weights: Path, monkeypatch) -> None:
@@ -309,7 +322,7 @@ def test_switching_model_offers_rerun(qtbot, window, tmp_path: Path) -> None:
     wait_idle(qtbot, window)
     before = {r.path: r.top1.index for r in window.results.rows()}
     with qtbot.waitSignal(window.modelReady, timeout=120_000):
-        window.set_model(ModelSpec(arch="resnet18", weights="random"))
+        select(window.toolbar.weights_combo, "random")
     assert window.banner.isVisible() and "Re-run" in window.banner.button_texts()
     window.banner.click("Re-run")
     wait_idle(qtbot, window)

@@ -6,11 +6,13 @@ import errno
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from resnet_desktop.core.errors import CancelledError, DeviceError, OutputError
 from resnet_desktop.gui.settings import ModelSpec
+from tests.gui.harness import drop, select
 
 TIMEOUT_MS = 120_000
 
@@ -68,11 +70,10 @@ def test_open_fine_tuned_model_file_from_toolbar(qtbot, window, tmp_path: Path, 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(path), "")))
     combo = window.toolbar.weights_combo
     with qtbot.waitSignal(window.modelReady, timeout=TIMEOUT_MS) as ready:
-        combo.setCurrentIndex(combo.findData(OPEN_FILE))
-        combo.activated.emit(combo.currentIndex())
+        select(combo, OPEN_FILE)
     assert ready.args[0].loaded.categories == ["apple", "banana", "cherry"]
     assert combo.currentData() == str(path), "the file is now listed and selected in the picker"
-    window.classify(make_good_images(tmp_path / "imgs", n=2))
+    drop(window, make_good_images(tmp_path / "imgs", n=2))
     wait_idle(qtbot, window)
     rows = window.results.rows()
     assert len(rows) == 2 and all(len(r.scores) == 3 for r in rows)  # top-5 capped by 3 classes
@@ -81,9 +82,11 @@ def test_open_fine_tuned_model_file_from_toolbar(qtbot, window, tmp_path: Path, 
 
 def test_finetune_wizard_switches_the_window_to_its_model(qtbot, window, tmp_path: Path) -> None:
     pytest.importorskip("resnet_desktop.gui.finetune.wizard")
-    wizard = window.open_finetune()
+    window.finetune_action.trigger()
+    wizard = window.tools.wizard
     assert wizard is not None and wizard.isVisible()
-    assert window.open_finetune() is wizard, "one wizard at a time"
+    window.finetune_action.trigger()
+    assert window.tools.wizard is wizard, "one wizard at a time"
     path = fruit_model_file(tmp_path)
     with qtbot.waitSignal(window.modelReady, timeout=TIMEOUT_MS) as ready:
         wizard.modelReady.emit(str(path))
@@ -108,7 +111,7 @@ def test_drop_before_model_is_ready_waits_for_it(qtbot, make_window, resnet18_we
 
     window = make_window(ModelSpec("resnet18", str(resnet18_weights)), start=False)
     files = make_good_images(tmp_path / "early", n=2)
-    window.classify(files)  # before torch is even imported
+    drop(window, files)  # before torch is even imported
     assert window.results.rowCount() == 0 and window.service.busy
     window.start()
     wait_idle(qtbot, window)
@@ -122,27 +125,29 @@ def test_switching_model_mid_job_cancels_it(qtbot, window, tmp_path: Path) -> No
     folder.mkdir()
     for i in range(80):
         Image.new("RGB", (20, 20), (i, i, i)).save(folder / f"{i:02d}.png")
-    window.classify([folder])
+    drop(window, [folder])
     qtbot.waitUntil(lambda: window.results.rowCount() > 0, timeout=TIMEOUT_MS)
     with qtbot.waitSignal(window.modelReady, timeout=TIMEOUT_MS):
-        window.set_model(ModelSpec("resnet18", "random"))
+        select(window.toolbar.weights_combo, "random")
     assert window.results.rowCount() < 80, "the old job stopped"
     assert not window.service.busy
     assert "Re-run" in window.banner.button_texts()
 
 
-def test_recent_folders_menu(qtbot, window, tmp_path: Path) -> None:
+def test_recent_folders_menu(qtbot, window, dialogs, tmp_path: Path) -> None:
     from tests.badfiles import make_good_images
 
     folders = []
     for name in ("one", "two"):
         make_good_images(tmp_path / name, n=1)
         folders.append(tmp_path / name)
-        window.classify([tmp_path / name])
+        drop(window, [tmp_path / name])
     wait_idle(qtbot, window)
     actions = [a for a in window.inputs.recent_menu.actions() if a.text() and not a.isSeparator()]
     assert [a.text() for a in actions[:2]] == [str(folders[1]), str(folders[0])]
-    window.clear_results()
+    dialogs.answer(QMessageBox.StandardButton.Yes)
+    window.clear_action.trigger()
+    assert window.results.rowCount() == 0
     actions[1].trigger()
     wait_idle(qtbot, window)
     assert [r.path.parent for r in window.results.rows()] == [folders[0]]
@@ -231,7 +236,7 @@ def test_show_in_folder_opens_the_files_folder(qtbot, window, tmp_path: Path, mo
     opened: list[str] = []
     monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url.toLocalFile()) or True))
     files = make_good_images(tmp_path / "shown", n=1)
-    window.classify(files)
+    drop(window, files)
     wait_idle(qtbot, window)
     window.results_panel.select_row(0)
     window.results_panel.show_in_folder_action.trigger()
@@ -258,8 +263,10 @@ def test_drags_without_local_files_are_refused(qtbot, make_window) -> None:
 def test_esc_cancels_a_model_load_then_retry_loads_it(qtbot, make_window, resnet18_weights: Path) -> None:
     window = make_window(ModelSpec("resnet18", str(resnet18_weights)), start=False)
     with qtbot.waitSignal(window.service.modelFailed, timeout=TIMEOUT_MS) as failed:
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow, timeout=5000)
         window.start()
-        window.cancel()  # while torch is still being imported: the load never starts
+        qtbot.keyClick(window, Qt.Key.Key_Escape)  # while torch is still being imported: the load never starts
     assert isinstance(failed.args[0], CancelledError)
     assert window.model_info is None and not window.service.is_loading
     assert window.banner.isVisible() and "Retry" in window.banner.button_texts()

@@ -61,7 +61,7 @@ def click_item(qtbot, gallery, row: int) -> None:
 
 def open_lab(window, action_name: str = "evaluate_action"):
     getattr(window, action_name).trigger()
-    lab = window._lab
+    lab = window.tools.lab
     assert lab is not None and lab.isVisible()
     return lab
 
@@ -173,9 +173,9 @@ def test_without_a_model_and_with_bad_input(qtbot, make_window, tmp_path: Path) 
     assert panel.run_button.isEnabled() and not panel.export_button.isEnabled()
     # The same action raises the same window; closing it stops its threads.
     window.evaluate_action.trigger()
-    assert window._lab is lab
+    assert window.tools.lab is lab
     lab.close()
-    qtbot.waitUntil(lambda: window._lab is None)
+    qtbot.waitUntil(lambda: window.tools.lab is None)
 
 
 def test_cancel_with_escape(qtbot, make_window, heldout: Path, model_file: Path) -> None:
