@@ -65,8 +65,8 @@ def test_classify_quit_restart_reopen_select_and_show_similar(
     assert second.library.last_reopened is not None and second.library.last_reopened.inputs == [folder]
     assert _tooltip(second, 0).endswith("From the library index")
     exported = folder.parent / "reopened.json"  # export works from a reopened table
-    assert second.export_action.isEnabled()
-    second.export_results(exported)  # (the action itself passes its "checked" bool on this branch; fixed on main)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(exported), "JSON (*.json)")))
+    second.export_action.trigger()
     records = json.loads(exported.read_text())
     assert sorted(r["path"] for r in records) == [path for path, _scores in table]
 
