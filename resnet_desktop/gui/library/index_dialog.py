@@ -12,12 +12,12 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QLabel,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from resnet_desktop.gui.common.dialogs import ask_yes_no
 from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
 
 if TYPE_CHECKING:
@@ -98,11 +98,10 @@ class IndexDialog(QDialog):
         self._run(lambda index: index.forget(target))
 
     def clear(self) -> None:
-        answer = QMessageBox.question(
+        if ask_yes_no(
             self,
             "Clear the library index",
             "Forget every stored result and embedding? Photos are not touched; they are classified again "
             "the next time they are opened.",
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        ):
             self._run(lambda index: index.clear())
