@@ -115,7 +115,6 @@ class ScanPage(WorkerPage):
         # sizes items by their text, and items laid out before their thumbnail arrive overlap.
         self.samples.setWordWrap(True)
         self.samples.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.samples.setUniformItemSizes(True)
         self.samples.setGridSize(QSize(THUMB_SIDE + 48, THUMB_SIDE + 2 * self.fontMetrics().height() + 12))
         self.samples.setSpacing(4)
         self.notes = QLabel()
