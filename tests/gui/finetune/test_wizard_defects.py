@@ -181,3 +181,8 @@ def test_scan_thumbnails_do_not_overlap(qtbot, make_wizard, tmp_path: Path) -> N
         assert len(rects) == 12
         for a, b in itertools.combinations(rects, 2):
             assert not a.intersects(b), (a, b)
+        # Each cell holds the whole thumbnail and a line of caption under it.
+        line = page.samples.fontMetrics().height()
+        for i, rect in enumerate(rects):
+            icon = page.samples.item(i).icon().actualSize(page.samples.iconSize())
+            assert rect.width() >= icon.width() and rect.height() >= icon.height() + line, (rect, icon)
