@@ -73,7 +73,7 @@ def _missing_message(url: str, dest: Path, why: str) -> str:
         f"Weights file {dest.name} is not available: {why}. It is expected at {dest} "
         f"(downloaded from {url}). Copy the file there, or use a weights file you have: "
         f"'resnet-desktop --weights FILE' (starts the app with it), 'resnet-desktop classify --weights FILE', "
-        f"or in the app the 'Choose weights file…' button or Model > Open Model File…."
+        f"or in the app Model > Open Model File… or the 'Choose weights file…' button."
     )
 
 

@@ -371,10 +371,10 @@ class FeaturePanel(QWidget):
             self._outer.insertWidget(2, self._right)
             self._top.setParent(None)
             self._outer.setStretchFactor(0, 0)
-            self._outer.setStretchFactor(1, 3)
-            self._outer.setStretchFactor(2, 2)
+            self._outer.setStretchFactor(1, 2)  # the grid gets two thirds of what grows
+            self._outer.setStretchFactor(2, 1)
             rest = max(600, self.width() - tree_width)
-            self._outer.setSizes([tree_width, rest * 3 // 5, rest * 2 // 5])
+            self._outer.setSizes([tree_width, rest * 2 // 3, rest // 3])
             self._right_layout.setDirection(QBoxLayout.Direction.TopToBottom)
 
     def _tree_width(self) -> int:
