@@ -194,7 +194,7 @@ class TrainingPage(WorkerPage):
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self.eta.clear()
-        self.cancel_button.setEnabled(False)
+        self.cancel_button.hide()  # nothing left to stop
         self.completeChanged.emit()
 
     def _on_finished(self) -> None:
