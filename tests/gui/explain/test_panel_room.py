@@ -90,8 +90,8 @@ def test_grid_grows_with_the_window(qtbot, loaded, photo: Path) -> None:
         grows_to((1800, 1000))
         # layer1's 64 tiles of 56 px are drawn as large as the room allows (never scrolled).
         assert panel.grid_canvas.size() == viewport.size()
-        rect = panel.grid_canvas.target_rect()
-        assert max(rect.height() - viewport.height(), rect.width() - viewport.width()) >= -2
+        rect = panel.grid_canvas.target_rect()  # (an integer zoom may leave up to a fifth unused)
+        assert max(rect.height() / viewport.height(), rect.width() / viewport.width()) >= 0.8
     finally:
         panel.shutdown()
 
