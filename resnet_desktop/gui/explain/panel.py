@@ -143,6 +143,16 @@ class FeaturePanel(QWidget):
         self.clear(f"No features for {Path(path).name}: the file could not be read{why}.")
 
     @property
+    def layer_tree(self) -> QTreeView:
+        """The Layer / Type / Output tree (e.g. to click a layer)."""
+        return self._tree
+
+    @property
+    def stacked(self) -> bool:
+        """True when narrow: the grid on top, tree and detail below."""
+        return bool(self._narrow)
+
+    @property
     def busy(self) -> bool:
         """True while a capture, layer fetch or Grad-CAM runs."""
         return self._tasks.busy

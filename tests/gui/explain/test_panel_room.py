@@ -41,9 +41,13 @@ def _panel(qtbot, loaded, photo: Path, size: tuple[int, int]) -> FeaturePanel:
 
 def _click_layer(qtbot, panel: FeaturePanel, name: str) -> None:
     """A real click on the layer's row of the tree."""
-    tree = panel._tree
-    index = panel._find_index(name)
-    assert index is not None
+    tree = panel.layer_tree
+    model = tree.model()
+    found = model.match(
+        model.index(0, 0), Qt.ItemDataRole.ToolTipRole, name, 1, Qt.MatchFlag.MatchExactly | Qt.MatchFlag.MatchRecursive
+    )
+    assert found, name
+    index = found[0]
     tree.scrollTo(index)
     with qtbot.waitSignal(panel.layerShown, timeout=TIMEOUT_MS):
         qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualRect(index).center())
@@ -60,10 +64,10 @@ def _tile_px(panel: FeaturePanel) -> float:
 def test_layer_tree_shows_all_its_columns(qtbot, loaded, photo: Path, size: tuple[int, int]) -> None:
     panel = _panel(qtbot, loaded, photo, size)
     try:
-        tree = panel._tree
+        tree = panel.layer_tree
         header = tree.header()
         for column, title in enumerate(("Layer", "Type", "Output")):
-            assert panel._tree_model.headerData(column, Qt.Orientation.Horizontal) == title
+            assert panel.layer_tree.model().headerData(column, Qt.Orientation.Horizontal) == title
             assert not header.isSectionHidden(column)
             assert header.sectionSize(column) >= tree.sizeHintForColumn(column), title  # contents not cut
         assert header.length() <= tree.viewport().width()  # every column inside the visible tree
@@ -85,7 +89,7 @@ def test_grid_grows_with_the_window(qtbot, loaded, photo: Path) -> None:
 
         grows_to((900, 1000))  # a side tab, taller and wider: the grid on top gets both
         panel.resize(1100, 700)  # a window of its own: tree | grid | detail
-        qtbot.waitUntil(lambda: not panel._narrow)
+        qtbot.waitUntil(lambda: not panel.stacked)
         qtbot.wait(50)
         grows_to((1800, 1000))
         # layer1's 64 tiles of 56 px are drawn as large as the room allows (never scrolled).
