@@ -43,6 +43,7 @@ from resnet_desktop.gui.common.dropzone import DropOverlay, DropTarget, EmptySta
 from resnet_desktop.gui.common.shortcuts import keep_shortcuts
 from resnet_desktop.gui.common.side_panel import make_room_for_tab
 from resnet_desktop.gui.common.status import StatusBar
+from resnet_desktop.gui.common.theme_menu import ThemeMenu
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.evaluate.window import SPEED_TAB, ModelLabWindow
 from resnet_desktop.gui.explain.panel import FeaturePanel
@@ -249,6 +250,8 @@ class MainWindow(QMainWindow):
         tools_menu.addSeparator()
         tools_menu.addActions(self.organize.actions)
         tools_menu.aboutToShow.connect(self.organize.update)
+        self.theme_menu = ThemeMenu(self.settings, self)
+        bar.addMenu("&View").addMenu(self.theme_menu)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about_action)
 

@@ -65,6 +65,16 @@ class AppSettings:
     def set_topk(self, topk: int) -> None:
         self.qsettings.setValue("model/topk", int(topk))
 
+    # -- look -------------------------------------------------------------------------------
+
+    def color_scheme(self) -> str:
+        """ "system", "light" or "dark" (View > Theme)."""
+        value = str(self.qsettings.value("view/color_scheme", "system") or "system")
+        return value if value in ("system", "light", "dark") else "system"
+
+    def set_color_scheme(self, scheme: str) -> None:
+        self.qsettings.setValue("view/color_scheme", scheme)
+
     # -- window -----------------------------------------------------------------------------
 
     def _bytes(self, key: str) -> QByteArray | None:
