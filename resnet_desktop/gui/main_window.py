@@ -245,13 +245,13 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.clear_action)
         model_menu = bar.addMenu("&Model")
         model_menu.addAction(self.open_model_action)
+        self.theme_menu = ThemeMenu(self.settings, self)
+        bar.addMenu("&View").addMenu(self.theme_menu)
         tools_menu = bar.addMenu("&Tools")
         tools_menu.addActions([self.finetune_action, self.evaluate_action, self.bench_action])
         tools_menu.addSeparator()
         tools_menu.addActions(self.organize.actions)
         tools_menu.aboutToShow.connect(self.organize.update)
-        self.theme_menu = ThemeMenu(self.settings, self)
-        bar.addMenu("&View").addMenu(self.theme_menu)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about_action)
 
@@ -357,8 +357,12 @@ class MainWindow(QMainWindow):
 
     def _on_current_row(self, row: Prediction | None) -> None:
         self.preview.show_row(row)
-        if row is not None and row.ok:
+        if row is None:
+            self.feature_panel.clear()
+        elif row.ok:
             self.feature_panel.set_image(row.path)
+        else:  # never go on showing the previous photo's features
+            self.feature_panel.show_unreadable(row.path, row.error or "")
 
     # -- export, tools, about ------------------------------------------------------------------
 
@@ -382,13 +386,15 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember the layout, cancel running work and wait for the worker threads to end."""
         if not self._closing:
+            if not self.tools.close_all():
+                event.ignore()  # the wizard's "save the trained model?" was answered Cancel
+                return
             self._closing = True
             self.settings.save_window(self.saveGeometry(), self.saveState(), self.splitter.saveState())
             self.settings.sync()
             # Waiting for workers can take a while (a download blocked in a socket read only sees
             # the cancel when the read returns): hide first so the person never sees a frozen window.
             self.hide()
-            self.tools.close_all()
             self.organize.shutdown()  # stops an organize after its current photo (the journal keeps it undoable)
             self.service.shutdown()
             self.thumbnails.shutdown()

@@ -186,3 +186,28 @@ def test_scan_thumbnails_do_not_overlap(qtbot, make_wizard, tmp_path: Path) -> N
         for i, rect in enumerate(rects):
             icon = page.samples.item(i).icon().actualSize(page.samples.iconSize())
             assert rect.width() >= icon.width() and rect.height() >= icon.height() + line, (rect, icon)
+
+
+def test_quitting_the_app_with_an_unsaved_model_can_be_cancelled(
+    qtbot, make_window, resnet18_weights: Path, labeled: Path, dialogs
+) -> None:
+    """File > Quit asks the wizard's question; Cancel keeps the main window and the wizard open."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from resnet_desktop.gui.settings import ModelSpec
+
+    window = make_window(ModelSpec(arch="resnet18", weights=str(resnet18_weights)))
+    window.finetune_action.trigger()
+    wizard = window.tools.wizard
+    dialogs.folder(labeled)
+    browse = next(b for b in wizard.folder_page.findChildren(QPushButton) if b.text().startswith("Browse"))
+    click(qtbot, browse)
+    assert wizard.folder_page.edit.text() == str(labeled)
+    to_trained(qtbot, wizard)
+    dialogs.answer(QMessageBox.StandardButton.Cancel)
+    window.quit_action.trigger()
+    assert ("question", "Save the trained model?") in dialogs.calls
+    assert window.isVisible() and wizard.isVisible(), "Cancel keeps everything open"
+    dialogs.answer(QMessageBox.StandardButton.Discard)
+    window.quit_action.trigger()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
