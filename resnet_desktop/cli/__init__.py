@@ -15,10 +15,10 @@ import logging
 import sys
 
 from resnet_desktop import __version__
-from resnet_desktop.cli import bench, classify, evaluate, explain, finetune, organize
+from resnet_desktop.cli import bench, classify, evaluate, explain, export, finetune, organize
 from resnet_desktop.cli.common import Exit, error, exit_code_for
 
-COMMANDS = (classify, explain, finetune, evaluate, bench, organize)
+COMMANDS = (classify, explain, finetune, evaluate, bench, organize, export)
 
 
 def build_parser() -> argparse.ArgumentParser:
