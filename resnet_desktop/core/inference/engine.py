@@ -26,6 +26,7 @@ from PIL import Image
 from resnet_desktop.core.devices import device_name as _device_name
 from resnet_desktop.core.devices import resolve_device
 from resnet_desktop.core.errors import SettingsError
+from resnet_desktop.core.inference.backends import select as select_backend
 from resnet_desktop.core.inference.decode import DecodedBatch, decode_batches, default_workers, normalize
 from resnet_desktop.core.inference.records import ClassScore, Prediction, Progress
 
@@ -81,6 +82,8 @@ class Engine:
         batch_size: int | None = None,
         workers: int | None = None,
         autocast: torch.dtype | None | bool = True,
+        backend: str = "torch",
+        precision: str = "fp32",
     ) -> None:
         self.loaded = loaded
         self.preprocessing = loaded.preprocessing
@@ -108,10 +111,18 @@ class Engine:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         self._warm_up()
+        # The ONNX Runtime backend ("auto": whichever a short run measured faster; see backends.py).
+        selection = select_backend(
+            loaded, backend, self.device, self._model, batch=self.batch_size, precision=precision
+        )
+        self.backend, self._ort, self.backend_choice = selection.name, selection.ort, selection.choice
+        self.precision = precision if self._ort is not None else "fp32"
+        self.notices.extend(selection.notices)
         logger.info(
-            "Engine ready: %s on %s, batch %d, %d decode workers, autocast %s",
+            "Engine ready: %s on %s (%s), batch %d, %d decode workers, autocast %s",
             loaded.arch,
             self.device_name,
+            self.backend,
             self.batch_size,
             self.workers,
             self.autocast_dtype,
@@ -204,6 +215,9 @@ class Engine:
         return self._forward(pixels, embeddings=True)
 
     def _forward(self, pixels: torch.Tensor, *, embeddings: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self._ort is not None:  # CPU only: no out-of-memory dance; the graph's second output is the embedding
+            ort_logits, ort_vectors = self._ort.run(normalize(pixels, self.preprocessing))
+            return ort_logits, ort_vectors if embeddings else None
         outputs: list[torch.Tensor] = []
         self._pooled = [] if embeddings else None
         try:

@@ -56,7 +56,8 @@ def weights_hash(model: nn.Module) -> str:
     for name, tensor in sorted(model.state_dict().items()):
         t = tensor.detach().cpu().contiguous()
         digest.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
-        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        if t.numel():  # 0-d buffers (num_batches_tracked) cannot be viewed as bytes directly
+            digest.update(t.reshape(-1).view(torch.uint8).numpy())
     return digest.hexdigest()
 
 
