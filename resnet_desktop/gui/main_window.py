@@ -34,6 +34,7 @@ from resnet_desktop.gui.classify.export import export
 from resnet_desktop.gui.classify.inputs import Inputs
 from resnet_desktop.gui.classify.job_status import JobStatus
 from resnet_desktop.gui.classify.model_control import ModelControl
+from resnet_desktop.gui.classify.model_export import ModelExport
 from resnet_desktop.gui.classify.preview import PreviewPanel
 from resnet_desktop.gui.classify.results_model import ResultsModel
 from resnet_desktop.gui.classify.results_view import ResultsPanel
@@ -90,6 +91,9 @@ class MainWindow(QMainWindow):
             self, self.settings.qsettings, self.thumbnails, self.results_panel.proxy.visible_rows, self.results.rowCount
         )
         self.organize_action, self.undo_organize_action = self.organize.actions
+        self.model_export = ModelExport(
+            self, self.settings, self.service, self.banner, self.status, lambda: self.models.retry()
+        )
         self.inputs = Inputs(
             self, self.settings, self.status, self.banner, lambda paths, keep: self.classify(paths, remember=keep)
         )
@@ -244,6 +248,7 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.clear_action)
         model_menu = bar.addMenu("&Model")
         model_menu.addAction(self.open_model_action)
+        model_menu.addActions([*self.model_export.actions, self.model_export.backend_menu.menuAction()])
         tools_menu = bar.addMenu("&Tools")
         tools_menu.addActions([self.finetune_action, self.evaluate_action, self.bench_action])
         tools_menu.addSeparator()
@@ -409,6 +414,7 @@ class MainWindow(QMainWindow):
             self.hide()
             if self._wizard is not None:
                 self._wizard.close()  # the wizard cancels and waits for its own threads
+            self.model_export.shutdown()
             self.organize.shutdown()  # stops an organize after its current photo (the journal keeps it undoable)
             if self._lab is not None:
                 self._lab.close()
