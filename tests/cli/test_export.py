@@ -46,3 +46,31 @@ def test_export_usage_errors(
     assert main(["export", "resnet18", "--weights", "random", *extra]) == 2
     assert f"resnet-desktop export: error: {message}\n" == capsys.readouterr().err
     assert (tmp_path / "existing.onnx").read_bytes() == b"keep me"
+
+
+def test_export_reduced_precisions_record_it_and_calibrate_on_a_folder(
+    tmp_path: Path, sample_photos: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    folder = tmp_path / "calibration"
+    folder.mkdir()
+    for photo in sample_photos[:3]:
+        shutil.copy(photo, folder)
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")  # skipped, the rest still calibrate
+    base = ["export", "resnet18", "--weights", "random"]
+    fp16, int8 = tmp_path / "half.onnx", tmp_path / "int8.onnx"
+    assert main([*base, "--precision", "fp16", "--output", str(fp16)]) == 0
+    assert main([*base, "--precision", "int8-static", "--calibration", str(folder), "--output", str(int8)]) == 0
+    assert "needs mean top-5 overlap >= 4/5" in capsys.readouterr().err
+    assert export.read_onnx_info(fp16).precision == "fp16"
+    assert export.read_onnx_info(int8).precision == "int8-static"
+    assert int8.stat().st_size < fp16.stat().st_size
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert (
+        main([*base, "--precision", "int8-static", "--calibration", str(empty), "--output", str(tmp_path / "x.onnx")])
+        == 2
+    )
+    assert "no images found to calibrate the int8 model with" in capsys.readouterr().err

@@ -31,6 +31,7 @@ from resnet_desktop.core.inference.decode import DecodedBatch, decode_batches, d
 from resnet_desktop.core.inference.records import ClassScore, Prediction, Progress
 
 if TYPE_CHECKING:
+    from resnet_desktop.core.inference.onnx_backend import OnnxRuntimeBackend
     from resnet_desktop.core.models.zoo import LoadedModel
 
 logger = logging.getLogger(__name__)
@@ -150,6 +151,11 @@ class Engine:
     def model(self) -> torch.nn.Module:
         """The placed model (on ``device``, channels_last, eval); for benchmarks and diagnostics."""
         return self._model
+
+    @property
+    def onnxruntime(self) -> OnnxRuntimeBackend | None:
+        """The ONNX Runtime backend when it runs the model (else None); for benchmarks and diagnostics."""
+        return self._ort
 
     def autocast(self) -> AbstractContextManager[object]:
         """The precision context the engine runs the model in (a no-op for fp32)."""

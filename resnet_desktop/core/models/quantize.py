@@ -26,6 +26,7 @@ from resnet_desktop.core.errors import ExportError, ImageError, WeightsError
 from resnet_desktop.core.models.graph import INPUT_NAME, LOGITS_NAME, graph_module
 
 if TYPE_CHECKING:
+    import onnx
     import onnxruntime
 
     from resnet_desktop.core.models.spec import Preprocessing
@@ -216,6 +217,25 @@ def _quiet_quantizer() -> Iterator[None]:
         root.removeFilter(quiet)
 
 
+def _sort_nodes(graph: onnx.GraphProto) -> None:
+    """Order ``graph``'s nodes so that each comes after the nodes producing its inputs."""
+    ready = {i.name for i in graph.input} | {t.name for t in graph.initializer} | {""}
+    pending, ordered = list(graph.node), []
+    while pending:
+        runnable = [n for n in pending if all(i in ready for i in n.input)]
+        if not runnable:
+            raise ExportError("the converted graph has a cycle or an input nothing produces")
+        for node in runnable:
+            ordered.append(node)
+            ready.update(node.output)
+        pending = [n for n in pending if not any(n is r for r in runnable)]
+    copies = [type(n)() for n in ordered]
+    for copy_, node in zip(copies, ordered, strict=True):
+        copy_.CopyFrom(node)
+    del graph.node[:]
+    graph.node.extend(copies)
+
+
 def convert(
     data: bytes, precision: str, preprocessing: Preprocessing, *, calibration: Sequence[Path] | None = None
 ) -> bytes:
@@ -227,12 +247,17 @@ def convert(
         from onnxruntime.transformers.float16 import convert_float_to_float16
 
         model = convert_float_to_float16(onnx.load_model_from_string(data), keep_io_types=True)
+        _sort_nodes(model.graph)  # the converter appends its input casts last; the ONNX checker wants order
         return bytes(model.SerializeToString())
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     with tempfile.TemporaryDirectory(prefix="resnet-desktop-quant-") as tmp, _quiet_quantizer():
-        source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
-        source.write_bytes(data)  # a scratch file of ours, deleted with the folder
+        raw, source, target = Path(tmp) / "raw.onnx", Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        raw.write_bytes(data)  # scratch files of ours, deleted with the folder
+        # Shape inference + constant folding first: without it the exporter's folded BatchNorm
+        # biases are not initializers, those convs stay fp32, and int8 ran at ~0.6x fp32 here.
+        quant_pre_process(raw, source, skip_symbolic_shape=True)
         if precision == "int8-dynamic":
             # ConvInteger has CPU kernels for uint8 weights only.
             quantize_dynamic(source, target, weight_type=QuantType.QUInt8)

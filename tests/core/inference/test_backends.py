@@ -113,3 +113,14 @@ def test_classify_cli_backend_option(
 
     on_ort, on_torch = json.loads(ort_out.out), json.loads(torch_out.out)
     assert [r["predictions"][0]["index"] for r in on_ort] == [r["predictions"][0]["index"] for r in on_torch]
+
+
+def test_fast_precision_runs_the_int8_graph_and_says_how_well_it_agrees(
+    loaded: zoo.LoadedModel, sample_photos: list[Path]
+) -> None:
+    engine = Engine(loaded, "cpu", backend="onnxruntime", precision="fast", workers=1)
+    assert (engine.backend, engine.precision) == ("onnxruntime", "fast")
+    assert engine.onnxruntime is not None and "-fast-" in engine.onnxruntime.graph_path.name
+    assert any(n.startswith("Fast (int8) model, agreement with fp32 PyTorch: top-1 equal on") for n in engine.notices)
+    results = list(engine.classify(sample_photos, embeddings=True))
+    assert all(r.ok and r.embedding is not None for r in results)
