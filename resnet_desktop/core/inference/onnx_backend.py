@@ -59,7 +59,7 @@ def graph_path(loaded: LoadedModel, precision: str = "fp32", calibration: Sequen
     if precision != "fp32":
         import onnxruntime
 
-        parts.append(onnxruntime.__version__)
+        parts.extend([onnxruntime.__version__, f"recipe{quantize.RECIPE_VERSION}"])
         parts.extend(str(p) for p in calibration or ())
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
     return cache_dir() / f"{loaded.arch}-{precision}-{digest}.onnx"

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 FP32_BOUND = 1e-3
 MIN_TOP5_OVERLAP = 4.0
+#: Bumped when the fp16/int8 recipe changes (part of the engine's graph cache key).
+RECIPE_VERSION = 2
 RANDOM_INPUTS = 2
 RANDOM_SEED = 0
 #: Calibration images for static int8: more barely moves the ranges, and each costs a forward.

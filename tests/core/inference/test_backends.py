@@ -13,7 +13,7 @@ from resnet_desktop.cli import main
 from resnet_desktop.core.errors import SettingsError
 from resnet_desktop.core.inference import backends, onnx_backend
 from resnet_desktop.core.inference.engine import Engine
-from resnet_desktop.core.models import zoo
+from resnet_desktop.core.models import quantize, zoo
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,10 @@ def test_graph_cache_key_follows_weights_and_exporter_version(
     with torch.no_grad():
         other.model.fc.bias += 1
     assert onnx_backend.graph_path(other) != onnx_backend.graph_path(loaded)
-    before = onnx_backend.graph_path(loaded)
+    before, fast = onnx_backend.graph_path(loaded), onnx_backend.graph_path(loaded, "fast")
+    assert fast != before
+    monkeypatch.setattr(quantize, "RECIPE_VERSION", quantize.RECIPE_VERSION + 1)  # a new int8 recipe
+    assert onnx_backend.graph_path(loaded) == before and onnx_backend.graph_path(loaded, "fast") != fast
     monkeypatch.setattr(torch, "__version__", "99.0")
     assert onnx_backend.graph_path(loaded) != before
 
