@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
@@ -35,6 +35,8 @@ BACKEND_LABELS = {
     "torch": "&PyTorch",
     "onnxruntime": "&ONNX Runtime",
 }
+
+RUNNING_LABELS = {"torch": "PyTorch", "onnxruntime": "ONNX Runtime", "onnxruntime int8": "ONNX Runtime, Fast Mode int8"}
 
 
 def export_work(loaded: LoadedModel, path: Path, format: str, ctx: TaskContext) -> ExportResult:
@@ -91,7 +93,7 @@ class ModelExport(QObject):
         self._apply_settings()
         self.backend_group.triggered.connect(self._on_backend)
         self.fast_action.toggled.connect(self._on_fast)
-        service.modelReady.connect(lambda _info: self.update())
+        service.modelReady.connect(self._on_model_ready)
         service.modelFailed.connect(lambda _exc: self.update())
         self.update()
 
@@ -108,6 +110,18 @@ class ModelExport(QObject):
         self.fast_action.setChecked(fast)
         self.service.backend = "onnxruntime" if fast and backend == "torch" else backend
         self.service.precision = "fast" if fast else "fp32"
+
+    def _on_model_ready(self, info: ModelInfo) -> None:
+        self.update()
+        # After the model control has written the status text (it is connected after us).
+        QTimer.singleShot(0, lambda: self._show_backend(info))
+
+    def _show_backend(self, info: ModelInfo) -> None:
+        """Say in the status bar which backend runs the model when it is not PyTorch (Fast Mode included)."""
+        label = RUNNING_LABELS.get(info.backend, info.backend)
+        self.backend_menu.setTitle(f"&Backend ({label})")
+        if info.backend != "torch" and self.service.model is info:
+            self.status.set_model_text(f"{self.status.model_label.toolTip()} · {label}")
 
     def update(self) -> None:
         self.export_action.setEnabled(self.model_info() is not None and self.task is None)

@@ -75,6 +75,8 @@ class ModelInfo:
     source: str
     num_classes: int
     notices: list[str] = field(default_factory=list)
+    #: What runs the model: "torch", "onnxruntime" or "onnxruntime int8" (the Fast Mode).
+    backend: str = "torch"
 
 
 @dataclass(eq=False)
@@ -312,6 +314,7 @@ class ModelService(QObject):
             source=loaded.source,
             num_classes=len(loaded.categories),
             notices=list(engine.notices),
+            backend=engine.backend + (" int8" if engine.precision == "fast" else ""),
         )
         self.model = info
         logger.info("Model ready: %s on %s", info.source, info.device_name)

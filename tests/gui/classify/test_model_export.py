@@ -83,3 +83,12 @@ def test_backend_setting_reloads_on_onnxruntime_and_is_remembered(qtbot, window,
     assert window.service._engine is not None and window.service._engine.backend == "onnxruntime"
     again = make_window(start=False)
     assert model_menu_action(again, "&ONNX Runtime").isChecked()
+
+
+def test_fast_mode_reloads_on_int8_and_says_so(qtbot, window, app_settings) -> None:
+    with qtbot.waitSignal(window.modelReady, timeout=120_000):
+        model_menu_action(window, "&Fast Mode (int8, ONNX Runtime)").trigger()
+    assert app_settings.fast_mode()
+    qtbot.waitUntil(lambda: "Fast Mode int8" in window.status.model_label.toolTip(), timeout=10_000)
+    assert window.model_info.backend == "onnxruntime int8"
+    assert "Fast (int8) model, agreement with fp32 PyTorch: top-1 equal on" in window.banner.text.text()
