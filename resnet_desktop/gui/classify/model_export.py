@@ -114,7 +114,7 @@ class ModelExport(QObject):
     def _on_model_ready(self, info: ModelInfo) -> None:
         self.update()
         # After the model control has written the status text (it is connected after us).
-        QTimer.singleShot(0, lambda: self._show_backend(info))
+        QTimer.singleShot(0, self, lambda: self._show_backend(info))  # never after we are gone
 
     def _show_backend(self, info: ModelInfo) -> None:
         """Say in the status bar which backend runs the model when it is not PyTorch (Fast Mode included)."""
