@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -147,6 +147,7 @@ def select(
     *,
     batch: int,
     precision: str = "fp32",
+    calibration: Sequence[Path] | None = None,
 ) -> Selection:
     """Resolve ``requested`` ("auto", "torch", "onnxruntime") for this model and device."""
     if requested not in BACKENDS:
@@ -168,7 +169,7 @@ def select(
 
     threads = torch.get_num_threads()
     try:
-        ort = OnnxRuntimeBackend(loaded, threads=threads, precision=precision)
+        ort = OnnxRuntimeBackend(loaded, threads=threads, precision=precision, calibration=calibration)
     except ResNetDesktopError as exc:
         if requested == "onnxruntime" or precision != "fp32":
             raise

@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,6 +85,7 @@ class Engine:
         autocast: torch.dtype | None | bool = True,
         backend: str = "torch",
         precision: str = "fp32",
+        calibration: Sequence[Path] | None = None,
     ) -> None:
         self.loaded = loaded
         self.preprocessing = loaded.preprocessing
@@ -114,7 +115,13 @@ class Engine:
         self._warm_up()
         # The ONNX Runtime backend ("auto": whichever a short run measured faster; see backends.py).
         selection = select_backend(
-            loaded, backend, self.device, self._model, batch=self.batch_size, precision=precision
+            loaded,
+            backend,
+            self.device,
+            self._model,
+            batch=self.batch_size,
+            precision=precision,
+            calibration=calibration,
         )
         self.backend, self._ort, self.backend_choice = selection.name, selection.ort, selection.choice
         self.precision = precision if self._ort is not None else "fp32"

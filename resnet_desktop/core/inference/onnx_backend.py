@@ -54,13 +54,21 @@ def model_key(loaded: LoadedModel) -> str:
     return key
 
 
+def _identity(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return str(path)
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
+
+
 def graph_path(loaded: LoadedModel, precision: str = "fp32", calibration: Sequence[Path] | None = None) -> Path:
     parts = [model_key(loaded), exporter_version(), str(loaded.preprocessing.to_dict()), precision]
     if precision != "fp32":
         import onnxruntime
 
         parts.extend([onnxruntime.__version__, f"recipe{quantize.RECIPE_VERSION}"])
-        parts.extend(str(p) for p in calibration or ())
+        parts.extend(_identity(p) for p in calibration or ())  # a changed calibration photo re-calibrates
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
     return cache_dir() / f"{loaded.arch}-{precision}-{digest}.onnx"
 

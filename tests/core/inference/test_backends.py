@@ -127,3 +127,20 @@ def test_fast_precision_runs_the_int8_graph_and_says_how_well_it_agrees(
     assert any(n.startswith("Fast (int8) model, agreement with fp32 PyTorch: top-1 equal on") for n in engine.notices)
     results = list(engine.classify(sample_photos, embeddings=True))
     assert all(r.ok and r.embedding is not None for r in results)
+
+
+def test_classify_cli_fast_mode_calibrated_on_a_folder(
+    resnet18_weights: Path, sample_photos: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for photo in sample_photos[:2]:
+        shutil.copy(photo, folder)
+    args = ["classify", str(sample_photos[0]), "--model", "resnet18", "--weights", str(resnet18_weights)]
+    assert main([*args, "--precision", "fast", "--calibration", str(folder)]) == 0
+    err = capsys.readouterr().err
+    assert "(onnxruntime, fast)" in err and "Note: Fast (int8) model, agreement with fp32 PyTorch" in err
+    assert main([*args, "--calibration", str(folder)]) == 2
+    assert "--calibration is for --precision fast only" in capsys.readouterr().err
