@@ -100,6 +100,17 @@ def measure(
     return _best_rate(run_torch, batch), _best_rate(lambda: ort.run(x), batch)
 
 
+def remembered(loaded: LoadedModel, threads: int) -> Choice | None:
+    """The choice measured earlier for this model, machine and library versions, if any."""
+    entry = _read_choices(_choices_path()).get(calibration_key(loaded, threads))
+    if not isinstance(entry, dict) or entry.get("backend") not in ("torch", "onnxruntime"):
+        return None
+    try:
+        return Choice(str(entry["backend"]), float(entry["torch_ips"]), float(entry["onnxruntime_ips"]), False)
+    except (KeyError, TypeError, ValueError):
+        return None  # a damaged entry: measure again
+
+
 def choose(
     loaded: LoadedModel,
     torch_forward: Callable[[torch.Tensor], object],
@@ -109,12 +120,12 @@ def choose(
     threads: int,
 ) -> Choice:
     """The faster backend for this model on this machine: from the cache, or measured now and cached."""
+    known_choice = remembered(loaded, threads)
+    if known_choice is not None:
+        return known_choice
     path = _choices_path()
     key = calibration_key(loaded, threads)
     known = _read_choices(path)
-    entry = known.get(key)
-    if isinstance(entry, dict) and entry.get("backend") in ("torch", "onnxruntime"):
-        return Choice(str(entry["backend"]), float(entry["torch_ips"]), float(entry["onnxruntime_ips"]), False)
     torch_ips, ort_ips = measure(torch_forward, ort, batch, loaded.preprocessing.crop_size)
     backend = "onnxruntime" if ort_ips > torch_ips else "torch"
     known[key] = {"backend": backend, "torch_ips": torch_ips, "onnxruntime_ips": ort_ips, "arch": loaded.arch}
@@ -168,6 +179,10 @@ def select(
     from resnet_desktop.core.inference.onnx_backend import OnnxRuntimeBackend
 
     threads = torch.get_num_threads()
+    if requested == "auto" and precision == "fp32":
+        earlier = remembered(loaded, threads)
+        if earlier is not None and earlier.backend == "torch":
+            return Selection("torch", None, [], earlier)  # measured before: no graph, no session needed
     try:
         ort = OnnxRuntimeBackend(loaded, threads=threads, precision=precision, calibration=calibration)
     except ResNetDesktopError as exc:
