@@ -144,3 +144,20 @@ def test_classify_cli_fast_mode_calibrated_on_a_folder(
     assert "(onnxruntime, fast)" in err and "Note: Fast (int8) model, agreement with fp32 PyTorch" in err
     assert main([*args, "--calibration", str(folder)]) == 2
     assert "--calibration is for --precision fast only" in capsys.readouterr().err
+
+
+def test_a_remembered_torch_choice_needs_no_onnx_graph(loaded: zoo.LoadedModel) -> None:
+    import json
+
+    Engine(loaded, "cpu", backend="auto", workers=1)  # measures and remembers
+    choices = onnx_backend.cache_dir() / backends.CHOICES_FILE
+    data = json.loads(choices.read_text())
+    (entry,) = data.values()
+    entry["backend"] = "torch"  # as if PyTorch had been faster on this machine
+    choices.write_text(json.dumps(data))
+    for graph in onnx_backend.cache_dir().glob("*.onnx"):
+        graph.unlink()
+    engine = Engine(loaded, "cpu", backend="auto", workers=1)
+    assert engine.backend == "torch" and engine.onnxruntime is None
+    assert engine.backend_choice is not None and not engine.backend_choice.measured_now
+    assert list(onnx_backend.cache_dir().glob("*.onnx")) == []  # nothing exported this time
