@@ -64,12 +64,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _model_args(args: argparse.Namespace) -> argparse.Namespace:
-    """MODEL may be a file: then it is the weights (its sidecar names the architecture)."""
-    from resnet_desktop.core.models import spec
+    """MODEL may be a file: our model file (its sidecar names the architecture) or a plain state
+    dict (the architecture is read off its layers)."""
+    from resnet_desktop.core.models import modelfile, spec
+    from resnet_desktop.core.models import weights as weights_io
 
     model = args.model
     if model is not None and model not in spec.ARCHITECTURES and (Path(model).suffix or Path(model).exists()):
-        return argparse.Namespace(model=None, weights=model)
+        path = Path(model).expanduser()
+        arch = None
+        if path.is_file() and not modelfile.is_model_file(path) and path.suffix.lower() != ".json":
+            arch = weights_io.guess_resnet_arch(weights_io.load_state_dict(path))
+        return argparse.Namespace(model=arch, weights=model)
     return argparse.Namespace(model=model, weights=args.weights)
 
 

@@ -30,6 +30,12 @@ def test_export_fine_tuned_model_file_given_as_model(tmp_path: Path, capsys: pyt
     assert "Wrote" in capsys.readouterr().err
 
 
+def test_export_plain_weights_file_reads_the_architecture_off_it(tmp_path: Path, resnet18_weights: Path) -> None:
+    out = tmp_path / "r18.onnx"
+    assert main(["export", str(resnet18_weights), "--output", str(out)]) == 0
+    assert export.read_onnx_info(out).arch == "resnet18"
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
