@@ -161,3 +161,11 @@ def test_a_remembered_torch_choice_needs_no_onnx_graph(loaded: zoo.LoadedModel) 
     assert engine.backend == "torch" and engine.onnxruntime is None
     assert engine.backend_choice is not None and not engine.backend_choice.measured_now
     assert list(onnx_backend.cache_dir().glob("*.onnx")) == []  # nothing exported this time
+
+
+def test_on_an_accelerator_auto_is_torch_and_onnxruntime_is_refused(loaded: zoo.LoadedModel) -> None:
+    cuda = torch.device("cuda")  # select() decides before anything touches the device
+    chosen = backends.select(loaded, "auto", cuda, loaded.model, batch=8)
+    assert (chosen.name, chosen.ort, chosen.notices) == ("torch", None, [])
+    with pytest.raises(SettingsError, match="runs on the CPU"):
+        backends.select(loaded, "onnxruntime", cuda, loaded.model, batch=8)
