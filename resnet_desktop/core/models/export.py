@@ -6,9 +6,9 @@ features, ``fc``'s input), with a dynamic batch axis. The preprocessing recipe a
 names travel in the file's ``metadata_props``, so a consumer needs no sidecar.
 
 We use PyTorch's TorchScript-based exporter (``dynamo=False``): it works offline with no extra
-packages and exports a ResNet in about a second; the ``torch.export`` one needs onnxscript and
-is several times slower for the same graph. A file is written only after it agreed with PyTorch
-on the bundled sample photos and a few random images (``quantize.agreement``).
+package and exports a ResNet in about a second; the ``torch.export``-based one needs onnxscript
+(one more dependency for the installer) and we have not measured it. A file is written only after
+it agreed with PyTorch on the bundled sample photos and a few random images (``quantize.agreement``).
 """
 
 from __future__ import annotations
