@@ -39,6 +39,11 @@ BACKEND_LABELS = {
 RUNNING_LABELS = {"torch": "PyTorch", "onnxruntime": "ONNX Runtime", "onnxruntime int8": "ONNX Runtime, Fast Mode int8"}
 
 
+def plain_label(text: str) -> str:
+    """A menu label without its mnemonic ampersand."""
+    return text.replace("&", "")
+
+
 def export_work(loaded: LoadedModel, path: Path, format: str, ctx: TaskContext) -> ExportResult:
     """Runs on the export thread: export, verify, write; stage messages go to ``ctx.progress``."""
     from resnet_desktop.core.models.export import export_model
@@ -136,11 +141,22 @@ class ModelExport(QObject):
         self.settings.set_fast_mode(fast)
         self._changed()
 
+    def _describe(self) -> str:
+        backend = plain_label(BACKEND_LABELS[self.settings.backend()])
+        return f"{backend}, Fast Mode int8" if self.service.precision == "fast" else backend
+
     def _changed(self) -> None:
+        before = (self.service.backend, self.service.precision)
         self._apply_settings()
-        mode = " in Fast Mode (int8)" if self.service.precision == "fast" else ""
-        self.status.set_message(f"Reloading the model on the {self.service.backend} backend{mode}…")
-        self.reload()
+        what = self._describe()
+        if self.service.model is None and not self.service.is_loading:
+            self.status.set_message(f"Backend: {what}. It applies to the next model that is loaded.")
+        elif (self.service.backend, self.service.precision) == before:
+            self.status.set_message(f"Backend: {what} (already in use).")
+        else:
+            self.reload()
+            # After the reload's own "Loading…" message, so the person sees which backend it loads on.
+            self.status.set_message(f"Reloading the model on {what}…")
 
     # -- export ----------------------------------------------------------------------------
 

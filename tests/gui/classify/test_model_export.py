@@ -69,9 +69,12 @@ def test_cancelled_save_dialog_exports_nothing(qtbot, window, monkeypatch) -> No
     assert window.model_export.task is None
 
 
-def test_export_is_disabled_without_a_model(qtbot, make_window) -> None:
+def test_without_a_model_export_is_disabled_and_a_backend_choice_waits(qtbot, make_window, app_settings) -> None:
     window = make_window(start=False)
     assert not model_menu_action(window, "&Export Model…").isEnabled()
+    model_menu_action(window, "&ONNX Runtime").trigger()
+    assert window.status.message.text() == "Backend: ONNX Runtime. It applies to the next model that is loaded."
+    assert app_settings.backend() == "onnxruntime" and not window.service.is_loading
 
 
 def test_backend_setting_reloads_on_onnxruntime_and_is_remembered(qtbot, window, app_settings, make_window) -> None:
