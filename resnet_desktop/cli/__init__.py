@@ -16,10 +16,10 @@ import logging
 import sys
 
 from resnet_desktop import __version__
-from resnet_desktop.cli import bench, classify, evaluate, explain, finetune, organize
+from resnet_desktop.cli import bench, classify, evaluate, explain, export, finetune, organize
 from resnet_desktop.cli.common import Exit, error, exit_code_for, stdout_closed
 
-COMMANDS = (classify, explain, finetune, evaluate, bench, organize)
+COMMANDS = (classify, explain, finetune, evaluate, bench, organize, export)
 
 #: Options of the desktop app (no command) that take a value.
 GUI_VALUE_OPTIONS = ("--model", "--arch", "--weights", "--device", "--color-scheme")

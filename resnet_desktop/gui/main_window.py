@@ -31,6 +31,7 @@ from resnet_desktop.gui.classify.export import export_visible
 from resnet_desktop.gui.classify.inputs import Inputs
 from resnet_desktop.gui.classify.job_status import JobStatus
 from resnet_desktop.gui.classify.model_control import ModelControl
+from resnet_desktop.gui.classify.model_export import ModelExport
 from resnet_desktop.gui.classify.parquet_import import ParquetImport
 from resnet_desktop.gui.classify.preview import PreviewPanel
 from resnet_desktop.gui.classify.results_model import ResultsModel
@@ -90,6 +91,9 @@ class MainWindow(QMainWindow):
         )
         self.organize_action, self.undo_organize_action = self.organize.actions
         self.parquet_import = ParquetImport(self, self.results.append_predictions, self.banner, self.status)
+        self.model_export = ModelExport(
+            self, self.settings, self.service, self.banner, self.status, lambda: self.models.retry()
+        )
         self.inputs = Inputs(
             self, self.settings, self.status, self.banner, lambda paths, keep: self.classify(paths, remember=keep)
         )
@@ -245,6 +249,7 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.clear_action)
         model_menu = bar.addMenu("&Model")
         model_menu.addAction(self.open_model_action)
+        model_menu.addActions([*self.model_export.actions, self.model_export.backend_menu.menuAction()])
         self.theme_menu = ThemeMenu(self.settings, self)
         bar.addMenu("&View").addMenu(self.theme_menu)
         tools_menu = bar.addMenu("&Tools")
@@ -395,6 +400,7 @@ class MainWindow(QMainWindow):
             # Waiting for workers can take a while (a download blocked in a socket read only sees
             # the cancel when the read returns): hide first so the person never sees a frozen window.
             self.hide()
+            self.model_export.shutdown()
             self.organize.shutdown()  # stops an organize after its current photo (the journal keeps it undoable)
             self.service.shutdown()
             self.thumbnails.shutdown()

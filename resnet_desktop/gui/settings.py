@@ -14,6 +14,8 @@ from PySide6.QtCore import QByteArray, QSettings
 ORGANIZATION = "ResNet Desktop"
 APPLICATION = "ResNet Desktop"
 MAX_RECENT = 8
+#: The engine backends the Backend setting offers (``core.inference.backends.BACKENDS``, torch-free here).
+BACKENDS = ("auto", "torch", "onnxruntime")
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,25 @@ class AppSettings:
 
     def set_color_scheme(self, scheme: str) -> None:
         self.qsettings.setValue("view/color_scheme", scheme)
+
+    def backend(self) -> str:
+        """What runs the model on the CPU: "auto", "torch" or "onnxruntime" (Model > Backend).
+
+        PyTorch by default: "auto" costs a one-off export and measurement per model (see
+        docs/PERFORMANCE.md), which a person opts into.
+        """
+        value = str(self.qsettings.value("model/backend", "torch") or "torch")
+        return value if value in BACKENDS else "torch"
+
+    def set_backend(self, backend: str) -> None:
+        self.qsettings.setValue("model/backend", backend)
+
+    def fast_mode(self) -> bool:
+        """The opt-in int8 model on ONNX Runtime (Model > Backend > Fast Mode)."""
+        return str(self.qsettings.value("model/fast", "false")).lower() == "true"
+
+    def set_fast_mode(self, fast: bool) -> None:
+        self.qsettings.setValue("model/fast", "true" if fast else "false")
 
     # -- window -----------------------------------------------------------------------------
 
