@@ -113,7 +113,7 @@ class MainWindow(QMainWindow):
         self.tools = ToolWindows(self, self.settings, lambda: self.model_info, self.models.use_model_file)
         self.jobs = JobStatus(self.service, self.status, self.banner, self.results, resume=self.classify)
         self._connect_service()
-        self._restore()
+        self.settings.restore_window(self, self.splitter)
 
     # -- construction --------------------------------------------------------------------------
 
@@ -271,17 +271,6 @@ class MainWindow(QMainWindow):
         self.results.rowsInserted.connect(self._on_rows_changed)
         self.results.modelReset.connect(self._on_rows_changed)
 
-    def _restore(self) -> None:
-        geometry = self.settings.geometry()
-        if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1180, 720)
-        state = self.settings.window_state()
-        if state is not None:
-            self.restoreState(state)
-        splitter = self.settings.splitter_state()
-        if splitter is None or not self.splitter.restoreState(splitter):
-            self.splitter.setSizes([700, 480])
-
     # -- start-up and model --------------------------------------------------------------------
 
     def start(self) -> None:
@@ -395,7 +384,7 @@ class MainWindow(QMainWindow):
                 event.ignore()  # the wizard's "save the trained model?" was answered Cancel
                 return
             self._closing = True
-            self.settings.save_window(self.saveGeometry(), self.saveState(), self.splitter.saveState())
+            self.settings.save_window(self, self.splitter)
             self.settings.sync()
             # Waiting for workers can take a while (a download blocked in a socket read only sees
             # the cancel when the read returns): hide first so the person never sees a frozen window.

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtWidgets import QMainWindow, QSplitter
 
 ORGANIZATION = "ResNet Desktop"
 APPLICATION = "ResNet Desktop"
@@ -111,10 +112,22 @@ class AppSettings:
     def splitter_state(self) -> QByteArray | None:
         return self._bytes("window/splitter")
 
-    def save_window(self, geometry: QByteArray, state: QByteArray, splitter: QByteArray) -> None:
-        self.qsettings.setValue("window/geometry", geometry)
-        self.qsettings.setValue("window/state", state)
-        self.qsettings.setValue("window/splitter", splitter)
+    def save_window(self, window: QMainWindow, splitter: QSplitter) -> None:
+        self.qsettings.setValue("window/geometry", window.saveGeometry())
+        self.qsettings.setValue("window/state", window.saveState())
+        self.qsettings.setValue("window/splitter", splitter.saveState())
+
+    def restore_window(self, window: QMainWindow, splitter: QSplitter) -> None:
+        """Size, toolbar state and splitter as they were; a first start gets a size that fits 1280x800."""
+        geometry = self.geometry()
+        if geometry is None or not window.restoreGeometry(geometry):
+            window.resize(1180, 720)
+        state = self.window_state()
+        if state is not None:
+            window.restoreState(state)
+        sizes = self.splitter_state()
+        if sizes is None or not splitter.restoreState(sizes):
+            splitter.setSizes([700, 480])
 
     # -- recent folders ---------------------------------------------------------------------
 
