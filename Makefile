@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(VPY) tools/check_qt_libs.py
 	$(VPY) -m resnet_desktop
 
 # ruff (lint + format check), import-linter contracts, mypy (settings in pyproject.toml).

@@ -8,6 +8,8 @@ mode for big JPEGs), batches, and overlaps decoding with the model. Both are war
     .venv/bin/python benchmarks/throughput.py --size 500x375       # ImageNet-sized JPEGs
     .venv/bin/python benchmarks/throughput.py --folder ~/Photos --count 100 --device cuda
     .venv/bin/python benchmarks/throughput.py --model-only         # just the synthetic-tensor ceiling
+    .venv/bin/python benchmarks/throughput.py --backend torch,onnxruntime --fast   # each backend + int8
+    .venv/bin/python benchmarks/throughput.py --quick              # small counts, one repeat
 
 Random weights are used (speed does not depend on the numbers), so nothing is downloaded.
 Generated images are cached in the temp folder so repeated runs skip generation.
@@ -114,12 +116,38 @@ def decode_ms(engine: Engine, paths: list[Path]) -> float:
     return 1000 * statistics.median(times)
 
 
+def cpu_extensions() -> str:
+    """The vector extensions that decide which backend and precision win (Linux /proc/cpuinfo)."""
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return "unknown (no /proc/cpuinfo)"
+    names = {
+        "avx2": "AVX2",
+        "avx512f": "AVX-512",
+        "avx512_vnni": "AVX512-VNNI",
+        "avx_vnni": "AVX-VNNI",
+        "avx512_bf16": "AVX512-BF16",
+        "amx_tile": "AMX",
+    }
+    found = [label for flag, label in names.items() if flag in flags]
+    return ", ".join(found) or "none of AVX2/AVX-512/VNNI/AMX"
+
+
 def model_only(engine: Engine, seconds: float = 3.0) -> float:
     """The ceiling: normalised synthetic tensors already on the device, engine batch and precision."""
     crop = engine.preprocessing.crop_size
     x = torch.randn(engine.batch_size, 3, crop, crop, device=engine.device).contiguous(
         memory_format=torch.channels_last
     )
+    ort = engine.onnxruntime
+    if ort is not None:  # the same batch through the ONNX Runtime session
+        ort.run(x)
+        runs, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds or runs < 2:
+            ort.run(x)
+            runs += 1
+        return runs * engine.batch_size / (time.perf_counter() - started)
     with torch.inference_mode(), engine.autocast():
         engine.model(x)
         _sync(engine.device)
@@ -184,7 +212,14 @@ def main(argv: list[str] | None = None) -> int:
         help="alternate naive/engine runs this often and keep each one's best (noisy machines)",
     )
     parser.add_argument("--model-only", action="store_true", help="only the synthetic-tensor ceiling")
+    parser.add_argument(
+        "--backend", default="torch", help="comma-separated engine backends: torch, onnxruntime (default: torch)"
+    )
+    parser.add_argument("--fast", action="store_true", help="also the int8 'fast' precision on ONNX Runtime")
+    parser.add_argument("--quick", action="store_true", help="8 images, one repeat, short ceilings (CI, busy hosts)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.count, args.repeat = args.count or 8, 1
     logging.basicConfig(level=logging.WARNING)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -205,6 +240,12 @@ def main(argv: list[str] | None = None) -> int:
         f"torch {torch.__version__}, {torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs, "
         f"load average {load:.2f} before the run"
     )
+    print(f"CPU vector extensions: {cpu_extensions()}")
+    runs = [(b.strip(), "fp32") for b in args.backend.split(",") if b.strip()]
+    if args.fast:
+        runs.append(("onnxruntime", "fast"))
+    if runs != [("torch", "fp32")]:
+        return compare_backends(args, device, paths, runs)
 
     for arch in [a.strip() for a in args.archs.split(",") if a.strip()]:
         loaded = zoo.load_model(arch, zoo.RANDOM_WEIGHTS)
@@ -248,6 +289,61 @@ def main(argv: list[str] | None = None) -> int:
             f"({1000 / per_image:.0f} images/s/core); during the run decoding used {decode_core_s:.2f} "
             f"of {cores} cores ({decode_core_s / cores:.0%} of the machine)"
         )
+    if hasattr(os, "getloadavg"):
+        print(f"\nload average {os.getloadavg()[0]:.2f} after the run")
+    return 0
+
+
+def compare_backends(
+    args: argparse.Namespace, device: torch.device, paths: list[Path], runs: list[tuple[str, str]]
+) -> int:
+    """Per model: the naive loop once, then each backend's engine and model-only ceiling, same files.
+
+    The two-core limit assumes decode and model share the machine's cores perfectly: each image
+    costs ``decode`` core-seconds plus ``threads / ceiling`` core-seconds of model, so no
+    schedule can beat ``cores / (decode + threads / ceiling)`` images/s.
+    """
+    cores = os.cpu_count() or 1
+    seconds = 1.0 if args.quick else 3.0
+    for arch in [a.strip() for a in args.archs.split(",") if a.strip()]:
+        loaded = zoo.load_model(arch, zoo.RANDOM_WEIGHTS)
+        naive = zoo.load_model(arch, zoo.RANDOM_WEIGHTS)
+        naive_rate = 0.0
+        if not args.model_only:
+            naive_loop(naive, paths[:2], device)  # warm-up
+            naive_rate = max(
+                naive_loop(naive, paths[: args.naive_count or len(paths)], device)[0] for _ in range(args.repeat)
+            )
+            print(f"\n{arch}: naive loop {naive_rate:.1f} images/s")
+        else:
+            print(f"\n{arch}:")
+        fp32_ort_ceiling = None
+        for backend, precision in runs:
+            engine = Engine(
+                loaded, device, batch_size=args.batch_size, workers=args.workers, backend=backend, precision=precision
+            )
+            name = f"{engine.backend} {precision}"
+            ceiling = model_only(engine, seconds)
+            if engine.backend == "onnxruntime" and precision == "fp32":
+                fp32_ort_ceiling = ceiling
+            extra = ""
+            if precision == "fast" and fp32_ort_ceiling:
+                extra = f" = {ceiling / fp32_ort_ceiling:.2f}x the fp32 ONNX Runtime ceiling"
+            print(f"  {name:<22} model only {ceiling:8.1f} images/s{extra}")
+            for notice in engine.notices:
+                print(f"    note: {notice}")
+            if args.model_only:
+                continue
+            engine_run(engine, paths[: engine.batch_size])  # warm-up
+            rate = max(engine_run(engine, paths) for _ in range(args.repeat))
+            per_image = decode_ms(engine, paths[: min(len(paths), 8)]) / 1000
+            threads = engine.onnxruntime.threads if engine.onnxruntime is not None else torch.get_num_threads()
+            limit = cores / (per_image + threads / ceiling)
+            print(
+                f"  {name:<22} engine     {rate:8.1f} images/s = {rate / naive_rate:.2f}x naive, "
+                f"{rate / ceiling:.0%} of its ceiling, {rate / limit:.0%} of the {cores}-core limit {limit:.1f} "
+                f"(decode {per_image * 1000:.1f} ms/image/core)"
+            )
     if hasattr(os, "getloadavg"):
         print(f"\nload average {os.getloadavg()[0]:.2f} after the run")
     return 0

@@ -194,6 +194,20 @@ def step_classify(ctx: SelfTestContext) -> str:
     return f"{photo.name}: top-1 {top.label!r} ({top.probability:.1%}) on {engine.device_name}"
 
 
+def step_onnxruntime(ctx: SelfTestContext) -> str:
+    """Export the model to ONNX in memory and run it on ONNX Runtime: the build carries onnx and
+    onnxruntime's native libraries, and the export agrees with PyTorch on a sample photo."""
+    loaded = ctx.need("loaded", "model")
+    export = _import("resnet_desktop.core.models.export")
+    quantize = _import("resnet_desktop.core.models.quantize")
+    ort = _import("onnxruntime")
+    data = export.build_onnx(loaded)
+    inputs = quantize.verification_inputs(loaded.preprocessing, [_sample_photo()], random_count=1)
+    agreement = quantize.agreement(loaded, data, inputs, precision="fp32")
+    _check(agreement.passed, f"the ONNX export does not match PyTorch: {agreement.summary()}")
+    return f"onnxruntime {ort.__version__}, {len(data) / 2**20:.0f} MB graph: {agreement.summary()}"
+
+
 def step_feature_map(ctx: SelfTestContext) -> str:
     """Record layer1's output with forward hooks; its shape must match what list_layers announces."""
     import torch
@@ -328,6 +342,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("torchvision ops", step_torchvision_ops),
     ("model", step_model),
     ("classify", step_classify),
+    ("onnx runtime", step_onnxruntime),
     ("feature map", step_feature_map),
     ("fine-tune", step_finetune),
 )

@@ -146,6 +146,33 @@ def organize_screens(window, workdir: Path):
     undo.close()
 
 
+def feature_screens(loaded, photo: Path):
+    """The Features panel in a window of its own (1400x820): layer1, layer4 by max with a channel
+    enlarged, and Grad-CAM over the photo."""
+    from resnet_desktop.gui.explain.panel import FeaturePanel
+
+    panel = FeaturePanel()
+    panel.resize(1400, 820)
+    panel.set_model(loaded)
+    panel.set_image(photo)
+    panel.show()
+    wait_until(lambda: panel.current_layer == "layer1" and not panel.busy)
+    settle(0.3)
+    yield panel, "feature-layer1.png"
+    panel.select_layer("layer4")
+    panel.sort_combo.setCurrentIndex(panel.sort_combo.findData("max"))
+    wait_until(lambda: panel.current_layer == "layer4" and not panel.busy)
+    panel.select_channel(int(panel._order[0]))
+    settle(0.3)
+    yield panel, "feature-layer4.png"
+    panel.cam_check.setChecked(True)
+    wait_until(lambda: panel._cam is not None and not panel.busy)
+    settle(0.3)
+    yield panel, "feature-gradcam.png"
+    panel.shutdown()
+    panel.close()
+
+
 def shoot(out: Path, scheme: str, weights: str = "random") -> list[Path]:
     from PySide6.QtWidgets import QApplication
 
@@ -184,6 +211,9 @@ def shoot(out: Path, scheme: str, weights: str = "random") -> list[Path]:
         window = results_window(workdir, folder, weights)
         save(window, "main-window.png")
         save(window.side_tabs, "preview-top5.png")
+        assert window.model_info is not None
+        for shot in feature_screens(window.model_info.loaded, folder / "cat.jpg"):
+            save(*shot)
 
         # 4. The drop highlight: a real drag-enter with three files, as a file manager sends it.
         drag_enter(window, sorted(folder.iterdir())[:3])

@@ -102,3 +102,9 @@ def describe(exc: BaseException) -> str:
         return "Not enough memory for this task; try a smaller batch or fewer files at once."
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return f"Unexpected error ({detail}). This is a bug; the details are in the log."
+
+
+class ExportError(ResNetDesktopError):
+    """A model could not be exported, or the export did not match PyTorch and was not kept."""
+
+    title = "The model could not be exported"

@@ -37,13 +37,15 @@ def _trace(event: str, extra: str = "") -> None:
 
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
-    """Our options; everything else (e.g. ``-platform``) is left for Qt."""
-    parser = argparse.ArgumentParser(prog="resnet-desktop-gui", add_help=False)
-    parser.add_argument("--arch", help="architecture, e.g. resnet50")
+    """Our options (the same as ``resnet-desktop``'s GUI options) and the PATHs to open; everything
+    else (e.g. ``-platform``) is left for Qt."""
+    parser = argparse.ArgumentParser(prog="resnet-desktop", add_help=False)
+    parser.add_argument("--model", "--arch", dest="arch", help="architecture, e.g. resnet50")
     parser.add_argument("--weights", help="torchvision weights name, 'random', or a weights/model file")
     parser.add_argument("--device", help="auto, cpu, cuda:N or mps")
-    parser.add_argument("--color-scheme", choices=("auto", "light", "dark"), default="auto")
+    parser.add_argument("--color-scheme", choices=("system", "auto", "light", "dark"), default=None)
     parser.add_argument("--startup-trace", action="store_true", help="print start-up timestamps and quit")
+    parser.add_argument("paths", nargs="*", help="images or folders to classify once the model is ready")
     return parser.parse_known_args(argv[1:])
 
 
@@ -114,12 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
     app.setWindowIcon(_icon())
-    apply_color_scheme(app, args.color_scheme)
+    settings = AppSettings()
+    # --color-scheme is for this run; View > Theme is what is remembered.
+    apply_color_scheme(app, args.color_scheme or settings.color_scheme())
     _install_excepthook()
 
     from resnet_desktop.gui.main_window import MainWindow
 
-    settings = AppSettings()
     spec = None
     if args.arch or args.weights:
         saved = settings.model_spec()
@@ -129,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             arch=args.arch or saved.arch, weights=args.weights or (saved.weights if same_arch else "DEFAULT")
         )
     window = MainWindow(settings, model_spec=spec, device=args.device)
+    if args.color_scheme:
+        window.theme_menu.show_scheme(args.color_scheme)
     window.show()
     app.processEvents()
     if trace:
@@ -140,7 +145,14 @@ def main(argv: list[str] | None = None) -> int:
 
         window.modelReady.connect(lambda _info: done("model_ready"))
         window.service.modelFailed.connect(lambda _exc: done("model_failed"))
-    QTimer.singleShot(0, window.start)
+    paths = [Path(p).expanduser().absolute() for p in args.paths]
+
+    def start() -> None:
+        window.start()
+        if paths:
+            window.classify(paths)  # queued: runs as soon as the model is ready
+
+    QTimer.singleShot(0, start)
     return int(app.exec())
 
 

@@ -31,6 +31,7 @@ from resnet_desktop.gui.classify.export import export_visible
 from resnet_desktop.gui.classify.inputs import Inputs
 from resnet_desktop.gui.classify.job_status import JobStatus
 from resnet_desktop.gui.classify.model_control import ModelControl
+from resnet_desktop.gui.classify.model_export import ModelExport
 from resnet_desktop.gui.classify.parquet_import import ParquetImport
 from resnet_desktop.gui.classify.preview import PreviewPanel
 from resnet_desktop.gui.classify.results_model import ResultsModel
@@ -43,6 +44,7 @@ from resnet_desktop.gui.common.dropzone import DropOverlay, DropTarget, EmptySta
 from resnet_desktop.gui.common.shortcuts import keep_shortcuts
 from resnet_desktop.gui.common.side_panel import make_room_for_tab
 from resnet_desktop.gui.common.status import StatusBar
+from resnet_desktop.gui.common.theme_menu import ThemeMenu
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.evaluate.window import SPEED_TAB, ModelLabWindow
 from resnet_desktop.gui.explain.panel import FeaturePanel
@@ -90,6 +92,9 @@ class MainWindow(QMainWindow):
         )
         self.organize_action, self.undo_organize_action = self.organize.actions
         self.parquet_import = ParquetImport(self, self.results.append_predictions, self.banner, self.status)
+        self.model_export = ModelExport(
+            self, self.settings, self.service, self.banner, self.status, lambda: self.models.retry()
+        )
         self.library = LibraryActions(
             self, self.service, self.results, self.results_panel.current_row, self.thumbnails, self.banner, self.status
         )
@@ -112,7 +117,7 @@ class MainWindow(QMainWindow):
         self.tools = ToolWindows(self, self.settings, lambda: self.model_info, self.models.use_model_file)
         self.jobs = JobStatus(self.service, self.status, self.banner, self.results, resume=self.classify)
         self._connect_service()
-        self._restore()
+        self.settings.restore_window(self, self.splitter)
 
     # -- construction --------------------------------------------------------------------------
 
@@ -249,6 +254,9 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.clear_action)
         model_menu = bar.addMenu("&Model")
         model_menu.addAction(self.open_model_action)
+        model_menu.addActions([*self.model_export.actions, self.model_export.backend_menu.menuAction()])
+        self.theme_menu = ThemeMenu(self.settings, self)
+        bar.addMenu("&View").addMenu(self.theme_menu)
         tools_menu = bar.addMenu("&Tools")
         tools_menu.addActions([self.finetune_action, self.evaluate_action, self.bench_action])
         tools_menu.addSeparator()
@@ -267,17 +275,6 @@ class MainWindow(QMainWindow):
         self.models.modelReady.connect(self._on_model_ready)
         self.results.rowsInserted.connect(self._on_rows_changed)
         self.results.modelReset.connect(self._on_rows_changed)
-
-    def _restore(self) -> None:
-        geometry = self.settings.geometry()
-        if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1180, 720)
-        state = self.settings.window_state()
-        if state is not None:
-            self.restoreState(state)
-        splitter = self.settings.splitter_state()
-        if splitter is None or not self.splitter.restoreState(splitter):
-            self.splitter.setSizes([700, 480])
 
     # -- start-up and model --------------------------------------------------------------------
 
@@ -359,8 +356,12 @@ class MainWindow(QMainWindow):
 
     def _on_current_row(self, row: Prediction | None) -> None:
         self.preview.show_row(row)
-        if row is not None and row.ok:
+        if row is None:
+            self.feature_panel.clear()
+        elif row.ok:
             self.feature_panel.set_image(row.path)
+        else:  # never go on showing the previous photo's features
+            self.feature_panel.show_unreadable(row.path, row.error or "")
 
     # -- export, tools, about ------------------------------------------------------------------
 
@@ -384,13 +385,16 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember the layout, cancel running work and wait for the worker threads to end."""
         if not self._closing:
+            if not self.tools.close_all():
+                event.ignore()  # the wizard's "save the trained model?" was answered Cancel
+                return
             self._closing = True
-            self.settings.save_window(self.saveGeometry(), self.saveState(), self.splitter.saveState())
+            self.settings.save_window(self, self.splitter)
             self.settings.sync()
             # Waiting for workers can take a while (a download blocked in a socket read only sees
             # the cancel when the read returns): hide first so the person never sees a frozen window.
             self.hide()
-            self.tools.close_all()
+            self.model_export.shutdown()
             self.organize.shutdown()  # stops an organize after its current photo (the journal keeps it undoable)
             self.service.shutdown()
             self.thumbnails.shutdown()

@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtWidgets import QMainWindow, QSplitter
 
 ORGANIZATION = "ResNet Desktop"
 APPLICATION = "ResNet Desktop"
 MAX_RECENT = 8
+#: The engine backends the Backend setting offers (``core.inference.backends.BACKENDS``, torch-free here).
+BACKENDS = ("auto", "torch", "onnxruntime")
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,35 @@ class AppSettings:
     def set_topk(self, topk: int) -> None:
         self.qsettings.setValue("model/topk", int(topk))
 
+    # -- look -------------------------------------------------------------------------------
+
+    def color_scheme(self) -> str:
+        """ "system", "light" or "dark" (View > Theme)."""
+        value = str(self.qsettings.value("view/color_scheme", "system") or "system")
+        return value if value in ("system", "light", "dark") else "system"
+
+    def set_color_scheme(self, scheme: str) -> None:
+        self.qsettings.setValue("view/color_scheme", scheme)
+
+    def backend(self) -> str:
+        """What runs the model on the CPU: "auto", "torch" or "onnxruntime" (Model > Backend).
+
+        PyTorch by default: "auto" costs a one-off export and measurement per model (see
+        docs/PERFORMANCE.md), which a person opts into.
+        """
+        value = str(self.qsettings.value("model/backend", "torch") or "torch")
+        return value if value in BACKENDS else "torch"
+
+    def set_backend(self, backend: str) -> None:
+        self.qsettings.setValue("model/backend", backend)
+
+    def fast_mode(self) -> bool:
+        """The opt-in int8 model on ONNX Runtime (Model > Backend > Fast Mode)."""
+        return str(self.qsettings.value("model/fast", "false")).lower() == "true"
+
+    def set_fast_mode(self, fast: bool) -> None:
+        self.qsettings.setValue("model/fast", "true" if fast else "false")
+
     # -- window -----------------------------------------------------------------------------
 
     def _bytes(self, key: str) -> QByteArray | None:
@@ -80,10 +112,22 @@ class AppSettings:
     def splitter_state(self) -> QByteArray | None:
         return self._bytes("window/splitter")
 
-    def save_window(self, geometry: QByteArray, state: QByteArray, splitter: QByteArray) -> None:
-        self.qsettings.setValue("window/geometry", geometry)
-        self.qsettings.setValue("window/state", state)
-        self.qsettings.setValue("window/splitter", splitter)
+    def save_window(self, window: QMainWindow, splitter: QSplitter) -> None:
+        self.qsettings.setValue("window/geometry", window.saveGeometry())
+        self.qsettings.setValue("window/state", window.saveState())
+        self.qsettings.setValue("window/splitter", splitter.saveState())
+
+    def restore_window(self, window: QMainWindow, splitter: QSplitter) -> None:
+        """Size, toolbar state and splitter as they were; a first start gets a size that fits 1280x800."""
+        geometry = self.geometry()
+        if geometry is None or not window.restoreGeometry(geometry):
+            window.resize(1180, 720)
+        state = self.window_state()
+        if state is not None:
+            window.restoreState(state)
+        sizes = self.splitter_state()
+        if sizes is None or not splitter.restoreState(sizes):
+            splitter.setSizes([700, 480])
 
     # -- recent folders ---------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Light/dark colour scheme: follow the system by default, or force one (``--color-scheme``).
+"""Light/dark colour scheme: follow the system by default, or force one (``--color-scheme``, View > Theme).
 
 Qt >= 6.8 can request a scheme from the platform theme; where the platform has none (plain X11,
 offscreen) the request changes nothing, so we fall back to Fusion with a palette of our own.
@@ -14,6 +14,23 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 logger = logging.getLogger(__name__)
+
+#: The schemes a person can choose ("auto" is accepted as another name for "system").
+SCHEMES = ("system", "light", "dark")
+
+# The style and palette the app had before we forced a scheme, so "system" can bring them back.
+_system_look: tuple[str, QPalette] | None = None
+
+
+def normalize_scheme(scheme: str | None) -> str:
+    value = (scheme or "system").strip().lower()
+    value = "system" if value == "auto" else value
+    return value if value in SCHEMES else "system"
+
+
+def current_scheme(app: QApplication) -> str:
+    """ "dark" or "light": what the palette in use looks like."""
+    return "dark" if is_dark(app.palette()) else "light"
 
 
 def is_dark(palette: QPalette) -> bool:
@@ -54,11 +71,23 @@ def dark_palette() -> QPalette:
 
 
 def apply_color_scheme(app: QApplication, scheme: str) -> None:
-    """``"auto"`` leaves the system's choice alone; ``"dark"``/``"light"`` force one."""
-    if scheme == "auto":
-        return
-    want_dark = scheme == "dark"
+    """``"system"`` (or ``"auto"``) follows the system, undoing an earlier forced scheme;
+    ``"dark"``/``"light"`` force one. Can be called again at any time (View > Theme)."""
+    global _system_look
+    scheme = normalize_scheme(scheme)
     hints = app.styleHints()
+    if scheme == "system":
+        if hasattr(hints, "unsetColorScheme"):
+            hints.unsetColorScheme()
+        if _system_look is not None:
+            style, palette = _system_look
+            app.setStyle(QStyleFactory.create(style))
+            app.setPalette(palette)
+            _system_look = None
+        return
+    if _system_look is None:
+        _system_look = (app.style().name(), QPalette(app.palette()))
+    want_dark = scheme == "dark"
     if hasattr(hints, "setColorScheme"):
         hints.setColorScheme(Qt.ColorScheme.Dark if want_dark else Qt.ColorScheme.Light)
         QApplication.processEvents()

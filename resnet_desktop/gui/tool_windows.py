@@ -56,8 +56,10 @@ class ToolWindows(QObject):
             self.lab = ModelLabWindow.for_model(self._settings, self._model_info(), lambda: setattr(self, "lab", None))
         return self.lab.show_tab(tab)
 
-    def close_all(self) -> None:
-        if self.wizard is not None:
-            self.wizard.close()  # the wizard cancels and waits for its own threads
+    def close_all(self) -> bool:
+        """Close both; False if the wizard stays open (its "save the trained model?" was cancelled)."""
+        if self.wizard is not None and not self.wizard.close():  # it cancels and waits for its threads
+            return False
         if self.lab is not None:
             self.lab.close()
+        return True

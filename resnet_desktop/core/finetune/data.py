@@ -59,19 +59,19 @@ class DatasetScan:
 
 
 def _readable_reason(path: Path) -> str | None:
-    """A cheap header check (no full decode): None when Pillow recognises the file."""
-    from PIL import Image, UnidentifiedImageError
+    """None when the file decodes; else the reason classification would give (truncated, not an image…).
+
+    A header check alone passes truncated files, which then fail mid-training; a small draft
+    decode (JPEGs at 1/8 scale) reads the whole file through the same ``open_image`` as classifying.
+    """
+    from resnet_desktop.core.errors import ImageError
+    from resnet_desktop.core.images import open_image
 
     try:
-        with Image.open(path) as image:
-            image.size  # noqa: B018 - the header is parsed lazily
+        open_image(path, draft_size=(32, 32)).close()
         return None
-    except UnidentifiedImageError:
-        return "not an image Pillow can read"
-    except (OSError, ValueError) as exc:
-        return f"cannot be read ({exc})"
-    except Image.DecompressionBombError as exc:
-        return f"too large to open safely ({exc})"
+    except ImageError as exc:
+        return exc.reason
 
 
 def _digest(path: Path) -> bytes:

@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,10 +26,12 @@ from PIL import Image
 from resnet_desktop.core.devices import device_name as _device_name
 from resnet_desktop.core.devices import resolve_device
 from resnet_desktop.core.errors import SettingsError
+from resnet_desktop.core.inference.backends import select as select_backend
 from resnet_desktop.core.inference.decode import DecodedBatch, decode_batches, default_workers, normalize
 from resnet_desktop.core.inference.records import ClassScore, Prediction, Progress
 
 if TYPE_CHECKING:
+    from resnet_desktop.core.inference.onnx_backend import OnnxRuntimeBackend
     from resnet_desktop.core.models.zoo import LoadedModel
 
 logger = logging.getLogger(__name__)
@@ -81,6 +83,9 @@ class Engine:
         batch_size: int | None = None,
         workers: int | None = None,
         autocast: torch.dtype | None | bool = True,
+        backend: str = "torch",
+        precision: str = "fp32",
+        calibration: Sequence[Path] | None = None,
     ) -> None:
         self.loaded = loaded
         self.preprocessing = loaded.preprocessing
@@ -108,10 +113,24 @@ class Engine:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         self._warm_up()
+        # The ONNX Runtime backend ("auto": whichever a short run measured faster; see backends.py).
+        selection = select_backend(
+            loaded,
+            backend,
+            self.device,
+            self._model,
+            batch=self.batch_size,
+            precision=precision,
+            calibration=calibration,
+        )
+        self.backend, self._ort, self.backend_choice = selection.name, selection.ort, selection.choice
+        self.precision = precision if self._ort is not None else "fp32"
+        self.notices.extend(selection.notices)
         logger.info(
-            "Engine ready: %s on %s, batch %d, %d decode workers, autocast %s",
+            "Engine ready: %s on %s (%s), batch %d, %d decode workers, autocast %s",
             loaded.arch,
             self.device_name,
+            self.backend,
             self.batch_size,
             self.workers,
             self.autocast_dtype,
@@ -139,6 +158,11 @@ class Engine:
     def model(self) -> torch.nn.Module:
         """The placed model (on ``device``, channels_last, eval); for benchmarks and diagnostics."""
         return self._model
+
+    @property
+    def onnxruntime(self) -> OnnxRuntimeBackend | None:
+        """The ONNX Runtime backend when it runs the model (else None); for benchmarks and diagnostics."""
+        return self._ort
 
     def autocast(self) -> AbstractContextManager[object]:
         """The precision context the engine runs the model in (a no-op for fp32)."""
@@ -204,6 +228,9 @@ class Engine:
         return self._forward(pixels, embeddings=True)
 
     def _forward(self, pixels: torch.Tensor, *, embeddings: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self._ort is not None:  # CPU only: no out-of-memory dance; the graph's second output is the embedding
+            ort_logits, ort_vectors = self._ort.run(normalize(pixels, self.preprocessing))
+            return ort_logits, ort_vectors if embeddings else None
         outputs: list[torch.Tensor] = []
         self._pooled = [] if embeddings else None
         try:

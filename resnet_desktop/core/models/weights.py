@@ -94,8 +94,9 @@ def cache_path_for(url: str) -> Path:
 def _missing_message(url: str, dest: Path, why: str) -> str:
     return (
         f"Weights file {dest.name} is not available: {why}. It is expected at {dest} "
-        f"(downloaded from {url}). Copy the file there, or supply a weights file with "
-        f"--weights FILE (command line) or 'Choose weights file...' (Model menu)."
+        f"(downloaded from {url}). Copy the file there, or use a weights file you have: "
+        f"'resnet-desktop --weights FILE' (starts the app with it), 'resnet-desktop classify --weights FILE', "
+        f"or in the app Model > Open Model File… or the 'Choose weights file…' button."
     )
 
 

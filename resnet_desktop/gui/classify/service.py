@@ -76,6 +76,8 @@ class ModelInfo:
     source: str
     num_classes: int
     notices: list[str] = field(default_factory=list)
+    #: What runs the model: "torch", "onnxruntime" or "onnxruntime int8" (the Fast Mode).
+    backend: str = "torch"
 
 
 @dataclass(eq=False)
@@ -101,7 +103,9 @@ class ClassifyJob:
 # -- work that runs on the service's thread (no Qt objects touched here) ----------------------
 
 
-def load_and_place(spec: ModelSpec, device: str, ctx: TaskContext) -> tuple[LoadedModel, Engine]:
+def load_and_place(
+    spec: ModelSpec, device: str, ctx: TaskContext, backend: str = "torch", precision: str = "fp32"
+) -> tuple[LoadedModel, Engine]:
     """``zoo.load_model`` then an ``Engine`` on ``device``; a plain weights file of another ResNet is
     loaded as that architecture. Download progress goes to ``ctx.progress((done, total))``."""
     from resnet_desktop.core.errors import WeightsError
@@ -127,7 +131,7 @@ def load_and_place(spec: ModelSpec, device: str, ctx: TaskContext) -> tuple[Load
         logger.info("%s holds %s weights; loading it as %s", path, guessed, guessed)
         loaded = zoo.load_model(guessed, path, progress=progress, cancel=ctx.cancel)
     ctx.check()
-    return loaded, Engine(loaded, device)
+    return loaded, Engine(loaded, device, backend=backend, precision=precision)
 
 
 def job_files(job: ClassifyJob) -> Iterator[Path]:
@@ -258,6 +262,8 @@ class ModelService(QObject):
         self.queue: deque[ClassifyJob] = deque()
         self._started = False
         self._closing = False
+        #: Engine backend and precision for the next load (the Model > Backend setting).
+        self.backend, self.precision = "torch", "fp32"
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -309,8 +315,9 @@ class ModelService(QObject):
         request = LoadRequest(spec=spec, device=device)
         self._load = request
         self.stage.emit(f"Loading {spec.describe()}…")
+        backend, precision = self.backend, self.precision
         request.task = self._runner.submit(
-            lambda ctx: load_and_place(spec, device, ctx),
+            lambda ctx: load_and_place(spec, device, ctx, backend, precision),
             name=f"load {spec.describe()}",
             on_progress=lambda value: self._on_load_progress(request, value),
             on_returned=lambda value: self._on_model_ready(request, value),
@@ -351,6 +358,7 @@ class ModelService(QObject):
             source=loaded.source,
             num_classes=len(loaded.categories),
             notices=list(engine.notices),
+            backend=engine.backend + (" int8" if engine.precision == "fast" else ""),
         )
         self.model = info
         logger.info("Model ready: %s on %s", info.source, info.device_name)

@@ -37,6 +37,7 @@ class ImageCanvas(QWidget):
         self._highlight: QRectF | None = None
         self._smooth = smooth
         self._minimum = minimum
+        self._min_scale = 0.0
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -44,11 +45,26 @@ class ImageCanvas(QWidget):
         return QSize(480, 480)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(self._minimum, self._minimum)
+        side = QSize(self._minimum, self._minimum)
+        if self._image is None or self._min_scale <= 0:
+            return side
+        need = QSize(
+            int(self._image.width() * self._min_scale + 0.999), int(self._image.height() * self._min_scale + 0.999)
+        )
+        return side.expandedTo(need)
+
+    def set_min_scale(self, scale: float) -> None:
+        """Never draw the picture smaller than ``scale`` x its pixels: ask for that much room (in a
+        scroll area the canvas then scrolls instead of shrinking)."""
+        self._min_scale = scale
+        self.setMinimumSize(self.minimumSizeHint())
+        self.updateGeometry()
 
     def set_rgb(self, rgb: np.ndarray | None) -> None:
         """Show an (H, W, 3) uint8 picture, or nothing."""
         self._image = None if rgb is None else rgb_to_qimage(rgb)
+        if self._min_scale > 0:
+            self.setMinimumSize(self.minimumSizeHint())
         self.update()
 
     def set_highlight(self, rect: QRectF | None) -> None:

@@ -1,7 +1,8 @@
 """Feature Maps panel: look inside the network for one image (a tab of the main window).
 
-API for the main window: ``FeaturePanel.set_model(loaded)`` (a core ``LoadedModel``) and
-``FeaturePanel.set_image(path)``. The panel captures in its own one-thread pool, only while it is
+API for the main window: ``FeaturePanel.set_model(loaded)`` (a core ``LoadedModel``),
+``FeaturePanel.set_image(path)``, and ``clear(message)`` / ``show_unreadable(path, reason)`` for a
+row that has no image to show. The panel captures in its own one-thread pool, only while it is
 visible, and keeps the activations of the *current* image only (bounded by ``budget_bytes``; see
 ``core.features.ActivationCache``). Its hooks act only in its own worker thread, so the main window
 may classify with the same model meanwhile; code that needs the model exclusively can take
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSlider,
     QSplitter,
     QTreeView,
@@ -67,6 +69,10 @@ DEFAULT_CAM_LAYER = "layer4"
 MIN_EXPORT_SIDE = 256
 #: Below this width the panel stacks the detail view under the grid (e.g. as a side tab).
 NARROW_WIDTH = 1000
+#: Smallest on-screen tile side (px); below it the grid scrolls.
+MIN_TILE_PX = 12
+#: The layer tree never takes more than this for its three columns.
+MAX_TREE_WIDTH = 380
 
 
 class FeaturePanel(QWidget):
@@ -118,6 +124,33 @@ class FeaturePanel(QWidget):
         """Show this image; the previous image's activations are dropped."""
         self._path = Path(path) if path is not None else None
         self._request_capture()
+
+    def clear(self, message: str | None = None) -> None:
+        """Show no image (running work is cancelled and its answers dropped), with ``message`` if given.
+
+        The main window calls this when the selected row is a file that could not be read, so the
+        tab never goes on showing the previous photo's features.
+        """
+        self._path = None
+        self._request_capture()
+        if message:
+            self.grid_info.setText(message)
+            self.status.setText(message)
+
+    def show_unreadable(self, path: str | Path, reason: str = "") -> None:
+        """Clear the panel and say why there is nothing to show for ``path``."""
+        why = f": {reason}" if reason else ""
+        self.clear(f"No features for {Path(path).name}: the file could not be read{why}.")
+
+    @property
+    def layer_tree(self) -> QTreeView:
+        """The Layer / Type / Output tree (e.g. to click a layer)."""
+        return self._tree
+
+    @property
+    def stacked(self) -> bool:
+        """True when narrow: the grid on top, tree and detail below."""
+        return bool(self._narrow)
 
     @property
     def busy(self) -> bool:
@@ -191,7 +224,8 @@ class FeaturePanel(QWidget):
         self._tree.setModel(self._tree_model)
         self._tree.setUniformRowHeights(True)
         self._tree.setEditTriggers(QTreeView.EditTrigger.NoEditTriggers)
-        self._tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self._tree.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self._tree.header().setStretchLastSection(False)
         self._tree.selectionModel().currentChanged.connect(self._on_tree_current)
 
         self.norm_combo = QComboBox()
@@ -220,6 +254,13 @@ class FeaturePanel(QWidget):
         controls.addWidget(self.export_grid_button)
 
         self.grid_canvas = ImageCanvas(smooth=False)
+        # The canvas fits the grid to the room it has, but never below MIN_TILE_PX per tile: a
+        # 2048-channel layer then scrolls instead of turning into specks.
+        self.grid_scroll = QScrollArea()
+        self.grid_scroll.setWidgetResizable(True)
+        self.grid_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.grid_scroll.setWidget(self.grid_canvas)
+        self.grid_scroll.setMinimumHeight(120)
         self.grid_canvas.setToolTip("Click a channel to enlarge it")
         self.grid_canvas.clicked.connect(self._on_grid_clicked)
         self.grid_canvas.hovered.connect(self._on_grid_hovered)
@@ -231,14 +272,14 @@ class FeaturePanel(QWidget):
         middle_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.addLayout(controls)
-        middle_layout.addWidget(self.grid_canvas, 1)
+        middle_layout.addWidget(self.grid_scroll, 1)
         middle_layout.addWidget(self.grid_info)
 
         self.detail_title = QLabel("No channel selected")
         self.detail_title.setTextFormat(Qt.TextFormat.PlainText)
         self.detail_title.setStyleSheet("font-weight: bold")
         self.detail_title.setWordWrap(True)
-        self.detail_canvas = ImageCanvas(smooth=False, minimum=200)
+        self.detail_canvas = ImageCanvas(smooth=False, minimum=120)
         self.detail_canvas.hovered.connect(self._on_detail_hovered)
         self.readout = QLabel(" ")
         self.detail_canvas.left.connect(lambda: self.readout.setText(" "))
@@ -300,34 +341,41 @@ class FeaturePanel(QWidget):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(8)
         self._middle, self._right = middle, right
-        self._top = QSplitter(Qt.Orientation.Horizontal)  # tree | grid, used when narrow
+        self._top = QSplitter(Qt.Orientation.Horizontal)  # tree | detail under the grid, used when narrow
         self._outer = QSplitter(Qt.Orientation.Horizontal)
         self._narrow: bool | None = None
         self._arrange(narrow=False)
 
         self.status = QLabel(" ")
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)  # usually a tab page: its frame is margin enough
         layout.addWidget(self._outer, 1)
         layout.addWidget(self.status)
         self._update_enabled()
 
     def _arrange(self, narrow: bool) -> None:
-        """Wide: tree | grid | detail side by side. Narrow (a side tab): tree | grid above the detail."""
+        """Wide: tree | grid | detail side by side. Narrow (a side tab): the grid on top, full width;
+        tree | detail below, so the grid gets the room and the tree its columns."""
         if narrow == self._narrow:
             return
         self._narrow = narrow
+        tree_width = self._tree_width()
         if narrow:
+            self._top.setOrientation(Qt.Orientation.Horizontal)
             self._top.addWidget(self._tree)
-            self._top.addWidget(self._middle)
+            self._top.addWidget(self._right)
             self._top.setStretchFactor(0, 0)
             self._top.setStretchFactor(1, 1)
-            self._top.setSizes([160, 400])
+            self._top.setSizes([tree_width, max(200, self.width() - tree_width)])
             self._outer.setOrientation(Qt.Orientation.Vertical)
-            self._outer.insertWidget(0, self._top)
-            self._outer.insertWidget(1, self._right)
+            self._outer.insertWidget(0, self._middle)
+            self._outer.insertWidget(1, self._top)
             self._top.show()
-            self._outer.setSizes([560, 400])
-            self._right_layout.setDirection(QBoxLayout.Direction.LeftToRight)
+            self._outer.setStretchFactor(0, 3)
+            self._outer.setStretchFactor(1, 2)
+            height = max(self.height(), 600)
+            self._outer.setSizes([height * 3 // 5, height * 2 // 5])
+            self._right_layout.setDirection(QBoxLayout.Direction.TopToBottom)
         else:
             self._outer.setOrientation(Qt.Orientation.Horizontal)
             self._outer.insertWidget(0, self._tree)
@@ -335,10 +383,31 @@ class FeaturePanel(QWidget):
             self._outer.insertWidget(2, self._right)
             self._top.setParent(None)
             self._outer.setStretchFactor(0, 0)
-            self._outer.setStretchFactor(1, 3)
-            self._outer.setStretchFactor(2, 2)
-            self._outer.setSizes([300, 560, 380])
+            self._outer.setStretchFactor(1, 2)  # the grid gets two thirds of what grows
+            self._outer.setStretchFactor(2, 1)
+            rest = max(600, self.width() - tree_width)
+            self._outer.setSizes([tree_width, rest * 2 // 3, rest // 3])
             self._right_layout.setDirection(QBoxLayout.Direction.TopToBottom)
+
+    def _tree_width(self) -> int:
+        """Room for all three columns of the layer tree (and its scroll bar), at most MAX_TREE_WIDTH."""
+        header = self._tree.header()
+        columns = sum(max(header.sectionSize(c), self._tree.sizeHintForColumn(c)) for c in range(header.count()))
+        scrollbar = self._tree.verticalScrollBar().sizeHint().width()
+        return min(MAX_TREE_WIDTH, max(220, columns + scrollbar + 2 * self._tree.frameWidth() + 4))
+
+    def _fit_tree(self) -> None:
+        """After filling: columns sized to their contents, and the tree as wide as they need."""
+        for column in range(self._tree_model.columnCount()):
+            self._tree.resizeColumnToContents(column)
+        width = self._tree_width()
+        self._tree.setMinimumWidth(min(width, 140))
+        splitter = self._top if self._narrow else self._outer
+        sizes = splitter.sizes()
+        if sizes and sizes[0] < width:
+            sizes[1] = max(100, sizes[1] - (width - sizes[0]))
+            sizes[0] = width
+            splitter.setSizes(sizes)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         self._arrange(narrow=event.size().width() < NARROW_WIDTH)
@@ -469,6 +538,7 @@ class FeaturePanel(QWidget):
             if layer.call == 0:
                 items[layer.name] = name_item
         self._tree.expandToDepth(0)
+        self._fit_tree()
 
     def _find_index(self, name: str) -> QModelIndex | None:
         matches = self._tree_model.match(
@@ -517,6 +587,8 @@ class FeaturePanel(QWidget):
         )
         self._grid_rgb, self._order, self._columns = rgb, order, columns
         self.grid_canvas.set_rgb(rgb)
+        _, tile_h, tile_w = self._activation.shape
+        self.grid_canvas.set_min_scale(MIN_TILE_PX / max(1, min(tile_h, tile_w)))
         self.grid_canvas.set_highlight(None if self._channel is None else self.tile_rect(self._channel))
         self.last_grid_ms = (time.perf_counter() - start) * 1000.0
         channels, height, width = self._activation.shape

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -147,11 +147,16 @@ def default_models_folder() -> Path:
 class SavePage(WorkerPage):
     """Name and place the model file; save it atomically; then optionally switch to it."""
 
+    #: The model file was written (its path).
+    saved = Signal(object)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Save the classifier")
         self.setSubTitle("A .safetensors file plus a .json description; existing files are never overwritten.")
         self.saved_path: Path | None = None
+        #: The training result that ``saved_path`` holds (a new run makes it stale).
+        self.saved_result: Any = None
         self.name = QLineEdit()
         self.location = QLineEdit()
         browse = QPushButton("Browse…")
@@ -187,6 +192,8 @@ class SavePage(WorkerPage):
             self.name.setText(f"{wizard.scan.root.name}-{result.arch}")
         if not self.location.text():
             self.location.setText(str(default_models_folder()))
+        if self.saved_result is result and self.saved_path is not None:
+            return  # Back and Next again after saving: still saved
         self.saved_path = None
         self.use_button.setEnabled(False)
         self.save_button.setEnabled(True)
@@ -203,31 +210,41 @@ class SavePage(WorkerPage):
         if chosen:
             self.location.setText(chosen)
 
-    def save(self) -> None:
-        """Write the files in a worker thread (save_model_file is atomic and refuses to overwrite)."""
+    def save(self) -> bool:
+        """Write the files in a worker thread (save_model_file is atomic and refuses to overwrite).
+
+        False when the name or folder is refused (the status line says why) or it is already saved.
+        """
+        if self.is_running():
+            return False
         if not self.name.text().strip() or "/" in self.name.text() or "\\" in self.name.text():
             self.status.setText("Type a file name (without folders).")
-            return
+            return False
         path = self.target()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)  # the "Save in" folder the person typed
         except OSError as exc:
             self.status.setText(f"Cannot create {path.parent}: {exc.strerror or exc}")
-            return
+            return False
         if path.exists() or path.with_suffix(".json").exists():
             self.status.setText(f"{path.name} already exists in {path.parent}; choose another name.")
-            return
+            return False
         result = self.owner().result
         assert result is not None
         self.save_button.setEnabled(False)
         self.status.setText(f"Saving {path}…")
-        self.run_task(lambda _ctx: result.save(path), on_returned=self._saved, on_failed=self._failed)
+        self.run_task(
+            lambda _ctx: result.save(path), on_returned=lambda saved: self._saved(saved, result), on_failed=self._failed
+        )
+        return True
 
-    def _saved(self, path: Path) -> None:
+    def _saved(self, path: Path, result: Any) -> None:
         self.saved_path = Path(path)
+        self.saved_result = result
         self.status.setText(f"Saved {path} (+ {Path(path).with_suffix('.json').name}).")
         self.use_button.setEnabled(True)
         self.completeChanged.emit()
+        self.saved.emit(self.saved_path)
 
     def _failed(self, exc: BaseException) -> None:
         message = describe(exc).replace("&", "&amp;").replace("<", "&lt;")

@@ -93,6 +93,15 @@ class SettingsPage(QWizardPage):
         form.addRow("Head optimiser", self.optimizer)
         form.addRow("Learning rate", self.learning_rate)
         form.addRow("Batch size", self.batch_size)
+        # L-BFGS on the head uses every image at once and picks its own steps: say so instead of
+        # offering two boxes that would change nothing.
+        self.hyper_note = QLabel(
+            "Learning rate and batch size do not apply here: L-BFGS uses all training images at once and "
+            "chooses its own step size. They apply to AdamW and to the last-stage mode."
+        )
+        self.hyper_note.setWordWrap(True)
+        self.hyper_note.setStyleSheet("color: palette(placeholder-text);")
+        form.addRow(self.hyper_note)
         form.addRow("Augmented views", self.augment)
         form.addRow("Class balancing", self.balance)
         form.addRow("Seed", self.seed)
@@ -102,7 +111,21 @@ class SettingsPage(QWizardPage):
         self._select(self.arch, base_arch or (CURRENT if current_loaded_model is not None else defaults.arch))
         if base_weights:
             self.set_weights(base_weights)
+        self._form = form
+        self.mode.currentIndexChanged.connect(self._update_hyperparameters)
+        self.optimizer.currentIndexChanged.connect(self._update_hyperparameters)
         self._arch_changed()
+        self._update_hyperparameters()
+
+    def hyperparameters_apply(self) -> bool:
+        """Learning rate and batch size matter for AdamW, and for the end-to-end (last-stage) phase."""
+        return self.optimizer.currentData() == "adamw" or self.mode.currentData() == "last-stage"
+
+    def _update_hyperparameters(self) -> None:
+        applies = self.hyperparameters_apply()
+        self._form.setRowVisible(self.learning_rate, applies)
+        self._form.setRowVisible(self.batch_size, applies)
+        self._form.setRowVisible(self.hyper_note, not applies)
 
     def set_weights(self, name: str) -> None:
         if self.weights.findData(name) < 0:

@@ -64,8 +64,14 @@ class TrainingPage(WorkerPage):
         self.status.setWordWrap(True)
         self.progress = QProgressBar()
         self.eta = QLabel()
-        self.cancel_button = QPushButton("Cancel")
+        # The wizard's own Cancel closes the wizard; this one only stops the run (one "Cancel" per page).
+        self.cancel_button = QPushButton("Stop training")
+        self.cancel_button.setToolTip("Stop this run; nothing is saved. The wizard stays open.")
         self.cancel_button.clicked.connect(self.cancel)
+        self.again_button = QPushButton("Train again")
+        self.again_button.setToolTip("Start a new run with the same settings")
+        self.again_button.clicked.connect(self.train_again)
+        self.again_button.hide()
         self.loss_plot, self.train_loss, self.val_loss = _plot("Loss", "cross-entropy")
         self.acc_plot, self.train_acc, self.val_acc = _plot(
             "Accuracy", "accuracy", legend_offset=(-10, -10)
@@ -80,6 +86,7 @@ class TrainingPage(WorkerPage):
         top.addWidget(self.progress, 1)
         top.addWidget(self.eta)
         top.addWidget(self.cancel_button)
+        top.addWidget(self.again_button)
         plots = QHBoxLayout()
         plots.addWidget(self.loss_plot)
         plots.addWidget(self.acc_plot)
@@ -106,6 +113,8 @@ class TrainingPage(WorkerPage):
         self.progress.setRange(0, 0)
         self.eta.clear()
         self.cancel_button.setEnabled(True)
+        self.cancel_button.show()
+        self.again_button.hide()
 
         def work(ctx: TaskContext) -> Iterator[TrainProgress | FineTuneResult]:
             from resnet_desktop.core.finetune.run import fine_tune
@@ -118,11 +127,20 @@ class TrainingPage(WorkerPage):
     def cancel(self) -> None:
         if self.is_running():
             super().cancel()
-            self.status.setText("Cancelling…")
+            self.status.setText("Stopping…")
             self.cancel_button.setEnabled(False)
+
+    def train_again(self) -> None:
+        """After a stop or a failure: the same settings, a fresh run."""
+        if not self.is_running():
+            self.initializePage()
 
     def isComplete(self) -> bool:
         return self.result is not None
+
+    def _offer_again(self) -> None:
+        self.cancel_button.hide()
+        self.again_button.show()
 
     # -- events ------------------------------------------------------------------------------------
 
@@ -176,7 +194,7 @@ class TrainingPage(WorkerPage):
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self.eta.clear()
-        self.cancel_button.setEnabled(False)
+        self.cancel_button.hide()  # nothing left to stop
         self.completeChanged.emit()
 
     def _on_finished(self) -> None:
@@ -190,10 +208,12 @@ class TrainingPage(WorkerPage):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.cancel_button.setEnabled(False)
+        self._offer_again()
 
     def _on_cancelled(self) -> None:
-        self.status.setText("Cancelled; nothing was saved. Press Back to change the settings and try again.")
+        self.status.setText("Stopped; nothing was saved. Press Train again, or Back to change the settings first.")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.eta.clear()
         self.cancel_button.setEnabled(False)
+        self._offer_again()

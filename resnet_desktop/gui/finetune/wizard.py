@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -33,6 +34,7 @@ from resnet_desktop.core.errors import describe
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.finetune.worker import WorkerPage
 
+_ONCE = Qt.ConnectionType.SingleShotConnection
 THUMBS_PER_CLASS = 4
 THUMB_SIDE = 72
 
@@ -109,6 +111,12 @@ class ScanPage(WorkerPage):
         )
         self.samples.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.samples.setMovement(QListWidget.Movement.Static)
+        # A fixed cell per sample (captions wrap, long ones are elided): icon mode without a grid
+        # sizes items by their text, and items laid out before their thumbnail arrive overlap.
+        self.samples.setWordWrap(True)
+        self.samples.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.samples.setGridSize(QSize(THUMB_SIDE + 48, THUMB_SIDE + 2 * self.fontMetrics().height() + 12))
+        self.samples.setSpacing(4)
         self.notes = QLabel()
         self.notes.setWordWrap(True)
         self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -239,8 +247,40 @@ class FineTuneWizard(QWizard):
         self.modelReady.emit(str(path))
         self.accept()
 
+    def unsaved_model(self) -> bool:
+        """A model was trained but not saved (closing now would lose it)."""
+        return self.result is not None and self.save_page.saved_result is not self.result
+
     def done(self, result: int) -> None:
-        """Closing (any way) cancels running work and waits for it before the window goes."""
+        """Closing (any way) asks about an unsaved model, cancels running work and waits for it."""
+        if self.unsaved_model() and not self._ask_keep_model():
+            return
+        self._finish(result)
+
+    def _ask_keep_model(self) -> bool:
+        """Save / Discard / Cancel. True: close now (discarded); False: stay open (saving or cancelled)."""
+        button = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self,
+            "Save the trained model?",
+            "The classifier you trained has not been saved. Save it before closing, or discard it?",
+            button.Save | button.Discard | button.Cancel,
+            button.Save,
+        )
+        if answer == button.Discard:
+            return True
+        if answer == button.Save:
+            self._save_then_close()
+        return False
+
+    def _save_then_close(self) -> None:
+        """Go to the save page and save under the suggested name; the wizard closes once it is written."""
+        while self.currentPage() is not self.save_page and self.currentPage().isComplete():
+            self.next()
+        if self.currentPage() is self.save_page and self.save_page.save():
+            self.save_page.saved.connect(lambda _path: self._finish(QWizard.DialogCode.Accepted), _ONCE)
+
+    def _finish(self, result: int) -> None:
         for page in (self.scan_page, self.training_page, self.save_page):
             page.stop()
         self.thumbnails.shutdown()

@@ -41,11 +41,16 @@ SETTINGS = FineTuneSettings(arch="resnet18", weights="random", augment=1, epochs
 
 @pytest.fixture(scope="module")
 def runs(labeled: Path, base) -> dict:
-    """Two head-only runs with the same seed on the same base model, plus the state before."""
+    """Two head-only runs with the same seed on the same base model, plus the state before.
+
+    The first run skips the scan's file check, so the truncated JPEG reaches training (as a file
+    that breaks after the scan would) and must be skipped there.
+    """
     before = {k: v.clone() for k, v in base.model.state_dict().items()}
     events: list[TrainProgress] = []
-    first = run_fine_tune(labeled, SETTINGS, loaded=base, progress=events.append)
-    second = run_fine_tune(labeled, SETTINGS, loaded=base)
+    unchecked = scan_dataset(labeled, check_files=False)
+    first = run_fine_tune(unchecked, SETTINGS, loaded=base, progress=events.append)
+    second = run_fine_tune(unchecked, SETTINGS, loaded=base)
     return {"before": before, "first": first, "second": second, "events": events}
 
 
@@ -167,6 +172,15 @@ def test_head_only_leaves_backbone_and_batchnorm_untouched(runs: dict, base) -> 
         if not key.startswith("fc."):
             assert torch.equal(value, trained[key]), key
     assert trained["fc.weight"].shape == (3, 512)
+
+
+def test_scan_reports_a_truncated_file_like_classification(labeled: Path) -> None:
+    from resnet_desktop.core.images import TRUNCATED
+
+    scan = scan_dataset(labeled)
+    assert scan.unreadable == [(labeled / "circles" / "broken.jpg", TRUNCATED)]
+    assert scan.counts["circles"] == 6
+    assert any("broken.jpg" in w and TRUNCATED in w for w in scan.warnings)
 
 
 def test_unreadable_file_is_skipped_with_reason(runs: dict, labeled: Path) -> None:

@@ -279,7 +279,7 @@ def test_offline_env_says_what_is_missing_and_how_to_supply_it(server: _Server) 
     msg = str(err.value)
     assert weights.cache_path_for(url).name in msg
     assert str(weights.cache_path_for(url)) in msg
-    assert "--weights FILE" in msg and "Choose weights file..." in msg
+    assert "--weights FILE" in msg and "Model > Open Model File…" in msg
     assert server.requests == []
 
 

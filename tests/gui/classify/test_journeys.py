@@ -252,3 +252,20 @@ def test_file_names_are_shown_as_plain_text(person: Person, tmp_path: Path) -> N
         for label in window.findChildren(QLabel):
             if "<b>" in label.text() or "<i>" in label.text():
                 assert label.textFormat() == Qt.TextFormat.PlainText, f"{label.objectName() or label}: {label.text()}"
+
+
+def test_selecting_an_unreadable_file_clears_the_features_tab(person: Person, tmp_path: Path) -> None:
+    window = person.window
+    folder = photos(tmp_path / "mixed", 1)
+    (folder / "zz-broken.jpg").write_bytes(b"\xff\xd8 not really")
+    person.drop([folder])
+    person.wait_idle()
+    window.side_tabs.setCurrentIndex(1)  # Features
+    panel = window.results_panel
+    names = [panel.proxy.index(r, COL_NAME).data() for r in range(panel.proxy.rowCount())]
+    panel.select_row(names.index("ph00.jpg"))
+    person.qtbot.waitUntil(lambda: "channels of" in window.feature_panel.grid_info.text(), timeout=60_000)
+    panel.select_row(names.index("zz-broken.jpg"))
+    text = window.feature_panel.grid_info.text()
+    assert "zz-broken.jpg" in text and "could not be read" in text
+    person.qtbot.waitUntil(lambda: window.feature_panel.grid_canvas._image is None, timeout=10_000)
