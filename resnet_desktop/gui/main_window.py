@@ -103,12 +103,7 @@ class MainWindow(QMainWindow):
         )
         self._build_menus()
         self.models = ModelControl(
-            self,
-            self.service,
-            self.settings,
-            self.toolbar,
-            self.status,
-            self.banner,
+            *(self, self.service, self.settings, self.toolbar, self.status, self.banner),
             spec=model_spec if model_spec is not None else self.settings.model_spec(),
             device=device or self.settings.device(),
             table_paths=self.results.paths,
