@@ -30,6 +30,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from resnet_desktop.core.errors import CancelledError, ResNetDesktopError
+from resnet_desktop.gui.common.gc_guard import collect_on_gui_thread
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +195,7 @@ class TaskRunner(QObject):
 
     def __init__(self, parent: QObject | None = None, *, max_threads: int = 1, name: str = "tasks") -> None:
         super().__init__(parent)
+        collect_on_gui_thread()  # never let a worker thread garbage-collect a Qt object
         self.name = name
         self.generation = 0
         self.pool = QThreadPool(self)
