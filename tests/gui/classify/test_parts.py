@@ -225,7 +225,7 @@ def test_standard_shortcuts(qtbot, make_window) -> None:
     for action, keys in shortcuts.items():
         assert action.shortcut() == keys, action.text()
     menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
-    assert menus == ["File", "Edit", "Model", "Tools", "Help"]
+    assert menus == ["File", "Edit", "Model", "View", "Tools", "Help"]
 
 
 def test_show_in_folder_opens_the_files_folder(qtbot, window, tmp_path: Path, monkeypatch) -> None:
