@@ -5,7 +5,7 @@ features once (plus augmented views), trains a new head on them (``finetune_head
 trains layer4 + head end to end on cached layer3 maps (``finetune_stage``), evaluates on the
 validation images and yields a :class:`FineTuneResult` holding a plain torchvision ResNet with a
 new ``fc``. Nothing is written to disk until ``FineTuneResult.save()``; a cancelled or failed
-run therefore leaves nothing behind.
+run therefore leaves nothing behind. The events and the result are defined in ``result``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -37,11 +36,10 @@ from resnet_desktop.core.finetune.features import (
 )
 from resnet_desktop.core.finetune.head import EpochStats, Head, HeadConfig, train_head
 from resnet_desktop.core.finetune.metrics import ValPrediction, compute_metrics
+from resnet_desktop.core.finetune.result import FineTuneResult, TrainProgress
 from resnet_desktop.core.finetune.settings import MODES, FineTuneSettings
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.models.modelfile import ModelFileMeta
-    from resnet_desktop.core.models.spec import Preprocessing
     from resnet_desktop.core.models.zoo import LoadedModel
 
 logger = logging.getLogger(__name__)
@@ -60,70 +58,6 @@ __all__ = [
     "run_fine_tune",
     "scan_dataset",
 ]
-
-
-@dataclass(frozen=True)
-class TrainProgress:
-    """One progress event. ``phase``: "load", "features", "select", "train" or "finetune"."""
-
-    phase: str
-    message: str = ""
-    images_done: int = 0
-    images_total: int = 0
-    epoch: int = 0
-    epochs: int = 0
-    train_loss: float | None = None
-    val_loss: float | None = None
-    train_acc: float | None = None
-    val_acc: float | None = None
-    eta_s: float | None = None
-    elapsed_s: float = 0.0
-
-
-@dataclass
-class FineTuneResult:
-    """The trained model (plain torchvision ResNet, new ``fc``), how good it is, and how it was made."""
-
-    model: nn.Module
-    arch: str
-    class_names: list[str]
-    preprocessing: Preprocessing
-    base_weights: str | None
-    settings: FineTuneSettings
-    metrics: dict[str, Any]
-    predictions: list[ValPrediction]
-    history: list[TrainProgress] = field(default_factory=list)
-    skipped: list[tuple[Path, str]] = field(default_factory=list)
-
-    @property
-    def val_accuracy(self) -> float:
-        return float(self.metrics["val_accuracy"])
-
-    @property
-    def misclassified(self) -> list[ValPrediction]:
-        return [p for p in self.predictions if p.true != p.pred]
-
-    def model_meta(self) -> ModelFileMeta:
-        from resnet_desktop.core.models.modelfile import ModelFileMeta
-
-        # File paths stay out of the sidecar: model files get shared, the training folder is private.
-        metrics = {k: v for k, v in self.metrics.items() if k != "misclassified"}
-        metrics["misclassified"] = len(self.metrics.get("misclassified", []))
-        metrics["settings"] = {k: v for k, v in self.settings.to_dict().items() if k not in ("device", "workers")}
-        return ModelFileMeta(
-            arch=self.arch,
-            class_names=list(self.class_names),
-            preprocessing=self.preprocessing.to_dict(),
-            base_weights=self.base_weights,
-            metrics=metrics,
-            mode=self.settings.mode,
-        )
-
-    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the model file and its sidecar atomically (refuses to overwrite by default)."""
-        from resnet_desktop.core.models.modelfile import save_model_file
-
-        return save_model_file(path, self.model, self.model_meta(), overwrite=overwrite)
 
 
 def _cancelled(cancel: threading.Event | None) -> None:

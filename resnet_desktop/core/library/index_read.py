@@ -1,0 +1,290 @@
+"""Reading the library index: model rows, the lookup of a file's stored result (by path, or by
+content when it was moved or copied), results and embeddings below folders, sessions, sizes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from resnet_desktop.core.inference.records import Prediction
+from resnet_desktop.core.library.identity import FileStat, ModelIdentity, sha256_file
+from resnet_desktop.core.library.index_db import IndexConnection, parse_scores
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A result that came back from the index (``moved_from`` when it was found by content)."""
+
+    prediction: Prediction
+    file_id: int
+    moved_from: str | None = None
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    path: Path
+    size_bytes: int
+    files: int
+    results: int
+    embeddings: int
+    models: int
+
+
+class IndexReads(IndexConnection):
+    """The lookups of ``LibraryIndex`` (a lookup that finds a moved file also moves its row)."""
+
+    # -- models ------------------------------------------------------------------------------
+
+    def model_id(self, identity: ModelIdentity) -> int:
+        row = self._db.execute("SELECT id FROM models WHERE key = ?", (identity.key,)).fetchone()
+        if row is not None:
+            return int(row[0])
+        self._write(
+            [
+                (
+                    "INSERT OR IGNORE INTO models(key, arch, weights, preprocessing, description, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        identity.key,
+                        identity.arch,
+                        identity.weights,
+                        identity.preprocessing,
+                        identity.description,
+                        time.time(),
+                    ),
+                )
+            ]
+        )
+        return int(self._db.execute("SELECT id FROM models WHERE key = ?", (identity.key,)).fetchone()[0])
+
+    def models(self) -> list[tuple[int, str]]:
+        """(id, description) of every model with stored results, oldest first."""
+        rows = self._db.execute("SELECT id, description FROM models ORDER BY id").fetchall()
+        return [(int(i), str(d)) for i, d in rows]
+
+    def model_description(self, model_id: int) -> str | None:
+        row = self._db.execute("SELECT description FROM models WHERE id = ?", (model_id,)).fetchone()
+        return str(row[0]) if row else None
+
+    # -- lookups -----------------------------------------------------------------------------
+
+    def lookup(self, stat: FileStat, model_id: int, topk: int) -> Hit | None:
+        """The stored result for this exact file (same path, size and mtime), or one found by content.
+
+        A file known under another path whose old path is gone was moved: its row follows it. A copy
+        (old path still there) gets its own row with the same result. Error rows are never reused.
+        """
+        row = self._db.execute(
+            "SELECT f.id, f.size, f.mtime_ns, r.topk, r.scores FROM files f "
+            "LEFT JOIN results r ON r.file_id = f.id AND r.model_id = ? WHERE f.path = ?",
+            (model_id, stat.path),
+        ).fetchone()
+        if row is not None:
+            file_id, size, mtime_ns, stored_topk, scores = row
+            if size == stat.size and mtime_ns == stat.mtime_ns and scores is not None and stored_topk >= topk:
+                return Hit(Prediction(path=Path(stat.path), scores=parse_scores(scores, topk)), int(file_id))
+            if size == stat.size and mtime_ns == stat.mtime_ns:
+                return None  # unchanged but not (or not deeply enough) classified with this model
+            return None  # changed: classify again (its row is updated when the result comes)
+        return self._find_moved(stat, model_id, topk)
+
+    def _find_moved(self, stat: FileStat, model_id: int, topk: int) -> Hit | None:
+        candidates = self._db.execute(
+            "SELECT f.id, f.path, f.mtime_ns, f.inode, f.sha256 FROM files f "
+            "JOIN results r ON r.file_id = f.id AND r.model_id = ? "
+            "WHERE f.size = ? AND r.scores IS NOT NULL AND r.topk >= ?",
+            (model_id, stat.size, topk),
+        ).fetchall()
+        if not candidates:
+            return None
+        sha: str | None = None
+        for file_id, old_path, mtime_ns, inode, stored_sha in candidates:
+            if inode == stat.inode and mtime_ns == stat.mtime_ns and not os.path.exists(old_path):
+                return self._adopt(int(file_id), str(old_path), stat, stored_sha, model_id, topk)
+            if stored_sha is None:
+                continue
+            if sha is None:
+                try:
+                    sha = sha256_file(Path(stat.path))
+                except OSError:
+                    return None
+            if sha == stored_sha:
+                return self._adopt(int(file_id), str(old_path), stat, sha, model_id, topk)
+        return None
+
+    def _adopt(self, file_id: int, old_path: str, stat: FileStat, sha: str | None, model_id: int, topk: int) -> Hit:
+        """A file found by content: the row moves with it, or a copy gets the same result and embedding."""
+        now = time.time()
+        if not os.path.exists(old_path):
+            self._write(
+                [
+                    (
+                        "UPDATE files SET path = ?, size = ?, mtime_ns = ?, inode = ?, sha256 = ?, seen = ? "
+                        "WHERE id = ?",
+                        (stat.path, stat.size, stat.mtime_ns, stat.inode, sha, now, file_id),
+                    )
+                ]
+            )
+            new_id = file_id
+        else:
+            self._write(
+                [
+                    (
+                        "INSERT INTO files(path, size, mtime_ns, inode, sha256, seen) VALUES (?, ?, ?, ?, ?, ?)",
+                        (stat.path, stat.size, stat.mtime_ns, stat.inode, sha, now),
+                    ),
+                    (
+                        "INSERT INTO results(file_id, model_id, topk, scores, error, updated) "
+                        "SELECT (SELECT id FROM files WHERE path = ?), model_id, topk, scores, error, ? "
+                        "FROM results WHERE file_id = ?",
+                        (stat.path, now, file_id),
+                    ),
+                    (
+                        "INSERT INTO embeddings(file_id, model_id, dim, vector, seq) "
+                        "SELECT (SELECT id FROM files WHERE path = ?), model_id, dim, vector, "
+                        "(SELECT coalesce(max(seq), 0) + 1 FROM embeddings) FROM embeddings WHERE file_id = ?",
+                        (stat.path, file_id),
+                    ),
+                ]
+            )
+            new_id = int(self._db.execute("SELECT id FROM files WHERE path = ?", (stat.path,)).fetchone()[0])
+        scores = self._db.execute(
+            "SELECT scores FROM results WHERE file_id = ? AND model_id = ?", (new_id, model_id)
+        ).fetchone()[0]
+        return Hit(Prediction(path=Path(stat.path), scores=parse_scores(scores, topk)), new_id, moved_from=old_path)
+
+    # -- reading back ------------------------------------------------------------------------
+
+    def last_session(self) -> tuple[int, list[Path], int] | None:
+        """(model id, inputs, top-k) of the latest session, or None."""
+        row = self._db.execute("SELECT model_id, inputs, topk FROM sessions ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        return int(row[0]), [Path(p) for p in json.loads(row[1])], int(row[2])
+
+    def folders(self) -> list[Path]:
+        """The inputs of past sessions, newest first, each once."""
+        seen: dict[str, None] = {}
+        for (inputs,) in self._db.execute("SELECT inputs FROM sessions ORDER BY id DESC"):
+            for item in json.loads(inputs):
+                seen.setdefault(item, None)
+        return [Path(p) for p in seen]
+
+    def results_under(
+        self, inputs: Sequence[str | Path], model_id: int, topk: int = 5, *, prune: bool = True
+    ) -> list[Prediction]:
+        """Every stored result at or below ``inputs`` for the model, by path; files gone are pruned."""
+        where, params = self._under(inputs)
+        rows = self._db.execute(
+            f"SELECT f.id, f.path, r.scores, r.error FROM files f JOIN results r ON r.file_id = f.id "
+            f"WHERE r.model_id = ? AND {where} ORDER BY f.path",
+            [model_id, *params],
+        ).fetchall()
+        out: list[Prediction] = []
+        gone: list[int] = []
+        for file_id, path, scores, error in rows:
+            if prune and not os.path.exists(path):
+                gone.append(int(file_id))
+                continue
+            if scores is not None:
+                out.append(Prediction(path=Path(path), scores=parse_scores(scores, topk)))
+            else:
+                out.append(Prediction(path=Path(path), error=str(error)))
+        if gone:
+            self._write([("DELETE FROM files WHERE id = ?", (file_id,)) for file_id in gone])
+        return out
+
+    def embeddings(
+        self, model_id: int, inputs: Sequence[str | Path] | None = None, *, prune: bool = True
+    ) -> tuple[list[int], list[Path], np.ndarray]:
+        """(file ids, paths, float32 matrix) of the stored embeddings for the model (at or below ``inputs``)."""
+        where, params = self._under(inputs) if inputs else ("1", [])
+        rows = self._db.execute(
+            f"SELECT f.id, f.path, e.dim, e.vector FROM files f JOIN embeddings e ON e.file_id = f.id "
+            f"WHERE e.model_id = ? AND {where} ORDER BY f.path",
+            [model_id, *params],
+        ).fetchall()
+        ids: list[int] = []
+        paths: list[Path] = []
+        blobs: list[bytes] = []
+        gone: list[int] = []
+        dim = int(rows[0][2]) if rows else 0  # one model, one dimension
+        for file_id, path, _dim, blob in rows:
+            if prune and not os.path.exists(path):
+                gone.append(int(file_id))
+                continue
+            ids.append(int(file_id))
+            paths.append(Path(path))
+            blobs.append(blob)
+        if gone:
+            self._write([("DELETE FROM files WHERE id = ?", (file_id,)) for file_id in gone])
+        # one buffer, one conversion: per-row numpy arrays cost more than the query itself
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), dim).astype(np.float32)
+        return ids, paths, matrix
+
+    def embeddings_version(self, model_id: int) -> tuple[int, int]:
+        """(count, last write seq) of the model's embeddings: changes whenever a cached matrix would."""
+        row = self._db.execute(
+            "SELECT count(*), coalesce(max(seq), 0) FROM embeddings WHERE model_id = ?", (model_id,)
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def embedding_of(self, path: str | Path, model_id: int) -> np.ndarray | None:
+        row = self._db.execute(
+            "SELECT e.vector FROM files f JOIN embeddings e ON e.file_id = f.id WHERE f.path = ? AND e.model_id = ?",
+            (str(path), model_id),
+        ).fetchone()
+        return np.frombuffer(row[0], dtype=np.float16).astype(np.float32) if row else None
+
+    def embeddings_since(self, model_id: int, seq: int) -> Iterator[tuple[int, int, np.ndarray]]:
+        """(file id, seq, float32 vector) written after ``seq``: what an ANN index has not seen yet."""
+        for file_id, row_seq, blob in self._db.execute(
+            "SELECT file_id, seq, vector FROM embeddings WHERE model_id = ? AND seq > ? ORDER BY seq",
+            (model_id, seq),
+        ):
+            yield int(file_id), int(row_seq), np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+
+    def ann_state(self, model_id: int) -> tuple[int, int, int] | None:
+        """(seq reached, vectors the ANN was trained on, dimension) for the model's ANN file, or None."""
+        row = self._db.execute("SELECT seq, trained, dim FROM ann_state WHERE model_id = ?", (model_id,)).fetchone()
+        return (int(row[0]), int(row[1]), int(row[2])) if row else None
+
+    def embedding_count(self, model_id: int) -> int:
+        return int(self._db.execute("SELECT count(*) FROM embeddings WHERE model_id = ?", (model_id,)).fetchone()[0])
+
+    def ann_path(self, model_id: int) -> Path:
+        """The model's ANN index file, next to the index."""
+        return self.path.with_name(f"{self.path.name}.model{model_id}.faiss")
+
+    def paths_of(self, file_ids: Sequence[int]) -> dict[int, Path]:
+        out: dict[int, Path] = {}
+        for start in range(0, len(file_ids), 500):
+            chunk = list(file_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for file_id, path in self._db.execute(f"SELECT id, path FROM files WHERE id IN ({marks})", chunk):
+                out[int(file_id)] = Path(path)
+        return out
+
+    def info(self) -> IndexInfo:
+        def count(table: str) -> int:
+            return int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+        size = sum(p.stat().st_size for p in (self.path, self.path.with_name(self.path.name + "-wal")) if p.exists())
+        return IndexInfo(
+            path=self.path,
+            size_bytes=size,
+            files=count("files"),
+            results=count("results"),
+            embeddings=count("embeddings"),
+            models=count("models"),
+        )
+
+    def integrity(self) -> str:
+        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])

@@ -1,0 +1,111 @@
+"""Writing the library index: one batch of engine results per transaction (so a killed run keeps
+every batch committed before it), sessions, the ANN state, forgetting a folder, clearing it all.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from resnet_desktop.core.inference.records import Prediction
+from resnet_desktop.core.library.identity import FileStat
+from resnet_desktop.core.library.index_db import IndexConnection, scores_json
+
+
+class IndexWrites(IndexConnection):
+    """The writes of ``LibraryIndex``; each is one short transaction (``IndexConnection._write``)."""
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def store(self, model_id: int, topk: int, items: Sequence[tuple[FileStat, str | None, Prediction]]) -> None:
+        """Commit one batch of engine results: (stat taken before classifying, sha256, prediction).
+
+        One transaction per batch: a run killed at any moment keeps every batch committed before it.
+        """
+        if not items:
+            return
+        now = time.time()
+        statements: list[tuple[str, Sequence[Any]]] = []
+        for stat, sha, prediction in items:
+            statements.append(
+                (
+                    "INSERT INTO files(path, size, mtime_ns, inode, sha256, seen) VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, "
+                    "inode = excluded.inode, sha256 = excluded.sha256, seen = excluded.seen",
+                    (stat.path, stat.size, stat.mtime_ns, stat.inode, sha, now),
+                )
+            )
+            file_ref = "(SELECT id FROM files WHERE path = ?)"
+            scores = scores_json(prediction) if prediction.error is None else None
+            statements.append(
+                (
+                    f"INSERT OR REPLACE INTO results(file_id, model_id, topk, scores, error, updated) "
+                    f"VALUES ({file_ref}, ?, ?, ?, ?, ?)",
+                    (stat.path, model_id, topk, scores, prediction.error, now),
+                )
+            )
+            if prediction.embedding is not None and prediction.error is None:
+                vector = np.asarray(prediction.embedding, dtype=np.float16)
+                statements.append(
+                    (
+                        # seq is taken inside the transaction, so two writers never share one
+                        f"INSERT OR REPLACE INTO embeddings(file_id, model_id, dim, vector, seq) "
+                        f"VALUES ({file_ref}, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM embeddings))",
+                        (stat.path, model_id, int(vector.shape[0]), vector.tobytes()),
+                    )
+                )
+            else:
+                statements.append(
+                    (
+                        f"DELETE FROM embeddings WHERE file_id = {file_ref} AND model_id = ?",
+                        (stat.path, model_id),
+                    )
+                )
+        self._write(statements)
+
+    def add_session(self, model_id: int, inputs: Sequence[str | Path], topk: int) -> int:
+        self._write(
+            [
+                (
+                    "INSERT INTO sessions(model_id, inputs, topk, started) VALUES (?, ?, ?, ?)",
+                    (model_id, json.dumps([str(p) for p in inputs]), topk, time.time()),
+                )
+            ]
+        )
+        return int(self._db.execute("SELECT max(id) FROM sessions").fetchone()[0])
+
+    def set_ann_state(self, model_id: int, seq: int, trained: int, dim: int) -> None:
+        self._write(
+            [
+                (
+                    "INSERT OR REPLACE INTO ann_state(model_id, seq, trained, dim) VALUES (?, ?, ?, ?)",
+                    (model_id, seq, trained, dim),
+                )
+            ]
+        )
+
+    # -- hygiene ---------------------------------------------------------------------------
+
+    def forget(self, folder: str | Path) -> int:
+        """Drop everything stored about files at or below ``folder`` (and its sessions); the count."""
+        where, params = self._under([folder])
+        ids = [int(r[0]) for r in self._db.execute(f"SELECT f.id FROM files f WHERE {where}", params)]
+        statements: list[tuple[str, Sequence[Any]]] = [("DELETE FROM files WHERE id = ?", (i,)) for i in ids]
+        target = str(folder)
+        for session_id, inputs in self._db.execute("SELECT id, inputs FROM sessions").fetchall():
+            if any(Path(p) == Path(target) or Path(target) in Path(p).parents for p in json.loads(inputs)):
+                statements.append(("DELETE FROM sessions WHERE id = ?", (session_id,)))
+        self._write(statements)
+        return len(ids)
+
+    def clear(self) -> None:
+        """Forget everything (the file stays, empty)."""
+        self._write(
+            [(f"DELETE FROM {table}", ()) for table in ("sessions", "embeddings", "results", "files", "models")]
+        )
+        self._db.execute("VACUUM")
