@@ -1,0 +1,169 @@
+"""The detail side of the feature panel: the enlarged channel or Grad-CAM, its settings and exports.
+
+``DetailSide`` shows one map (colour-mapped or over the photo) and reads values under the cursor;
+the panel connects its controls and decides what it shows. ``class_label`` and
+``fill_cam_choices`` fill the Grad-CAM choices from a captured image.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QCheckBox,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from resnet_desktop.core.explain.heatmaps import apply_colormap, normalize_maps, overlay
+from resnet_desktop.gui.explain.canvas import ImageCanvas
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from resnet_desktop.core.explain.hooks import LayerInfo
+
+DEFAULT_CAM_LAYER = "layer4"
+
+
+class DetailSide(QWidget):
+    """Title, enlarged picture and value readout; overlay, opacity, Grad-CAM and export controls."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.reset()
+        self.detail_title = QLabel("No channel selected")
+        self.detail_title.setTextFormat(Qt.TextFormat.PlainText)
+        self.detail_title.setStyleSheet("font-weight: bold")
+        self.detail_title.setWordWrap(True)
+        self.detail_canvas = ImageCanvas(smooth=False, minimum=120)
+        self.readout = QLabel(" ")
+        self.detail_canvas.left.connect(lambda: self.readout.setText(" "))
+        self.overlay_check = QCheckBox("Overlay on photo")
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(50)
+        self.opacity_slider.setToolTip("Heatmap opacity")
+        opacity_row = QHBoxLayout()
+        opacity_row.addWidget(QLabel("Opacity"))
+        opacity_row.addWidget(self.opacity_slider, 1)
+
+        self.cam_check = QCheckBox("Show Grad-CAM")
+        self.class_combo = QComboBox()
+        self.class_combo.setToolTip("Class to explain (the image's top 5)")
+        self.cam_layer_combo = QComboBox()
+        self.cam_layer_combo.setToolTip("Layer whose output Grad-CAM weighs")
+        for combo in (self.class_combo, self.cam_layer_combo):  # long labels: let them shrink
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
+        cam_box = QGroupBox("Grad-CAM: where the class came from")
+        cam_layout = QVBoxLayout(cam_box)
+        cam_layout.addWidget(self.cam_check)
+        cam_layout.addWidget(self.class_combo)
+        cam_layout.addWidget(self.cam_layer_combo)
+
+        self.export_channel_button = QPushButton("Export channel…")
+        self.export_overlay_button = QPushButton("Export overlay…")
+        exports = QHBoxLayout()
+        exports.addWidget(self.export_channel_button)
+        exports.addWidget(self.export_overlay_button)
+
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        detail_layout.addWidget(self.detail_title)
+        detail_layout.addWidget(self.detail_canvas, 1)
+        detail_layout.addWidget(self.readout)
+        settings = QWidget()
+        settings_layout = QVBoxLayout(settings)
+        settings_layout.setContentsMargins(0, 0, 0, 0)
+        settings_layout.addWidget(self.overlay_check)
+        settings_layout.addLayout(opacity_row)
+        settings_layout.addWidget(cam_box)
+        settings_layout.addLayout(exports)
+        settings_layout.addStretch(1)
+        layout = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(detail, 1)
+        layout.addWidget(settings, 0)
+
+    def reset(self) -> None:
+        #: The values under the shown map (for the readout), and the overlay picture if one is shown.
+        self.values: np.ndarray | None = None
+        self.overlay: np.ndarray | None = None
+
+    def show_nothing(self, title: str, view: np.ndarray | None) -> None:
+        """No map: the title, and the photo (or nothing)."""
+        self.values = self.overlay = None
+        self.detail_title.setText(title)
+        self.detail_canvas.set_rgb(view)
+
+    def show_map(
+        self, title: str, values: np.ndarray, scaled: np.ndarray, view: np.ndarray | None, colormap: str
+    ) -> None:
+        """Show ``scaled`` (0..1) colour-mapped, over the photo when that is checked; read out ``values``."""
+        self.values, self.overlay = values, None
+        self.detail_title.setText(title)
+        if self.overlay_check.isChecked() and view is not None:
+            opacity = self.opacity_slider.value() / 100.0
+            self.overlay = np.asarray(overlay(view, scaled, opacity, colormap))
+            self.detail_canvas.set_rgb(self.overlay)
+        else:
+            self.detail_canvas.set_rgb(apply_colormap(scaled, colormap))
+
+    def show_readout(self, pos: QPointF, what: str) -> None:
+        """The value under ``pos`` (picture pixels of the canvas), e.g. ``channel 3 at x=1, y=2: 0.5``."""
+        image = self.detail_canvas.image()
+        if self.values is None or image is None:
+            return
+        height, width = self.values.shape
+        x = min(width - 1, int(pos.x() * width / image.width()))
+        y = min(height - 1, int(pos.y() * height / image.height()))
+        self.readout.setText(f"{what} at x={x}, y={y}: {self.values[y, x]:.4g}")
+
+
+def scaled_channel(activation: np.ndarray, channel: int, normalization: str) -> np.ndarray:
+    """The channel scaled like the grid shows it (its own range, or the layer's)."""
+    if normalization == "layer":
+        low, high = float(activation.min()), float(activation.max())
+        values = activation[channel]
+        return np.zeros_like(values) if high <= low else (values - low) / (high - low)
+    return normalize_maps(activation[channel : channel + 1], "channel")[0]
+
+
+def class_label(categories: Sequence[str] | None, index: int) -> str:
+    """``'tabby'`` for a known class, ``class 281`` for a head without matching labels."""
+    categories = categories or []
+    return f"'{categories[index]}'" if index < len(categories) else f"class {index}"
+
+
+def fill_cam_choices(
+    class_combo: QComboBox,
+    layer_combo: QComboBox,
+    probabilities: np.ndarray | None,
+    categories: Sequence[str] | None,
+    layers: Iterable[LayerInfo],
+) -> None:
+    """The image's top-5 classes (or "Top-1 class"), and the top-level spatial layers (keeping the choice)."""
+    class_combo.clear()
+    if probabilities is not None:
+        for index in np.argsort(-probabilities, kind="stable")[:5]:
+            class_combo.addItem(f"{class_label(categories, int(index))}  {probabilities[index]:.1%}", int(index))
+    else:
+        class_combo.addItem("Top-1 class", -1)
+    current = layer_combo.currentData() or DEFAULT_CAM_LAYER
+    layer_combo.clear()
+    for layer in layers:
+        if layer.is_spatial and "." not in layer.module and layer.call == 0:
+            layer_combo.addItem(f"at {layer.name}", layer.name)
+    found = layer_combo.findData(current)
+    layer_combo.setCurrentIndex(found if found >= 0 else layer_combo.count() - 1)
