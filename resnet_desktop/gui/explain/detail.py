@@ -1,13 +1,10 @@
 """The detail side of the feature panel: the enlarged channel or Grad-CAM, its settings and exports.
 
 ``DetailSide`` shows one map (colour-mapped or over the photo) and reads values under the cursor;
-the panel connects its controls and decides what it shows. ``class_label`` and
-``fill_cam_choices`` fill the Grad-CAM choices from a captured image.
+the panel connects its controls and decides what it shows (the Grad-CAM logic is in ``cam.py``).
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
@@ -26,13 +23,6 @@ from PySide6.QtWidgets import (
 
 from resnet_desktop.core.explain.heatmaps import apply_colormap, normalize_maps, overlay
 from resnet_desktop.gui.explain.canvas import ImageCanvas
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
-
-    from resnet_desktop.core.explain.hooks import LayerInfo
-
-DEFAULT_CAM_LAYER = "layer4"
 
 
 class DetailSide(QWidget):
@@ -138,32 +128,3 @@ def scaled_channel(activation: np.ndarray, channel: int, normalization: str) -> 
         values = activation[channel]
         return np.zeros_like(values) if high <= low else (values - low) / (high - low)
     return normalize_maps(activation[channel : channel + 1], "channel")[0]
-
-
-def class_label(categories: Sequence[str] | None, index: int) -> str:
-    """``'tabby'`` for a known class, ``class 281`` for a head without matching labels."""
-    categories = categories or []
-    return f"'{categories[index]}'" if index < len(categories) else f"class {index}"
-
-
-def fill_cam_choices(
-    class_combo: QComboBox,
-    layer_combo: QComboBox,
-    probabilities: np.ndarray | None,
-    categories: Sequence[str] | None,
-    layers: Iterable[LayerInfo],
-) -> None:
-    """The image's top-5 classes (or "Top-1 class"), and the top-level spatial layers (keeping the choice)."""
-    class_combo.clear()
-    if probabilities is not None:
-        for index in np.argsort(-probabilities, kind="stable")[:5]:
-            class_combo.addItem(f"{class_label(categories, int(index))}  {probabilities[index]:.1%}", int(index))
-    else:
-        class_combo.addItem("Top-1 class", -1)
-    current = layer_combo.currentData() or DEFAULT_CAM_LAYER
-    layer_combo.clear()
-    for layer in layers:
-        if layer.is_spatial and "." not in layer.module and layer.call == 0:
-            layer_combo.addItem(f"at {layer.name}", layer.name)
-    found = layer_combo.findData(current)
-    layer_combo.setCurrentIndex(found if found >= 0 else layer_combo.count() - 1)

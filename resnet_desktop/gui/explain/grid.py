@@ -7,7 +7,7 @@ panel decides which layer it shows and connects the controls.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from resnet_desktop.core.explain.heatmaps import COLORMAPS, DEFAULT_COLORMAP, render_grid, tile_at
@@ -20,6 +20,9 @@ MIN_TILE_PX = 12
 
 class GridSide(QWidget):
     """Controls row, the scrollable grid canvas and the line that describes the layer."""
+
+    #: A channel's tile was clicked.
+    channelClicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +58,8 @@ class GridSide(QWidget):
         self.grid_scroll.setWidget(self.grid_canvas)
         self.grid_scroll.setMinimumHeight(120)
         self.grid_canvas.setToolTip("Click a channel to enlarge it")
+        self.grid_canvas.clicked.connect(self._on_clicked)
+        self.grid_canvas.hovered.connect(self._on_hovered)
         self.grid_info = QLabel("Choose an image to see its feature maps.")
         self.grid_info.setTextFormat(Qt.TextFormat.PlainText)
         self.grid_info.setWordWrap(True)
@@ -68,6 +73,7 @@ class GridSide(QWidget):
     def reset(self) -> None:
         """Forget the painted grid (the picture on the canvas is the caller's to clear)."""
         self.rgb: np.ndarray | None = None
+        self._activation: np.ndarray | None = None
         self.order = np.arange(0)
         self.columns = 1
         self._tile_shape = (0, 0)
@@ -82,6 +88,7 @@ class GridSide(QWidget):
             colormap=self.cmap_combo.currentData(),
         )
         self.rgb, self.order, self.columns = rgb, order, columns
+        self._activation = activation
         self.grid_canvas.set_rgb(rgb)
         _, tile_h, tile_w = activation.shape
         self._tile_shape = (tile_h, tile_w)
@@ -97,5 +104,18 @@ class GridSide(QWidget):
 
     def channel_at(self, pos: QPointF) -> int | None:
         """The channel whose tile is under ``pos`` (picture pixels), or None between tiles."""
+        if self._activation is None:
+            return None
         tile = tile_at(int(pos.x()), int(pos.y()), self._tile_shape, self.columns, len(self.order), GRID_PAD)
         return None if tile is None else int(self.order[tile])
+
+    def _on_clicked(self, pos: QPointF) -> None:
+        channel = self.channel_at(pos)
+        if channel is not None:
+            self.channelClicked.emit(channel)
+
+    def _on_hovered(self, pos: QPointF) -> None:
+        channel = self.channel_at(pos)
+        if channel is not None and self._activation is not None:
+            values = self._activation[channel]
+            self.grid_canvas.setToolTip(f"channel {channel}: mean {values.mean():.3g}, max {values.max():.3g}")

@@ -27,16 +27,11 @@ from PySide6.QtWidgets import QLabel, QTreeView, QVBoxLayout, QWidget
 from resnet_desktop.core.errors import describe
 from resnet_desktop.core.explain.heatmaps import apply_colormap
 from resnet_desktop.gui.common.tasks import TaskRunner, Work
-from resnet_desktop.gui.explain.detail import (
-    DEFAULT_CAM_LAYER,
-    DetailSide,
-    class_label,
-    fill_cam_choices,
-    scaled_channel,
-)
-from resnet_desktop.gui.explain.export import ask_png_path, enlarge, write_png
+from resnet_desktop.gui.explain.cam import GradCamControl, class_label, fill_cam_choices
+from resnet_desktop.gui.explain.detail import DetailSide, scaled_channel
+from resnet_desktop.gui.explain.export import ExportError, enlarge, export_png
 from resnet_desktop.gui.explain.grid import GridSide
-from resnet_desktop.gui.explain.jobs import Prepared, compute_cam, fetch_layer, prepare
+from resnet_desktop.gui.explain.jobs import Prepared, fetch_layer, prepare
 from resnet_desktop.gui.explain.layout import NARROW_WIDTH, PanelLayout
 from resnet_desktop.gui.explain.tree import NAME_ROLE, LayerTree
 
@@ -64,8 +59,6 @@ class FeaturePanel(QWidget):
     _layer: str | None
     _activation: np.ndarray | None
     _channel: int | None
-    _cams: dict[tuple[int, str], CamResult]
-    _cam: CamResult | None
 
     #: The image's activations are ready (after ``set_image``/``set_model``).
     captured = Signal()
@@ -193,6 +186,11 @@ class FeaturePanel(QWidget):
         """Channels in tile order (tools/screenshots.py picks the first tile)."""
         return self._grid.order
 
+    @property
+    def _cam(self) -> CamResult | None:
+        """The Grad-CAM on screen when Grad-CAM is checked (tools/screenshots.py waits for it)."""
+        return self._gradcam.current
+
     # -- UI --------------------------------------------------------------------------------
 
     def _build_ui(self) -> None:
@@ -206,8 +204,7 @@ class FeaturePanel(QWidget):
         self.export_grid_button = middle.export_grid_button
         self.export_grid_button.clicked.connect(self.export_grid)
         self.grid_canvas, self.grid_scroll, self.grid_info = middle.grid_canvas, middle.grid_scroll, middle.grid_info
-        self.grid_canvas.clicked.connect(self._on_grid_clicked)
-        self.grid_canvas.hovered.connect(self._on_grid_hovered)
+        middle.channelClicked.connect(self.select_channel)
 
         self._detail = right = DetailSide()
         self.detail_title, self.detail_canvas, self.readout = right.detail_title, right.detail_canvas, right.readout
@@ -220,9 +217,6 @@ class FeaturePanel(QWidget):
             right.class_combo,
             right.cam_layer_combo,
         )
-        self.cam_check.toggled.connect(self._on_cam_settings)
-        self.class_combo.activated.connect(self._on_cam_settings)
-        self.cam_layer_combo.activated.connect(self._on_cam_settings)
         self.export_channel_button, self.export_overlay_button = (
             right.export_channel_button,
             right.export_overlay_button,
@@ -238,6 +232,7 @@ class FeaturePanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)  # usually a tab page: its frame is margin enough
         layout.addWidget(self._layout.outer, 1)
         layout.addWidget(self.status)
+        self._gradcam = GradCamControl(right, self._submit, self.status.setText, self._show_cam, self._update_detail)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         self._layout.arrange(narrow=event.size().width() < NARROW_WIDTH)
@@ -261,8 +256,7 @@ class FeaturePanel(QWidget):
         self._activation = None
         self._grid.reset()
         self._channel = None
-        self._cams = {}
-        self._cam = None
+        self._gradcam.reset()
         self._detail.reset()
 
     def _submit(self, kind: str, work: Work, on_done: Callable[[Any], object]) -> None:
@@ -318,6 +312,7 @@ class FeaturePanel(QWidget):
 
     def _on_prepared(self, prepared: Prepared) -> None:
         self._cache = prepared.cache
+        self._gradcam.reset(self._loaded, prepared.cache)
         self._layers = {layer.name: layer for layer in prepared.layers}
         self._view = prepared.view
         self._probabilities = prepared.probabilities
@@ -339,7 +334,7 @@ class FeaturePanel(QWidget):
         self._update_enabled()
         self.captured.emit()
         if self.cam_check.isChecked():
-            self._on_cam_settings()
+            self._gradcam.request()
 
     # -- layer tree ------------------------------------------------------------------------
 
@@ -385,20 +380,6 @@ class FeaturePanel(QWidget):
         self._update_detail()
         self._update_enabled()
 
-    def _tile_channel(self, pos: QPointF) -> int | None:
-        return None if self._activation is None else self._grid.channel_at(pos)
-
-    def _on_grid_clicked(self, pos: QPointF) -> None:
-        channel = self._tile_channel(pos)
-        if channel is not None:
-            self.select_channel(channel)
-
-    def _on_grid_hovered(self, pos: QPointF) -> None:
-        channel = self._tile_channel(pos)
-        if channel is not None and self._activation is not None:
-            values = self._activation[channel]
-            self.grid_canvas.setToolTip(f"channel {channel}: mean {values.mean():.3g}, max {values.max():.3g}")
-
     # -- enlarged channel / overlays -------------------------------------------------------
 
     def _scaled_channel(self, channel: int) -> np.ndarray:
@@ -432,33 +413,7 @@ class FeaturePanel(QWidget):
     def _class_label(self, index: int) -> str:
         return class_label(getattr(self._loaded, "categories", None), index)
 
-    def _on_cam_settings(self, *args: object) -> None:
-        if self.sender() is self.cam_check and self.cam_check.isChecked():
-            self.overlay_check.setChecked(True)  # a heatmap means most over the photo
-        if not self.cam_check.isChecked() or self._cache is None:
-            self._update_detail()
-            return
-        target = self.class_combo.currentData()
-        layer = self.cam_layer_combo.currentData() or DEFAULT_CAM_LAYER
-        key = (-1 if target is None else int(target), layer)
-        if key in self._cams:
-            self._show_cam(self._cams[key])
-            return
-        loaded, cache = self._loaded, self._cache
-        if loaded is None or cache is None:
-            return
-        self.status.setText(f"Computing Grad-CAM at {layer}…")
-        wanted = None if key[0] < 0 else key[0]
-        self._submit("cam", lambda ctx: (key, compute_cam(loaded, cache, wanted, layer, ctx.cancel)), self._on_cam)
-
-    def _on_cam(self, payload: tuple[tuple[int, str], CamResult]) -> None:
-        key, result = payload
-        self._cams[key] = result
-        if key == (self.class_combo.currentData(), self.cam_layer_combo.currentData()) or key[0] < 0:
-            self._show_cam(result)
-
-    def _show_cam(self, result: Any) -> None:
-        self._cam = result
+    def _show_cam(self, result: CamResult) -> None:
         self.status.setText(f"Grad-CAM for {self._class_label(result.class_index)} at {result.layer}")
         self._update_detail()
         self.camShown.emit(result.class_index)
@@ -468,19 +423,14 @@ class FeaturePanel(QWidget):
     def _export(self, title: str, suffix: str, rgb: np.ndarray | None) -> Path | None:
         if rgb is None:
             return None
-        stem = self._path.stem if self._path else "image"
-        start = (self._path.parent if self._path else Path.home()) / f"{stem}-{suffix}.png"
-        target = ask_png_path(self, title, start)
-        if target is None:
-            return None
         try:
-            write_png(rgb, target)
-        except OSError as exc:
-            message = f"Could not save {target}: {exc.strerror or exc}"
-            self.status.setText(message)
-            self.failed.emit(message)
+            target = export_png(self, title, self._path, suffix, rgb)
+        except ExportError as exc:
+            self.status.setText(str(exc))
+            self.failed.emit(str(exc))
             return None
-        self.status.setText(f"Saved {target}")
+        if target is not None:
+            self.status.setText(f"Saved {target}")
         return target
 
     def export_grid(self) -> Path | None:
