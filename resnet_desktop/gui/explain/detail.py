@@ -6,6 +6,8 @@ the panel connects its controls and decides what it shows (the Grad-CAM logic is
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import (
@@ -23,6 +25,9 @@ from PySide6.QtWidgets import (
 
 from resnet_desktop.core.explain.heatmaps import apply_colormap, normalize_maps, overlay
 from resnet_desktop.gui.explain.canvas import ImageCanvas
+
+if TYPE_CHECKING:
+    from resnet_desktop.core.explain.gradcam import CamResult
 
 
 class DetailSide(QWidget):
@@ -90,6 +95,38 @@ class DetailSide(QWidget):
         #: The values under the shown map (for the readout), and the overlay picture if one is shown.
         self.values: np.ndarray | None = None
         self.overlay: np.ndarray | None = None
+
+    def clear_picture(self) -> None:
+        """No picture, no title, no Grad-CAM classes (a new image is coming)."""
+        self.detail_canvas.set_rgb(None)
+        self.detail_title.setText("No channel selected")
+        self.class_combo.clear()
+
+    def show_current(
+        self,
+        cam: CamResult | None,
+        cam_label: str,
+        activation: np.ndarray | None,
+        channel: int | None,
+        layer: str | None,
+        view: np.ndarray | None,
+        normalization: str,
+        colormap: str,
+    ) -> None:
+        """Grad-CAM when given, else the chosen channel of ``activation``, else the photo (or nothing)."""
+        if cam is not None:
+            values = scaled = cam.heatmap
+            title = f"Grad-CAM at {cam.layer} for {cam_label} ({cam.probability:.1%})"
+        elif channel is not None and activation is not None:
+            values = activation[channel]
+            scaled = scaled_channel(activation, channel, normalization)
+            title = f"{layer} · channel {channel}"
+        else:
+            self.show_nothing(
+                "Click a channel to enlarge it" if activation is not None else "No channel selected", view
+            )
+            return
+        self.show_map(title, values, scaled, view, colormap)
 
     def show_nothing(self, title: str, view: np.ndarray | None) -> None:
         """No map: the title, and the photo (or nothing)."""

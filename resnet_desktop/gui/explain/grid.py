@@ -78,6 +78,10 @@ class GridSide(QWidget):
         self.columns = 1
         self._tile_shape = (0, 0)
 
+    def clear_picture(self) -> None:
+        self.grid_canvas.set_rgb(None)
+        self.grid_canvas.set_highlight(None)
+
     def show_layer(self, activation: np.ndarray, highlight: int | None) -> None:
         """Paint a (C, H, W) layer output with the chosen scale, order and colormap."""
         rgb, order, columns = render_grid(

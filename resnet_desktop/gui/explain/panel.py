@@ -33,12 +33,11 @@ from resnet_desktop.gui.explain.export import ExportError, enlarge, export_png
 from resnet_desktop.gui.explain.grid import GridSide
 from resnet_desktop.gui.explain.jobs import Prepared, fetch_layer, prepare
 from resnet_desktop.gui.explain.layout import NARROW_WIDTH, PanelLayout
+from resnet_desktop.gui.explain.state import ImageState
 from resnet_desktop.gui.explain.tree import NAME_ROLE, LayerTree
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.explain.activations import ActivationCache
     from resnet_desktop.core.explain.gradcam import CamResult
-    from resnet_desktop.core.explain.hooks import LayerInfo
     from resnet_desktop.core.models.zoo import LoadedModel
 
 DEFAULT_LAYER = "layer1"
@@ -50,15 +49,6 @@ class FeaturePanel(QWidget):
     The widgets are built by ``LayerTree``, ``GridSide`` and ``DetailSide`` and stacked by
     ``PanelLayout``; this class holds the current image's state and reacts to the controls.
     """
-
-    # The current image's state (reset by ``_reset_image_state``).
-    _cache: ActivationCache | None
-    _layers: dict[str, LayerInfo]
-    _view: np.ndarray | None
-    _probabilities: np.ndarray | None
-    _layer: str | None
-    _activation: np.ndarray | None
-    _channel: int | None
 
     #: The image's activations are ready (after ``set_image``/``set_model``).
     captured = Signal()
@@ -128,29 +118,29 @@ class FeaturePanel(QWidget):
 
     @property
     def current_layer(self) -> str | None:
-        return self._layer
+        return self._image.layer
 
     @property
     def current_channel(self) -> int | None:
-        return self._channel
+        return self._image.channel
 
     @property
     def current_activation(self) -> np.ndarray | None:
         """The shown layer's output for the current image, (C, H, W) float32."""
-        return self._activation
+        return self._image.activation
 
     @property
     def probabilities(self) -> np.ndarray | None:
         """Class probabilities of the current image (None for a head that does not match the labels)."""
-        return self._probabilities
+        return self._image.probabilities
 
     @property
     def forward_passes(self) -> int:
         """Forwards run so far for the current image's activations (1 when everything fitted)."""
-        return 0 if self._cache is None else int(self._cache.forwards)
+        return 0 if self._image.cache is None else int(self._image.cache.forwards)
 
     def layer_names(self) -> list[str]:
-        return list(self._layers)
+        return list(self._image.layers)
 
     def select_layer(self, name: str) -> None:
         """Select ``name`` in the tree (which shows its grid)."""
@@ -161,15 +151,15 @@ class FeaturePanel(QWidget):
 
     def select_channel(self, channel: int) -> None:
         """Enlarge one channel of the current layer."""
-        if self._activation is None or not 0 <= channel < self._activation.shape[0]:
-            raise ValueError(f"No channel {channel} in {self._layer}")
-        self._channel = channel
+        if self._image.activation is None or not 0 <= channel < self._image.activation.shape[0]:
+            raise ValueError(f"No channel {channel} in {self._image.layer}")
+        self._image.channel = channel
         self.grid_canvas.set_highlight(self.tile_rect(channel))
         self._update_detail()
 
     def tile_rect(self, channel: int) -> QRectF:
         """Where a channel's tile is in the grid picture (picture pixels)."""
-        if self._activation is None:
+        if self._image.activation is None:
             return QRectF()
         return self._grid.tile_rect(channel)
 
@@ -241,21 +231,15 @@ class FeaturePanel(QWidget):
     def _update_enabled(self) -> None:
         has_grid = self._grid.rgb is not None
         self.export_grid_button.setEnabled(has_grid)
-        self.export_channel_button.setEnabled(self._channel is not None and not self.cam_check.isChecked())
+        self.export_channel_button.setEnabled(self._image.channel is not None and not self.cam_check.isChecked())
         self.export_overlay_button.setEnabled(self._detail.overlay is not None)
-        self.cam_check.setEnabled(self._cache is not None)
+        self.cam_check.setEnabled(self._image.cache is not None)
 
     # -- capture ---------------------------------------------------------------------------
 
     def _reset_image_state(self) -> None:
-        self._cache = None
-        self._layers = {}
-        self._view = None
-        self._probabilities = None
-        self._layer = None
-        self._activation = None
+        self._image = ImageState()
         self._grid.reset()
-        self._channel = None
         self._gradcam.reset()
         self._detail.reset()
 
@@ -265,14 +249,11 @@ class FeaturePanel(QWidget):
     def _request_capture(self) -> None:
         """Forget the old image's activations at once; capture the new one when visible."""
         self._tasks.invalidate()  # running work for the old image is cancelled and its answers dropped
-        wanted_layer = self._layer or DEFAULT_LAYER
+        wanted_layer = self._image.layer or DEFAULT_LAYER
         self._reset_image_state()
         self._wanted_layer = wanted_layer
-        self.grid_canvas.set_rgb(None)
-        self.grid_canvas.set_highlight(None)
-        self.detail_canvas.set_rgb(None)
-        self.detail_title.setText("No channel selected")
-        self.class_combo.clear()
+        self._grid.clear_picture()
+        self._detail.clear_picture()
         if self._loaded is None or self._path is None:
             self.grid_info.setText(
                 "Choose an image to see its feature maps."
@@ -307,29 +288,31 @@ class FeaturePanel(QWidget):
 
     def _on_layer(self, fetched: tuple[str, np.ndarray]) -> None:
         name, activation = fetched
-        if name == self._layer:
+        if name == self._image.layer:
             self._show_activation(name, activation)
 
     def _on_prepared(self, prepared: Prepared) -> None:
-        self._cache = prepared.cache
+        self._image.cache = prepared.cache
         self._gradcam.reset(self._loaded, prepared.cache)
-        self._layers = {layer.name: layer for layer in prepared.layers}
-        self._view = prepared.view
-        self._probabilities = prepared.probabilities
+        self._image.layers = {layer.name: layer for layer in prepared.layers}
+        self._image.view = prepared.view
+        self._image.probabilities = prepared.probabilities
         if self._tree.is_empty():
             self._tree.fill(prepared.layers)
             self._layout.fit_tree()
         categories = getattr(self._loaded, "categories", None)
-        fill_cam_choices(self.class_combo, self.cam_layer_combo, self._probabilities, categories, self._layers.values())
-        self._layer = prepared.first_layer
+        fill_cam_choices(
+            self.class_combo, self.cam_layer_combo, self._image.probabilities, categories, self._image.layers.values()
+        )
+        self._image.layer = prepared.first_layer
         index = self._tree.find_layer(prepared.first_layer)
         if index is not None:
             self._tree.select_quietly(index)
         self._show_activation(prepared.first_layer, prepared.first_activation)
-        cached = sum(1 for name in self._layers if self._cache.is_cached(name))
+        cached = sum(1 for name in self._image.layers if self._image.cache.is_cached(name))
         self.status.setText(
-            f"{prepared.path.name}: {cached} of {len(self._layers)} layers captured "
-            f"({self._cache.cached_bytes / 2**20:.0f} MB)"
+            f"{prepared.path.name}: {cached} of {len(self._image.layers)} layers captured "
+            f"({self._image.cache.cached_bytes / 2**20:.0f} MB)"
         )
         self._update_enabled()
         self.captured.emit()
@@ -340,72 +323,66 @@ class FeaturePanel(QWidget):
 
     def _on_tree_current(self, current: QModelIndex, previous: QModelIndex) -> None:
         name = current.data(NAME_ROLE)
-        if not name or self._cache is None or name == self._layer:
+        if not name or self._image.cache is None or name == self._image.layer:
             return
-        layer = self._layers[name]
+        layer = self._image.layers[name]
         if not layer.is_spatial:
             self.grid_info.setText(
                 f"{name} gives a vector of {layer.shape[0]} values, not feature maps; choose a convolutional layer."
             )
             return
-        self._layer = name
-        cached = self._cache.peek(name)
+        self._image.layer = name
+        cached = self._image.cache.peek(name)
         if cached is not None:
             self._show_activation(name, cached.numpy())
             return
         self.grid_info.setText(f"Capturing {name}…")
-        cache = self._cache
+        cache = self._image.cache
         self._submit("layer", lambda ctx: fetch_layer(cache, name, ctx.cancel), self._on_layer)
 
     # -- channel grid ----------------------------------------------------------------------
 
     def _show_activation(self, name: str, activation: np.ndarray) -> None:
-        self._activation = activation
-        if self._channel is not None and self._channel >= activation.shape[0]:
-            self._channel = None
+        self._image.activation = activation
+        if self._image.channel is not None and self._image.channel >= activation.shape[0]:
+            self._image.channel = None
         self._render_grid()
         self.layerShown.emit(name)
 
     def _render_grid(self) -> None:
-        if self._activation is None:
+        if self._image.activation is None:
             return
         start = time.perf_counter()
-        self._grid.show_layer(self._activation, self._channel)
+        self._grid.show_layer(self._image.activation, self._image.channel)
         self.last_grid_ms = (time.perf_counter() - start) * 1000.0
-        channels, height, width = self._activation.shape
+        channels, height, width = self._image.activation.shape
         self.grid_info.setText(
-            f"{self._layer}: {channels} channels of {height}×{width}, "
-            f"values {self._activation.min():.3g} … {self._activation.max():.3g}"
+            f"{self._image.layer}: {channels} channels of {height}×{width}, "
+            f"values {self._image.activation.min():.3g} … {self._image.activation.max():.3g}"
         )
         self._update_detail()
         self._update_enabled()
 
     # -- enlarged channel / overlays -------------------------------------------------------
 
-    def _scaled_channel(self, channel: int) -> np.ndarray:
-        assert self._activation is not None
-        return scaled_channel(self._activation, channel, self.norm_combo.currentData())
-
     def _update_detail(self) -> None:
-        colormap = self.cmap_combo.currentData()
-        if self.cam_check.isChecked() and self._cam is not None:
-            values = scaled = self._cam.heatmap
-            label = self._class_label(self._cam.class_index)
-            title = f"Grad-CAM at {self._cam.layer} for {label} ({self._cam.probability:.1%})"
-        elif self._channel is not None and self._activation is not None:
-            values = self._activation[self._channel]
-            scaled = self._scaled_channel(self._channel)
-            title = f"{self._layer} · channel {self._channel}"
-        else:
-            nothing = "Click a channel to enlarge it" if self._activation is not None else "No channel selected"
-            self._detail.show_nothing(nothing, self._view)
-            self._update_enabled()
-            return
-        self._detail.show_map(title, values, scaled, self._view, colormap)
+        cam = self._gradcam.current if self.cam_check.isChecked() else None
+        label = "" if cam is None else self._class_label(cam.class_index)
+        normalization, colormap = self.norm_combo.currentData(), self.cmap_combo.currentData()
+        self._detail.show_current(
+            cam,
+            label,
+            self._image.activation,
+            self._image.channel,
+            self._image.layer,
+            self._image.view,
+            normalization,
+            colormap,
+        )
         self._update_enabled()
 
     def _on_detail_hovered(self, pos: QPointF) -> None:
-        what = "Grad-CAM" if self.cam_check.isChecked() and self._cam is not None else f"channel {self._channel}"
+        what = "Grad-CAM" if self.cam_check.isChecked() and self._cam is not None else f"channel {self._image.channel}"
         self._detail.show_readout(pos, what)
 
     # -- Grad-CAM --------------------------------------------------------------------------
@@ -435,17 +412,18 @@ class FeaturePanel(QWidget):
 
     def export_grid(self) -> Path | None:
         """Save the current layer's channel grid (one pixel per activation) as PNG."""
-        return self._export("Export channel grid", f"{self._layer}-grid", self._grid.rgb)
+        return self._export("Export channel grid", f"{self._image.layer}-grid", self._grid.rgb)
 
     def export_channel(self) -> Path | None:
         """Save the enlarged channel, colour-mapped and scaled up with crisp pixels."""
-        if self._channel is None or self._activation is None:
+        if self._image.channel is None or self._image.activation is None:
             return None
-        rgb = apply_colormap(self._scaled_channel(self._channel), self.cmap_combo.currentData())
+        scaled = scaled_channel(self._image.activation, self._image.channel, self.norm_combo.currentData())
+        rgb = apply_colormap(scaled, self.cmap_combo.currentData())
         rgb = enlarge(rgb)
-        return self._export("Export channel", f"{self._layer}-channel{self._channel}", rgb)
+        return self._export("Export channel", f"{self._image.layer}-channel{self._image.channel}", rgb)
 
     def export_overlay(self) -> Path | None:
         """Save the overlay on the photo (Grad-CAM or channel) as shown."""
-        what = "gradcam" if self.cam_check.isChecked() and self._cam is not None else f"channel{self._channel}"
-        return self._export("Export overlay", f"{self._layer}-{what}-overlay", self._detail.overlay)
+        what = "gradcam" if self.cam_check.isChecked() and self._cam is not None else f"channel{self._image.channel}"
+        return self._export("Export overlay", f"{self._image.layer}-{what}-overlay", self._detail.overlay)
