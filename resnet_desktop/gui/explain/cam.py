@@ -53,6 +53,15 @@ class GradCamControl:
         self.results: dict[tuple[int, str], CamResult] = {}
         self.current: CamResult | None = None
 
+    def label(self, index: int) -> str:
+        """How to name class ``index`` of the loaded model."""
+        return class_label(getattr(self._loaded, "categories", None), index)
+
+    def fill_choices(self, probabilities: np.ndarray | None, layers: Iterable[LayerInfo]) -> None:
+        """Offer the image's top-5 classes and the layers Grad-CAM can weigh."""
+        categories = getattr(self._loaded, "categories", None)
+        fill_cam_choices(self._side.class_combo, self._side.cam_layer_combo, probabilities, categories, layers)
+
     def _on_toggled(self, checked: bool) -> None:
         if checked:
             self._side.overlay_check.setChecked(True)  # a heatmap means most over the photo

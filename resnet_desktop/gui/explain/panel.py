@@ -10,6 +10,10 @@ may classify with the same model meanwhile; code that needs the model exclusivel
 
 The channel grid of a layer is painted as *one* image (numpy tiling in ``core.heatmaps``), so a
 2048-channel layer costs milliseconds, not thousands of widgets.
+
+This module holds the image's state and the capture flow; the parts are in their own modules:
+``tree`` (layer tree), ``grid`` and ``detail`` (the two sides), ``cam`` (Grad-CAM), ``layout``
+(wide / stacked), ``export`` (PNG files) and ``state`` (what is known about the image).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from PySide6.QtWidgets import QLabel, QTreeView, QVBoxLayout, QWidget
 from resnet_desktop.core.errors import describe
 from resnet_desktop.core.explain.heatmaps import apply_colormap
 from resnet_desktop.gui.common.tasks import TaskRunner, Work
-from resnet_desktop.gui.explain.cam import GradCamControl, class_label, fill_cam_choices
+from resnet_desktop.gui.explain.cam import GradCamControl
 from resnet_desktop.gui.explain.detail import DetailSide, scaled_channel
 from resnet_desktop.gui.explain.export import ExportError, enlarge, export_png
 from resnet_desktop.gui.explain.grid import GridSide
@@ -202,15 +206,10 @@ class FeaturePanel(QWidget):
         self.overlay_check, self.opacity_slider = right.overlay_check, right.opacity_slider
         self.overlay_check.toggled.connect(self._update_detail)
         self.opacity_slider.valueChanged.connect(self._update_detail)
-        self.cam_check, self.class_combo, self.cam_layer_combo = (
-            right.cam_check,
-            right.class_combo,
-            right.cam_layer_combo,
-        )
-        self.export_channel_button, self.export_overlay_button = (
-            right.export_channel_button,
-            right.export_overlay_button,
-        )
+        self.cam_check, self.class_combo = right.cam_check, right.class_combo
+        self.cam_layer_combo = right.cam_layer_combo
+        self.export_channel_button = right.export_channel_button
+        self.export_overlay_button = right.export_overlay_button
         self.export_channel_button.clicked.connect(self.export_channel)
         self.export_overlay_button.clicked.connect(self.export_overlay)
 
@@ -255,11 +254,8 @@ class FeaturePanel(QWidget):
         self._grid.clear_picture()
         self._detail.clear_picture()
         if self._loaded is None or self._path is None:
-            self.grid_info.setText(
-                "Choose an image to see its feature maps."
-                if self._loaded is not None
-                else "Load a model to see its feature maps."
-            )
+            hint = "Choose an image" if self._loaded is not None else "Load a model"
+            self.grid_info.setText(f"{hint} to see its feature maps.")
             self._pending = False
             self._update_enabled()
             return
@@ -300,10 +296,7 @@ class FeaturePanel(QWidget):
         if self._tree.is_empty():
             self._tree.fill(prepared.layers)
             self._layout.fit_tree()
-        categories = getattr(self._loaded, "categories", None)
-        fill_cam_choices(
-            self.class_combo, self.cam_layer_combo, self._image.probabilities, categories, self._image.layers.values()
-        )
+        self._gradcam.fill_choices(self._image.probabilities, self._image.layers.values())
         self._image.layer = prepared.first_layer
         index = self._tree.find_layer(prepared.first_layer)
         if index is not None:
@@ -319,7 +312,7 @@ class FeaturePanel(QWidget):
         if self.cam_check.isChecked():
             self._gradcam.request()
 
-    # -- layer tree ------------------------------------------------------------------------
+    # -- showing a layer, a channel, a Grad-CAM ---------------------------------------------
 
     def _on_tree_current(self, current: QModelIndex, previous: QModelIndex) -> None:
         name = current.data(NAME_ROLE)
@@ -339,8 +332,6 @@ class FeaturePanel(QWidget):
         self.grid_info.setText(f"Capturing {name}…")
         cache = self._image.cache
         self._submit("layer", lambda ctx: fetch_layer(cache, name, ctx.cancel), self._on_layer)
-
-    # -- channel grid ----------------------------------------------------------------------
 
     def _show_activation(self, name: str, activation: np.ndarray) -> None:
         self._image.activation = activation
@@ -363,11 +354,9 @@ class FeaturePanel(QWidget):
         self._update_detail()
         self._update_enabled()
 
-    # -- enlarged channel / overlays -------------------------------------------------------
-
     def _update_detail(self) -> None:
         cam = self._gradcam.current if self.cam_check.isChecked() else None
-        label = "" if cam is None else self._class_label(cam.class_index)
+        label = "" if cam is None else self._gradcam.label(cam.class_index)
         normalization, colormap = self.norm_combo.currentData(), self.cmap_combo.currentData()
         self._detail.show_current(
             cam,
@@ -385,13 +374,8 @@ class FeaturePanel(QWidget):
         what = "Grad-CAM" if self.cam_check.isChecked() and self._cam is not None else f"channel {self._image.channel}"
         self._detail.show_readout(pos, what)
 
-    # -- Grad-CAM --------------------------------------------------------------------------
-
-    def _class_label(self, index: int) -> str:
-        return class_label(getattr(self._loaded, "categories", None), index)
-
     def _show_cam(self, result: CamResult) -> None:
-        self.status.setText(f"Grad-CAM for {self._class_label(result.class_index)} at {result.layer}")
+        self.status.setText(f"Grad-CAM for {self._gradcam.label(result.class_index)} at {result.layer}")
         self._update_detail()
         self.camShown.emit(result.class_index)
 
