@@ -24,29 +24,14 @@ def ask_png_path(parent: QWidget, title: str, start: Path) -> Path | None:
     return final if confirm_changed_name(parent, path, final) else None
 
 
-class ExportError(OSError):
-    """A picture could not be saved; the message says which file and why."""
-
-
-def export_png(parent: QWidget, title: str, image: Path | None, suffix: str, rgb: np.ndarray) -> Path | None:
-    """Ask for a name next to ``image`` (``<stem>-<suffix>.png``) and save ``rgb`` there.
-
-    None when the person cancels; raises ExportError when the file cannot be written.
-    """
+def ask_export_path(parent: QWidget, title: str, image: Path | None, suffix: str) -> Path | None:
+    """Ask for a name, suggesting ``<stem>-<suffix>.png`` next to ``image``; None when cancelled."""
     stem = image.stem if image else "image"
-    start = (image.parent if image else Path.home()) / f"{stem}-{suffix}.png"
-    target = ask_png_path(parent, title, start)
-    if target is None:
-        return None
-    try:
-        write_png(rgb, target)
-    except OSError as exc:
-        raise ExportError(f"Could not save {target}: {exc.strerror or exc}") from exc
-    return target
+    return ask_png_path(parent, title, (image.parent if image else Path.home()) / f"{stem}-{suffix}.png")
 
 
 def write_png(rgb: np.ndarray, target: Path) -> None:
-    """Write an (H, W, 3) uint8 picture; raises OSError."""
+    """Write an (H, W, 3) uint8 picture through the atomic writer."""
     from PIL import Image
 
     # The person confirmed the name in the dialog (which asks about replacing), so replace.

@@ -33,7 +33,7 @@ from resnet_desktop.core.explain.heatmaps import apply_colormap
 from resnet_desktop.gui.common.tasks import TaskRunner, Work
 from resnet_desktop.gui.explain.cam import GradCamControl
 from resnet_desktop.gui.explain.detail import DetailSide, scaled_channel
-from resnet_desktop.gui.explain.export import ExportError, enlarge, export_png
+from resnet_desktop.gui.explain.export import ask_export_path, enlarge, write_png
 from resnet_desktop.gui.explain.grid import GridSide
 from resnet_desktop.gui.explain.jobs import Prepared, fetch_layer, prepare
 from resnet_desktop.gui.explain.layout import NARROW_WIDTH, PanelLayout
@@ -384,14 +384,17 @@ class FeaturePanel(QWidget):
     def _export(self, title: str, suffix: str, rgb: np.ndarray | None) -> Path | None:
         if rgb is None:
             return None
-        try:
-            target = export_png(self, title, self._path, suffix, rgb)
-        except ExportError as exc:
-            self.status.setText(str(exc))
-            self.failed.emit(str(exc))
+        target = ask_export_path(self, title, self._path, suffix)
+        if target is None:
             return None
-        if target is not None:
-            self.status.setText(f"Saved {target}")
+        try:
+            write_png(rgb, target)
+        except OSError as exc:
+            message = f"Could not save {target}: {exc.strerror or exc}"
+            self.status.setText(message)
+            self.failed.emit(message)
+            return None
+        self.status.setText(f"Saved {target}")
         return target
 
     def export_grid(self) -> Path | None:
