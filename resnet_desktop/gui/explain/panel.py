@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QModelIndex, QPointF, QRectF, Signal
+from PySide6.QtCore import QModelIndex, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QTreeView, QVBoxLayout, QWidget
 
-from resnet_desktop.core.errors import describe
+from resnet_desktop.core.errors import OutputError, describe
 from resnet_desktop.core.explain.heatmaps import apply_colormap
 from resnet_desktop.gui.common.tasks import TaskRunner, Work
 from resnet_desktop.gui.explain.cam import GradCamControl
@@ -217,6 +217,7 @@ class FeaturePanel(QWidget):
         self._layout = PanelLayout(self, self._tree, middle, right)
 
         self.status = QLabel(" ")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # it names files
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)  # usually a tab page: its frame is margin enough
         layout.addWidget(self._layout.outer, 1)
@@ -389,8 +390,8 @@ class FeaturePanel(QWidget):
             return None
         try:
             write_png(rgb, target)
-        except OSError as exc:
-            message = f"Could not save {target}: {exc.strerror or exc}"
+        except (OutputError, OSError) as exc:  # OutputError: the atomic writer's disk-full / read-only message
+            message = str(exc) if isinstance(exc, OutputError) else f"Could not save {target}: {exc.strerror or exc}"
             self.status.setText(message)
             self.failed.emit(message)
             return None

@@ -119,6 +119,10 @@ def test_select_image_switch_layers_click_tile_overlay_and_export(
         channel = np.asarray(Image.open(tmp_path / "channel.png"))
         assert channel.shape[0] >= 256 and set(map(tuple, channel.reshape(-1, 3))) <= set(map(tuple, colormap_lut()))
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+        # A disk that is full says so in the panel (the atomic writer's OutputError), never a traceback.
+        _save_to(monkeypatch, Path("/dev/full/grid.png"))
+        assert panel.export_grid() is None
+        assert "/dev/full" in panel.status.text()
 
         # A new image drops the old activations at once and captures again.
         with qtbot.waitSignal(panel.captured, timeout=TIMEOUT_MS):
