@@ -26,6 +26,11 @@ from pathlib import PurePath
 EXCLUDED_MODULES: tuple[str, ...] = (
     # torch.compile back-end; by far the biggest optional dependency.
     "triton",
+    # Optional extras the desktop installer does not ship: a Ray cluster is reached from a
+    # pip-installed resnet-desktop[cluster]; without faiss, similar-photo search is exact.
+    "ray",
+    "pyarrow",
+    "faiss",
     # Test / dev-only dependencies of the venv.
     "sklearn",
     "scipy",

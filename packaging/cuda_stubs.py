@@ -171,8 +171,12 @@ def build_stub(real: Path, needed: set[str], out: Path, *, cc: str = "cc") -> Pa
     return out
 
 
+_SONAME = re.compile(r"\.so(\.\d+)*$")
+
+
 def _shared_libraries(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*.so*") if p.is_file() and not p.is_symlink() and ".so" in p.name]
+    """ELF libraries by name (``libx.so``, ``libx.so.12.1``; not ``v0.7.1.some-index.parquet``)."""
+    return [p for p in root.rglob("*.so*") if p.is_file() and not p.is_symlink() and _SONAME.search(p.name)]
 
 
 def make_cpu_only(bundle: Path) -> dict[str, int]:
