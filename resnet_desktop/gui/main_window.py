@@ -46,7 +46,7 @@ from resnet_desktop.gui.common.side_panel import make_room_for_tab
 from resnet_desktop.gui.common.status import StatusBar
 from resnet_desktop.gui.common.theme_menu import ThemeMenu
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
-from resnet_desktop.gui.evaluate.window import SPEED_TAB, ModelLabWindow
+from resnet_desktop.gui.evaluate.tabs import SPEED_TAB
 from resnet_desktop.gui.explain.panel import FeaturePanel
 from resnet_desktop.gui.library.library_actions import LibraryActions
 from resnet_desktop.gui.library.organize_actions import OrganizeActions
@@ -368,7 +368,7 @@ class MainWindow(QMainWindow):
     def open_finetune(self) -> QWidget:
         return self.tools.open_finetune()
 
-    def open_model_lab(self, tab: int = 0) -> ModelLabWindow:
+    def open_model_lab(self, tab: int = 0) -> QWidget:
         return self.tools.open_model_lab(tab)
 
     def show_about(self) -> None:

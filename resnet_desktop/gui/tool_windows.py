@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QWidget
 
 from resnet_desktop.gui.classify.service import ModelInfo
-from resnet_desktop.gui.evaluate.window import ModelLabWindow
 from resnet_desktop.gui.finetune.wizard import FineTuneWizard
 from resnet_desktop.gui.settings import AppSettings
+
+if TYPE_CHECKING:  # the lab pulls in pyqtgraph: imported when first opened, not at start-up
+    from resnet_desktop.gui.evaluate.window import ModelLabWindow
 
 
 class ToolWindows(QObject):
@@ -53,6 +56,8 @@ class ToolWindows(QObject):
     def open_model_lab(self, tab: int = 0) -> ModelLabWindow:
         """Tools > Evaluate / Speed Benchmark: one model lab window, starting with the current model."""
         if self.lab is None:
+            from resnet_desktop.gui.evaluate.window import ModelLabWindow
+
             self.lab = ModelLabWindow.for_model(self._settings, self._model_info(), lambda: setattr(self, "lab", None))
         return self.lab.show_tab(tab)
 

@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from resnet_desktop.core.models.zoo import LoadedModel
     from resnet_desktop.gui.settings import AppSettings, ModelSpec
 
-EVALUATE_TAB, SPEED_TAB = 0, 1
-
 
 class CurrentModel(Protocol):
     """What the lab needs of the main window's ready model (``gui.classify``'s ``ModelInfo``)."""
