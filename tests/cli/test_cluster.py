@@ -19,7 +19,7 @@ from resnet_desktop.cli.cluster_run import ClusterProgress
 from resnet_desktop.cli.common import Exit
 from resnet_desktop.core.inference.records import to_dict
 from tests.badfiles import make_bad_files, make_good_images
-from tests.ray_cluster import RayCluster, needs_ray, ray_cluster  # noqa: F401 - the fixture
+from tests.ray_cluster import RayCluster, needs_ray
 
 pytestmark = needs_ray
 
@@ -59,7 +59,7 @@ def small_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_cluster_parquet_equals_local_json(
-    ray_cluster: RayCluster,  # noqa: F811
+    ray_cluster: RayCluster,
     archive: tuple[Path, dict[str, str]],
     resnet18_weights: Path,
     tmp_path: Path,
@@ -93,7 +93,7 @@ def test_cluster_parquet_equals_local_json(
 
 
 def test_interrupted_job_keeps_parts_and_resumes(
-    ray_cluster: RayCluster,  # noqa: F811
+    ray_cluster: RayCluster,
     small_archive: Path,
     resnet18_weights: Path,
     tmp_path: Path,
@@ -133,7 +133,7 @@ def test_interrupted_job_keeps_parts_and_resumes(
 
 
 def test_version_mismatch_is_a_clear_message(
-    ray_cluster: RayCluster,  # noqa: F811
+    ray_cluster: RayCluster,
     small_archive: Path,
     resnet18_weights: Path,
     tmp_path: Path,
