@@ -24,6 +24,8 @@ import pytest
 from tests.helpers import REPO_ROOT
 
 START_TIMEOUT_S = 120
+#: What ``ray start`` prints once every process of the head is running.
+STARTED_LINE = b"Ray runtime started"
 
 
 def ray_available() -> bool:
@@ -76,10 +78,14 @@ class RayCluster:
         return f"ray://127.0.0.1:{self.client_port}"
 
     def ready(self) -> str:
-        """The ``ray://`` address, once the head's client port accepts connections."""
+        """The ``ray://`` address, once ``ray start`` says the runtime started and the client port accepts.
+
+        The client port opens before the head's other processes are up; a client that connects then can
+        be refused ("Initialization failure from server").
+        """
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self.started:
-            if _accepts(self.client_port):
+            if STARTED_LINE in self.log.read_bytes() and _accepts(self.client_port):
                 self.started = True
             elif self.head.poll() is not None or time.monotonic() > deadline:
                 text = self.log.read_text(errors="replace")[-3000:]
@@ -107,6 +113,7 @@ def ray_cluster() -> Iterator[RayCluster]:
     # writes one), and Ray Client connections are then refused: this head is on 127.0.0.1 only.
     env["RAY_AUTH_MODE"] = "disabled"
     env["OMP_NUM_THREADS"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"  # so STARTED_LINE reaches the log while the head keeps running
     command = [
         _ray_cli(), "start", "--head", "--block", "--num-cpus", "2", "--num-gpus", "0",
         "--include-dashboard=false", "--disable-usage-stats", "--temp-dir", str(temp),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from resnet_desktop.core.errors import ResNetDesktopError
 logger = logging.getLogger(__name__)
 
 INSTALL_HINT = "pip install 'resnet-desktop[cluster]'"
+#: Pauses before trying ``ray.init`` again after the head refused to start a client session.
+INIT_RETRY_PAUSES_S = (2.0, 5.0)
 
 
 class ClusterError(ResNetDesktopError):
@@ -81,7 +84,7 @@ def connect(address: str, *, num_cpus: int | None = None) -> Any:
     else:
         kwargs["address"] = address
     try:
-        ray.init(**kwargs)
+        _init_with_retries(ray, kwargs)
     except Exception as exc:  # Ray raises ConnectionError, RuntimeError, grpc errors...
         hint = ""
         if address.startswith("ray://"):
@@ -92,6 +95,24 @@ def connect(address: str, *, num_cpus: int | None = None) -> Any:
             )
         raise ClusterError(f"cannot reach the Ray cluster at {address}: {_one_line(exc)}{hint}") from exc
     return ray
+
+
+def _init_with_retries(ray: Any, kwargs: dict[str, Any]) -> None:
+    """``ray.init``, tried again when the head was reached but could not start our client session.
+
+    The head's client proxy starts one server process per client; on a busy or just-started head that
+    start can fail once ("Initialization failure from server") and work a few seconds later.
+    """
+    for attempt, pause_s in enumerate((*INIT_RETRY_PAUSES_S, None)):
+        try:
+            ray.init(**kwargs)
+            return
+        except ConnectionAbortedError as exc:
+            if pause_s is None or "Initialization failure" not in str(exc):
+                raise
+            logger.warning("Ray client session refused (attempt %d): %s; retrying", attempt + 1, _one_line(exc))
+            disconnect(ray)
+            time.sleep(pause_s)
 
 
 def disconnect(ray: Any) -> None:
@@ -138,6 +159,12 @@ def check_versions(ray: Any, expected: str | None = None) -> list[NodeInfo]:
 
 
 def _one_line(exc: BaseException) -> str:
+    """The first line of the error, or for a server-side failure the line that names its cause."""
     text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    line = lines[0]
+    if len(lines) > 1 and line.endswith(":"):  # "Initialization failure from server:" + a remote traceback
+        line = f"{line} {lines[-1]}"
     return line if len(line) <= 300 else line[:297] + "..."
