@@ -15,21 +15,19 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
+from PySide6.QtWidgets import QMenu, QWidget
 
 from resnet_desktop.core.errors import describe
-from resnet_desktop.gui.common.tasks import Task, TaskContext, TaskRunner
+from resnet_desktop.gui.common.model_export import ask_export_path, export_work, exported_text
+from resnet_desktop.gui.common.tasks import Task, TaskRunner
 from resnet_desktop.gui.settings import BACKENDS, AppSettings
 
 if TYPE_CHECKING:
     from resnet_desktop.core.models.export import ExportResult
-    from resnet_desktop.core.models.zoo import LoadedModel
     from resnet_desktop.gui.classify.service import ModelInfo, ModelService
     from resnet_desktop.gui.common.banner import Banner
     from resnet_desktop.gui.common.status import StatusBar
 
-ONNX_FILTER = "ONNX model (*.onnx)"
-TORCHSCRIPT_FILTER = "TorchScript model (*.pt)"
 BACKEND_LABELS = {
     "auto": "&Auto (fastest measured on this machine)",
     "torch": "&PyTorch",
@@ -42,18 +40,6 @@ RUNNING_LABELS = {"torch": "PyTorch", "onnxruntime": "ONNX Runtime", "onnxruntim
 def plain_label(text: str) -> str:
     """A menu label without its mnemonic ampersand."""
     return text.replace("&", "")
-
-
-def export_work(loaded: LoadedModel, path: Path, format: str, ctx: TaskContext) -> ExportResult:
-    """Runs on the export thread: export, verify, write; stage messages go to ``ctx.progress``."""
-    from resnet_desktop.core.models.export import export_model
-
-    def stage(message: str) -> None:
-        ctx.check()  # a cancel takes effect between stages (each takes a few seconds at most)
-        ctx.progress(message)
-
-    # The save dialog has already asked whether to replace an existing file.
-    return export_model(loaded, path, format=format, overwrite=path.exists(), progress=stage)
 
 
 class ModelExport(QObject):
@@ -165,16 +151,10 @@ class ModelExport(QObject):
         if info is None or self.task is not None:
             return None
         loaded = info.loaded
-        start = str(Path.home() / f"{loaded.arch}.onnx")
-        name, chosen = QFileDialog.getSaveFileName(
-            self.window, "Export Model", start, f"{ONNX_FILTER};;{TORCHSCRIPT_FILTER}"
-        )
-        if not name:
+        chosen = ask_export_path(self.window, Path.home() / f"{loaded.arch}.onnx")
+        if chosen is None:
             return None
-        path = Path(name)
-        format = "torchscript" if chosen == TORCHSCRIPT_FILTER or path.suffix.lower() == ".pt" else "onnx"
-        if not path.suffix:
-            path = path.with_suffix(".pt" if format == "torchscript" else ".onnx")
+        path, format = chosen
         self.banner.hide()
         self.status.set_busy(f"Exporting {loaded.arch}…")
         self.task = self.runner.submit(
@@ -189,10 +169,8 @@ class ModelExport(QObject):
         return self.task
 
     def _on_exported(self, result: ExportResult) -> None:
-        size = result.size_bytes / 2**20
-        text = f"Wrote {result.path} ({size:.1f} MB). Verified: {result.agreement.summary()}"
         self.status.set_message(f"Exported {result.path.name}")
-        self.banner.show_message("Model exported", text, level="info")
+        self.banner.show_message("Model exported", exported_text(result), level="info")
         self.exported.emit(result)
 
     def _on_failed(self, exc: BaseException) -> None:

@@ -3,8 +3,9 @@ misclassified gallery) and saving (name, location, atomic, never overwriting; "U
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
@@ -26,8 +27,13 @@ from PySide6.QtWidgets import (
 
 from resnet_desktop.core.errors import describe
 from resnet_desktop.gui.common.gallery import Gallery
+from resnet_desktop.gui.common.model_export import ask_export_path, export_work, exported_text
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.finetune.worker import FineTunePage, WorkerPage
+
+if TYPE_CHECKING:
+    from resnet_desktop.core.models.export import ExportResult
+    from resnet_desktop.gui.common.tasks import TaskContext
 
 
 def _number(value: str) -> QTableWidgetItem:
@@ -166,6 +172,10 @@ class SavePage(WorkerPage):
         self.use_button = QPushButton("Use this model now")
         self.use_button.setEnabled(False)
         self.use_button.clicked.connect(self._use)
+        self.export_button = QPushButton("Export to ONNX…")
+        self.export_button.setToolTip("Also save the classifier as ONNX or TorchScript, verified against PyTorch")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self.export)
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -178,6 +188,7 @@ class SavePage(WorkerPage):
         buttons = QHBoxLayout()
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.use_button)
+        buttons.addWidget(self.export_button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -196,6 +207,7 @@ class SavePage(WorkerPage):
             return  # Back and Next again after saving: still saved
         self.saved_path = None
         self.use_button.setEnabled(False)
+        self.export_button.setEnabled(False)
         self.save_button.setEnabled(True)
         self.status.clear()
 
@@ -243,13 +255,42 @@ class SavePage(WorkerPage):
         self.saved_result = result
         self.status.setText(f"Saved {path} (+ {Path(path).with_suffix('.json').name}).")
         self.use_button.setEnabled(True)
+        self.export_button.setEnabled(True)
         self.completeChanged.emit()
         self.saved.emit(self.saved_path)
 
     def _failed(self, exc: BaseException) -> None:
-        message = describe(exc).replace("&", "&amp;").replace("<", "&lt;")
-        self.status.setText(f"<span style='color:#c62828'>Not saved: {message}</span>")
+        self._show_error("Not saved", exc)
         self.save_button.setEnabled(True)
+
+    def _show_error(self, what: str, exc: BaseException) -> None:
+        self.status.setText(f"<span style='color:#c62828'>{what}: {html.escape(describe(exc))}</span>")
+
+    def export(self) -> bool:
+        """Export the saved model file (the save dialog picks ONNX or TorchScript); False if not started."""
+        saved = self.saved_path
+        if saved is None or self.is_running():
+            return False
+        chosen = ask_export_path(self, saved.with_suffix(".onnx"))
+        if chosen is None:
+            return False
+        path, format = chosen
+        self.export_button.setEnabled(False)
+        self.status.setText(f"Exporting {saved.name}…")
+
+        def work(ctx: TaskContext) -> ExportResult:
+            from resnet_desktop.core.models.zoo import load_model
+
+            return export_work(load_model(weights=saved), path, format, ctx)
+
+        self.run_task(
+            work,
+            on_progress=lambda message: self.status.setText(html.escape(str(message))),
+            on_returned=lambda result: self.status.setText(html.escape(exported_text(result))),
+            on_failed=lambda exc: self._show_error("Not exported", exc),
+            on_finished=lambda: self.export_button.setEnabled(self.saved_path is not None),
+        )
+        return True
 
     def _use(self) -> None:
         if self.saved_path is not None:

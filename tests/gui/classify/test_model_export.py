@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtWidgets import QFileDialog
 
 from resnet_desktop.core.models import export, quantize
-from resnet_desktop.gui.classify.model_export import ONNX_FILTER
+from resnet_desktop.gui.common.model_export import ONNX_FILTER
 
 
 def model_menu_action(window, text: str):
