@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from resnet_desktop.cli.common import Exit, LiveLine, load_cli_model
+from resnet_desktop.cli.common import Exit, LiveLine, load_cli_model, warning
 
 if TYPE_CHECKING:
     from resnet_desktop.core.cluster.job import JobReport
     from resnet_desktop.core.inference.records import Progress
+    from resnet_desktop.core.models.zoo import LoadedModel
 
 CLUSTER_HELP = (
     "run on a Ray cluster: ray://HOST:PORT (the head's client port), auto (the cluster this machine "
@@ -94,4 +95,35 @@ def run_cluster(args: argparse.Namespace) -> int:
     )
     if report.failed:
         print(f"{report.failed} file(s) could not be classified (see the 'error' column).", file=err)
+    if not args.no_index:
+        store_in_index(output, loaded, args.topk)
     return Exit.SOME_FAILED if report.failed else Exit.OK
+
+
+def store_in_index(output: Path, loaded: LoadedModel, topk: int) -> None:
+    """The job's rows into the library index (as a local run would have stored them); a warning if it cannot."""
+    import sqlite3
+
+    from resnet_desktop.core.cluster.to_index import import_results
+    from resnet_desktop.core.library.index import LibraryIndexError, ModelIdentity, open_index
+
+    if not output.is_dir():
+        return
+    try:
+        index = open_index()
+        if index is None:
+            return
+        try:
+            counts = import_results(output, index, ModelIdentity.of(loaded), topk)
+        finally:
+            index.close()
+    except (LibraryIndexError, sqlite3.Error, OSError) as exc:
+        warning("classify", f"the results were not added to the library index: {exc}")
+        return
+    left = []
+    if counts.not_here:
+        left.append(f"{counts.not_here} not found on this machine")
+    if counts.changed:
+        left.append(f"{counts.changed} changed since the cluster read them")
+    extra = f" ({'; '.join(left)}: left out)" if left else ""
+    print(f"Library index: {counts.stored} results stored{extra}.", file=sys.stderr)

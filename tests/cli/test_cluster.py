@@ -8,6 +8,7 @@ a version mismatch and a missing Ray are clear messages.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -130,6 +131,30 @@ def test_interrupted_job_keeps_parts_and_resumes(
     assert main(args) == Exit.OK  # nothing left to do
     assert f"{len(local)} already in {output}, skipped" in capsys.readouterr().err
     assert _parquet_records(output) == local
+
+
+def test_cluster_results_go_into_the_library_index(
+    ray_cluster: RayCluster,
+    small_archive: Path,
+    resnet18_weights: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    output = tmp_path / "results.parquet"
+    capsys.readouterr()
+    code = main(["classify", str(small_archive), *_model_args(resnet18_weights), "--cluster", ray_cluster.ready(),
+                 "--output", str(output)])  # fmt: skip
+    assert code == Exit.SOME_FAILED
+    cluster = _parquet_records(output)
+    good = sum("error" not in r for r in cluster)
+    stored = re.search(r"Library index: (\d+) results stored", capsys.readouterr().err)
+    assert stored is not None and good <= int(stored.group(1)) <= len(cluster)  # error rows too, if stat-able
+
+    # The same files on this machine, with the same model: the good ones come back from the index.
+    local = _local_json(small_archive, resnet18_weights, tmp_path / "local.json")
+    err = capsys.readouterr().err
+    assert f"From the library index: {good}; newly classified: {len(cluster) - good}." in err
+    assert local == cluster
 
 
 def test_version_mismatch_is_a_clear_message(

@@ -12,8 +12,9 @@ import pytest
 
 from resnet_desktop.core.cluster import connect as connect_module
 from resnet_desktop.core.cluster.connect import ClusterError, connect
+
 REFUSED = (
-    "Initialization failure from server:\nTraceback (most recent call last):\n  File \"proxier.py\", line 1\n"
+    'Initialization failure from server:\nTraceback (most recent call last):\n  File "proxier.py", line 1\n'
     "RuntimeError: Starting Ray client server failed. See ray_client_server_23001.err for detailed logs.\n"
 )
 
@@ -52,9 +53,7 @@ def test_a_refused_session_is_tried_again(monkeypatch: pytest.MonkeyPatch, fake_
     assert ray.inits == 2 and ray.shutdowns == 1
 
 
-def test_refused_every_time_names_the_servers_reason(
-    monkeypatch: pytest.MonkeyPatch, fake_ray: type[FakeRay]
-) -> None:
+def test_refused_every_time_names_the_servers_reason(monkeypatch: pytest.MonkeyPatch, fake_ray: type[FakeRay]) -> None:
     ray = fake_ray([ConnectionAbortedError(REFUSED) for _ in range(5)])
     _use(monkeypatch, ray)
     with pytest.raises(ClusterError) as caught:
