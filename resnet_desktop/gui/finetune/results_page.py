@@ -230,21 +230,21 @@ class SavePage(WorkerPage):
         if self.is_running():
             return False
         if not self.name.text().strip() or "/" in self.name.text() or "\\" in self.name.text():
-            self.status.setText("Type a file name (without folders).")
+            self._show_plain("Type a file name (without folders).")
             return False
         path = self.target()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)  # the "Save in" folder the person typed
         except OSError as exc:
-            self.status.setText(f"Cannot create {path.parent}: {exc.strerror or exc}")
+            self._show_plain(f"Cannot create {path.parent}: {exc.strerror or exc}")
             return False
         if path.exists() or path.with_suffix(".json").exists():
-            self.status.setText(f"{path.name} already exists in {path.parent}; choose another name.")
+            self._show_plain(f"{path.name} already exists in {path.parent}; choose another name.")
             return False
         result = self.owner().result
         assert result is not None
         self.save_button.setEnabled(False)
-        self.status.setText(f"Saving {path}…")
+        self._show_plain(f"Saving {path}…")
         self.run_task(
             lambda _ctx: result.save(path), on_returned=lambda saved: self._saved(saved, result), on_failed=self._failed
         )
@@ -253,7 +253,7 @@ class SavePage(WorkerPage):
     def _saved(self, path: Path, result: Any) -> None:
         self.saved_path = Path(path)
         self.saved_result = result
-        self.status.setText(f"Saved {path} (+ {Path(path).with_suffix('.json').name}).")
+        self._show_plain(f"Saved {path} (+ {Path(path).with_suffix('.json').name}).")
         self.use_button.setEnabled(True)
         self.export_button.setEnabled(True)
         self.completeChanged.emit()
@@ -263,7 +263,13 @@ class SavePage(WorkerPage):
         self._show_error("Not saved", exc)
         self.save_button.setEnabled(True)
 
+    def _show_plain(self, text: str) -> None:
+        """A status message shown as typed (paths may hold '<' or '&'); errors alone are rich text, in red."""
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status.setText(text)
+
     def _show_error(self, what: str, exc: BaseException) -> None:
+        self.status.setTextFormat(Qt.TextFormat.RichText)
         self.status.setText(f"<span style='color:#c62828'>{what}: {html.escape(describe(exc))}</span>")
 
     def export(self) -> bool:
@@ -276,7 +282,7 @@ class SavePage(WorkerPage):
             return False
         path, format = chosen
         self.export_button.setEnabled(False)
-        self.status.setText(f"Exporting {saved.name}…")
+        self._show_plain(f"Exporting {saved.name}…")
 
         def work(ctx: TaskContext) -> ExportResult:
             from resnet_desktop.core.models.zoo import load_model
@@ -285,8 +291,8 @@ class SavePage(WorkerPage):
 
         self.run_task(
             work,
-            on_progress=lambda message: self.status.setText(html.escape(str(message))),
-            on_returned=lambda result: self.status.setText(html.escape(exported_text(result))),
+            on_progress=lambda message: self._show_plain(str(message)),
+            on_returned=lambda result: self._show_plain(exported_text(result)),
             on_failed=lambda exc: self._show_error("Not exported", exc),
             on_finished=lambda: self.export_button.setEnabled(self.saved_path is not None),
         )
