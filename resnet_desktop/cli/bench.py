@@ -16,10 +16,12 @@ from typing import Any
 from resnet_desktop.cli.common import (
     DEVICE_HELP,
     EXIT_CODES_HELP,
+    WEIGHTS_HELP,
     Exit,
     LiveLine,
     batch_size,
     check_output,
+    model_refs,
     positive_int,
 )
 
@@ -54,6 +56,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="MODEL",
         help=f"model to time; repeat for several (default: {' '.join(DEFAULT_MODELS)})",
     )
+    parser.add_argument(
+        "--weights", default=None, metavar="NAME|FILE", help=WEIGHTS_HELP + " for every --model without its own"
+    )
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     parser.add_argument("--batch-size", type=batch_size, default=None, help="throughput batch (default: the engine's)")
     parser.add_argument("--batches", type=positive_int, default=3, help="timed batches per model (default: 3)")
@@ -72,11 +77,10 @@ def run(args: argparse.Namespace) -> int:
     output: Path | None = args.output
     if output is not None:
         check_output(output, args.force)
-    from resnet_desktop.core.evaluate.choices import parse_choice
     from resnet_desktop.core.evaluate.speed import BenchProgress, SpeedResult, bench, results_csv
     from resnet_desktop.core.evaluate.text import speed_text
 
-    choices = [parse_choice(text) for text in (args.model or DEFAULT_MODELS)]
+    choices = model_refs(args, DEFAULT_MODELS)
     if args.threads is not None:
         import torch
 

@@ -10,12 +10,13 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    from resnet_desktop.core.models.ref import ModelRef
     from resnet_desktop.core.models.zoo import LoadedModel
 
 PROG = "resnet-desktop"
@@ -38,11 +39,12 @@ EXIT_CODES_HELP = (
 )
 
 ARCH_HELP = (
-    "resnet18, resnet34, resnet50, resnet101 or resnet152 (default: resnet50; a fine-tuned model file brings its own)"
+    "resnet18, resnet34, resnet50, resnet101 or resnet152, ARCH:WEIGHTS, or a model file "
+    "(default: resnet50; a weights or model file brings its own architecture)"
 )
 WEIGHTS_HELP = (
     "torchvision weights name (default: DEFAULT, the architecture's best ImageNet weights, "
-    "IMAGENET1K_V2 for resnet50), 'random', or a .pth/.pt/.safetensors file"
+    "IMAGENET1K_V2 for resnet50), 'random', or a .pth/.pt/.safetensors file (its architecture is detected)"
 )
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (default: auto)"
 
@@ -126,11 +128,34 @@ def batch_size(text: str) -> int:
     return value
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """``--model``, ``--weights`` and ``--device``, the same for every command."""
-    parser.add_argument("--model", default=None, metavar="ARCH", help=ARCH_HELP)
+def add_model_options(parser: argparse.ArgumentParser, *, device: bool = True) -> None:
+    """``--model``, ``--weights`` (and ``--device``), the same for every command; read with :func:`model_ref`."""
+    parser.add_argument("--model", default=None, metavar="MODEL", help=ARCH_HELP)
     parser.add_argument("--weights", default=None, metavar="NAME|FILE", help=WEIGHTS_HELP)
-    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    if device:
+        parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+
+
+def model_ref(args: argparse.Namespace) -> ModelRef:
+    """The one model a command's ``--model``/``--weights`` name (``WeightsError`` if they cannot)."""
+    from resnet_desktop.core.models.ref import ModelRef
+
+    return ModelRef.parse(args.model, args.weights)
+
+
+def model_refs(args: argparse.Namespace, default: Sequence[str] = ()) -> list[ModelRef]:
+    """Every model of a repeated ``--model`` (``evaluate``, ``bench``); ``--weights`` applies to each
+    one that does not name its own (``ARCH:WEIGHTS`` or a file)."""
+    from resnet_desktop.core.models.ref import ModelRef, looks_like_file
+
+    texts: Sequence[str] = args.model or default
+    if not texts:
+        return [ModelRef.parse(None, args.weights)]
+    refs = []
+    for text in texts:
+        own = ":" in text or looks_like_file(text)
+        refs.append(ModelRef.parse(text, None if own else args.weights))
+    return refs
 
 
 def check_output(
@@ -203,14 +228,11 @@ def load_cli_model(args: argparse.Namespace) -> LoadedModel:
 
     Raises ``ResNetDesktopError`` (exit code 2 in every command) with a message for a person.
     """
-    from resnet_desktop.core.errors import WeightsError
-    from resnet_desktop.core.models import spec, zoo
+    from resnet_desktop.core.models.ref import load
 
-    arch = args.model or spec.DEFAULT_ARCH
-    if arch not in spec.ARCHITECTURES:
-        raise WeightsError(f"unknown model {arch!r}; choose one of {', '.join(spec.ARCHITECTURES)}")
+    ref = model_ref(args)
     progress = DownloadProgress()
     try:
-        return zoo.load_model(arch, args.weights or "DEFAULT", progress=progress)
+        return load(ref, progress=progress)
     finally:
         progress.finish()

@@ -20,6 +20,7 @@ from resnet_desktop.cli.common import (
     LiveLine,
     batch_size,
     check_output,
+    model_refs,
     positive_int,
 )
 
@@ -95,14 +96,6 @@ class ProgressLine(LiveLine):
         self.show(f"{label}: {done}{of} images  {rate:.1f} images/s")
 
 
-def _choices(args: argparse.Namespace) -> list[Any]:
-    from resnet_desktop.core.evaluate.choices import ModelChoice, parse_choice
-
-    if not args.model:
-        return [ModelChoice(None, args.weights) if args.weights else ModelChoice("resnet50", None)]
-    return [parse_choice(text, default_weights=args.weights) for text in args.model]
-
-
 def run(args: argparse.Namespace) -> int:
     output: Path | None = args.output
     if output is not None:
@@ -110,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     from resnet_desktop.core.evaluate import labels
 
     mapping = labels.read_mapping(args.map) if args.map is not None else None
-    choices = _choices(args)
+    choices = model_refs(args)
     if args.threads is not None:
         import torch
 

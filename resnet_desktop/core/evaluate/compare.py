@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from resnet_desktop.core.evaluate import speed
-from resnet_desktop.core.evaluate.choices import ModelChoice, load_choice
 from resnet_desktop.core.evaluate.metrics import DEFAULT_TARGET_ACCURACY
 from resnet_desktop.core.evaluate.report import EvaluationReport
 from resnet_desktop.core.evaluate.run import evaluate_folder
 from resnet_desktop.core.inference.records import Progress
+from resnet_desktop.core.models.ref import ModelRef, load
 
 if TYPE_CHECKING:
     from resnet_desktop.core.models.zoo import LoadedModel
@@ -75,7 +75,7 @@ COLUMNS = (
 
 
 def compare_models(
-    choices: Sequence[ModelChoice],
+    choices: Sequence[ModelRef],
     folder: str | Path,
     *,
     device: str = "auto",
@@ -85,11 +85,11 @@ def compare_models(
     top_losses: int = 20,
     latency_repeats: int = LATENCY_REPEATS,
     cancel: threading.Event | None = None,
-    loader: Callable[[ModelChoice], LoadedModel] | None = None,
+    loader: Callable[[ModelRef], LoadedModel] | None = None,
 ) -> Iterator[ModelProgress | EvaluationReport | ComparisonRow]:
     """For each model: progress events, its ``EvaluationReport``, then its ``ComparisonRow``.
 
-    ``loader`` loads a choice (default ``load_choice``); the GUI passes one that reuses the model it has.
+    ``loader`` loads a reference (default ``ref.load``); the GUI passes one that reuses the model it has.
     """
     from resnet_desktop.core.devices import resolve_device
     from resnet_desktop.core.inference.engine import Engine
@@ -99,7 +99,7 @@ def compare_models(
         yield ModelProgress(label, index, len(choices), "loading")
         memory = speed.PeakMemory(resolve_device(device))
         memory.start()
-        loaded = loader(choice) if loader is not None else load_choice(choice, cancel=cancel)
+        loaded = loader(choice) if loader is not None else load(choice, cancel=cancel)
         engine = Engine(loaded, device, batch_size=batch_size)
         report: EvaluationReport | None = None
         for item in evaluate_folder(

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from resnet_desktop.core.errors import CancelledError, WeightsError
-from resnet_desktop.core.evaluate.choices import ModelChoice, cached_default_weights, load_choice
 from resnet_desktop.core.models import spec
+from resnet_desktop.core.models.ref import ModelRef, load
 
 if TYPE_CHECKING:
     from resnet_desktop.core.inference.engine import Engine
@@ -199,12 +199,14 @@ def time_latency(engine: Engine, repeats: int, cancel: threading.Event | None = 
     return times
 
 
-def bench_choice(choice: ModelChoice) -> ModelChoice:
-    """What ``bench`` loads for a choice: the cached default weights if present, else random."""
-    if choice.weights is not None:
+def bench_choice(choice: ModelRef) -> ModelRef:
+    """What ``bench`` loads for a reference: the cached default weights if present, else random."""
+    if choice.weights is not None or choice.file is not None:
         return choice
-    arch = choice.arch or spec.DEFAULT_ARCH
-    return ModelChoice(arch, cached_default_weights(arch) or spec.RANDOM_WEIGHTS)
+    from resnet_desktop.core.models.zoo import cached_default_weights
+
+    arch = choice.default_arch
+    return ModelRef(arch, cached_default_weights(arch) or spec.RANDOM_WEIGHTS)
 
 
 def _published(loaded: LoadedModel) -> tuple[float | None, float | None, str | None]:
@@ -234,7 +236,7 @@ def file_size_mb(loaded: LoadedModel) -> float | None:
 
 
 def measure(
-    choice: ModelChoice,
+    choice: ModelRef,
     device: str = "auto",
     *,
     batch_size: int | None = None,
@@ -250,7 +252,7 @@ def measure(
     memory = PeakMemory(resolve_device(device))
     memory.start()
     started = time.perf_counter()
-    loaded = load_choice(resolved, cancel=cancel)
+    loaded = load(resolved, cancel=cancel)
     engine = Engine(loaded, device, batch_size=batch_size)
     load_s = time.perf_counter() - started
     _check(cancel)
@@ -285,7 +287,7 @@ def measure(
 
 
 def bench(
-    choices: Sequence[ModelChoice],
+    choices: Sequence[ModelRef],
     device: str = "auto",
     *,
     batch_size: int | None = None,

@@ -92,10 +92,11 @@ def fine_tune(
     split = stratified_split(labels, settings.val_split, settings.seed)
     started = time.perf_counter()
     if loaded is None:
-        from resnet_desktop.core.models.zoo import load_model
+        from resnet_desktop.core.models.ref import load
 
-        yield TrainProgress("load", f"Loading {settings.arch} ({settings.weights})")
-        loaded = load_model(settings.arch, settings.weights, cancel=cancel)
+        yield TrainProgress("load", f"Loading {settings.describe_base()}")
+        loaded = load(settings.base(), cancel=cancel)
+    settings.arch = loaded.arch  # a weights file's own architecture, for the report and the saved file
     _cancelled(cancel)
     run = _Run(scan, samples, split.train, split.val, settings, loaded, cancel, started)
     yield from run.go()

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
+from resnet_desktop.core.models.ref import ModelRef, ref_of
+
 # The work functions are looked up in this module when a task starts (``load_and_place(...)`` inside
 # the lambdas), so replacing ``service.load_and_place`` (tests do) reaches the worker.
 from resnet_desktop.gui.classify.service_work import MIN_EMIT_INTERVAL_S as MIN_EMIT_INTERVAL_S
@@ -29,7 +31,6 @@ from resnet_desktop.gui.classify.service_work import count_files as count_files
 from resnet_desktop.gui.classify.service_work import job_files as job_files
 from resnet_desktop.gui.classify.service_work import load_and_place as load_and_place
 from resnet_desktop.gui.common.tasks import Task, TaskRunner
-from resnet_desktop.gui.settings import ModelSpec
 
 if TYPE_CHECKING:
     from resnet_desktop.core.inference.engine import Engine
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class LoadRequest:
-    spec: ModelSpec
+    ref: ModelRef
     device: str
     id: int = field(default_factory=new_id)
     task: Task | None = None
@@ -54,7 +55,7 @@ class LoadRequest:
 class ModelInfo:
     """A model that is ready to classify. ``loaded`` is the core's ``LoadedModel`` (never run here)."""
 
-    spec: ModelSpec
+    ref: ModelRef
     loaded: LoadedModel
     device: str
     device_name: str
@@ -139,18 +140,18 @@ class ModelService(QObject):
 
     # -- model ---------------------------------------------------------------------------------
 
-    def load(self, spec: ModelSpec, device: str = "auto") -> LoadRequest:
-        """Load ``spec`` on ``device``; supersedes (cancels) a load still in progress."""
+    def load(self, ref: ModelRef, device: str = "auto") -> LoadRequest:
+        """Load ``ref`` on ``device``; supersedes (cancels) a load still in progress."""
         self.start()
         if self._load is not None:
             self._load.cancel()
-        request = LoadRequest(spec=spec, device=device)
+        request = LoadRequest(ref=ref, device=device)
         self._load = request
-        self.stage.emit(f"Loading {spec.describe()}…")
+        self.stage.emit(f"Loading {ref.describe()}…")
         backend, precision = self.backend, self.precision
         request.task = self._runner.submit(
-            lambda ctx: load_and_place(spec, device, ctx, backend, precision),
-            name=f"load {spec.describe()}",
+            lambda ctx: load_and_place(ref, device, ctx, backend, precision),
+            name=f"load {ref.describe()}",
             on_progress=lambda value: self._on_load_progress(request, value),
             on_returned=lambda value: self._on_model_ready(request, value),
             on_failed=lambda exc: self._on_model_failed(request, exc),
@@ -181,9 +182,8 @@ class ModelService(QObject):
         loaded, engine = value
         self._load = None
         self._engine = engine
-        weights = request.spec.weights or loaded.weights_name
         info = ModelInfo(
-            spec=ModelSpec(arch=loaded.arch, weights=weights),
+            ref=ref_of(loaded),
             loaded=loaded,
             device=str(engine.device),
             device_name=engine.device_name,

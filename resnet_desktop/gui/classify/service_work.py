@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from resnet_desktop.core.models.ref import ModelRef
 from resnet_desktop.gui.common.tasks import TaskContext
-from resnet_desktop.gui.settings import ModelSpec
 
 if TYPE_CHECKING:
     from resnet_desktop.core.inference.engine import Engine
@@ -75,32 +75,17 @@ class ClassifyJob:
 
 
 def load_and_place(
-    spec: ModelSpec, device: str, ctx: TaskContext, backend: str = "torch", precision: str = "fp32"
+    ref: ModelRef, device: str, ctx: TaskContext, backend: str = "torch", precision: str = "fp32"
 ) -> tuple[LoadedModel, Engine]:
-    """``zoo.load_model`` then an ``Engine`` on ``device``; a plain weights file of another ResNet is
-    loaded as that architecture. Download progress goes to ``ctx.progress((done, total))``."""
-    from resnet_desktop.core.errors import WeightsError
+    """``ref.load`` then an ``Engine`` on ``device`` (a weights file brings its own architecture).
+    Download progress goes to ``ctx.progress((done, total))``."""
     from resnet_desktop.core.inference.engine import Engine
-    from resnet_desktop.core.models import weights as weights_io
-    from resnet_desktop.core.models import zoo
-
-    arch = spec.arch or zoo.DEFAULT_ARCH
-    weights = spec.weights or "DEFAULT"  # the best ImageNet weights of *this* arch
+    from resnet_desktop.core.models.ref import load
 
     def progress(done: int, total: int | None) -> None:
         ctx.progress((int(done), int(total) if total else -1))
 
-    try:
-        loaded = zoo.load_model(arch, weights, progress=progress, cancel=ctx.cancel)
-    except WeightsError:
-        path = Path(weights)
-        if not path.is_file():
-            raise
-        guessed = weights_io.guess_resnet_arch(weights_io.load_state_dict(path))
-        if guessed is None or guessed == arch:
-            raise
-        logger.info("%s holds %s weights; loading it as %s", path, guessed, guessed)
-        loaded = zoo.load_model(guessed, path, progress=progress, cancel=ctx.cancel)
+    loaded = load(ref, progress=progress, cancel=ctx.cancel)
     ctx.check()
     return loaded, Engine(loaded, device, backend=backend, precision=precision)
 

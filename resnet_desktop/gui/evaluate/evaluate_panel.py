@@ -31,9 +31,9 @@ from resnet_desktop.gui.evaluate.models_list import ModelList
 from resnet_desktop.gui.evaluate.report_view import ReportView, number, table
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.evaluate.choices import ModelChoice
     from resnet_desktop.core.evaluate.compare import ComparisonRow
     from resnet_desktop.core.evaluate.report import EvaluationReport
+    from resnet_desktop.core.models.ref import ModelRef
     from resnet_desktop.core.models.zoo import LoadedModel
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -61,7 +61,7 @@ class EvaluatePanel(QWidget):
         self.reports: list[EvaluationReport] = []
         self.rows: list[ComparisonRow] = []
         self.loaded: dict[str, LoadedModel] = {}
-        self.preloaded: dict[ModelChoice, LoadedModel] = {}
+        self.preloaded: dict[ModelRef, LoadedModel] = {}
 
         self.folder_edit = QLineEdit()
         self.folder_edit.setPlaceholderText("A folder with one subfolder per class")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.evaluate.choices import ModelChoice
+    from resnet_desktop.core.models.ref import ModelRef
     from resnet_desktop.core.models.zoo import LoadedModel
     from resnet_desktop.gui.common.tasks import TaskContext
 
@@ -24,23 +24,23 @@ CAM_VIEW = 320
 
 def evaluate_models(
     ctx: TaskContext,
-    choices: Sequence[ModelChoice],
+    choices: Sequence[ModelRef],
     folder: Path,
     *,
     device: str,
     mapping_file: Path | None,
-    preloaded: Mapping[ModelChoice, LoadedModel],
+    preloaded: Mapping[ModelRef, LoadedModel],
 ) -> Generator[Any, None, dict[str, LoadedModel]]:
     """Yield core's ``ModelProgress``/``EvaluationReport``/``ComparisonRow``; return label -> LoadedModel."""
     from resnet_desktop.core.evaluate import labels
-    from resnet_desktop.core.evaluate.choices import load_choice
     from resnet_desktop.core.evaluate.compare import compare_models
+    from resnet_desktop.core.models import ref as model_ref
 
     mapping = labels.read_mapping(mapping_file) if mapping_file is not None else None
     loaded: dict[str, LoadedModel] = {}
 
-    def load(choice: ModelChoice) -> LoadedModel:
-        model = preloaded.get(choice) or load_choice(choice, cancel=ctx.cancel)
+    def load(choice: ModelRef) -> LoadedModel:
+        model = preloaded.get(choice) or model_ref.load(choice, cancel=ctx.cancel)
         loaded[choice.label()] = model
         return model
 
@@ -94,9 +94,7 @@ def cam_pair(ctx: TaskContext, loaded: LoadedModel, path: Path, true_index: int,
     )
 
 
-def run_bench(
-    ctx: TaskContext, choices: Sequence[ModelChoice], device: str, batches: int, repeats: int
-) -> Iterator[Any]:
+def run_bench(ctx: TaskContext, choices: Sequence[ModelRef], device: str, batches: int, repeats: int) -> Iterator[Any]:
     """Core's ``bench`` generator (``BenchProgress``, then a ``SpeedResult`` per model)."""
     from resnet_desktop.core.evaluate.speed import bench
 

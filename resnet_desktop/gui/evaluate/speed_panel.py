@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_desktop.core.errors import OutputError, describe
-from resnet_desktop.core.evaluate.choices import KNOWN_ARCHITECTURES, ModelChoice
+from resnet_desktop.core.models.ref import KNOWN_ARCHITECTURES, ModelRef
 from resnet_desktop.gui.common.tasks import Task, TaskRunner
 from resnet_desktop.gui.evaluate import export, jobs
 from resnet_desktop.gui.evaluate.charts import BarChart, grab_png
@@ -137,7 +137,7 @@ class SpeedPanel(QWidget):
         if not archs:
             self.status.setText("Tick at least one model.")
             return None
-        choices = [ModelChoice(arch) for arch in archs]
+        choices = [ModelRef(arch) for arch in archs]
         self.results = []
         self.table.setRowCount(0)
         self.chart.set_bars([], [])

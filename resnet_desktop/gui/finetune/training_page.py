@@ -109,7 +109,7 @@ class TrainingPage(WorkerPage):
         settings = wizard.settings_page.settings()
         loaded = wizard.current_loaded_model if wizard.settings_page.use_current_model() else None
         scan = wizard.scan
-        self.status.setText(f"Starting: {settings.arch}, {settings.mode} mode, {scan.total} images…")
+        self.status.setText(f"Starting: {settings.describe_base()}, {settings.mode} mode, {scan.total} images…")
         self.progress.setRange(0, 0)
         self.eta.clear()
         self.cancel_button.setEnabled(True)
