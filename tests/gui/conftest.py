@@ -22,8 +22,8 @@ def app_settings(tmp_path: Path):
 @pytest.fixture
 def make_window(qtbot, app_settings):
     """Factory: a shown MainWindow; ``start=True`` waits until its model is ready."""
-    from resnet_desktop.gui.main_window import MainWindow
     from resnet_desktop.core.models.ref import ModelRef
+    from resnet_desktop.gui.main_window import MainWindow
 
     windows = []
 

@@ -8,8 +8,8 @@ import pytest
 
 from resnet_desktop.core.errors import CancelledError, WeightsError
 from resnet_desktop.core.evaluate import speed
-from resnet_desktop.core.models.ref import ModelRef
 from resnet_desktop.core.models import zoo
+from resnet_desktop.core.models.ref import ModelRef
 
 
 def test_bench_measures_a_model_with_random_weights_when_none_are_here() -> None:

@@ -14,8 +14,8 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
-from resnet_desktop.gui.classify.results_model import COL_CONFIDENCE, COL_NAME
 from resnet_desktop.core.models.ref import ModelRef
+from resnet_desktop.gui.classify.results_model import COL_CONFIDENCE, COL_NAME
 from tests.gui.harness import Person, excepthook_spy
 
 

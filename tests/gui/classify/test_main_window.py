@@ -14,8 +14,8 @@ from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, 
 from PySide6.QtWidgets import QApplication, QFileDialog, QPushButton
 
 from resnet_desktop.core.inference.records import Prediction, to_dict
-from resnet_desktop.gui.classify.results_model import COL_CONFIDENCE
 from resnet_desktop.core.models.ref import ModelRef
+from resnet_desktop.gui.classify.results_model import COL_CONFIDENCE
 from tests.gui.harness import select
 
 JOB_TIMEOUT_MS = 120_000

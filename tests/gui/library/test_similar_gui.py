@@ -15,8 +15,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from resnet_desktop.core.library.index import LibraryIndex, default_index_path
-from resnet_desktop.gui.classify.results_model import COL_NAME
 from resnet_desktop.core.models.ref import ModelRef
+from resnet_desktop.gui.classify.results_model import COL_NAME
 from tests.core.library.photos import make_photos, near_copies
 from tests.helpers import REPO_ROOT
 
