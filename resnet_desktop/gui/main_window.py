@@ -63,7 +63,7 @@ class MainWindow(QMainWindow):
     toolbar: ModelToolbar
 
     #: Emitted when a model is ready (after start-up, a switch, or "Choose weights file…").
-    modelReady = Signal(object)
+    modelReady = Signal(ModelInfo)
 
     @property
     def model_info(self) -> ModelInfo | None:

@@ -32,7 +32,7 @@ class ModelControl(QObject):
     """The window's model: what is wanted, what is loaded, and what to tell the person."""
 
     #: A model is ready (after start-up, a switch, or "Choose weights file…").
-    modelReady = Signal(object)
+    modelReady = Signal(ModelInfo)
 
     def __init__(
         self,

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_desktop.core.errors import describe
 from resnet_desktop.core.library.api import (
     DUPLICATE_THRESHOLD,
     NearDuplicates,
@@ -32,6 +31,7 @@ from resnet_desktop.core.library.api import (
     find_duplicates,
     find_similar,
 )
+from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 
@@ -50,10 +50,11 @@ class _ThumbnailDialog(QDialog):
     def __init__(self, thumbnails: ThumbnailLoader, parent: QWidget | None) -> None:
         super().__init__(parent)
         #: The dialog's own worker: closing the dialog stops it, so no answer reaches a deleted widget.
-        self.runner = TaskRunner(self, max_threads=1, name="library dialog")
+        self.status = InlineStatus()
+        self.status.show_busy("Looking in the library index")
+        # The dialog's own worker (closing the dialog stops it); failures show in the status line.
+        self.runner = TaskRunner(self, max_threads=1, name="library dialog", status=self.status)
         self.thumbnails = thumbnails
-        self.status = QLabel("Looking in the library index…")
-        self.status.setWordWrap(True)
         self._waiting: dict[str, list[Any]] = {}
         thumbnails.ready.connect(self._on_thumbnail)
 
@@ -70,12 +71,9 @@ class _ThumbnailDialog(QDialog):
         for item in self._waiting.pop(path, []):
             self._icon_for(Path(path), item)
 
-    def _failed(self, exc: BaseException) -> None:
-        self.status.setText(describe(exc))
-
     def _indexing(self, progress: Progress) -> None:
         total = f" of {progress.total}" if progress.total else ""
-        self.status.setText(f"Bringing the library index up to date: {progress.done}{total} photos…")
+        self.status.show_busy(f"Bringing the library index up to date: {progress.done}{total} photos")
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.runner.shutdown()
@@ -110,20 +108,19 @@ class SimilarDialog(_ThumbnailDialog):
         layout.addWidget(self.list, 1)
         layout.addWidget(buttons)
         self.resize(640, 480)
-        self.task = self.runner.submit(
+        self.task = self.runner.stream(
             lambda ctx: find_similar(loaded, engine, photo, k=k, cancel=ctx.cancel),
             name="similar photos",
             on_yielded=self._indexing,
             on_returned=self._show_neighbours,
-            on_failed=self._failed,
         )
 
     def _show_neighbours(self, found: SimilarPhotos) -> None:
         neighbours = self.neighbours = found.neighbours
         if not neighbours:
-            self.status.setText("No other photos classified with this model are in the library index.")
+            self.status.show_info("No other photos classified with this model are in the library index.")
             return
-        self.status.setText(f"The {len(neighbours)} photos most similar to {self.photo.name} (cosine similarity):")
+        self.status.show_info(f"The {len(neighbours)} photos most similar to {self.photo.name} (cosine similarity):")
         for n in neighbours:
             item = QListWidgetItem(f"{n.score:.3f}\n{n.path.name}")
             item.setToolTip(str(n.path))
@@ -177,17 +174,16 @@ class DuplicatesDialog(_ThumbnailDialog):
     def search(self) -> None:
         threshold = self.threshold.value()
         self.find_button.setEnabled(False)
-        self.status.setText("Looking in the library index…")
+        self.status.show_busy("Looking in the library index")
 
         def work(ctx: TaskContext) -> Generator[Progress, None, NearDuplicates]:
             return find_duplicates(self.loaded, self.engine, [self.folder], threshold=threshold, cancel=ctx.cancel)
 
-        self.runner.submit(
+        self.runner.stream(
             work,
             name="near-duplicates",
             on_yielded=self._indexing,
             on_returned=self._show_groups,
-            on_failed=self._failed,
             on_finished=lambda: self.find_button.setEnabled(True),
         )
 
@@ -198,10 +194,10 @@ class DuplicatesDialog(_ThumbnailDialog):
         self.tree.clear()
         self._waiting.clear()
         if count == 0:
-            self.status.setText(f"No photos of {self.folder} are in the library index yet: classify the folder first.")
+            self.status.show_info(f"No photos were found in {self.folder}.")
             return
         photos = sum(len(g) for g in groups)
-        self.status.setText(f"{len(groups)} group(s), {photos} of {count} indexed photos in {self.folder}.")
+        self.status.show_info(f"{len(groups)} group(s), {photos} of {count} indexed photos in {self.folder}.")
         for number, group in enumerate(groups, start=1):
             top = QTreeWidgetItem([f"Group {number} ({len(group)} photos)", ""])
             self.tree.addTopLevelItem(top)
