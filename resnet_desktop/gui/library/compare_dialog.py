@@ -23,7 +23,19 @@ def _describe(path: Path) -> str:
     from datetime import datetime
 
     when = datetime.fromtimestamp(stat.st_mtime).strftime("%Y-%m-%d %H:%M")
-    return f"{path.name}\n{path.parent}\n{stat.st_size / 1024:.0f} KB, modified {when}"
+    return f"{path.name}\n{path.parent}\n{_pixels(path)}{stat.st_size / 1024:.0f} KB, modified {when}"
+
+
+def _pixels(path: Path) -> str:
+    """ "4032 x 3024 pixels, " from the header alone (nothing is decoded); empty when it cannot be read."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except (OSError, UnidentifiedImageError, ValueError):
+        return ""
+    return f"{width} x {height} pixels, "
 
 
 class CompareDialog(QDialog):
@@ -44,6 +56,8 @@ class CompareDialog(QDialog):
             grid.addWidget(image, 0, column)
             grid.addWidget(caption, 1, column)
         thumbnails.ready.connect(self._on_ready)
+        screen = self.screen().availableGeometry()
+        self.resize(min(1040, screen.width() - 40), min(640, screen.height() - 60))
 
     def show_pair(self, first: Path, second: Path) -> None:
         self.paths = (first, second)

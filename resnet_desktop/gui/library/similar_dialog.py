@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtGui import QCloseEvent, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -39,6 +39,17 @@ ICON_SIZE = 96
 EngineFactory = Callable[[], "Engine"]
 
 
+def square(pixmap: QPixmap) -> QPixmap:
+    """``pixmap`` centred on a transparent square as wide as its longest side."""
+    side = max(pixmap.width(), pixmap.height())
+    padded = QPixmap(side, side)
+    padded.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(padded)
+    painter.drawPixmap((side - pixmap.width()) // 2, (side - pixmap.height()) // 2, pixmap)
+    painter.end()
+    return padded
+
+
 class ThumbnailDialog(QDialog):
     """Shared: a status line, thumbnails that arrive from the loader, errors shown in place; a photo
     double-clicked (or Enter) is shown in the main window."""
@@ -59,7 +70,8 @@ class ThumbnailDialog(QDialog):
     def _icon_for(self, path: Path, item: QListWidgetItem | QTreeWidgetItem) -> None:
         pixmap = self.thumbnails.pixmap(str(path), ICON_SIZE)
         if pixmap is not None:
-            item.setIcon(0, QIcon(pixmap)) if isinstance(item, QTreeWidgetItem) else item.setIcon(QIcon(pixmap))
+            icon = QIcon(square(pixmap))  # every name starts at the same place, whatever the photo's shape
+            item.setIcon(0, icon) if isinstance(item, QTreeWidgetItem) else item.setIcon(icon)
         else:
             self._waiting.setdefault(str(path), []).append(item)
 
