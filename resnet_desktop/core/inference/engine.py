@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence, Sized
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,8 +27,15 @@ from resnet_desktop.core.devices import device_name as _device_name
 from resnet_desktop.core.devices import resolve_device
 from resnet_desktop.core.errors import SettingsError
 from resnet_desktop.core.inference.backends import select as select_backend
-from resnet_desktop.core.inference.decode import DecodedBatch, decode_batches, default_workers, normalize
-from resnet_desktop.core.inference.records import ClassScore, Prediction, Progress
+from resnet_desktop.core.inference.decode import (
+    PREFETCH_BATCHES,
+    DecodedBatch,
+    decode_batches,
+    default_workers,
+    normalize,
+)
+from resnet_desktop.core.inference.device_decode import DeviceDecoder, device_decode_batches
+from resnet_desktop.core.inference.records import ClassScore, Prediction, Progress, RunTimings
 
 if TYPE_CHECKING:
     from resnet_desktop.core.inference.onnx_backend import OnnxRuntimeBackend
@@ -42,6 +49,9 @@ CPU_BATCH_SIZE = 8
 GPU_MIN_BATCH, GPU_MAX_BATCH = 16, 256
 #: Rough bf16 inference working set per 224x224 image for the biggest ResNets, with headroom.
 GPU_BYTES_PER_IMAGE = 48 * 1024 * 1024
+#: Who decodes: "pool" (Pillow on a thread pool, draft mode for big JPEGs; the default) or "device"
+#: (JPEGs batched through torchvision on the engine's device: nvJPEG on CUDA; see device_decode).
+DECODERS = ("pool", "device")
 
 
 def default_batch_size(device: torch.device, crop_size: int = 224) -> int:
@@ -86,7 +96,10 @@ class Engine:
         backend: str = "torch",
         precision: str = "fp32",
         calibration: Sequence[Path] | None = None,
+        decoder: str = "pool",
     ) -> None:
+        if decoder not in DECODERS:
+            raise SettingsError(f"unknown decoder {decoder!r}; choose one of {', '.join(DECODERS)}")
         self.loaded = loaded
         self.preprocessing = loaded.preprocessing
         self.categories = list(loaded.categories)
@@ -102,6 +115,11 @@ class Engine:
         self.overlap = True
         #: Things a person should know about this run (e.g. a fallback to the CPU).
         self.notices: list[str] = []
+        self.decoder = decoder
+        #: The device decoder (its counters say how many files it took) while ``decoder`` is "device".
+        self.device_decoder = DeviceDecoder(self.preprocessing, self.device) if decoder == "device" else None
+        #: Where the last (or current) classify run's time went.
+        self.last_run: RunTimings | None = None
         if autocast is True:
             self.autocast_dtype = _autocast_dtype(self.device)
         else:
@@ -211,6 +229,8 @@ class Engine:
         self.device = torch.device("cpu")
         self.device_name = _device_name(self.device)
         self.autocast_dtype = None
+        if self.device_decoder is not None:  # later runs decode on the CPU pool, the CPU's fast path
+            self.decoder, self.device_decoder = "pool", None
         self._model = self._place(self.loaded.model, self.device)  # drops the GPU copy
         self._hook_pooled()
         self.forward_batch_size = self.batch_size
@@ -262,8 +282,19 @@ class Engine:
 
     # -- streaming ---------------------------------------------------------------------------
 
-    def decode(self, paths: Iterable[str | Path], *, cancel: threading.Event | None = None) -> Iterator[DecodedBatch]:
+    def decode(
+        self, paths: Iterable[str | Path], *, cancel: threading.Event | None = None
+    ) -> Generator[DecodedBatch, None, None]:
         """The engine's own decoder settings (batch size, workers, pinning) over ``paths``."""
+        if self.device_decoder is not None:
+            return device_decode_batches(
+                paths,
+                self.device_decoder,
+                batch_size=self.batch_size,
+                workers=self.workers,
+                cancel=cancel,
+                prefetch_batches=PREFETCH_BATCHES if self.overlap else 1,
+            )
         return decode_batches(
             paths,
             self.preprocessing,
@@ -319,17 +350,29 @@ class Engine:
             total = len(paths)
         started = time.perf_counter()
         done = failed = 0
-        for batch in self.decode(paths, cancel=cancel):
-            for prediction in self._predictions(batch, topk, embeddings):
-                done += 1
-                failed += prediction.error is not None
-                yield prediction
-            if progress is not None:
+        waited = 0.0
+        self.last_run = RunTimings(images=0, elapsed_s=0.0, decode_wait_s=0.0)
+        batches = self.decode(paths, cancel=cancel)
+        try:
+            while True:
+                asked = time.perf_counter()
+                batch = next(batches, None)
+                waited += time.perf_counter() - asked
+                if batch is None:
+                    return
+                for prediction in self._predictions(batch, topk, embeddings):
+                    done += 1
+                    failed += prediction.error is not None
+                    yield prediction
                 elapsed = time.perf_counter() - started
-                rate = done / elapsed if elapsed > 0 else 0.0
-                progress(Progress(done=done, failed=failed, total=total, images_per_second=rate, elapsed_s=elapsed))
-            if cancel is not None and cancel.is_set():
-                return
+                self.last_run = RunTimings(images=done, elapsed_s=elapsed, decode_wait_s=waited)
+                if progress is not None:
+                    rate = done / elapsed if elapsed > 0 else 0.0
+                    progress(Progress(done=done, failed=failed, total=total, images_per_second=rate, elapsed_s=elapsed))
+                if cancel is not None and cancel.is_set():
+                    return
+        finally:
+            batches.close()
 
 
 def reference_logits(loaded: LoadedModel, path: str | Path) -> torch.Tensor:
