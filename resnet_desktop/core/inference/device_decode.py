@@ -214,12 +214,14 @@ class DeviceDecoder:
     def _decode_chunk(self, found: list[Probe]) -> list[torch.Tensor | None]:
         """One device call for the chunk; on failure one call per file, so one bad file costs only
         itself (None: that file goes to the CPU path)."""
+        out_of_memory = False
         try:
             return self._decode_on_device(found)
         except Exception as exc:  # noqa: BLE001 - nvJPEG errors, out of memory: the CPU path takes over
-            if isinstance(exc, torch.cuda.OutOfMemoryError):
-                torch.cuda.empty_cache()
+            out_of_memory = isinstance(exc, torch.cuda.OutOfMemoryError)
             logger.info("device decode of %d files failed (%s); trying them one by one", len(found), exc)
+        if out_of_memory:  # outside the except block, whose traceback still holds the chunk's tensors
+            torch.cuda.empty_cache()
         results: list[torch.Tensor | None] = []
         for one in found:
             try:
@@ -234,7 +236,8 @@ class DeviceDecoder:
 
         data = [p.data for p in found if p.data is not None]
         decoded = decode_jpeg(data, mode=ImageReadMode.RGB, device=self.device)
-        upright = [orient(image, p.orientation) for image, p in zip(decoded, found, strict=True)]
+        # torchvision decodes for devices other than CUDA on the CPU: move them (no-op on CUDA and CPU).
+        upright = [orient(image.to(self.device), p.orientation) for image, p in zip(decoded, found, strict=True)]
         # One resize per distinct size (a camera's photos share one): fewer, larger kernels.
         by_size: dict[tuple[int, ...], list[int]] = {}
         for i, image in enumerate(upright):

@@ -6,6 +6,8 @@ inference copy of the model (BatchNorm folded into the convolutions, channels_la
 autocast. Results come out in input order, errors included, with memory bounded however many
 files there are. CPU precision stays fp32 (bf16 moved top-5 sets; see docs/PERFORMANCE.md), and
 the model uses one intra-op thread per core (``classify --threads 1`` for busy machines).
+``decoder="device"`` decodes JPEGs in batches on the engine's device instead of the CPU pool
+(``inference.device_decode``; for GPUs, where Pillow on the CPU is the limit).
 """
 
 from __future__ import annotations
