@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_desktop.core.inference.records import Prediction
+from resnet_desktop.core.models.ref import ModelRef
 from resnet_desktop.gui.classify.export import export_visible
 from resnet_desktop.gui.classify.inputs import Inputs
 from resnet_desktop.gui.classify.job_status import JobStatus
@@ -36,11 +37,11 @@ from resnet_desktop.gui.classify.parquet_import import ParquetImport
 from resnet_desktop.gui.classify.preview import PreviewPanel
 from resnet_desktop.gui.classify.results_model import ResultsModel
 from resnet_desktop.gui.classify.results_view import ResultsPanel
-from resnet_desktop.gui.classify.service import ClassifyJob, ModelInfo, ModelService
 from resnet_desktop.gui.classify.toolbar import ModelToolbar
 from resnet_desktop.gui.common import dialogs
 from resnet_desktop.gui.common.banner import Banner
 from resnet_desktop.gui.common.dropzone import DropOverlay, DropTarget, EmptyState
+from resnet_desktop.gui.common.model_service import ClassifyJob, ModelInfo, ModelService
 from resnet_desktop.gui.common.shortcuts import keep_shortcuts
 from resnet_desktop.gui.common.side_panel import make_room_for_tab
 from resnet_desktop.gui.common.status import StatusBar
@@ -50,7 +51,7 @@ from resnet_desktop.gui.evaluate.tabs import SPEED_TAB
 from resnet_desktop.gui.explain.panel import FeaturePanel
 from resnet_desktop.gui.library.library_actions import LibraryActions
 from resnet_desktop.gui.library.organize_actions import OrganizeActions
-from resnet_desktop.gui.settings import AppSettings, ModelSpec
+from resnet_desktop.gui.settings import AppSettings
 from resnet_desktop.gui.tool_windows import ToolWindows
 
 
@@ -73,7 +74,7 @@ class MainWindow(QMainWindow):
         self,
         settings: AppSettings | None = None,
         *,
-        model_spec: ModelSpec | None = None,
+        model_ref: ModelRef | None = None,
         device: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -104,7 +105,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.models = ModelControl(
             *(self, self.service, self.settings, self.toolbar, self.status, self.banner),
-            spec=model_spec if model_spec is not None else self.settings.model_spec(),
+            ref=model_ref if model_ref is not None else self.settings.model_ref(),
             device=device or self.settings.device(),
             table_paths=self.results.paths,
             rerun=self.rerun,
@@ -277,9 +278,9 @@ class MainWindow(QMainWindow):
         """Begin importing torch and loading the model in the worker (call after ``show()``)."""
         self.models.start()
 
-    def set_model(self, spec: ModelSpec, device: str | None = None) -> None:
-        """Switch to ``spec`` (and ``device``): running work is cancelled, the choice remembered."""
-        self.models.set_model(spec, device)
+    def set_model(self, ref: ModelRef, device: str | None = None) -> None:
+        """Switch to ``ref`` (and ``device``): running work is cancelled, the choice remembered."""
+        self.models.set_model(ref, device)
 
     def _on_model_ready(self, info: ModelInfo) -> None:
         self._on_busy(self.service.busy)

@@ -23,16 +23,15 @@ from resnet_desktop.gui.evaluate.evaluate_panel import EvaluatePanel
 from resnet_desktop.gui.evaluate.speed_panel import SpeedPanel
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.evaluate.choices import ModelChoice
-    from resnet_desktop.core.evaluate.report import EvaluationReport, ImageResult
-    from resnet_desktop.core.models.zoo import LoadedModel
-    from resnet_desktop.gui.settings import AppSettings, ModelSpec
+    from resnet_desktop.core.evaluate.api import EvaluationReport, ImageResult
+    from resnet_desktop.core.models.ref import LoadedModel, ModelRef
+    from resnet_desktop.gui.settings import AppSettings
 
 
 class CurrentModel(Protocol):
     """What the lab needs of the main window's ready model (``gui.classify``'s ``ModelInfo``)."""
 
-    spec: ModelSpec
+    ref: ModelRef
     loaded: LoadedModel
 
 
@@ -46,7 +45,7 @@ class ModelLabWindow(QMainWindow):
         self,
         settings: AppSettings,
         *,
-        current: ModelChoice | None = None,
+        current: ModelRef | None = None,
         current_loaded: LoadedModel | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -78,9 +77,7 @@ class ModelLabWindow(QMainWindow):
         cls, settings: AppSettings, info: CurrentModel | None, forget: Callable[[], object]
     ) -> ModelLabWindow:
         """A lab that starts with the main window's current model (reused, not loaded again)."""
-        from resnet_desktop.core.evaluate.choices import ModelChoice
-
-        current = ModelChoice(info.spec.arch, info.spec.weights) if info else None
+        current = info.ref if info else None
         lab = cls(settings, current=current, current_loaded=info.loaded if info else None)
         lab.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         lab.destroyed.connect(lambda *_: forget())

@@ -15,8 +15,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from resnet_desktop.core.library.index import LibraryIndex, default_index_path
+from resnet_desktop.core.models.ref import ModelRef
 from resnet_desktop.gui.classify.results_model import COL_NAME
-from resnet_desktop.gui.settings import ModelSpec
 from tests.core.library.photos import make_photos, near_copies
 from tests.helpers import REPO_ROOT
 
@@ -45,7 +45,7 @@ def test_classify_quit_restart_reopen_select_and_show_similar(
     qtbot, make_window, resnet18_weights: Path, library, monkeypatch
 ) -> None:
     folder, originals, copies = library
-    spec = ModelSpec(arch="resnet18", weights=str(resnet18_weights))
+    spec = ModelRef.parse("resnet18", str(resnet18_weights))
     first = make_window(spec)
     _open_folder(qtbot, first, folder, monkeypatch, 8)
     assert all(_tooltip(first, r).endswith("Newly classified") for r in range(8))
