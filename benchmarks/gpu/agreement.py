@@ -12,13 +12,15 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from PIL import Image
 
 from resnet_desktop.core.inference.engine import Engine
-from resnet_desktop.core.models import zoo
+
+if TYPE_CHECKING:
+    from resnet_desktop.core.models.zoo import LoadedModel
 
 #: A reference top-1 is "clear" when its logit leads the runner-up by at least this many standard
 #: deviations of that image's own logits. Measured on random-weight ResNets on a CPU (bf16 + tensor
@@ -31,7 +33,7 @@ MARGIN_RULE = (
 REFERENCE_BATCH = 32
 
 
-def calibrate_batchnorm(loaded: zoo.LoadedModel, paths: list[Path]) -> None:
+def calibrate_batchnorm(loaded: LoadedModel, paths: list[Path]) -> None:
     """Give a random network BatchNorm statistics from real images (one cumulative pass).
 
     With random-init statistics nearly every photo lands on the same class, which would make
@@ -51,7 +53,7 @@ def calibrate_batchnorm(loaded: zoo.LoadedModel, paths: list[Path]) -> None:
     model.eval()
 
 
-def reference_logits_batch(loaded: zoo.LoadedModel, paths: list[Path]) -> torch.Tensor:
+def reference_logits_batch(loaded: LoadedModel, paths: list[Path]) -> torch.Tensor:
     """``engine.reference_logits`` for many files: decoded in threads, run in fp32 batches on the CPU."""
     transform = loaded.preprocessing.reference_transforms()
 
@@ -68,7 +70,7 @@ def reference_logits_batch(loaded: zoo.LoadedModel, paths: list[Path]) -> torch.
     return torch.cat(chunks)
 
 
-def fast_path_logits(loaded: zoo.LoadedModel, paths: list[Path], device: torch.device) -> torch.Tensor:
+def fast_path_logits(loaded: LoadedModel, paths: list[Path], device: torch.device) -> torch.Tensor:
     """Logits of the engine's fast path: bf16 autocast, files decoded on ``device``."""
     engine = Engine(loaded, device, decoder="device", autocast=torch.bfloat16)
     chunks = []
@@ -100,7 +102,7 @@ def compare(reference: torch.Tensor, fast: torch.Tensor) -> dict[str, Any]:
     }
 
 
-def compare_imagenet(loaded: zoo.LoadedModel, paths: list[Path], device: torch.device) -> dict[str, Any]:
+def compare_imagenet(loaded: LoadedModel, paths: list[Path], device: torch.device) -> dict[str, Any]:
     """The 1000-class head with (calibrated) random weights: fast path vs the fp32 reference."""
     reference = reference_logits_batch(loaded, paths)
     return compare(reference, fast_path_logits(loaded, paths, device))

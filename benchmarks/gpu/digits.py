@@ -17,10 +17,10 @@ import torch
 
 from benchmarks.finetune import inference_pass
 from benchmarks.gpu.agreement import calibrate_batchnorm, compare, fast_path_logits, reference_logits_batch
-from resnet_desktop.core.finetune.data import scan_dataset
-from resnet_desktop.core.finetune.run import FineTuneSettings, run_fine_tune
+from benchmarks.gpu.plan import random_model
+from resnet_desktop.core.finetune.api import FineTuneSettings, fine_tune, scan_dataset
 from resnet_desktop.core.finetune.synthetic import make_digits_folder
-from resnet_desktop.core.models import zoo
+from resnet_desktop.core.work import drive
 
 
 def digits_figures(arch: str, per_class: int | None, folder: Path, device: torch.device) -> dict[str, Any]:
@@ -29,13 +29,13 @@ def digits_figures(arch: str, per_class: int | None, folder: Path, device: torch
     samples = scan_dataset(folder).samples()
     paths = [path for path, _ in samples]
     labels = torch.tensor([label for _, label in samples])
-    loaded = zoo.load_model(arch, zoo.RANDOM_WEIGHTS)
+    loaded = random_model(arch)
     spread = min(16, len(paths))  # a few images of every digit
     calibrate_batchnorm(loaded, [paths[i * len(paths) // spread] for i in range(spread)])
     before = inference_pass(loaded, paths, str(device))
-    settings = FineTuneSettings(arch=arch, weights=zoo.RANDOM_WEIGHTS, device=str(device), head_threads=1)
+    settings = FineTuneSettings(arch=arch, weights="random", device=str(device), head_threads=1)  # as the CLI
     started = time.perf_counter()
-    result = run_fine_tune(folder, settings, loaded=loaded)
+    result = drive(fine_tune(folder, settings, loaded=loaded))
     tune_s = time.perf_counter() - started
     after = inference_pass(loaded, paths, str(device))
     tuned = dataclasses.replace(loaded, model=result.model, categories=list(result.class_names))

@@ -14,11 +14,10 @@ from typing import Any
 import torch
 
 from benchmarks.gpu.agreement import calibrate_batchnorm, compare_imagenet
-from benchmarks.gpu.plan import Plan
+from benchmarks.gpu.plan import Plan, random_model
 from benchmarks.gpu.report import print_set
 from benchmarks.throughput import GpuSampler, decode_ms, engine_run, model_only, naive_loop
 from resnet_desktop.core.inference.engine import Engine
-from resnet_desktop.core.models import zoo
 
 Figures = dict[str, Any]
 
@@ -74,7 +73,7 @@ def engine_figures(engine: Engine, paths: list[Path], repeat: int) -> Figures:
 
 def measure_arch(arch: str, plan: Plan, photos: dict[str, list[Path]], device: torch.device) -> Figures:
     """Every throughput figure for one model, and its agreement with the fp32 CPU reference."""
-    loaded = zoo.load_model(arch, zoo.RANDOM_WEIGHTS)
+    loaded = random_model(arch)
     calibrate_batchnorm(loaded, photos["small"][:32])  # different photos get different classes
     pool = Engine(loaded, device)
     ceiling = model_only(pool, plan.ceiling_s)
@@ -87,7 +86,7 @@ def measure_arch(arch: str, plan: Plan, photos: dict[str, list[Path]], device: t
     }
     print(f"\n{arch}: batch {pool.batch_size}, {precision_name(pool)}, {pool.workers} decode workers", flush=True)
     print(f"  model only (ceiling, channels_last)    {ceiling:9.1f} images/s", flush=True)
-    naive_model = zoo.load_model(arch, zoo.RANDOM_WEIGHTS)  # naive_loop moves its model to the device
+    naive_model = random_model(arch)  # naive_loop moves its model to the device
     gpu_decode = Engine(loaded, device, decoder="device")
     for name, files in photos.items():
         naive_paths = files[: plan.naive[name]]

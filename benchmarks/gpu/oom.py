@@ -13,12 +13,15 @@ from __future__ import annotations
 import dataclasses
 import gc
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from benchmarks.gpu.plan import random_model
 from resnet_desktop.core.inference.engine import Engine
-from resnet_desktop.core.models import zoo
+
+if TYPE_CHECKING:
+    from resnet_desktop.core.models.zoo import LoadedModel
 
 #: On CUDA: the batch asked for, and the memory left beyond what the process holds. 1024 images
 #: need 0.6 GiB for the float input alone, twice that with its channels_last copy: it cannot fit.
@@ -65,7 +68,7 @@ def _uncap(device: torch.device) -> None:
 
 def oom_figures(arch: str, cpu_batch: int, paths: list[Path], device: torch.device) -> dict[str, Any]:
     """Ask for a batch that does not fit; report what the engine made of it."""
-    loaded = zoo.load_model(arch, zoo.RANDOM_WEIGHTS)
+    loaded = random_model(arch)
     batch = CUDA_BATCH if device.type == "cuda" else cpu_batch
     unconstrained = _top1(Engine(loaded, device, batch_size=min(batch, 64)), paths)
     out: dict[str, Any] = {"arch": arch, "requested_batch": batch, "images": len(paths)}
@@ -100,7 +103,7 @@ def oom_figures(arch: str, cpu_batch: int, paths: list[Path], device: torch.devi
     return out
 
 
-def _cpu_fallback(loaded: zoo.LoadedModel, paths: list[Path], device: torch.device) -> dict[str, Any]:
+def _cpu_fallback(loaded: LoadedModel, paths: list[Path], device: torch.device) -> dict[str, Any]:
     """Not even one image fits: the engine must finish on the CPU and say so."""
     engine = Engine(loaded, device, batch_size=4)
     _cap_memory(device, 1024 * 1024)  # 1 MiB: less than one activation of the first convolution

@@ -1,8 +1,20 @@
-"""How much the suite runs: the full run for a 16-core + H100/H200 machine, and ``--tiny`` for a CPU."""
+"""How much the suite runs: the full run for a 16-core + H100/H200 machine, and ``--tiny`` for a CPU;
+and the one way it loads a model."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from resnet_desktop.core.models.ref import ModelRef, load
+
+if TYPE_CHECKING:
+    from resnet_desktop.core.models.zoo import LoadedModel
+
+
+def random_model(arch: str) -> LoadedModel:
+    """``arch`` with seeded random weights (the same numbers on every call; nothing downloaded)."""
+    return load(ModelRef.parse(f"{arch}:random"))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,9 @@ from resnet_desktop.core.inference.engine import reference_logits
 from resnet_desktop.core.models import zoo
 from tests.helpers import REPO_ROOT
 
+# The tiny run takes ~30 s on an idle 2-core box; the shared box is sometimes five times slower.
+pytestmark = pytest.mark.timeout(600)
+
 RUN_KEYS = {"images_per_s", "images", "decode_wait_share", "decode_busy_share", "gpu_busy_percent", "cpu_busy_share"}
 
 
@@ -33,7 +36,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=540,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads(out.read_text(encoding="utf-8")), done.stdout
