@@ -37,6 +37,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from benchmarks.gpu.plan import FULL, TINY, Plan  # noqa: E402 - after the source tree is on sys.path
 from benchmarks.photos import generate_jpegs  # noqa: E402
+from resnet_desktop.core.models.spec import ARCHITECTURES  # noqa: E402 - torch-free
 
 SECTIONS = ("models", "digits", "oom")
 
@@ -49,7 +50,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--archs", help="comma-separated models (default: resnet50,resnet18; --tiny: resnet18)")
     parser.add_argument("--sections", default=",".join(SECTIONS), help="which parts to run (default: all)")
     parser.add_argument("--workdir", type=Path, help="where photos are generated (default: the temp folder; reused)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    unknown = {s.strip() for s in args.sections.split(",") if s.strip()} - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
+    archs = [a.strip() for a in (args.archs or "").split(",") if a.strip()]
+    if any(a not in ARCHITECTURES for a in archs):
+        parser.error(f"unknown model in --archs {args.archs!r}; choose from {', '.join(ARCHITECTURES)}")
+    return args
 
 
 def _environment(device: Any) -> dict[str, Any]:
@@ -96,8 +104,19 @@ def main(argv: list[str] | None = None) -> int:
         plan = dataclasses.replace(plan, archs=tuple(a.strip() for a in args.archs.split(",") if a.strip()))
     sections = {s.strip() for s in args.sections.split(",") if s.strip()}
     started = time.perf_counter()
+
+    from resnet_desktop.core.devices import resolve_device  # imports torch; starts no thread, no CUDA context
+    from resnet_desktop.core.errors import DeviceError
+
+    wanted = args.device or ("cpu" if args.tiny else "cuda")
+    try:
+        device = resolve_device(wanted)
+    except DeviceError as exc:
+        print(f"{exc} The full run is meant for a GPU machine; here, run it with --tiny.", file=sys.stderr)
+        return 2
     workdir = args.workdir or Path(tempfile.gettempdir()) / "resnet-desktop-gpu-suite"
-    # Photos first: the generator forks worker processes, safest before torch starts threads or CUDA.
+    # Photos before any model runs: the generator forks processes, safe before torch starts its
+    # threads or a CUDA context (the children use only numpy and Pillow).
     photos: dict[str, list[Path]] = {}
     inputs: dict[str, Any] = {}
     for name, (count, (width, height)) in plan.photos.items():
@@ -112,15 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.gpu.measure import measure_arch
     from benchmarks.gpu.oom import oom_figures
     from benchmarks.gpu.report import check_targets, print_agreement, print_targets, write_json
-    from resnet_desktop.core.devices import resolve_device
-    from resnet_desktop.core.errors import DeviceError
 
-    wanted = args.device or ("cpu" if args.tiny else "cuda")
-    try:
-        device = resolve_device(wanted)
-    except DeviceError as exc:
-        print(f"{exc} (a full run needs a GPU; --tiny runs on the CPU)", file=sys.stderr)
-        return 2
     results: dict[str, Any] = {
         "suite": {"mode": plan.mode, "argv": sys.argv[1:] if argv is None else argv, "section_s": {}},
         "device": _environment(device),

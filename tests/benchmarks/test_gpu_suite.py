@@ -24,20 +24,18 @@ pytestmark = pytest.mark.timeout(600)
 RUN_KEYS = {"images_per_s", "images", "decode_wait_share", "decode_busy_share", "gpu_busy_percent", "cpu_busy_share"}
 
 
+def _suite(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    command = [sys.executable, "benchmarks/gpu_suite.py", *args]
+    return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=540)
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
     """One ``--tiny`` run as a person (or CI) starts it: a fresh process, the source tree on PYTHONPATH."""
     folder = tmp_path_factory.mktemp("gpu-suite")
     out = folder / "gpu.json"
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    done = subprocess.run(
-        [sys.executable, "benchmarks/gpu_suite.py", "--tiny", "--json", str(out), "--workdir", str(folder / "work")],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=540,
-    )
+    done = _suite("--tiny", "--json", str(out), "--workdir", str(folder / "work"))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads(out.read_text(encoding="utf-8")), done.stdout
 
@@ -135,3 +133,21 @@ def test_batched_reference_is_the_naive_reference(resnet18_weights: Path, sample
     batched = reference_logits_batch(loaded, sample_photos[:2])
     for row, path in zip(batched, sample_photos[:2], strict=True):
         assert torch.allclose(row, reference_logits(loaded, path), atol=1e-4)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="refuses only where there is no GPU")
+def test_the_full_run_refuses_a_machine_without_a_gpu_before_making_photos(tmp_path: Path) -> None:
+    done = _suite("--workdir", str(tmp_path / "work"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "CUDA was requested but no CUDA GPU is available; use --device cpu or auto. "
+        "The full run is meant for a GPU machine; here, run it with --tiny."
+    )
+    assert not (tmp_path / "work").exists()  # no 12-MP photos were made for nothing
+
+
+def test_unknown_sections_and_models_are_refused_by_name() -> None:
+    done = _suite("--tiny", "--sections", "models,gpus")
+    assert done.returncode == 2 and "unknown section(s) gpus; choose from models, digits, oom" in done.stderr
+    done = _suite("--tiny", "--archs", "resnet18,resnet51")
+    assert done.returncode == 2 and "unknown model in --archs 'resnet18,resnet51'" in done.stderr
