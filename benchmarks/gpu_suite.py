@@ -105,7 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     sections = {s.strip() for s in args.sections.split(",") if s.strip()}
     started = time.perf_counter()
 
-    from resnet_desktop.core.devices import resolve_device  # imports torch; starts no thread, no CUDA context
+    # The photo generator below forks: ask for a CUDA device through NVML (PyTorch's fork-safe check)
+    # rather than by initialising CUDA in this process first.
+    os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
+    from resnet_desktop.core.devices import resolve_device
     from resnet_desktop.core.errors import DeviceError
 
     wanted = args.device or ("cpu" if args.tiny else "cuda")
@@ -116,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     workdir = args.workdir or Path(tempfile.gettempdir()) / "resnet-desktop-gpu-suite"
     # Photos before any model runs: the generator forks processes, safe before torch starts its
-    # threads or a CUDA context (the children use only numpy and Pillow).
+    # thread pools or a CUDA context (the children use only numpy and Pillow).
     photos: dict[str, list[Path]] = {}
     inputs: dict[str, Any] = {}
     for name, (count, (width, height)) in plan.photos.items():

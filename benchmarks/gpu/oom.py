@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from benchmarks.gpu.agreement import calibrate_batchnorm
 from benchmarks.gpu.plan import random_model
 from resnet_desktop.core.inference.engine import Engine
 
@@ -69,6 +70,7 @@ def _uncap(device: torch.device) -> None:
 def oom_figures(arch: str, cpu_batch: int, paths: list[Path], device: torch.device) -> dict[str, Any]:
     """Ask for a batch that does not fit; report what the engine made of it."""
     loaded = random_model(arch)
+    calibrate_batchnorm(loaded, paths[:32])  # different photos, different answers: "the same top-1" means something
     batch = CUDA_BATCH if device.type == "cuda" else cpu_batch
     unconstrained = _top1(Engine(loaded, device, batch_size=min(batch, 64)), paths)
     out: dict[str, Any] = {"arch": arch, "requested_batch": batch, "images": len(paths)}
