@@ -54,7 +54,7 @@ def print_agreement(title: str, agreement: dict[str, Any]) -> None:
         f"  {title}: top-1 equal {_pct(agreement['agreement_all'])} of {agreement['images']} images "
         f"({agreement['distinct_reference_top1']} distinct reference classes); where the margin is clear: "
         f"{agreement['agree_where_clear']}/{agreement['clear']} ({_pct(where)}); largest logit change "
-        f"{agreement['max_logit_change_std']:.3f} std",
+        f"{agreement['max_logit_change_std']:.3f} std\n    ({agreement['rule']})",
         flush=True,
     )
 

@@ -81,6 +81,7 @@ def test_tiny_run_compares_the_fast_path_with_the_fp32_reference(tiny: tuple[dic
         digits["finetune_s"] / digits["inference_pass_s"]
     )
     assert "trained digits head, fast path vs fp32 reference" in stdout
+    assert stdout.count("(clear margin: the fp32 top-1 logit leads the runner-up by >= 0.25 x the standard") == 2
 
 
 def test_tiny_run_forces_out_of_memory_halving(tiny: tuple[dict, str]) -> None:
