@@ -50,11 +50,15 @@ def print_set(name: str, figures: dict[str, Any]) -> None:
 
 def print_agreement(title: str, agreement: dict[str, Any]) -> None:
     where = agreement["agreement_where_clear"]
+    bins = ", ".join(
+        f"{b['from_std']:g}+ std {b['agree']}/{b['images']}" for b in agreement["by_margin"] if b["images"]
+    )
     print(
         f"  {title}: top-1 equal {_pct(agreement['agreement_all'])} of {agreement['images']} images "
         f"({agreement['distinct_reference_top1']} distinct reference classes); where the margin is clear: "
-        f"{agreement['agree_where_clear']}/{agreement['clear']} ({_pct(where)}); largest logit change "
-        f"{agreement['max_logit_change_std']:.3f} std\n    ({agreement['rule']})",
+        f"{agreement['agree_where_clear']}/{agreement['clear']} ({_pct(where)}); the most a rival gained on "
+        f"the top-1: {agreement['largest_rival_gain_std']:.3f} std\n    ({agreement['rule']})\n"
+        f"    agreeing by margin: {bins}",
         flush=True,
     )
 

@@ -67,7 +67,9 @@ def test_tiny_run_reports_every_throughput_figure(tiny: tuple[dict, str]) -> Non
 def test_tiny_run_compares_the_fast_path_with_the_fp32_reference(tiny: tuple[dict, str]) -> None:
     results, stdout = tiny
     agreement = results["models"]["resnet18"]["agreement"]
-    assert agreement["images"] == 8 and f">= {MARGIN_STD} x the standard deviation" in agreement["rule"]
+    assert agreement["images"] == 8 and f">= {MARGIN_STD:g} x the standard deviation" in agreement["rule"]
+    assert sum(b["images"] for b in agreement["by_margin"]) == 8
+    assert sum(b["agree"] for b in agreement["by_margin"]) == round(agreement["agreement_all"] * 8)
     assert agreement["distinct_reference_top1"] >= 2  # calibrated BatchNorm: not every photo in one class
     assert 0 <= agreement["clear"] <= agreement["images"]
     assert agreement["agreement_all"] is not None and agreement["max_logit_change_std"] > 0  # bf16 moved logits
@@ -81,7 +83,7 @@ def test_tiny_run_compares_the_fast_path_with_the_fp32_reference(tiny: tuple[dic
         digits["finetune_s"] / digits["inference_pass_s"]
     )
     assert "trained digits head, fast path vs fp32 reference" in stdout
-    assert stdout.count("(clear margin: the fp32 top-1 logit leads the runner-up by >= 0.25 x the standard") == 2
+    assert stdout.count(f"(clear margin: the fp32 top-1 logit leads the runner-up by >= {MARGIN_STD:g} x the") == 2
 
 
 def test_tiny_run_forces_out_of_memory_halving(tiny: tuple[dict, str]) -> None:
@@ -111,6 +113,10 @@ def test_margin_rule_counts_only_clear_leads() -> None:
     assert result["clear"] == 2 and result["agree_where_clear"] == 1 and result["agreement_where_clear"] == 0.5
     assert result["agreement_all"] == pytest.approx(1 / 3)
     assert result["largest_margin_disagreeing_std"] == pytest.approx(3.0 / reference[2].std().item())
+    assert result["largest_rival_gain_std"] == pytest.approx(6.0 / reference[2].std().item())  # 0 - 3 -> 3 - 0
+    near_tie = next(b for b in result["by_margin"] if b["from_std"] == 0.0)
+    assert near_tie == {"from_std": 0.0, "to_std": 0.1, "images": 1, "agree": 0}
+    assert sum(b["images"] for b in result["by_margin"]) == 3
 
 
 def test_targets_are_met_or_not_from_the_measured_figures() -> None:
