@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from PySide6.QtCore import QObject, Signal
 
@@ -47,7 +48,7 @@ class LoadRequest:
     ref: ModelRef
     device: str
     id: int = field(default_factory=new_id)
-    task: Task | None = None
+    task: Task[NoReturn, tuple[LoadedModel, Engine]] | None = None
 
     def cancel(self) -> None:
         if self.task is not None:
@@ -155,7 +156,7 @@ class ModelService(QObject):
         request.task = self._runner.submit(
             lambda ctx: load_and_place(ref, device, ctx, backend, precision),
             name=f"load {ref.describe()}",
-            on_progress=lambda value: self._on_load_progress(request, value),
+            on_progress=partial(self._on_load_progress, request),
             on_returned=lambda value: self._on_model_ready(request, value),
             on_failed=lambda exc: self._on_model_failed(request, exc),
             on_finished=lambda: self._on_load_finished(request),
@@ -236,7 +237,7 @@ class ModelService(QObject):
         job.model = self.model.source if self.model is not None else ""
         engine = self._engine
         self.jobStarted.emit(job, -1)
-        task = self._runner.submit(
+        task = self._runner.stream(
             lambda ctx: classify_stream(engine, job, ctx),
             name=f"classify job {job.id}",
             cancel=job.cancel,
@@ -278,7 +279,7 @@ class ModelService(QObject):
         job.failed = True
         self.jobFailed.emit(job, exc)
 
-    def _on_job_finished(self, job: ClassifyJob, task: Task) -> None:
+    def _on_job_finished(self, job: ClassifyJob, task: Task[object, object]) -> None:
         if job is self.current_job:
             self.current_job = None
         if not job.failed:

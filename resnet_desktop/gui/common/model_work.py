@@ -13,7 +13,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,7 +60,11 @@ class ClassifyJob:
 
 
 def load_and_place(
-    ref: ModelRef, device: str, ctx: TaskContext, backend: str = "torch", precision: str = "fp32"
+    ref: ModelRef,
+    device: str,
+    ctx: TaskContext,
+    backend: str = "torch",
+    precision: str = "fp32",
 ) -> tuple[LoadedModel, Engine]:
     """``ref.load`` then ``open_engine`` on ``device`` (a weights file brings its own architecture).
     Download progress goes to ``ctx.progress((done, total))``."""
@@ -82,7 +86,7 @@ def count_files(job: ClassifyJob, ctx: TaskContext) -> int:
     return count_photos(job.inputs, skip=job.skip, cancel=ctx.cancel)
 
 
-def classify_stream(engine: Engine, job: ClassifyJob, ctx: TaskContext) -> Iterator[list[Prediction]]:
+def classify_stream(engine: Engine, job: ClassifyJob, ctx: TaskContext) -> Generator[list[Prediction], None, None]:
     """The predictions for ``job`` (core's ``classify_photos``: known files from the library index at
     once, the rest from the engine), in chunks at most every ``MIN_EMIT_INTERVAL_S``; progress events
     go to ``ctx.progress``. Without a usable index the engine does all of them and the job says why."""
