@@ -49,7 +49,7 @@ def reclassify(work: Path, count: int, threads: int) -> None:
     folder = work / "photos"
     make_photos(folder, count, size=(96, 72))
     loaded = load_model("resnet18", "random")
-    identity = ModelIdentity.of(loaded)
+    identity = ModelIdentity.of(loaded, "fp32")
     engine = Engine(loaded, "cpu")
     with LibraryIndex(work / "index.sqlite3") as index:
         started = time.perf_counter()

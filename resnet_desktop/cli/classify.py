@@ -249,7 +249,7 @@ def _indexed_run(args: argparse.Namespace, loaded: LoadedModel, engine: Engine) 
     if index is not None:
         for notice in index.notices:
             warning("classify", notice)
-    identity = ModelIdentity.of(loaded) if index is not None else None
+    identity = ModelIdentity.of(loaded, engine.numeric_precision) if index is not None else None
     return IndexedRun(engine, index, identity, topk=args.topk)
 
 

@@ -105,7 +105,7 @@ def store_in_index(output: Path, loaded: LoadedModel, topk: int) -> None:
     import sqlite3
 
     from resnet_desktop.core.cluster.to_index import import_results
-    from resnet_desktop.core.library.index import LibraryIndexError, ModelIdentity, open_index
+    from resnet_desktop.core.library.index import FP32, LibraryIndexError, ModelIdentity, open_index
 
     if not output.is_dir():
         return
@@ -114,7 +114,8 @@ def store_in_index(output: Path, loaded: LoadedModel, topk: int) -> None:
         if index is None:
             return
         try:
-            counts = import_results(output, index, ModelIdentity.of(loaded), topk)
+            # each row's own precision replaces FP32 (a GPU worker's rows are bf16)
+            counts = import_results(output, index, ModelIdentity.of(loaded, FP32), topk)
         finally:
             index.close()
     except (LibraryIndexError, sqlite3.Error, OSError) as exc:

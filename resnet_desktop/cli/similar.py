@@ -63,7 +63,7 @@ def index_inputs(command: str, args: argparse.Namespace, inputs: list[Path]) -> 
     """Open the index, load the model and bring ``inputs`` into the index (only new files are classified)."""
     from resnet_desktop.cli.classify import ProgressLine
     from resnet_desktop.core import images
-    from resnet_desktop.core.inference.engine import Engine
+    from resnet_desktop.core.inference.engine import Engine, expected_precision
     from resnet_desktop.core.library.incremental import IndexedRun
     from resnet_desktop.core.library.index import LibraryIndexError, ModelIdentity, open_index
 
@@ -73,7 +73,8 @@ def index_inputs(command: str, args: argparse.Namespace, inputs: list[Path]) -> 
     for notice in index.notices:
         warning(command, notice)
     loaded = load_cli_model(args)
-    run_ = IndexedRun(lambda: Engine(loaded, args.device, batch_size=args.batch_size), index, ModelIdentity.of(loaded))
+    identity = ModelIdentity.of(loaded, expected_precision(args.device))  # the engine is made only if needed
+    run_ = IndexedRun(lambda: Engine(loaded, args.device, batch_size=args.batch_size), index, identity)
     if run_.model_id is None:
         raise LibraryIndexError("; ".join(run_.counts.notices or ["the library index cannot be used"]))
     bar = ProgressLine(sys.stderr)

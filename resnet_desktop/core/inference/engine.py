@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 CPU_BATCH_SIZE = 8
 #: Batch bounds on accelerators; the real size is picked from free memory.
 GPU_MIN_BATCH, GPU_MAX_BATCH = 16, 256
+#: The engine's precision settings by what their numbers are (``Engine.numeric_precision``).
+PRECISION_NAMES = {"fp32": "fp32", "fast": "int8", "torch.bfloat16": "bf16", "torch.float16": "fp16"}
 #: Rough bf16 inference working set per 224x224 image for the biggest ResNets, with headroom.
 GPU_BYTES_PER_IMAGE = 48 * 1024 * 1024
 
@@ -61,6 +63,15 @@ def _autocast_dtype(device: torch.device) -> torch.dtype | None:
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return None
+
+
+def expected_precision(device: str | torch.device = "auto", precision: str = "fp32") -> str:
+    """The ``Engine.numeric_precision`` an engine made with these settings will have (for an engine
+    that is made later, only when some file needs it)."""
+    if precision != "fp32":
+        return PRECISION_NAMES.get(precision, precision)
+    dtype = _autocast_dtype(resolve_device(device))
+    return "fp32" if dtype is None else PRECISION_NAMES[str(dtype)]
 
 
 def _is_oom(exc: BaseException) -> bool:
@@ -158,6 +169,16 @@ class Engine:
     def model(self) -> torch.nn.Module:
         """The placed model (on ``device``, channels_last, eval); for benchmarks and diagnostics."""
         return self._model
+
+    @property
+    def numeric_precision(self) -> str:
+        """What the numbers are computed in: "fp32", "bf16"/"fp16" (CUDA autocast) or "int8" (the
+        Fast Mode). Part of the library index's identity, so results of two precisions never mix."""
+        if self._ort is not None:
+            return PRECISION_NAMES.get(self.precision, self.precision)
+        if self.autocast_dtype is not None:
+            return PRECISION_NAMES.get(str(self.autocast_dtype), str(self.autocast_dtype))
+        return "fp32"
 
     @property
     def onnxruntime(self) -> OnnxRuntimeBackend | None:

@@ -78,6 +78,7 @@ class IndexedRun:
         self.commit_every = commit_every
         self.embeddings = embeddings
         self.counts = RunCounts(notices=[])
+        self.identity = identity
         self.model_id: int | None = None
         if index is not None and identity is not None:
             self.model_id = self._guard(lambda: index.model_id(identity))
@@ -232,6 +233,15 @@ class IndexedRun:
 
     def _commit(self, pending: list[tuple[FileStat | None, Prediction]]) -> None:
         if self.index is None or self.model_id is None or not pending:
+            return
+        engine = self._engine if hasattr(self._engine, "classify") else None
+        running = getattr(engine, "numeric_precision", None)
+        if self.identity is not None and isinstance(running, str) and running != self.identity.precision:
+            # e.g. a GPU run fell back to the CPU: its results are not the identity's precision
+            self._drop_index(
+                f"The model now runs at {running}, not {self.identity.precision}; "
+                "its results are not stored in the library index."
+            )
             return
         items = []
         for stat, prediction in pending:

@@ -14,7 +14,7 @@ import numpy as np
 
 from resnet_desktop.core.inference.records import Prediction
 from resnet_desktop.core.library.identity import FileStat
-from resnet_desktop.core.library.index_db import IndexConnection, scores_json
+from resnet_desktop.core.library.index_db import IndexConnection, LibraryIndexError, scores_json
 
 
 class IndexWrites(IndexConnection):
@@ -30,6 +30,10 @@ class IndexWrites(IndexConnection):
         if not items:
             return
         now = time.time()
+        backbone = self._db.execute("SELECT backbone_id FROM models WHERE id = ?", (model_id,)).fetchone()
+        if backbone is None or backbone[0] is None:
+            raise LibraryIndexError(f"The library index has no model {model_id}")
+        backbone_id = int(backbone[0])
         statements: list[tuple[str, Sequence[Any]]] = []
         for stat, sha, prediction in items:
             statements.append(
@@ -54,16 +58,16 @@ class IndexWrites(IndexConnection):
                 statements.append(
                     (
                         # seq is taken inside the transaction, so two writers never share one
-                        f"INSERT OR REPLACE INTO embeddings(file_id, model_id, dim, vector, seq) "
+                        f"INSERT OR REPLACE INTO embeddings(file_id, backbone_id, dim, vector, seq) "
                         f"VALUES ({file_ref}, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM embeddings))",
-                        (stat.path, model_id, int(vector.shape[0]), vector.tobytes()),
+                        (stat.path, backbone_id, int(vector.shape[0]), vector.tobytes()),
                     )
                 )
             else:
                 statements.append(
                     (
-                        f"DELETE FROM embeddings WHERE file_id = {file_ref} AND model_id = ?",
-                        (stat.path, model_id),
+                        f"DELETE FROM embeddings WHERE file_id = {file_ref} AND backbone_id = ?",
+                        (stat.path, backbone_id),
                     )
                 )
         self._write(statements)
@@ -80,10 +84,12 @@ class IndexWrites(IndexConnection):
         return int(self._db.execute("SELECT max(id) FROM sessions").fetchone()[0])
 
     def set_ann_state(self, model_id: int, seq: int, trained: int, dim: int) -> None:
+        """Where the ANN file of the model's backbone has got to."""
         self._write(
             [
                 (
-                    "INSERT OR REPLACE INTO ann_state(model_id, seq, trained, dim) VALUES (?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO ann_state(backbone_id, seq, trained, dim) "
+                    "VALUES ((SELECT backbone_id FROM models WHERE id = ?), ?, ?, ?)",
                     (model_id, seq, trained, dim),
                 )
             ]
@@ -106,6 +112,9 @@ class IndexWrites(IndexConnection):
     def clear(self) -> None:
         """Forget everything (the file stays, empty)."""
         self._write(
-            [(f"DELETE FROM {table}", ()) for table in ("sessions", "embeddings", "results", "files", "models")]
+            [
+                (f"DELETE FROM {table}", ())
+                for table in ("sessions", "ann_state", "embeddings", "results", "files", "models", "backbones")
+            ]
         )
         self._db.execute("VACUUM")

@@ -152,8 +152,10 @@ def _open_index(engine: Engine, job: ClassifyJob) -> tuple[LibraryIndex | None, 
     if index is None:
         return None, None
     job.index_notices.extend(index.notices)
-    if not _identity_cache or _identity_cache[0][0] is not engine.loaded:
-        _identity_cache[:] = [(engine.loaded, ModelIdentity.of(engine.loaded))]
+    precision = engine.numeric_precision  # results of two precisions never share index rows
+    cached = _identity_cache[0] if _identity_cache else None
+    if cached is None or cached[0] is not engine.loaded or cached[1].precision != precision:
+        _identity_cache[:] = [(engine.loaded, ModelIdentity.of(engine.loaded, precision))]
     return index, _identity_cache[0][1]
 
 

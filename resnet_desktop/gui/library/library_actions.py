@@ -228,6 +228,6 @@ class LibraryActions(QObject):
 
 
 def _model_id(index: Any, loaded: LoadedModel) -> int:
-    from resnet_desktop.core.library.index import ModelIdentity
+    from resnet_desktop.core.library.index import FP32, ModelIdentity
 
-    return int(index.model_id(ModelIdentity.of(loaded)))
+    return int(index.stored_model_id(ModelIdentity.of(loaded, FP32)))

@@ -34,13 +34,13 @@ ICON_SIZE = 96
 
 def _with_index(loaded: LoadedModel, work: Any) -> Any:
     """Open the index on the worker thread, find the model's id there, run ``work(index, model_id)``."""
-    from resnet_desktop.core.library.index import LibraryIndexError, ModelIdentity, open_index
+    from resnet_desktop.core.library.index import FP32, LibraryIndexError, ModelIdentity, open_index
 
     index = open_index()
     if index is None:
         raise LibraryIndexError("The library index is switched off (RESNET_DESKTOP_INDEX=off).")
     with index:
-        return work(index, index.model_id(ModelIdentity.of(loaded)))
+        return work(index, index.stored_model_id(ModelIdentity.of(loaded, FP32)))
 
 
 def find_similar(loaded: LoadedModel, photo: Path, k: int) -> list[Neighbour] | None:
