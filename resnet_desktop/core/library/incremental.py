@@ -70,6 +70,7 @@ class IndexedRun:
         topk: int = 5,
         commit_every: int | None = None,
         embeddings: bool = True,
+        require_embedding: bool = False,
     ) -> None:
         self._engine = engine
         self.index = index
@@ -77,6 +78,8 @@ class IndexedRun:
         self.topk = topk
         self.commit_every = commit_every
         self.embeddings = embeddings
+        #: A stored result without a stored embedding is classified again (the teach room needs vectors).
+        self.require_embedding = require_embedding
         self.counts = RunCounts(notices=[])
         self.identity = identity
         self.model_id: int | None = None
@@ -201,7 +204,7 @@ class IndexedRun:
         except Exception as exc:  # noqa: BLE001 - a failing index never stops a run
             self._drop_index(f"The library index failed ({exc}); going on without it.")
             return path, stat, None
-        if hit is None:
+        if hit is None or (self.require_embedding and not index.has_embedding(hit.file_id, model_id)):
             return path, stat, None
         prediction = replace(hit.prediction, path=path)
         return path, stat, Indexed(prediction, FROM_INDEX, hit.moved_from)

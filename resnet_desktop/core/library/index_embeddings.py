@@ -69,6 +69,14 @@ class EmbeddingReads(IndexConnection):
         ):
             yield int(file_id), int(row_seq), np.frombuffer(blob, dtype=np.float16).astype(np.float32)
 
+    def has_embedding(self, file_id: int, model_id: int) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM embeddings WHERE file_id = ? "
+            "AND backbone_id = (SELECT backbone_id FROM models WHERE id = ?)",
+            (file_id, model_id),
+        ).fetchone()
+        return row is not None
+
     def ann_state(self, model_id: int) -> tuple[int, int, int] | None:
         """(seq reached, vectors the ANN was trained on, dimension) for the model's ANN file, or None."""
         row = self._db.execute(
@@ -151,6 +159,19 @@ class EmbeddingReads(IndexConnection):
                 [backbone_id, *chunk],
             ):
                 out.setdefault(str(sha), np.frombuffer(blob, dtype=np.float16))
+        return out
+
+    def files_by_inode(self, inodes: Iterable[int]) -> dict[int, list[tuple[str, int, int, str | None]]]:
+        """Inode -> [(path, size, mtime_ns, sha256)] of the files the index knows (a label's last resort)."""
+        wanted = list(dict.fromkeys(inodes))
+        out: dict[int, list[tuple[str, int, int, str | None]]] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for path, size, mtime_ns, inode, sha in self._db.execute(
+                f"SELECT path, size, mtime_ns, inode, sha256 FROM files WHERE inode IN ({marks})", chunk
+            ):
+                out.setdefault(int(inode), []).append((str(path), int(size), int(mtime_ns), sha))
         return out
 
     def files_by_path(self, paths: Iterable[str]) -> dict[str, tuple[int, int, int, str | None]]:
