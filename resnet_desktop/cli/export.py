@@ -81,23 +81,22 @@ def run(args: argparse.Namespace) -> int:
     if args.calibration is not None and args.precision != "int8-static":
         from resnet_desktop.core.errors import SettingsError
 
-        raise SettingsError("--calibration is for --precision int8-static only")
+        raise SettingsError("--calibration is for --precision int8-static only")  # before loading the model
 
-    from resnet_desktop.core.models import export, quantize
+    from resnet_desktop.core.models.api import export_model, info_dict
 
     loaded = load_cli_model(args)
-    calibration = quantize.calibration_images(args.calibration) if args.precision == "int8-static" else None
-    result = export.export_model(
+    result = export_model(
         loaded,
         args.output,
         format=args.format,
         precision=args.precision,
-        calibration=calibration,
+        calibration=args.calibration,
         overwrite=args.force,
         progress=lambda message: print(message, file=sys.stderr),
     )
     if args.json:
-        print(json.dumps(export.info_dict(result), indent=2))
+        print(json.dumps(info_dict(result), indent=2))
     print(
         f"Wrote {result.path} ({result.size_bytes / 2**20:.1f} MB, {result.format} {result.precision}); "
         f"verified: {result.agreement.summary()}",

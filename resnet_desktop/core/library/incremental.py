@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 from resnet_desktop.core.inference.records import Prediction, Progress
 from resnet_desktop.core.library.index import FileStat, LibraryIndex, LibraryIndexError, ModelIdentity, sha256_file
@@ -29,6 +29,14 @@ FROM_INDEX = "index"
 NEW = "new"
 #: Test hook: ``N`` makes a run stand still after committing N batches, until it is killed.
 PAUSE_ENV = "RESNET_DESKTOP_INDEX_PAUSE_AFTER"
+
+
+@runtime_checkable
+class EngineLike(Protocol):
+    """What tells an engine from a factory of one (without importing torch)."""
+
+    @property
+    def numeric_precision(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -94,8 +102,18 @@ class IndexedRun:
 
     def engine(self) -> Engine:
         if not hasattr(self._engine, "classify"):
-            self._engine = self._engine()
+            made = self._engine()
+            self._engine = made
+            self._adopt_precision(made.numeric_precision)
         return cast("Engine", self._engine)
+
+    def _adopt_precision(self, precision: str) -> None:
+        """An engine made only now (a factory) runs at ``precision``: its results are stored under it."""
+        if self.identity is None or self.index is None or precision == self.identity.precision:
+            return
+        index, identity = self.index, self.identity.at(precision)
+        self.identity = identity
+        self.model_id = self._guard(lambda: index.model_id(identity))
 
     def close(self) -> None:
         """Commit what is pending and close the index this run was given (also when a failure dropped it)."""

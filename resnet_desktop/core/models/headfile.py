@@ -13,7 +13,7 @@ import hashlib
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from torch import Tensor, nn
 
@@ -22,7 +22,25 @@ from resnet_desktop.core.models import modelfile
 
 if TYPE_CHECKING:
     from resnet_desktop.core.models.weights import ProgressFn
-    from resnet_desktop.core.models.zoo import LoadedModel
+
+
+class LoadedModel(Protocol):
+    """What this module reads of ``zoo.LoadedModel`` (``zoo`` imports this module, not the reverse)."""
+
+    @property
+    def model(self) -> nn.Module: ...
+
+    @property
+    def arch(self) -> str: ...
+
+    @property
+    def meta(self) -> Mapping[str, object]: ...
+
+    @property
+    def custom_file(self) -> Path | None: ...
+
+    @property
+    def weights_name(self) -> str | None: ...
 
 
 def sha256_file(path: Path) -> str:
@@ -59,17 +77,29 @@ def backbone_file(path: Path, backbone: modelfile.BackboneRef) -> Path:
     )
 
 
+class LoadModel(Protocol):
+    """``zoo.load_model``'s signature (passed in: ``zoo`` imports this module)."""
+
+    def __call__(
+        self,
+        arch: str | None,
+        weights: str | Path,
+        *,
+        progress: ProgressFn | None = None,
+        cancel: threading.Event | None = None,
+    ) -> LoadedModel: ...
+
+
 def load_head_file(
     path: Path,
     meta: modelfile.ModelFileMeta,
     state: Mapping[str, Tensor],
+    load_model: LoadModel,
     *,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
 ) -> LoadedModel:
-    """The backbone named by ``meta`` with the head in ``state`` as its ``fc`` (a fresh model)."""
-    from resnet_desktop.core.models import zoo
-
+    """The backbone named by ``meta`` (built by ``load_model``) with the head in ``state`` as its ``fc``."""
     backbone = meta.backbone
     assert backbone is not None
     if backbone.file is not None:
@@ -78,10 +108,10 @@ def load_head_file(
             raise WeightsError(
                 f"{path.name}: its backbone {weights_path.name} is itself a head file; that is not supported"
             )
-        base = zoo.load_model(meta.arch, weights_path, progress=progress, cancel=cancel)
+        base = load_model(meta.arch, weights_path, progress=progress, cancel=cancel)
     else:
         assert backbone.weights is not None
-        base = zoo.load_model(meta.arch, backbone.weights, progress=progress, cancel=cancel)
+        base = load_model(meta.arch, backbone.weights, progress=progress, cancel=cancel)
     if base.arch != meta.arch:
         raise WeightsError(f"{path.name}: its backbone is {base.arch}, but the model file says {meta.arch}")
     old = base.model.get_submodule("fc")

@@ -298,7 +298,7 @@ def _load_model_file(
     if meta.backbone is not None:
         from resnet_desktop.core.models.headfile import load_head_file
 
-        base = load_head_file(path, meta, state, progress=progress, cancel=cancel)
+        base = load_head_file(path, meta, state, load_model, progress=progress, cancel=cancel)
         return LoadedModel(
             model=_ready(base.model),
             arch=meta.arch,
