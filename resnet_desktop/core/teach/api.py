@@ -328,8 +328,12 @@ def review(
     """The review queue of the set (or of ``inputs``): photos there without embeddings are embedded
     first (the model is loaded only then); the head is refitted on the current labels."""
     session = TeachSession(store, index, set_name)
+    if session.row.backbone_key is None:
+        raise TeachError(
+            f"The label set {session.row.name!r} has not been taught yet: teach it first (that chooses its base model)"
+        )
     folders = [Path(p).absolute() for p in inputs]
-    if session.row.backbone_key is None or embedding.needed_photos(session, folders or list(session.row.scope))[0]:
+    if embedding.needed_photos(session, folders or list(session.row.scope))[0]:
         yield from _prepare(session, None, folders or session.row.scope, device, cancel)
     yield from _learn(session, cancel)
     return _review_queue(session, n, folders or None)

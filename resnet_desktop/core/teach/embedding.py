@@ -20,7 +20,6 @@ import numpy as np
 from resnet_desktop.core.images import discover
 from resnet_desktop.core.library.incremental import IndexedRun
 from resnet_desktop.core.library.index import FP32, ModelIdentity
-from resnet_desktop.core.models.headfile import backbone_ref_of
 from resnet_desktop.core.models.ref import ref_of
 from resnet_desktop.core.teach import labels as labels_mod
 from resnet_desktop.core.teach.photos import find_vectors
@@ -36,6 +35,8 @@ if TYPE_CHECKING:
 def bind_base(session: TeachSession, loaded: LoadedModel) -> bool:
     """Teach the set on ``loaded``'s backbone; True when that changed its backbone (the regularisation
     is chosen again then: it belongs to the old features)."""
+    from resnet_desktop.core.models.headfile import backbone_ref_of
+
     identity = ModelIdentity.of(loaded, FP32)
     session.index.model_id(identity)  # registers the backbone (and settles one carried over from an old index)
     key = identity.backbone.key

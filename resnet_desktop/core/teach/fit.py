@@ -4,7 +4,8 @@ with the regularisation fixed, then out-of-fold heads for "possible mistakes" an
 confidence threshold.
 
 Heads are kept in raw feature space (standardisation folded in), so a warm start carries over
-whatever the standardiser of the next fit is, and scoring is one matrix product in numpy.
+whatever the standardiser of the next fit is, and scoring is one matrix product in numpy (torch is
+imported by the fits only: scoring, and the app's teach room until it learns, need none).
 """
 
 from __future__ import annotations
@@ -14,10 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch import nn
 
-from resnet_desktop.core.finetune.head import Standardizer, choose_c, fit_lbfgs, torch_threads
 from resnet_desktop.core.work import check_cancel
 
 #: L-BFGS steps per fit at most; a warm start after one more label needs a few.
@@ -77,6 +75,11 @@ def fit_head(
     iterations: int = ITERATIONS,
 ) -> Head:
     """The head over the classes present in ``y`` (indexes into ``classes``), from ``warm`` when given."""
+    import torch
+    from torch import nn
+
+    from resnet_desktop.core.finetune.head import Standardizer, fit_lbfgs, torch_threads
+
     present = np.unique(y)
     names = tuple(classes[i] for i in present)
     remap = np.full(len(classes), -1, np.int64)
@@ -106,6 +109,10 @@ def choose_regularisation(
     x: np.ndarray, y: np.ndarray, order: np.ndarray, *, cancel: threading.Event | None = None
 ) -> float:
     """C by the trainer's cross-validation on at most ``SEARCH_ROWS`` rows (taken in ``order``, per class)."""
+    import torch
+
+    from resnet_desktop.core.finetune.head import choose_c, torch_threads
+
     rows = _subsample(y, order, SEARCH_ROWS)
     present, targets = np.unique(y[rows], return_inverse=True)
     features = torch.from_numpy(np.ascontiguousarray(x[rows], dtype=np.float32))

@@ -8,6 +8,7 @@ opened them (sqlite3's rule); the GUI keeps one on its teach worker.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -28,6 +29,8 @@ from resnet_desktop.core.work import Step, Work, check_cancel
 
 #: The regularisation is chosen again once this many labels were added since the last choice.
 REGULARISATION_EVERY = 100
+#: Test hook: set, a refit stands still after training its head, until it is killed.
+REFIT_PAUSE_ENV = "RESNET_DESKTOP_TEACH_REFIT_PAUSE"
 
 
 @dataclass
@@ -188,6 +191,8 @@ class TeachSession:
             kept = np.full(len(head.classes), fitting.DEFAULT_THRESHOLD, np.float32)
         held_prob = head.probabilities(data.x[data.held_out])
         self.fit = FitState(head, kept, data, to_set_classes(held_prob.argmax(axis=1), head, data.classes))
+        while os.environ.get(REFIT_PAUSE_ENV):  # the kill -9 test: stand still in the middle of a refit
+            time.sleep(1)
         yield HeadReady(head.classes, int(train.sum()), time.perf_counter() - started)
         yield from self._out_of_fold(data, c, cancel)
         return self.report(time.perf_counter() - started)

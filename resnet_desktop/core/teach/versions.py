@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from resnet_desktop.core.errors import TeachError
-from resnet_desktop.core.models.modelfile import BackboneRef, read_meta, sidecar_path
 from resnet_desktop.core.teach import fit as fitting
 from resnet_desktop.core.teach import labels as labels_mod
 from resnet_desktop.core.teach.labels import SetRow
@@ -68,6 +67,7 @@ def save_version(session: TeachSession, *, output: Path | None = None, force: bo
     import torch
 
     from resnet_desktop.core.models.headfile import save_head_file
+    from resnet_desktop.core.models.modelfile import BackboneRef
 
     fit = session.fit
     row = session.row
@@ -176,6 +176,8 @@ def prune(store: UserStore, row: SetRow) -> list[int]:
         return []
     statements: list[Statement] = [("DELETE FROM versions WHERE id = ?", (r[0],)) for r in old]
     store.write(statements)
+    from resnet_desktop.core.models.modelfile import sidecar_path
+
     for _id, _number, file in old:  # files of our own folder: the rows are gone, so are they
         for path in (Path(str(file)), sidecar_path(str(file))):
             with contextlib.suppress(OSError):
@@ -186,6 +188,8 @@ def prune(store: UserStore, row: SetRow) -> list[int]:
 def _head_of(file: Path) -> fitting.Head:
     """A version's head, read without torch (safetensors' numpy reader)."""
     from safetensors.numpy import load_file
+
+    from resnet_desktop.core.models.modelfile import read_meta
 
     try:
         meta = read_meta(file)
