@@ -22,7 +22,7 @@ from resnet_desktop.core.library.incremental import IndexedRun
 from resnet_desktop.core.library.index import FP32, ModelIdentity
 from resnet_desktop.core.models.ref import ref_of
 from resnet_desktop.core.teach import labels as labels_mod
-from resnet_desktop.core.teach.photos import find_vectors
+from resnet_desktop.core.teach.photos import edited, find_vectors
 from resnet_desktop.core.teach.records import EmbedCounts
 from resnet_desktop.core.work import Step, Work
 
@@ -61,9 +61,16 @@ def bind_base(session: TeachSession, loaded: LoadedModel) -> bool:
 
 def needed_photos(session: TeachSession, inputs: list[Path]) -> tuple[list[Path], int]:
     """(photos to embed, photos whose embedding is stored): the labeled photos, and every photo in
-    ``inputs`` (the set's scope folders)."""
+    ``inputs`` (the set's scope folders). A labeled photo edited since it was labeled takes its
+    label with it (its new content is what is embedded)."""
     backbone = session.backbone_id
     keys = [k for k, _ in labels_mod.label_keys(session.store, session.row.id)]
+    changed = edited(keys)
+    if changed:
+        for moved in changed:
+            labels_mod.move_label(session.store, session.row.id, moved.old_sha, moved.key)
+        session.labels_changed()
+        keys = [k for k, _ in labels_mod.label_keys(session.store, session.row.id)]
     cache: dict[str, np.ndarray] = {}
     find_vectors(session.index, backbone, keys, cache)
     missing = {k.path: None for k in keys if k.sha256 not in cache and os.path.exists(k.path)}

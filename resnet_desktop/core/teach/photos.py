@@ -77,6 +77,23 @@ def find_vectors(
     return [m for m in moved if m.key.sha256 in cache]
 
 
+def edited(keys: Sequence[PhotoKey]) -> list[Moved]:
+    """Labels whose photo is still where it was but whose size or mtime changed: each is hashed
+    again; the ones whose content changed (an edit) are returned with their new key, the others
+    with a refreshed stat (so they are not hashed again next time)."""
+    out: list[Moved] = []
+    for key in keys:
+        try:
+            stat = FileStat.of(key.path)
+            if (stat.size, stat.mtime_ns) == (key.size, key.mtime_ns):
+                continue
+            sha = sha256_file(Path(key.path))
+        except OSError:
+            continue  # gone (moved, or an unmounted drive): found by content, or kept until it is back
+        out.append(Moved(key.sha256, PhotoKey(sha, stat.path, stat.size, stat.mtime_ns, stat.inode)))
+    return out
+
+
 def _unchanged(path: str, size: int, mtime_ns: int) -> bool:
     """The index's record of ``path`` still describes the file on disk (so its hash is the file's)."""
     try:
