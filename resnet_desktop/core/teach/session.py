@@ -285,9 +285,13 @@ class TeachSession:
             margin = np.ones(len(rows), np.float32)
         predicted = probs.argmax(axis=1).astype(np.int32) if len(rows) else np.zeros(0, np.int32)
         confidence = probs.max(axis=1) if len(rows) else np.zeros(0, np.float32)
-        mine = self.labels_by_sha()
+        labeled = np.full(len(rows), -1, np.int32)
         position = {name: i for i, name in enumerate(head.classes)}
-        labeled = np.array([position.get(mine.get(sha or "", ""), -1) for sha in rows.sha256], dtype=np.int32)
+        by_sha = self._scope_rows_by_sha  # the rows just read (``scope_rows`` keeps the two together)
+        for sha, name in self.labels_by_sha().items():  # labels are fewer than photos: walk them
+            row = by_sha.get(sha)
+            if row is not None:
+                labeled[row] = position.get(name, -1)
         return Scores(
             classes=head.classes,
             paths=tuple(rows.paths),
