@@ -132,7 +132,7 @@ def _simulate(
 
 def teach_vs_finetune(work: Path) -> None:
     from resnet_desktop.core.finetune.api import FineTuneSettings, fine_tune
-    from resnet_desktop.core.inference.api import Engine
+    from resnet_desktop.core.inference.engine import Engine
     from tests.digits import make_digits_tree
 
     print("== teach vs finetune: one digits folder, the same base, scored on a separate test folder ==")

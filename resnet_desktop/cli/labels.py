@@ -60,17 +60,20 @@ def _progress(line: LiveLine) -> Any:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from resnet_desktop.core.teach.api import import_labels, open_store
+    from resnet_desktop.core.teach.api import import_labels, library_if_available, open_store
     from resnet_desktop.core.work import drive
 
     line = LiveLine(sys.stderr)
+    index = library_if_available()  # photos it knows unchanged need no hashing
     with open_store() as store:
         for notice in store.notices:
             warning("labels", notice)
         try:
-            report = drive(import_labels(store, args.source, args.set_name), _progress(line))
+            report = drive(import_labels(store, args.source, args.set_name, index=index), _progress(line))
         finally:
             line.clear()
+            if index is not None:
+                index.close()
     for path, reason in report.skipped:
         warning("labels", f"{path}: {reason}")
     print(

@@ -80,6 +80,15 @@ def test_teach_reports_held_out_figures_and_its_version_loads_in_classify_and_ex
     onnx = tmp_path / "digits.onnx"
     assert main(["export", "--model", str(version), "--output", str(onnx)]) == 0, capsys.readouterr().err
     assert onnx.is_file()
+    evaluated = _json(capsys, ["evaluate", "--model", str(version), "--format", "json", str(world.test)])
+    assert isinstance(evaluated, dict) and evaluated["images"] == 80 and evaluated["top1_accuracy"] >= 0.75
+    plan = _json(
+        capsys,
+        ["organize", str(world.pool), "--into", str(tmp_path / "sorted"), "--model", str(version), "--dry-run",
+         "--no-index", "--format", "json"],
+    )
+    assert isinstance(plan, dict) and sum(plan["counts"].values()) == 60
+    assert set(plan["folders"]) <= {*world.train_labels.values(), "_uncertain"}
     items = _json(capsys, ["review", "-n", "5", "--format", "json"])
     assert isinstance(items, list) and len(items) == 5
     assert all({"path", "predicted", "confidence", "reason"} <= set(i) and i["reason"] == "uncertain" for i in items)

@@ -81,6 +81,7 @@ __all__ = [
     "import_labels",
     "label_photos",
     "labels_of",
+    "library_if_available",
     "list_sets",
     "list_versions",
     "open_library",
@@ -120,6 +121,14 @@ def open_library(path: Path | None = None) -> LibraryIndex:
             "(RESNET_DESKTOP_INDEX=off)"
         )
     return index
+
+
+def library_if_available() -> LibraryIndex | None:
+    """The library index when it can be used (labeling is faster with it: known photos need no hashing)."""
+    try:
+        return open_index()
+    except LibraryIndexError:
+        return None
 
 
 # -- label sets and classes --------------------------------------------------------------------

@@ -190,7 +190,16 @@ class TeachSession:
         else:
             kept = np.full(len(head.classes), fitting.DEFAULT_THRESHOLD, np.float32)
         held_prob = head.probabilities(data.x[data.held_out])
-        self.fit = FitState(head, kept, data, to_set_classes(held_prob.argmax(axis=1), head, data.classes))
+        n = len(data.y)  # no out-of-fold answers yet (a refit cancelled after its head keeps it so)
+        self.fit = FitState(
+            head,
+            kept,
+            data,
+            to_set_classes(held_prob.argmax(axis=1), head, data.classes),
+            np.zeros(n, bool),
+            np.full(n, -1, np.int64),
+            np.zeros(n, np.float32),
+        )
         while os.environ.get(REFIT_PAUSE_ENV):  # the kill -9 test: stand still in the middle of a refit
             time.sleep(1)
         yield HeadReady(head.classes, int(train.sum()), time.perf_counter() - started)
