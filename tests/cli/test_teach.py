@@ -84,8 +84,18 @@ def test_teach_reports_held_out_figures_and_its_version_loads_in_classify_and_ex
     assert isinstance(evaluated, dict) and evaluated["images"] == 80 and evaluated["top1_accuracy"] >= 0.75
     plan = _json(
         capsys,
-        ["organize", str(world.pool), "--into", str(tmp_path / "sorted"), "--model", str(version), "--dry-run",
-         "--no-index", "--format", "json"],
+        [
+            "organize",
+            str(world.pool),
+            "--into",
+            str(tmp_path / "sorted"),
+            "--model",
+            str(version),
+            "--dry-run",
+            "--no-index",
+            "--format",
+            "json",
+        ],
     )
     assert isinstance(plan, dict) and sum(plan["counts"].values()) == 60
     assert set(plan["folders"]) <= {*world.train_labels.values(), "_uncertain"}

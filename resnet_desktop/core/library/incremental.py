@@ -222,7 +222,9 @@ class IndexedRun:
         except Exception as exc:  # noqa: BLE001 - a failing index never stops a run
             self._drop_index(f"The library index failed ({exc}); going on without it.")
             return path, stat, None
-        if hit is None or (self.require_embedding and not index.has_embedding(hit.file_id, model_id)):
+        if hit is None or (
+            self.require_embedding and hit.prediction.ok and not index.has_embedding(hit.file_id, model_id)
+        ):
             return path, stat, None
         prediction = replace(hit.prediction, path=path)
         return path, stat, Indexed(prediction, FROM_INDEX, hit.moved_from)

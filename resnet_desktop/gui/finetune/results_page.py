@@ -308,9 +308,10 @@ class SavePage(WorkerPage):
     def keep_as_label_set(self) -> bool:
         """Import the wizard's folder tree into a label set named after the folder (teach's store);
         False if not started. Re-importing changes nothing: photos are known by their content."""
-        if self.is_running():
+        scan = self.owner().scan
+        if self.is_running() or scan is None:
             return False
-        folder = self.owner().scan.root
+        folder = scan.root
         self.label_set_button.setEnabled(False)
         self._show_plain(f"Importing {folder.name} into a label set…")
 

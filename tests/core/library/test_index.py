@@ -206,7 +206,10 @@ def test_a_failure_about_the_file_is_remembered_until_it_changes_and_one_about_t
     broken, locked = tmp_path / "broken.jpg", tmp_path / "locked.jpg"
     broken.write_bytes(b"not a jpeg at all")
     locked.write_bytes(b"\xff\xd8\xff")
-    identity = ModelIdentity("resnet18", "random:0", "{}", "test", "x")
+    from resnet_desktop.core.library.index import BackboneIdentity
+
+    backbone = BackboneIdentity("resnet18", "tensors:x", "{}", "fp32", "test")
+    identity = ModelIdentity("resnet18", "random:0", "{}", "test", "x", "fp32", backbone)
     index = LibraryIndex(tmp_path / "index.db")
     try:
         model = index.model_id(identity)
