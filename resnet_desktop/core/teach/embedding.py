@@ -106,14 +106,14 @@ def embed_missing(
 
     run = IndexedRun(engine, session.index, ModelIdentity.of(loaded, FP32), require_embedding=True)
     failed: list[tuple[Path, str]] = []
+    computed = 0
     yield Step("Embedding photos", 0, len(missing))
     for done, item in enumerate(run.classify(missing, cancel=cancel), start=1):
         if item.prediction.error is not None:
             failed.append((item.prediction.path, item.prediction.error))
+        elif item.from_index:
+            reused += 1  # found by content under another path (a copy or a move)
+        else:
+            computed += 1
         yield Step("Embedding photos", done, len(missing))
-    return EmbedCounts(
-        computed=run.counts.new - len(failed),
-        reused=reused + run.counts.from_index,
-        failed=tuple(failed),
-        notices=tuple(run.counts.notices or ()),
-    )
+    return EmbedCounts(computed=computed, reused=reused, failed=tuple(failed), notices=tuple(run.counts.notices or ()))
