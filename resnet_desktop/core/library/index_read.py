@@ -115,6 +115,13 @@ class IndexReads(IndexConnection):
         self._write([_insert_backbone(identity)])
         return int(self._db.execute("SELECT id FROM backbones WHERE key = ?", (identity.key,)).fetchone()[0])
 
+    def backbone_identity(self, key: str) -> BackboneIdentity | None:
+        """The stored identity of a backbone (the teach room names models on it without loading one)."""
+        row = self._db.execute(
+            "SELECT arch, weights, preprocessing, precision, description FROM backbones WHERE key = ?", (key,)
+        ).fetchone()
+        return BackboneIdentity(*(str(v) for v in row)) if row is not None else None
+
     def find_backbone(self, key: str) -> int | None:
         """The backbone row with this key, without creating one (no model needed: the teach room)."""
         row = self._db.execute("SELECT id FROM backbones WHERE key = ?", (key,)).fetchone()

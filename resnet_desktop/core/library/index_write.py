@@ -72,6 +72,21 @@ class IndexWrites(IndexConnection):
                 )
         self._write(statements)
 
+    def store_results(self, model_id: int, topk: int, items: Sequence[tuple[FileStat, Prediction]]) -> None:
+        """Results only, for files the index knows (their embeddings are left alone): what a head computed
+        from stored embeddings (the teach room's versions), so a run of that model finds them."""
+        now = time.time()
+        self._write(
+            [
+                (
+                    "INSERT OR REPLACE INTO results(file_id, model_id, topk, scores, error, updated) "
+                    "SELECT id, ?, ?, ?, NULL, ? FROM files WHERE path = ? AND size = ? AND mtime_ns = ?",
+                    (model_id, topk, scores_json(prediction), now, stat.path, stat.size, stat.mtime_ns),
+                )
+                for stat, prediction in items
+            ]
+        )
+
     def add_session(self, model_id: int, inputs: Sequence[str | Path], topk: int) -> int:
         self._write(
             [

@@ -87,6 +87,7 @@ __all__ = [
     "open_library",
     "open_session",
     "open_store",
+    "publish_version",
     "recolour_class",
     "refit",
     "rename_class",
@@ -374,8 +375,12 @@ def set_retention(store: UserStore, set_name: str | None, keep: int) -> None:
 
 def active_model(store: UserStore, set_name: str | None = None) -> ModelRef:
     """The active version as a model reference (what "Organize by these classes" and "Write keywords" run)."""
-    row = labels_mod.find_set(store, set_name)
-    active = next((v for v in versions.list_versions(store, row) if v.active), None)
-    if active is None:
-        raise TeachError(f"The label set {row.name!r} has no saved version yet; save one first")
-    return ModelRef(file=active.file)
+    return ModelRef(file=versions.version_file(store, labels_mod.find_set(store, set_name)))
+
+
+def publish_version(session: TeachSession, number: int | None = None) -> int:
+    """Store the version's (the active one's) answers for the scope in the library index, from the stored
+    embeddings: the organize and XMP rooms then classify none of those photos again. How many."""
+    from resnet_desktop.core.teach.publish import publish
+
+    return publish(session, number)

@@ -185,7 +185,17 @@ def prune(store: UserStore, row: SetRow) -> list[int]:
     return [int(r[1]) for r in old]
 
 
-def _head_of(file: Path) -> fitting.Head:
+def version_file(store: UserStore, row: SetRow, number: int | None = None) -> Path:
+    """Version ``number``'s head file (None: the active version's)."""
+    if number is None:
+        active = next((v for v in list_versions(store, row) if v.active), None)
+        if active is None:
+            raise TeachError(f"The label set {row.name!r} has no saved version yet; save one first")
+        return active.file
+    return Path(str(_version_row(store, row, number)[2]))
+
+
+def head_of(file: Path) -> fitting.Head:
     """A version's head, read without torch (safetensors' numpy reader)."""
     from safetensors.numpy import load_file
 
@@ -213,7 +223,7 @@ def compare(session: TeachSession, first: int, second: int) -> VersionComparison
                 f"Version {number} was taught on another base model than the set's current one; "
                 "versions are compared on the current held-out embeddings, so both must share it"
             )
-        heads.append(_head_of(Path(str(version[2]))))
+        heads.append(head_of(Path(str(version[2]))))
     data = session.training()
     x = data.x[data.held_out]
     truth = [data.classes[i] for i in data.y[data.held_out]]

@@ -3,6 +3,7 @@ library scored in numpy, the review queue, out-of-fold mistakes, versions."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -151,3 +152,30 @@ def test_versions_load_as_models_compare_and_are_pruned(teaching: Teaching, tmp_
     assert not (kept[0].file.parent / "v1.safetensors").exists() and kept[0].file.is_file()
     with pytest.raises(TeachError, match="has no version 1 \\(its versions: 2\\)"):
         api.activate_version(t.store, "digits", 1)
+
+
+def test_a_published_version_is_found_in_the_index_by_classify(
+    teaching: Teaching, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from resnet_desktop.cli import main
+    from resnet_desktop.core.library.index import ModelIdentity
+    from resnet_desktop.core.teach.publish import version_identity
+
+    t = teaching
+    output = tmp_path / "v.safetensors"
+    _taught(t, output)
+    session = api.open_session(t.store, t.index, "digits")
+    identity = version_identity(
+        session, api.list_versions(t.store, "digits")[0].file, tuple(load(ModelRef(file=output)).categories)
+    )
+    assert identity.key == ModelIdentity.of(load(ModelRef(file=output)), "fp32").key  # built without torch, the same
+    assert api.publish_version(session) == 60
+    version = api.list_versions(t.store, "digits")[0].file
+    assert main(["classify", "--model", str(version), "--device", "cpu", "--format", "json", str(t.world.pool)]) == 0
+    captured = capsys.readouterr()
+    assert "From the library index: 60; newly classified: 0." in captured.err  # no photo decoded
+    from_index = {row["path"]: row["predictions"][0]["label"] for row in json.loads(captured.out)}
+    assert main(["classify", "--no-index", "--model", str(version), "--format", "json", str(t.world.pool)]) == 0
+    fresh = {row["path"]: row["predictions"][0]["label"] for row in json.loads(capsys.readouterr().out)}
+    agree = sum(from_index[p] == fresh[p] for p in fresh) / len(fresh)
+    assert agree >= 0.95  # float16 embeddings vs the network's float32: the same answers, nearly always
