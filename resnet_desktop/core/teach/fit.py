@@ -27,9 +27,9 @@ THREADS = 1
 DEFAULT_C = 1.0
 #: Rows the regularisation search runs on (its cost grows with them; C barely moves beyond).
 SEARCH_ROWS = 2_000
-#: Fold assignments the search averages: one (the fine-tuning wizard's 3 are for a one-off choice;
-#: here the choice is made again every ``session.REGULARISATION_EVERY`` labels).
-SEARCH_REPEATS = 1
+#: Fold assignments the search averages: the fine-tuning trainer's 3 (one split of a few hundred
+#: labels picks C almost at random), so teach and finetune choose alike on the same photos.
+SEARCH_REPEATS = 3
 #: The precision a class's threshold aims at on out-of-fold predictions.
 TARGET_PRECISION = 0.95
 #: Out-of-fold predictions of a class needed before its threshold is trusted; below, ``DEFAULT_THRESHOLD``.
