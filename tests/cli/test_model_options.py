@@ -24,6 +24,7 @@ REQUIRED = {
     "export": ["--output", "m.onnx"],
     "similar": ["photo.jpg"],
     "duplicates": ["folder"],
+    "library": ["add", "folder"],
 }
 
 

@@ -31,6 +31,7 @@ from resnet_desktop.core.library.index_db import IndexCorruptError as IndexCorru
 from resnet_desktop.core.library.index_db import IndexLockedError as IndexLockedError
 from resnet_desktop.core.library.index_db import LibraryIndexError as LibraryIndexError
 from resnet_desktop.core.library.index_db import default_index_path
+from resnet_desktop.core.library.index_folders import IndexFolders
 from resnet_desktop.core.library.index_read import Hit as Hit
 from resnet_desktop.core.library.index_read import IndexInfo as IndexInfo
 from resnet_desktop.core.library.index_read import IndexReads
@@ -58,11 +59,11 @@ __all__ = [
 ]
 
 
-class LibraryIndex(IndexReads, IndexWrites):
+class LibraryIndex(IndexReads, IndexWrites, IndexFolders):
     """One connection to the index file. Use from the thread that opened it; close when done.
 
     Opening and the write transaction live in ``index_db``, lookups and reads in ``index_read``,
-    batch commits and hygiene in ``index_write``.
+    batch commits and hygiene in ``index_write``, library folders' queries in ``index_folders``.
     """
 
 

@@ -18,6 +18,9 @@ from resnet_desktop.core.inference.records import Prediction
 from resnet_desktop.core.library.identity import FileStat, ModelIdentity, sha256_file
 from resnet_desktop.core.library.index_db import IndexConnection, parse_scores
 
+#: Paths per lookup query (SQLite allows 32,766 parameters; 500 keeps each statement small).
+LOOKUP_CHUNK = 500
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -36,6 +39,17 @@ class IndexInfo:
     results: int
     embeddings: int
     models: int
+
+
+def _stored_hit(stat: FileStat, row: tuple[int, int, int, int | None, str | None, str | None], topk: int) -> Hit | None:
+    """The stored result of the file known by this path, if it is still valid for ``stat``."""
+    file_id, size, mtime_ns, stored_topk, scores, error = row
+    unchanged = size == stat.size and mtime_ns == stat.mtime_ns
+    if unchanged and scores is not None and stored_topk is not None and stored_topk >= topk:
+        return Hit(Prediction(path=Path(stat.path), scores=parse_scores(scores, topk)), file_id)
+    if unchanged and error is not None and is_about_the_content(str(error)):
+        return Hit(Prediction(path=Path(stat.path), scores=(), error=str(error)), file_id)
+    return None  # changed (its row is updated when the result comes), or not classified deeply enough
 
 
 class IndexReads(IndexConnection):
@@ -84,22 +98,26 @@ class IndexReads(IndexConnection):
         file is unchanged when it is about the file's own bytes (truncated, not an image); a failure that
         depends on the machine (permission, a missing decoder) is tried again.
         """
-        row = self._db.execute(
-            "SELECT f.id, f.size, f.mtime_ns, r.topk, r.scores, r.error FROM files f "
-            "LEFT JOIN results r ON r.file_id = f.id AND r.model_id = ? WHERE f.path = ?",
-            (model_id, stat.path),
-        ).fetchone()
-        if row is not None:
-            file_id, size, mtime_ns, stored_topk, scores, error = row
-            unchanged = size == stat.size and mtime_ns == stat.mtime_ns
-            if unchanged and scores is not None and stored_topk >= topk:
-                return Hit(Prediction(path=Path(stat.path), scores=parse_scores(scores, topk)), int(file_id))
-            if unchanged and error is not None and is_about_the_content(str(error)):
-                return Hit(Prediction(path=Path(stat.path), scores=(), error=str(error)), int(file_id))
-            if size == stat.size and mtime_ns == stat.mtime_ns:
-                return None  # unchanged but not (or not deeply enough) classified with this model
-            return None  # changed: classify again (its row is updated when the result comes)
-        return self._find_moved(stat, model_id, topk)
+        return self.lookup_many([stat], model_id, topk)[0]
+
+    def lookup_many(self, stats: Sequence[FileStat], model_id: int, topk: int) -> list[Hit | None]:
+        """``lookup`` of many files: one query per ``LOOKUP_CHUNK`` paths; only files the index does not
+        know by path are looked for by content (one query each)."""
+        rows: dict[str, tuple[int, int, int, int | None, str | None, str | None]] = {}
+        for start in range(0, len(stats), LOOKUP_CHUNK):
+            chunk = [s.path for s in stats[start : start + LOOKUP_CHUNK]]
+            marks = ",".join("?" * len(chunk))
+            for path, *row in self._db.execute(
+                "SELECT f.path, f.id, f.size, f.mtime_ns, r.topk, r.scores, r.error FROM files f "
+                f"LEFT JOIN results r ON r.file_id = f.id AND r.model_id = ? WHERE f.path IN ({marks})",
+                [model_id, *chunk],
+            ):
+                rows[str(path)] = (int(row[0]), int(row[1]), int(row[2]), row[3], row[4], row[5])
+        out: list[Hit | None] = []
+        for stat in stats:
+            row = rows.get(stat.path)
+            out.append(self._find_moved(stat, model_id, topk) if row is None else _stored_hit(stat, row, topk))
+        return out
 
     def _find_moved(self, stat: FileStat, model_id: int, topk: int) -> Hit | None:
         candidates = self._db.execute(

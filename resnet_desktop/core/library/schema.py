@@ -65,4 +65,16 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
 )
+
+#: Library folders (issue 25; number 4 once Teach's migration 3 is merged, appended after it): the date
+#: a photo was taken (EXIF, for browsing; NULL: not read yet, '': the photo does not say) and the app
+#: run a session belongs to (Reopen Last Session brings back every drop of that run, not only the last).
+FOLDERS_MIGRATION = """
+    ALTER TABLE files ADD COLUMN taken TEXT;
+    CREATE INDEX files_taken ON files(taken);
+    ALTER TABLE sessions ADD COLUMN run TEXT;
+    CREATE INDEX sessions_run ON sessions(run);
+"""
+
+MIGRATIONS = (*MIGRATIONS, FOLDERS_MIGRATION)
 SCHEMA_VERSION = len(MIGRATIONS)
