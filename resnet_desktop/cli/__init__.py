@@ -87,6 +87,7 @@ def _opens_paths(argv: list[str], commands: set[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    own_process = argv is None  # the process's own command line (not a test calling main)
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if _opens_paths(argv, _command_names(parser)):
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         return Exit.OK if run_self_test() else Exit.SOME_FAILED
     if args.command is None:
         return _start_gui(argv)
+    args.own_process = own_process
     return run_command(args)
 
 

@@ -370,4 +370,18 @@ def run_watch(args: argparse.Namespace) -> int:
             print(printable(synced_text(event.result)), flush=True)
         elif isinstance(event, WatchNotice):
             warning("library watch", event.message)
-    return Exit.OK
+    return _end_now(args, Exit.OK)
+
+
+def _end_now(args: argparse.Namespace, code: int) -> int:
+    """Stopped cleanly (the index and the folder list are closed): end the process now. The
+    interpreter's own teardown (garbage-collecting torch) takes seconds on a busy machine, and the
+    app that started this process waits for it to end when it closes."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    if getattr(args, "own_process", False):
+        os._exit(code)
+    return code

@@ -89,9 +89,7 @@ def limit_message(folder: Path, exc: OSError, every: str) -> str:
             f" Raise it with 'sudo sysctl fs.inotify.max_user_watches=524288' (now {_inotify_limit()};"
             " add the line to /etc/sysctl.d/ to keep it)."
         )
-    return (
-        f"{folder}: the operating system's {what} is reached, so this folder is scanned every {{poll}} instead.{hint}"
-    )
+    return f"{folder}: the operating system's {what} is reached, so this folder is scanned every {every} instead.{hint}"
 
 
 def _inotify_limit() -> str:

@@ -79,7 +79,7 @@ def test_adding_uses_the_apps_model_unless_one_is_given(tmp_path: Path) -> None:
     ("make", "message"),
     [
         (lambda t: t / "missing", "does not exist"),
-        (lambda t: (t / "photos" / "p.jpg"), "is a file, not a folder; add the folder that holds it"),
+        (lambda t: t / "photos" / "p.jpg", "is a file, not a folder; add the folder that holds it"),
         (lambda t: t / "photos", "is already in the library"),
         (lambda t: t / "photos" / "sub", "is inside the library folder"),
         (lambda t: t, "holds the library folder"),
