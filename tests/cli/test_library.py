@@ -136,3 +136,17 @@ def test_an_organize_rule_moves_new_photos_into_class_folders_and_undo_brings_th
     assert (folder / "photo_000.jpg").exists()  # from before the rule: stays
     assert main(["library", "undo", str(folder)]) == 0
     assert all(p.exists() for p in new) and not list(sorted_into.rglob("*.jpg"))
+
+
+def test_scan_runs_at_low_priority_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    niced: list[int] = []
+    monkeypatch.setattr(os, "nice", lambda increment: niced.append(increment) or increment)  # the OS's edge
+    assert main(["library", "scan"]) == 0  # no folders: nothing to do, but the priority is lowered first
+    assert niced == [10]
+    assert main(["library", "scan", "--priority", "normal"]) == 0
+    assert niced == [10]
+    capsys.readouterr()

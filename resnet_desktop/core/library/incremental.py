@@ -212,11 +212,12 @@ class IndexedRun:
             except OSError:
                 stats.append(None)  # the engine reports why it cannot be read, as one error row
         known = [stat for stat in stats if stat is not None]
+        known_paths = [path for path, stat in zip(paths, stats, strict=True) if stat is not None]
         hits: dict[str, Hit | None] = {}
         if self.index is not None and self.model_id is not None and known:
             index, model_id = self.index, self.model_id
             try:
-                found = index.lookup_many(known, model_id, self.topk)
+                found = index.lookup_many(known, model_id, self.topk, known_paths)
             except LibraryIndexError as exc:
                 self._drop_index(str(exc))
             except Exception as exc:  # noqa: BLE001 - a failing index never stops a run
@@ -230,7 +231,8 @@ class IndexedRun:
             if hit is None:
                 planned.append((path, stat, None))
             else:
-                planned.append((path, stat, Indexed(replace(hit.prediction, path=path), FROM_INDEX, hit.moved_from)))
+                prediction = hit.prediction if hit.prediction.path is path else replace(hit.prediction, path=path)
+                planned.append((path, stat, Indexed(prediction, FROM_INDEX, hit.moved_from)))
         return planned
 
     def _run_engine(

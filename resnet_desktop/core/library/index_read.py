@@ -41,14 +41,16 @@ class IndexInfo:
     models: int
 
 
-def _stored_hit(stat: FileStat, row: tuple[int, int, int, int | None, str | None, str | None], topk: int) -> Hit | None:
+def _stored_hit(
+    stat: FileStat, row: tuple[int, int, int, int | None, str | None, str | None], topk: int, path: Path | None
+) -> Hit | None:
     """The stored result of the file known by this path, if it is still valid for ``stat``."""
     file_id, size, mtime_ns, stored_topk, scores, error = row
     unchanged = size == stat.size and mtime_ns == stat.mtime_ns
     if unchanged and scores is not None and stored_topk is not None and stored_topk >= topk:
-        return Hit(Prediction(path=Path(stat.path), scores=parse_scores(scores, topk)), file_id)
+        return Hit(Prediction(path=path or Path(stat.path), scores=parse_scores(scores, topk)), file_id)
     if unchanged and error is not None and is_about_the_content(str(error)):
-        return Hit(Prediction(path=Path(stat.path), scores=(), error=str(error)), file_id)
+        return Hit(Prediction(path=path or Path(stat.path), scores=(), error=str(error)), file_id)
     return None  # changed (its row is updated when the result comes), or not classified deeply enough
 
 
@@ -100,9 +102,12 @@ class IndexReads(IndexConnection):
         """
         return self.lookup_many([stat], model_id, topk)[0]
 
-    def lookup_many(self, stats: Sequence[FileStat], model_id: int, topk: int) -> list[Hit | None]:
+    def lookup_many(
+        self, stats: Sequence[FileStat], model_id: int, topk: int, paths: Sequence[Path] | None = None
+    ) -> list[Hit | None]:
         """``lookup`` of many files: one query per ``LOOKUP_CHUNK`` paths; only files the index does not
-        know by path are looked for by content (one query each)."""
+        know by path are looked for by content (one query each). ``paths``: the ``Path`` of each stat,
+        used in the hits' predictions (making 10,000 of them again costs more than the query)."""
         rows: dict[str, tuple[int, int, int, int | None, str | None, str | None]] = {}
         for start in range(0, len(stats), LOOKUP_CHUNK):
             chunk = [s.path for s in stats[start : start + LOOKUP_CHUNK]]
@@ -114,9 +119,12 @@ class IndexReads(IndexConnection):
             ):
                 rows[str(path)] = (int(row[0]), int(row[1]), int(row[2]), row[3], row[4], row[5])
         out: list[Hit | None] = []
-        for stat in stats:
+        for position, stat in enumerate(stats):
             row = rows.get(stat.path)
-            out.append(self._find_moved(stat, model_id, topk) if row is None else _stored_hit(stat, row, topk))
+            if row is None:
+                out.append(self._find_moved(stat, model_id, topk))
+            else:
+                out.append(_stored_hit(stat, row, topk, paths[position] if paths is not None else None))
         return out
 
     def _find_moved(self, stat: FileStat, model_id: int, topk: int) -> Hit | None:

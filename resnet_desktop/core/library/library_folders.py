@@ -5,16 +5,17 @@ undo, browsing what the index holds for them.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from resnet_desktop.core.errors import SettingsError
 from resnet_desktop.core.inference.records import Prediction
 from resnet_desktop.core.library import journal as journals
-from resnet_desktop.core.library.folders import FolderStore, LibraryFolder, normal_path
+from resnet_desktop.core.library.folders import FolderStore, LibraryFolder, default_folders_path, normal_path
 from resnet_desktop.core.library.index_folders import BrowseRow
 from resnet_desktop.core.library.queries import require_index
 from resnet_desktop.core.library.rule_settings import FolderRules
@@ -94,6 +95,8 @@ def _chosen(store: FolderStore, paths: Sequence[Path] | None) -> list[LibraryFol
 def folder_statuses(paths: Sequence[Path] | None = None, cancel: threading.Event | None = None) -> list[FolderStatus]:
     """Each folder's status now (a walk each; the model is not loaded: the index knows it by key)."""
     out: list[FolderStatus] = []
+    if not paths and not default_folders_path().exists():
+        return out  # no library yet: create neither the folder list nor the index
     with FolderStore() as store, require_index() as index:
         for folder in _chosen(store, paths):
             check_cancel(cancel)
@@ -140,6 +143,14 @@ class LibraryView:
     taken: dict[str, str]
     #: folder -> its model's description
     models: dict[str, str]
+    #: path -> keywords of its XMP sidecar (what the rules, digiKam or Lightroom tagged it with)
+    tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: What is shown, for a person: a folder's name, or "the whole library".
+    title: str = "the whole library"
+
+    @property
+    def all_tags(self) -> list[str]:
+        return sorted({tag for tags in self.tags.values() for tag in tags}, key=str.casefold)
 
 
 def browse_library(
@@ -161,6 +172,41 @@ def browse_library(
     rows.sort(key=lambda r: str(r.prediction.path))
     rows.sort(key=lambda r: r.taken, reverse=True)
     rows.sort(key=lambda r: r.taken == "")
+    predictions = [r.prediction for r in rows]
     return LibraryView(
-        [f.path for f in chosen], [r.prediction for r in rows], {str(r.prediction.path): r.taken for r in rows}, models
+        [f.path for f in chosen],
+        predictions,
+        {str(r.prediction.path): r.taken for r in rows},
+        models,
+        sidecar_tags([p.path for p in predictions]),
+        (chosen[0].path.name or str(chosen[0].path)) if paths and len(chosen) == 1 else "the whole library",
     )
+
+
+def sidecar_tags(photos: Sequence[Path]) -> dict[str, tuple[str, ...]]:
+    """The ``dc:subject`` keywords of each photo's XMP sidecar (``photo.jpg.xmp`` or ``photo.xmp``);
+    photos without one are left out. Each folder is listed once; only existing sidecars are read."""
+    from resnet_desktop.core.library.xmp import SidecarError, read_keywords
+
+    listed: dict[Path, set[str]] = {}
+    out: dict[str, tuple[str, ...]] = {}
+    for photo in photos:
+        names = listed.get(photo.parent)
+        if names is None:
+            try:
+                names = {entry.name for entry in os.scandir(photo.parent) if entry.name.lower().endswith(".xmp")}
+            except OSError:
+                names = set()
+            listed[photo.parent] = names
+        keywords: list[str] = []
+        for name in (f"{photo.name}.xmp", f"{photo.name}.XMP", f"{photo.stem}.xmp", f"{photo.stem}.XMP"):
+            if name not in names:
+                continue
+            sidecar = photo.parent / name
+            try:
+                keywords.extend(read_keywords(sidecar.read_bytes(), sidecar).subject)
+            except (OSError, SidecarError):
+                continue
+        if keywords:
+            out[str(photo)] = tuple(dict.fromkeys(keywords))
+    return out

@@ -62,6 +62,22 @@ class FolderStatus:
             "rules": self.rules,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FolderStatus:
+        """The status back from ``to_dict`` (the app reads ``library watch --format json``)."""
+        return cls(
+            path=Path(str(data["path"])),
+            model=str(data["model"]),
+            files=int(data["files"]),
+            indexed=int(data["indexed"]),
+            pending=int(data["pending"]),
+            errors=int(data["errors"]),
+            skipped={str(k): int(v) for k, v in dict(data.get("skipped_by_type") or {}).items()},
+            offline=bool(data["offline"]),
+            offline_reason=str(data.get("offline_reason", "")),
+            rules=str(data.get("rules", "no rules")),
+        )
+
 
 @dataclass
 class Survey:
