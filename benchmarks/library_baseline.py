@@ -116,3 +116,20 @@ def timed(work: Callable[[], object]) -> float:
     started = time.perf_counter()
     work()
     return time.perf_counter() - started
+
+
+def timed_cpu(work: Callable[[], object]) -> tuple[float, float]:
+    """(wall, this process's CPU) seconds: on a shared, loaded machine the CPU time is what the work
+    itself costs, the wall time what it cost here and now."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def reopen_folder_before(index: LibraryIndex, folder: Path, topk: int = 5) -> list[Prediction]:
+    """``sessions.reopen_folder`` before: every model's rows built (and thrown away) to count them."""
+    best = (0, 0)
+    for candidate, _description in index.models():
+        count = len(index.results_under([folder], candidate, 1, prune=False))
+        best = max(best, (count, candidate))
+    return index.results_under([folder], best[1], topk)

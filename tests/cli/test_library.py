@@ -150,3 +150,15 @@ def test_scan_runs_at_low_priority_by_default(
     assert main(["library", "scan", "--priority", "normal"]) == 0
     assert niced == [10]
     capsys.readouterr()
+
+
+def test_the_systemd_unit_runs_a_command_line_that_parses() -> None:
+    from resnet_desktop.cli import build_parser
+    from tests.helpers import REPO_ROOT
+
+    unit = (REPO_ROOT / "packaging" / "systemd" / "resnet-desktop-library.service").read_text()
+    [exec_start] = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    argv = exec_start.split()[1:]
+    args = build_parser().parse_args(argv)
+    assert (args.command, args.library_command, args.priority, args.threads) == ("library", "watch", "normal", 1)
+    assert "Nice=10" in unit.splitlines() and "KillSignal=SIGTERM" in unit.splitlines()

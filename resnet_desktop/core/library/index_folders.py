@@ -43,6 +43,15 @@ class IndexFolders(IndexConnection):
         row = self._db.execute("SELECT id FROM models WHERE key = ?", (key,)).fetchone()
         return int(row[0]) if row is not None else None
 
+    def count_under(self, inputs: Sequence[str | Path], model_id: int) -> int:
+        """How many results of the model the index holds at or below ``inputs`` (one query, no rows built)."""
+        where, params = self._under(inputs)
+        row = self._db.execute(
+            f"SELECT count(*) FROM files f JOIN results r ON r.file_id = f.id WHERE r.model_id = ? AND {where}",
+            [model_id, *params],
+        ).fetchone()
+        return int(row[0])
+
     def files_under(self, folder: Path, model_id: int) -> dict[str, StoredFile]:
         """Every file row at or below ``folder``, with whether the model has a result for it."""
         where, params = self._under([folder])

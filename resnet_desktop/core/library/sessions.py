@@ -41,8 +41,7 @@ def reopen_folder(index: LibraryIndex, folder: Path, model_id: int | None = None
     if model_id is None:
         best = (0, 0)
         for candidate, _description in index.models():
-            count = len(index.results_under([folder], candidate, 1, prune=False))
-            best = max(best, (count, candidate))
+            best = max(best, (index.count_under([folder], candidate), candidate))
         model_id = best[1]
     rows = index.results_under([folder], model_id, topk) if model_id else []
     return Reopened([folder], model_id, index.model_description(model_id) or "", rows)
