@@ -131,6 +131,7 @@ def test_a_version_1_index_is_migrated_in_place(tmp_path: Path) -> None:
     db.commit()
     db.close()
     with LibraryIndex(path) as index:
-        assert index._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert index._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert index.info().files == 1  # kept
+        assert index._db.execute("SELECT taken FROM files").fetchone() == (None,)  # library folders: not read yet
         assert index.ann_state(1) is None  # the new table is there
