@@ -3,15 +3,19 @@ pause and resume. It only shows and asks; ``library_dock.LibraryDock`` does the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QFont, QPainter, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -47,6 +51,43 @@ def status_tooltip(status: FolderStatus) -> str:
     return "\n".join(lines)
 
 
+class FolderDelegate(QStyledItemDelegate):
+    """An item as three lines: the folder's name in bold, its numbers, what is happening (dimmed)."""
+
+    PAD = 6
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        lines = max(1, str(index.data() or "").count("\n") + 1)
+        return QSize(option.rect.width(), lines * option.fontMetrics.height() + 2 * self.PAD)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        lines = opt.text.split("\n")
+        opt.text = ""
+        style = opt.widget.style() if opt.widget else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        palette = option.palette
+        text = palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
+        dim = palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.PlaceholderText)
+        painter.save()
+        height = option.fontMetrics.height()
+        rect = option.rect.adjusted(self.PAD + opt.decorationSize.width() + self.PAD, self.PAD, -self.PAD, 0)
+        for number, line in enumerate(lines):
+            font = QFont(option.font)
+            font.setBold(number == 0)
+            painter.setFont(font)
+            painter.setPen(text if number < 2 else dim)
+            row = QRect(rect.left(), rect.top() + number * height, rect.width(), height)
+            elided = painter.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight, row.width())
+            painter.drawText(row, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, elided)
+        painter.restore()
+
+
 class FoldersPanel(QWidget):
     """Folders, each with its numbers and what is happening to it; Add, Remove, Pause/Resume below."""
 
@@ -62,6 +103,8 @@ class FoldersPanel(QWidget):
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.list.itemActivated.connect(self._activated)
         self.list.setMinimumWidth(150)
+        self.list.setItemDelegate(FolderDelegate(self.list))
+        self.list.setSpacing(1)
         self.add_button = QPushButton("&Add…")
         self.add_button.setToolTip("Add a folder to the library: it is indexed in the background and kept current")
         self.remove_button = QPushButton("Remove")
@@ -82,8 +125,11 @@ class FoldersPanel(QWidget):
         self.statuses: dict[Path, FolderStatus] = {}
         #: folder -> what is happening to it now ("indexing 3 / 20"), shown after its numbers
         self.activity: dict[Path, str] = {}
+        #: folder -> (indexed, files) when its current pass began
+        self._base: dict[Path, tuple[int, int]] = {}
         self._whole = QListWidgetItem(WHOLE_LIBRARY)
         self._whole.setToolTip("Every library folder's photos, each with its folder's model")
+        self._whole.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DirHomeIcon))
         self.list.addItem(self._whole)
         self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
         self._update_buttons()
@@ -115,6 +161,19 @@ class FoldersPanel(QWidget):
             return
         self.statuses[status.path] = status
         self._refresh_path(status.path)
+
+    def show_indexing(self, folder: Path, done: int, total: int) -> None:
+        """A pass is classifying ``total`` pending photos: the numbers move with it (the pass's own
+        status replaces them when it ends)."""
+        status = self.statuses.get(folder)
+        if status is None:
+            return
+        if done == 0:
+            self._base[folder] = (status.indexed, status.files)
+        indexed, files = self._base.get(folder, (status.indexed, status.files))
+        live = replace(status, indexed=indexed + done, pending=max(0, total - done), files=max(files, indexed + total))
+        self.statuses[folder] = live
+        self.set_activity(folder, f"indexing {done} / {total}")
 
     def set_activity(self, folder: Path, text: str) -> None:
         if text:
@@ -160,6 +219,8 @@ class FoldersPanel(QWidget):
             state = self.activity.get(path) or ("up to date" if not status.pending else "waiting")
         item.setText(f"{path.name or path}\n{status_line(status)}\n{state}")
         item.setToolTip(status_tooltip(status))
+        icon = QStyle.StandardPixmap.SP_DriveNetIcon if status.offline else QStyle.StandardPixmap.SP_DirIcon
+        item.setIcon(self.style().standardIcon(icon))
 
     def _activated(self, item: QListWidgetItem) -> None:
         value = item.data(PATH_ROLE)

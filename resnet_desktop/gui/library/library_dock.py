@@ -246,10 +246,11 @@ class LibraryDock(QObject):
             text = f"indexing {done} / {total}"
             self.status_progress.setRange(0, total)
             self.status_progress.setValue(done)
+            self.panel.show_indexing(path, done, total)
         else:
             text = PHASES.get(phase, phase)
             self.status_progress.setRange(0, 0)
-        self.panel.set_activity(path, text)
+            self.panel.set_activity(path, text)
         self._show_in_status(f"Library: {path.name or path} {text}")
 
     def _on_synced(self, status: FolderStatus) -> None:
