@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_desktop.core.inference.records import Prediction
+from resnet_desktop.core.library.api import LibraryView
 from resnet_desktop.core.models.ref import ModelRef
 from resnet_desktop.gui.classify.export import export_visible
 from resnet_desktop.gui.classify.inputs import Inputs
@@ -50,6 +51,7 @@ from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.evaluate.tabs import SPEED_TAB
 from resnet_desktop.gui.explain.panel import FeaturePanel
 from resnet_desktop.gui.library.library_actions import LibraryActions
+from resnet_desktop.gui.library.library_dock import LibraryDock
 from resnet_desktop.gui.library.organize_actions import OrganizeActions
 from resnet_desktop.gui.settings import AppSettings
 from resnet_desktop.gui.tool_windows import ToolWindows
@@ -103,6 +105,9 @@ class MainWindow(QMainWindow):
             self.status,
             settings=self.settings.qsettings,
             show_photo=self.show_photo,
+        )
+        self.library_folders = LibraryDock(
+            self, self.status, lambda: self.model_info.ref if self.model_info else None, self._show_library
         )
         self.inputs = Inputs(
             self, self.settings, self.status, self.banner, lambda paths, keep: self.classify(paths, remember=keep)
@@ -238,6 +243,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.parquet_import.action)
         file_menu.addActions(self.library.file_actions)
         file_menu.addSeparator()
+        file_menu.addActions(self.library_folders.menu_actions)
+        file_menu.addSeparator()
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -252,7 +259,9 @@ class MainWindow(QMainWindow):
         model_menu.addAction(self.open_model_action)
         model_menu.addActions([*self.model_export.actions, self.model_export.backend_menu.menuAction()])
         self.theme_menu = ThemeMenu(self.settings, self)
-        bar.addMenu("&View").addMenu(self.theme_menu)
+        view_menu = bar.addMenu("&View")
+        view_menu.addMenu(self.theme_menu)
+        view_menu.addAction(self.library_folders.view_action)
         tools_menu = bar.addMenu("&Tools")
         tools_menu.addActions([self.finetune_action, self.evaluate_action, self.bench_action])
         tools_menu.addSeparator()
@@ -287,6 +296,7 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         """Begin importing torch and loading the model in the worker (call after ``show()``)."""
         self.models.start()
+        self.library_folders.start()
 
     def set_model(self, ref: ModelRef, device: str | None = None) -> None:
         """Switch to ``ref`` (and ``device``): running work is cancelled, the choice remembered."""
@@ -295,6 +305,7 @@ class MainWindow(QMainWindow):
     def _on_model_ready(self, info: ModelInfo) -> None:
         self._on_busy(self.service.busy)
         self.feature_panel.set_model(info.loaded)
+        self.library_folders.model_ready(info.ref)
         self.modelReady.emit(info)
 
     def rerun(self) -> None:
@@ -325,6 +336,10 @@ class MainWindow(QMainWindow):
             job = self.classify([path], remember=False)
             if job is not None:
                 self._show_when_done[job.id] = path
+
+    def _show_library(self, view: LibraryView) -> None:
+        self.left.setCurrentWidget(self.results_panel)
+        self.results_panel.show_library(view)
 
     def _drop_text(self, paths: list[Path]) -> str:
         busy = " (queued after the current job)" if self.service.busy else ""
@@ -411,6 +426,7 @@ class MainWindow(QMainWindow):
             self.hide()
             self.model_export.shutdown()
             self.organize.shutdown()  # stops an organize after its current photo (the journal keeps it undoable)
+            self.library_folders.shutdown()  # background indexing: every batch it did is committed
             self.service.shutdown()
             self.thumbnails.shutdown()
             self.feature_panel.shutdown()

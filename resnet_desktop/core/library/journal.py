@@ -116,9 +116,17 @@ class JournalWriter:
         self.close()
 
 
-def create(dest: Path, header: HeaderRecord, ops: Iterable[JournalRecord], *, now: datetime | None = None) -> Path:
-    """Write a new journal (header + plan) next to ``dest``, under a name no other journal has."""
-    folder = journal_folder(dest)
+def create(
+    dest: Path,
+    header: HeaderRecord,
+    ops: Iterable[JournalRecord],
+    *,
+    now: datetime | None = None,
+    folder: Path | None = None,
+) -> Path:
+    """Write a new journal (header + plan) next to ``dest`` (or in ``folder``), under a name no other
+    journal has."""
+    folder = folder if folder is not None else journal_folder(dest)
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in [{"type": "header", **header}, *ops])
     for n in range(1, 1000):

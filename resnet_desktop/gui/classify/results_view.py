@@ -22,10 +22,14 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_desktop.core.inference.records import Prediction
+from resnet_desktop.core.library.api import LibraryView
+from resnet_desktop.gui.classify.browse_bar import BrowseBar
 from resnet_desktop.gui.classify.results_model import (
     COL_CONFIDENCE,
+    COL_FOLDER,
     COL_LABEL,
     COL_NAME,
+    COL_TAKEN,
     COL_THUMB,
     CONFIDENCE_ROLE,
     ROW_ROLE,
@@ -113,7 +117,9 @@ class ResultsPanel(QWidget):
         header.resizeSection(COL_NAME, 180)
         header.resizeSection(COL_LABEL, 200)
         header.resizeSection(COL_CONFIDENCE, 130)
+        header.resizeSection(COL_FOLDER, 240)
         header.setStretchLastSection(True)
+        self.table.setColumnHidden(COL_TAKEN, True)  # shown with library photos, which have dates
         self._sorted_column = -1
         header.sortIndicatorChanged.connect(self._on_sort_changed)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
@@ -128,8 +134,11 @@ class ResultsPanel(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._update_actions)
         self.table.doubleClicked.connect(lambda _i: self._open_current())
 
+        self.browse_bar = BrowseBar(self.proxy)
+        self.browse_bar.closed.connect(lambda: self._show_taken(False))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.browse_bar)
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
         for signal in (
@@ -144,6 +153,27 @@ class ResultsPanel(QWidget):
         model.rowsRemoved.connect(self._update_count)
         self._update_count()
         self._update_actions()
+
+    def show_library(self, view: LibraryView) -> None:
+        """Show a library folder's photos (or the whole library's) from the index: each with its
+        folder's model, its date taken and tags; date and tag filters; newest photo first."""
+        self.model.clear()
+        self.model.taken.update(view.taken)
+        self.model.tags.update(view.tags)
+        by_model: dict[str, list[Prediction]] = {}
+        for row in view.rows:
+            folder = next((f for f in view.models if Path(row.path).is_relative_to(f)), "")
+            by_model.setdefault(view.models.get(folder, ""), []).append(row)
+            self.model.origins[str(row.path)] = "From the library index"
+        for model, rows in by_model.items():
+            self.model.append_predictions(rows, model)
+        self.browse_bar.show_library(view.title, view.all_tags)
+        self._show_taken(True)
+        self.table.sortByColumn(COL_TAKEN, Qt.SortOrder.DescendingOrder)
+
+    def _show_taken(self, shown: bool) -> None:
+        self.table.setColumnHidden(COL_TAKEN, not shown)
+        self.table.horizontalHeader().setStretchLastSection(not shown)
 
     def _table_action(self, text: str, slot: object, shortcut: QKeySequence.StandardKey | None = None) -> QAction:
         """An action on the selected rows: in the table's context menu, its key only while the table has focus."""

@@ -13,6 +13,7 @@ import itertools
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,8 @@ logger = logging.getLogger("resnet_desktop.gui.common.model_service")
 _ids = itertools.count(1)
 #: Smallest gap between two "predictions" signals; batches arriving faster are merged.
 MIN_EMIT_INTERVAL_S = 0.05
+#: This app run: every job's session carries it, so Reopen Last Session brings back all of them.
+APP_RUN = uuid.uuid4().hex
 
 
 def new_id() -> int:
@@ -95,7 +98,9 @@ def classify_stream(engine: Engine, job: ClassifyJob, ctx: TaskContext) -> Gener
 
     pending: list[Prediction] = []
     last = 0.0
-    work = classify_photos(engine.loaded, engine, job.inputs, topk=job.topk, skip=job.skip, cancel=ctx.cancel)
+    work = classify_photos(
+        engine.loaded, engine, job.inputs, topk=job.topk, skip=job.skip, run=APP_RUN, cancel=ctx.cancel
+    )
     summary: ClassifySummary | None = None
     try:
         while True:
