@@ -21,7 +21,7 @@ from resnet_desktop.core.inference.records import Prediction, Progress
 from resnet_desktop.core.library.index import FileStat, LibraryIndex, LibraryIndexError, ModelIdentity, sha256_file
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.engine import Engine
+    from resnet_desktop.core.inference.classifier import Classifier as Engine
 
 logger = logging.getLogger(__name__)
 

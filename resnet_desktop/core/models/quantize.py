@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from resnet_desktop.core.errors import ExportError, ImageError, WeightsError
+from resnet_desktop.core.errors import ExportError, ImageError
 from resnet_desktop.core.models.graph import INPUT_NAME, LOGITS_NAME, graph_module
+from resnet_desktop.core.models.ort_session import require_onnxruntime as require_onnxruntime
+from resnet_desktop.core.models.ort_session import session as session
 
 if TYPE_CHECKING:
     import onnx
-    import onnxruntime
 
     from resnet_desktop.core.models.spec import Preprocessing
     from resnet_desktop.core.models.zoo import LoadedModel
@@ -40,37 +41,6 @@ RANDOM_INPUTS = 2
 RANDOM_SEED = 0
 #: Calibration images for static int8: more barely moves the ranges, and each costs a forward.
 MAX_CALIBRATION_IMAGES = 64
-
-
-def require_onnxruntime() -> Any:
-    """The ``onnxruntime`` module, or a plain error saying how to get it."""
-    try:
-        import onnxruntime
-    except ImportError as exc:
-        raise ExportError("ONNX Runtime is not installed; install it with: pip install 'resnet-desktop[onnx]'") from exc
-    return onnxruntime
-
-
-def session(
-    data: bytes | str | Path, *, threads: int | None = None, spin: bool = False
-) -> onnxruntime.InferenceSession:
-    """A CPU session. ``threads`` intra-op threads; no spinning, so idle pool threads leave the
-    cores to the decode threads between batches."""
-    ort = require_onnxruntime()
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.inter_op_num_threads = 1
-    if threads:
-        options.intra_op_num_threads = threads
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-    options.log_severity_level = 3  # warnings about unused initializers are noise for a person
-    source = data if isinstance(data, bytes) else str(data)
-    try:
-        return ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        where = "" if isinstance(data, bytes) else f"{data}: "
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"{where}ONNX Runtime cannot run this model: {first}") from exc
 
 
 def _reference_tensor(path: Path, preprocessing: Preprocessing) -> torch.Tensor:
