@@ -77,18 +77,20 @@ def run(args: argparse.Namespace) -> int:
     output: Path | None = args.output
     if output is not None:
         check_output(output, args.force)
-    from resnet_desktop.core.evaluate.speed import BenchProgress, SpeedResult, bench, results_csv
-    from resnet_desktop.core.evaluate.text import speed_text
+    from resnet_desktop.core.evaluate.api import BenchProgress, SpeedResult, bench, results_csv, speed_text
 
     choices = model_refs(args, DEFAULT_MODELS)
-    if args.threads is not None:
-        import torch
-
-        torch.set_num_threads(args.threads)
     line = LiveLine(sys.stderr)
     results: list[SpeedResult] = []
     try:
-        for item in bench(choices, args.device, batch_size=args.batch_size, batches=args.batches, repeats=args.repeats):
+        for item in bench(
+            choices,
+            args.device,
+            batch_size=args.batch_size,
+            batches=args.batches,
+            repeats=args.repeats,
+            threads=args.threads,
+        ):
             if isinstance(item, BenchProgress):
                 line.show(f"Timing {item.label} ({item.index + 1} of {item.total})…")
             else:

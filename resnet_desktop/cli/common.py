@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.models.ref import ModelRef
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.inference.api import Engine, Opened, PhotoSet, Progress
+    from resnet_desktop.core.library.api import Indexing
+    from resnet_desktop.core.models.ref import LoadedModel, ModelRef
 
 PROG = "resnet-desktop"
 
@@ -136,6 +137,124 @@ def add_model_options(parser: argparse.ArgumentParser, *, device: bool = True) -
         parser.add_argument("--device", default="auto", help=DEVICE_HELP)
 
 
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """How the model runs: ``--batch-size``, ``--threads``, ``--backend``, ``--precision``, ``--calibration``
+    (the same for every command that classifies); read with :func:`open_cli_engine`."""
+    parser.add_argument("--batch-size", type=batch_size, default=None, help="images per batch (default: per device)")
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        default=None,
+        help="CPU threads for the model (default: one per core; 1 can be faster on a busy machine)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "torch", "onnxruntime"),
+        default="auto",
+        help="what runs the model; auto: PyTorch on a GPU, on the CPU whichever a short run measured faster "
+        "for this architecture on this machine (measured once, remembered) (default: auto)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "fast"),
+        default="fp32",
+        help="fast: the int8 model on ONNX Runtime, calibrated on your photos and used only if it gives the same "
+        "top-1 as fp32 on >= 98%% of at least 100 other photos of yours, no class losing more than 2%% "
+        "(default: fp32)",
+    )
+    parser.add_argument(
+        "--calibration",
+        type=Path,
+        default=None,
+        metavar="FOLDER",
+        help="your photos to calibrate and verify --precision fast on (FOLDER/<class name>/... counts as "
+        "labeled); default: the model's last verified fast model, else the photos being classified",
+    )
+
+
+def open_cli_engine(args: argparse.Namespace, loaded: LoadedModel) -> Engine:
+    """The engine the engine options ask for (``core.inference.api.open_engine``), announced on stderr."""
+    from resnet_desktop.core.inference.api import open_engine
+
+    engine = open_engine(
+        loaded,
+        args.device,
+        backend=args.backend,
+        precision=args.precision,
+        photos=fast_photos(args),
+        batch_size=args.batch_size,
+        threads=args.threads,
+        ref=model_ref(args),
+        say=lambda message: print(message, file=sys.stderr),
+    )
+    print(f"Model: {loaded.source} on {engine.device_name} ({engine.backend}, {engine.precision})", file=sys.stderr)
+    return engine
+
+
+def fp32_only(args: argparse.Namespace, command: str) -> None:
+    """Commands that compare embeddings use fp32 ones (int8 embeddings would not match the stored ones)."""
+    if args.precision == "fast" or args.calibration is not None:
+        from resnet_desktop.core.errors import SettingsError
+
+        raise SettingsError(f"{command} compares fp32 embeddings; --precision fast is for classify and organize")
+
+
+def fast_photos(args: argparse.Namespace) -> PhotoSet | None:
+    """The photos fast mode calibrates and verifies on: ``--calibration FOLDER`` (labeled when its
+    subfolders are class names); else None when the model has a verified fast model, else the inputs."""
+    from resnet_desktop.core.inference.api import fast_photos as photos_for
+
+    inputs = getattr(args, "paths", None) or getattr(args, "folders", None) or []
+    return photos_for(model_ref(args), args.precision, args.calibration, [Path(p) for p in inputs])
+
+
+def open_cli_classifier(args: argparse.Namespace) -> Opened:
+    """What the engine options ask for, torch-free when the graph cache allows it
+    (``core.inference.api.open_classifier``), announced on stderr."""
+    from resnet_desktop.core.inference.api import open_classifier
+
+    progress = DownloadProgress()
+    try:
+        opened = open_classifier(
+            model_ref(args),
+            backend=args.backend,
+            precision=args.precision,
+            device=args.device,
+            threads=args.threads,
+            batch_size=args.batch_size,
+            photos=fast_photos(args),
+            progress=progress,
+            say=lambda message: print(message, file=sys.stderr),
+        )
+    finally:
+        progress.finish()
+    runner = opened.classifier
+    print(f"Model: {opened.source} on {runner.device_name} ({runner.backend}, {runner.precision})", file=sys.stderr)
+    return opened
+
+
+def add_index_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the commands that ask the library index (``similar``, ``duplicates``)."""
+    add_model_options(parser)
+    add_engine_options(parser)
+    parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+
+
+def report_indexing(command: str, indexing: Indexing, source: str) -> None:
+    """What bringing the inputs into the library index did: notices, new photos, unreadable files."""
+    for notice in indexing.summary.notices:
+        warning(command, notice)
+    if indexing.indexed:
+        print(f"Indexed {indexing.indexed} new photo(s) with {source}.", file=sys.stderr)
+
+
+def report_unreadable(indexing: Indexing) -> None:
+    if indexing.errors:
+        print(f"{len(indexing.errors)} file(s) could not be read:", file=sys.stderr)
+        for path, reason in indexing.errors.items():
+            print(f"  {printable(path)}: {printable(reason)}", file=sys.stderr)
+
+
 def model_ref(args: argparse.Namespace) -> ModelRef:
     """The one model a command's ``--model``/``--weights`` name (``WeightsError`` if they cannot)."""
     from resnet_desktop.core.models.ref import ModelRef
@@ -210,6 +329,18 @@ class LiveLine:
             self.stream.write("\r\033[K")
             self.stream.flush()
             self.shown = False
+
+
+class ClassifyProgressLine(LiveLine):
+    """Classification progress on a terminal; silent otherwise (a summary follows at the end)."""
+
+    def __call__(self, progress: Progress) -> None:
+        if progress.total:
+            filled = int(30 * progress.done / progress.total)
+            head = f"[{'#' * filled}{'.' * (30 - filled)}] {progress.done}/{progress.total}"
+        else:
+            head = f"{progress.done} images"
+        self.show(f"{head}  {progress.failed} failed  {progress.images_per_second:.1f} images/s")
 
 
 class DownloadProgress(LiveLine):

@@ -12,8 +12,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from resnet_desktop.cli.common import EXIT_CODES_HELP, Exit
-from resnet_desktop.cli.similar import add_index_options, index_inputs
+from resnet_desktop.cli.common import (
+    EXIT_CODES_HELP,
+    ClassifyProgressLine,
+    Exit,
+    add_index_options,
+    fp32_only,
+    load_cli_model,
+    open_cli_engine,
+    printable,
+    report_indexing,
+    report_unreadable,
+)
+
+#: The default similarity (core.library.similar.DUPLICATE_THRESHOLD); written here so --help imports nothing heavy.
+DUPLICATE_THRESHOLD = 0.95
 
 
 def _threshold(text: str) -> float:
@@ -27,8 +40,6 @@ def _threshold(text: str) -> float:
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    from resnet_desktop.core.library.similar import DUPLICATE_THRESHOLD
-
     parser = subparsers.add_parser(
         "duplicates",
         help="group near-duplicate photos in folders (library index)",
@@ -51,18 +62,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from resnet_desktop.core.library.similar import duplicate_groups, normalize
+    from resnet_desktop.core.library.api import find_duplicates
+    from resnet_desktop.core.work import drive
 
-    folders = [f.absolute() for f in args.folders]
-    done = index_inputs("duplicates", args, folders)
+    fp32_only(args, "duplicates")
+    loaded = load_cli_model(args)
+    bar = ClassifyProgressLine(sys.stderr)
+    work = find_duplicates(loaded, lambda: open_cli_engine(args, loaded), args.folders, threshold=args.threshold)
     try:
-        _ids, paths, matrix = done.index.embeddings(done.model_id, folders)
+        found = drive(work, bar)
     finally:
-        done.run.close()
-    unit = normalize(matrix)
-    groups = duplicate_groups(unit, args.threshold)
+        bar.clear()
+    report_indexing("duplicates", found.indexing, loaded.source)
     listed = [
-        [{"path": str(paths[i]), "score": round(float(unit[i] @ unit[group[0]]), 6)} for i in group] for group in groups
+        [{"path": str(path), "score": round(score, 6)} for path, score in zip(group.paths, group.scores, strict=True)]
+        for group in found.groups
     ]
     if args.format == "json":
         json.dump(listed, sys.stdout, indent=1)
@@ -71,12 +85,11 @@ def run(args: argparse.Namespace) -> int:
         for number, group_items in enumerate(listed, start=1):
             print(f"Group {number} ({len(group_items)} photos):")
             for item in group_items:
-                print(f"  {item['score']:.4f}  {item['path']}")
-    in_groups = sum(len(g) for g in groups)
-    print(f"{len(groups)} group(s) of near-duplicates among {len(paths)} photos ({in_groups} photos).", file=sys.stderr)
-    if done.errors:
-        print(f"{len(done.errors)} file(s) could not be read:", file=sys.stderr)
-        for path, reason in done.errors.items():
-            print(f"  {path}: {reason}", file=sys.stderr)
-        return Exit.SOME_FAILED
-    return Exit.OK
+                print(printable(f"  {item['score']:.4f}  {item['path']}"))
+    in_groups = sum(len(g.paths) for g in found.groups)
+    print(
+        f"{len(found.groups)} group(s) of near-duplicates among {found.photos} photos ({in_groups} photos).",
+        file=sys.stderr,
+    )
+    report_unreadable(found.indexing)
+    return Exit.SOME_FAILED if found.indexing.errors else Exit.OK

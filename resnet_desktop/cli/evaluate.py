@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from resnet_desktop.cli.common import (
     DEVICE_HELP,
@@ -23,6 +23,10 @@ from resnet_desktop.cli.common import (
     model_refs,
     positive_int,
 )
+
+if TYPE_CHECKING:
+    from resnet_desktop.core.evaluate.api import EvaluationReport
+    from resnet_desktop.core.models.ref import ModelRef
 
 EPILOG = """\
 labeled folder: one subfolder per class, images inside (subfolders below are included). For a
@@ -100,17 +104,9 @@ def run(args: argparse.Namespace) -> int:
     output: Path | None = args.output
     if output is not None:
         check_output(output, args.force, inputs=[args.folder])
-    from resnet_desktop.core.evaluate import labels
-
-    mapping = labels.read_mapping(args.map) if args.map is not None else None
-    choices = model_refs(args)
-    if args.threads is not None:
-        import torch
-
-        torch.set_num_threads(args.threads)
     bar = ProgressLine(sys.stderr)
     try:
-        text, reports = _evaluate(args, choices, mapping, bar)
+        text, reports = _evaluate(args, model_refs(args), bar)
     except KeyboardInterrupt:
         bar.clear()
         print("Interrupted; no report was written.", file=sys.stderr)
@@ -130,22 +126,21 @@ def run(args: argparse.Namespace) -> int:
     return Exit.SOME_FAILED if failed else Exit.OK
 
 
-def _evaluate(args: argparse.Namespace, choices: list[Any], mapping: Any, bar: ProgressLine) -> tuple[str, list[Any]]:
-    from resnet_desktop.core.evaluate import text as render
-    from resnet_desktop.core.evaluate.compare import ComparisonRow, ModelProgress, compare_models
-    from resnet_desktop.core.evaluate.report import EvaluationReport
+def _evaluate(args: argparse.Namespace, refs: list[ModelRef], bar: ProgressLine) -> tuple[str, list[EvaluationReport]]:
+    from resnet_desktop.core.evaluate.api import ComparisonRow, EvaluationReport, ModelProgress, evaluate_models
 
     reports: list[EvaluationReport] = []
     rows: list[ComparisonRow] = []
-    for item in compare_models(
-        choices,
+    for item in evaluate_models(
+        refs,
         args.folder,
         device=args.device,
         batch_size=args.batch_size,
-        mapping=mapping,
+        mapping_file=args.map,
         target_accuracy=args.target_accuracy,
         top_losses=args.top_losses,
-        latency_repeats=10 if len(choices) > 1 else 1,
+        latency_repeats=10 if len(refs) > 1 else 1,
+        threads=args.threads,
     ):
         if isinstance(item, ModelProgress):
             if item.step == "loading" and item.total > 1:
@@ -168,7 +163,9 @@ def _evaluate(args: argparse.Namespace, choices: list[Any], mapping: Any, bar: P
             "reports": [r.to_dict() for r in reports],
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n", reports
-    parts = [render.report_text(r) for r in reports]
+    from resnet_desktop.core.evaluate.api import comparison_text, report_text
+
+    parts = [report_text(r) for r in reports]
     if len(reports) > 1:
-        parts.append(render.comparison_text(rows))
+        parts.append(comparison_text(rows))
     return "\n".join(parts), reports

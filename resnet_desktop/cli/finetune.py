@@ -113,8 +113,9 @@ def format_report(result: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     """Validate, train, report, save. Returns the exit code."""
     from resnet_desktop.core.errors import WeightsError
-    from resnet_desktop.core.finetune.run import FineTuneSettings, run_fine_tune, scan_dataset
+    from resnet_desktop.core.finetune.api import FineTuneSettings, fine_tune, scan_dataset
     from resnet_desktop.core.models.ref import resolve
+    from resnet_desktop.core.work import drive
 
     output: Path = args.output
     check_output(output, force=False, suffix=".safetensors", inputs=[args.folder])  # model files are never overwritten
@@ -147,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{name} {n}" for name, n in scan.counts.items())
     print(f"{len(scan.classes)} classes, {scan.total} images: {counts}", file=sys.stderr)
     try:
-        result = run_fine_tune(scan, settings, progress=_progress_printer(sys.stderr))
+        result = drive(fine_tune(scan, settings), _progress_printer(sys.stderr))
     except KeyboardInterrupt:
         print("\ncancelled; nothing was saved", file=sys.stderr)
         return Exit.INTERRUPTED

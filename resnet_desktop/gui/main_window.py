@@ -37,11 +37,11 @@ from resnet_desktop.gui.classify.parquet_import import ParquetImport
 from resnet_desktop.gui.classify.preview import PreviewPanel
 from resnet_desktop.gui.classify.results_model import ResultsModel
 from resnet_desktop.gui.classify.results_view import ResultsPanel
-from resnet_desktop.gui.classify.service import ClassifyJob, ModelInfo, ModelService
 from resnet_desktop.gui.classify.toolbar import ModelToolbar
 from resnet_desktop.gui.common import dialogs
 from resnet_desktop.gui.common.banner import Banner
 from resnet_desktop.gui.common.dropzone import DropOverlay, DropTarget, EmptyState
+from resnet_desktop.gui.common.model_service import ClassifyJob, ModelInfo, ModelService
 from resnet_desktop.gui.common.shortcuts import keep_shortcuts
 from resnet_desktop.gui.common.side_panel import make_room_for_tab
 from resnet_desktop.gui.common.status import StatusBar

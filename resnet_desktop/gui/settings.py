@@ -12,8 +12,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow, QSplitter
 
 from resnet_desktop.core.errors import WeightsError
-from resnet_desktop.core.models.ref import ModelRef, looks_like_file
-from resnet_desktop.core.models.spec import V1_SUFFIX
+from resnet_desktop.core.models.ref import V1_SUFFIX, ModelRef, looks_like_file
 
 ORGANIZATION = "ResNet Desktop"
 APPLICATION = "ResNet Desktop"

@@ -20,7 +20,7 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from resnet_desktop.core.models.ref import ModelRef
-from resnet_desktop.gui.classify import service as service_module
+from resnet_desktop.gui.common import model_service as service_module
 from tests.gui.harness import Person, excepthook_spy, plain
 
 #: Actions whose effect is to end the session: checked last, on their own.

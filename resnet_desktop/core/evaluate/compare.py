@@ -6,21 +6,18 @@ at batch 1, and dropped before the next one loads, so only one is in memory at a
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from resnet_desktop.core.evaluate import speed
 from resnet_desktop.core.evaluate.metrics import DEFAULT_TARGET_ACCURACY
+from resnet_desktop.core.evaluate.records import ComparisonRow, ModelProgress
 from resnet_desktop.core.evaluate.report import EvaluationReport
 from resnet_desktop.core.evaluate.run import evaluate_folder
-from resnet_desktop.core.inference.records import Progress
 from resnet_desktop.core.models.ref import ModelRef, load
 
 if TYPE_CHECKING:
@@ -28,50 +25,6 @@ if TYPE_CHECKING:
 
 #: Batch-1 calls timed per model in a comparison (after two warm-up calls).
 LATENCY_REPEATS = 10
-
-
-@dataclass(frozen=True)
-class ModelProgress:
-    """Progress of model ``index`` of ``total``: ``step`` is "loading" or "evaluating" (with ``progress``)."""
-
-    label: str
-    index: int
-    total: int
-    step: str
-    progress: Progress | None = None
-
-
-@dataclass(frozen=True)
-class ComparisonRow:
-    """One line of the comparison table."""
-
-    label: str
-    top1: float
-    top5: float
-    ece: float
-    images_per_second: float
-    latency_ms: float
-    peak_memory_mb: float | None
-    params: int
-    gflops: float
-    file_size_mb: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
-
-
-COLUMNS = (
-    ("label", "model"),
-    ("top1", "top-1"),
-    ("top5", "top-5"),
-    ("ece", "ECE"),
-    ("images_per_second", "images/s"),
-    ("latency_ms", "ms/image (batch 1)"),
-    ("peak_memory_mb", "peak MiB"),
-    ("params", "params (M)"),
-    ("gflops", "GFLOPs"),
-    ("file_size_mb", "file MiB"),
-)
 
 
 def compare_models(
@@ -132,30 +85,3 @@ def compare_models(
             file_size_mb=speed.file_size_mb(loaded),
         )
         del engine, loaded
-
-
-def cell_text(row: ComparisonRow, key: str) -> str:
-    """How the table shows one value (CLI and GUI alike)."""
-    value = getattr(row, key)
-    if value is None:
-        return "n/a"
-    if key in ("top1", "top5"):
-        return f"{value:.1%}"
-    if key == "ece":
-        return f"{value:.3f}"
-    if key == "params":
-        return f"{value / 1e6:.1f}"
-    if isinstance(value, float):
-        return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
-    return str(value)
-
-
-def comparison_csv(rows: Sequence[ComparisonRow]) -> str:
-    """The comparison table as CSV (the GUI's export), raw values."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([key for key, _title in COLUMNS])
-    for row in rows:
-        data = row.to_dict()
-        writer.writerow(["" if data[key] is None else data[key] for key, _title in COLUMNS])
-    return out.getvalue()

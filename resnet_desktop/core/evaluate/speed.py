@@ -9,20 +9,18 @@ this machine, seeded random weights are used: the time does not depend on the va
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from resnet_desktop.core.errors import CancelledError, WeightsError
+from resnet_desktop.core.evaluate.records import BenchProgress, SpeedResult
 from resnet_desktop.core.models import spec
 from resnet_desktop.core.models.ref import ModelRef, load
 
@@ -36,43 +34,6 @@ V1_NOTE = (
     "weights). Published: v1.5 is about +0.5% top-1 and about 5% slower than v1."
 )
 RANDOM_NOTE = "random weights (no weights file on this machine): speed does not depend on the values"
-
-
-@dataclass
-class SpeedResult:
-    """One model's measurements (times in seconds or milliseconds, memory in MiB)."""
-
-    label: str
-    arch: str
-    weights: str
-    random_weights: bool
-    device: str
-    batch_size: int
-    load_s: float
-    images_per_second: float
-    latency_p50_ms: float
-    latency_p95_ms: float
-    peak_memory_mb: float | None
-    params: int
-    gflops: float
-    file_size_mb: float | None
-    published_acc1: float | None
-    published_acc5: float | None
-    published_entry: str | None
-    note: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()}
-
-
-@dataclass(frozen=True)
-class BenchProgress:
-    """Where a run is: which model (``index`` of ``total``) and which step."""
-
-    label: str
-    step: str
-    index: int
-    total: int
 
 
 class PeakMemory:
@@ -300,32 +261,3 @@ def bench(
         _check(cancel)
         yield BenchProgress(choice.label(), "measuring", index, len(choices))
         yield measure(choice, device, batch_size=batch_size, batches=batches, repeats=repeats, cancel=cancel)
-
-
-def ratios(results: Sequence[SpeedResult]) -> list[float]:
-    """Each result's images/s relative to the first one (the run's baseline)."""
-    if not results or results[0].images_per_second <= 0:
-        return [0.0 for _ in results]
-    base = results[0].images_per_second
-    return [r.images_per_second / base for r in results]
-
-
-def v1_pairs(results: Sequence[SpeedResult]) -> list[tuple[SpeedResult, SpeedResult]]:
-    """(v1, v1.5) pairs of the same depth that were both measured."""
-    by_arch = {r.arch: r for r in results}
-    return [
-        (by_arch[a], by_arch[spec.base_arch(a)])
-        for a in spec.V1_ARCHITECTURES
-        if a in by_arch and spec.base_arch(a) in by_arch
-    ]
-
-
-def results_csv(results: Sequence[SpeedResult]) -> str:
-    """One row per model, the ``SpeedResult`` fields as columns (the CLI's ``--format csv``, the GUI's export)."""
-    rows = [r.to_dict() for r in results]
-    out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return out.getvalue()

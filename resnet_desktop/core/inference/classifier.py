@@ -23,8 +23,8 @@ from resnet_desktop.core.inference import backend_rule, graph_store
 if TYPE_CHECKING:
     from resnet_desktop.core.inference.backend_rule import Plan
     from resnet_desktop.core.inference.fast import PhotoSet, Say
-    from resnet_desktop.core.inference.records import Prediction, Progress
     from resnet_desktop.core.inference.graph_store import StoredModel
+    from resnet_desktop.core.inference.records import Prediction, Progress
     from resnet_desktop.core.models.gate import GateResult
     from resnet_desktop.core.models.ref import ModelRef
     from resnet_desktop.core.models.spec import Preprocessing

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,9 @@ from resnet_desktop.core.inference.batching import decoded_batches
 from resnet_desktop.core.inference.pixels import decode_array, normalize_array
 from resnet_desktop.core.models import gate, int8
 from resnet_desktop.core.models.backbone import package_version
+from resnet_desktop.core.models.gate import PhotoSet as PhotoSet
+from resnet_desktop.core.models.gate import labeled_photos as labeled_photos
+from resnet_desktop.core.models.gate import split_photos as split_photos
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -34,12 +36,6 @@ if TYPE_CHECKING:
     from resnet_desktop.core.models.spec import Preprocessing
 
 logger = logging.getLogger(__name__)
-
-#: Every n-th photo calibrates; the rest verify (so there are always far more verifying).
-CALIBRATION_EVERY = 4
-MAX_CALIBRATION = 64
-#: Verification beyond this many photos only costs time (the gate's figure is already tight).
-MAX_VERIFICATION = 600
 
 Say = Callable[[str], None]
 #: A batch of normalised float32 pixels -> logits.
@@ -54,50 +50,6 @@ class FastModeRefused(SettingsError):
     def __init__(self, message: str, result: gate.GateResult) -> None:
         super().__init__(message)
         self.result = result
-
-
-@dataclass(frozen=True)
-class PhotoSet:
-    """The person's photos, split into calibration and verification; ``labels`` (class names, one
-    per verification photo, None where unknown) when the photos are labeled."""
-
-    calibration: list[Path]
-    verification: list[Path]
-    labels: list[str | None] | None = None
-
-    @property
-    def all(self) -> list[Path]:
-        return [*self.calibration, *self.verification]
-
-
-def split_photos(paths: Sequence[Path], labels: Sequence[str | None] | None = None) -> PhotoSet:
-    """Every ``CALIBRATION_EVERY``-th photo (sorted by path, up to ``MAX_CALIBRATION``) calibrates;
-    the others verify (up to ``MAX_VERIFICATION``). ``labels[i]`` belongs to ``paths[i]``."""
-    order = sorted(range(len(paths)), key=lambda i: str(paths[i]))
-    calibration_idx = order[::CALIBRATION_EVERY][:MAX_CALIBRATION]
-    chosen = set(calibration_idx)
-    verification_idx = [i for i in order if i not in chosen][:MAX_VERIFICATION]
-    return PhotoSet(
-        [Path(paths[i]) for i in calibration_idx],
-        [Path(paths[i]) for i in verification_idx],
-        [labels[i] for i in verification_idx] if labels is not None else None,
-    )
-
-
-def labeled_photos(folder: Path) -> PhotoSet:
-    """The photos in ``folder``, split; a photo in ``folder/<name>/...`` is labeled ``name`` (the gate
-    counts it for that class when the model has a class of that name)."""
-    from resnet_desktop.core.images import discover
-
-    folder = Path(folder)
-    paths = list(discover([folder]))
-    if not paths:
-        raise SettingsError(f"{folder}: no images found to calibrate and verify the fast model on")
-    names: list[str | None] = []
-    for path in paths:
-        parts = path.relative_to(folder).parts if path.is_relative_to(folder) else ()
-        names.append(parts[0] if len(parts) > 1 else None)
-    return split_photos(paths, names if any(n is not None for n in names) else None)
 
 
 def photo_set_id(photos: PhotoSet, preprocessing: Preprocessing, recipe: int8.Recipe) -> str:

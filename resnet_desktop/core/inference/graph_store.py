@@ -347,7 +347,7 @@ def remember(loaded: LoadedModel, refs: Sequence[ModelRef] = ()) -> StoredModel:
             keys.append(key)
     for key in keys:
         earlier = find_key(key)
-        stored = StoredModel(
+        entry = StoredModel(
             key=key,
             arch=loaded.arch,
             categories=list(loaded.categories),
@@ -362,11 +362,10 @@ def remember(loaded: LoadedModel, refs: Sequence[ModelRef] = ()) -> StoredModel:
             fast=earlier.fast if earlier is not None and earlier.backbone == backbone else {},
             last_fast=earlier.last_fast if earlier is not None and earlier.backbone == backbone else None,
         )
-        _write(stored)
-        first = first or stored
-    stored = first
-    if stored is None:  # no key at all (the file vanished meanwhile): still usable in this process
-        stored = StoredModel(
+        _write(entry)
+        first = first or entry
+    if first is None:  # no key at all (the file vanished meanwhile): still usable in this process
+        first = StoredModel(
             key="",
             arch=loaded.arch,
             categories=list(loaded.categories),
@@ -378,7 +377,7 @@ def remember(loaded: LoadedModel, refs: Sequence[ModelRef] = ()) -> StoredModel:
             custom_file=loaded.custom_file,
             meta=meta,
         )
-    return replace(stored, exported_now=exported)
+    return replace(first, exported_now=exported)
 
 
 def find_key(key: str) -> StoredModel | None:

@@ -1,7 +1,7 @@
 """Carry out an organize plan with its journal, finish one that was interrupted, or undo one.
 
 ``begin(plan)`` creates the destination and the journal (the whole plan, before anything moves).
-``apply(journal)`` is a generator of ``Progress`` that returns an ``Outcome``; run on a journal that
+``apply(journal)`` is a generator of ``OperationProgress`` that returns an ``Outcome``; run on a journal that
 is partly done (a crash, a kill, a full disk, a cancel) it finishes the plan: an operation whose
 ``start`` is on disk but not its ``done`` is looked at on disk (is the copy complete? did the rename
 happen?) and finished or redone, never done twice. ``undo(journal)`` reverses every operation, last
@@ -26,9 +26,10 @@ from resnet_desktop.core.atomic import reason, write_bytes
 from resnet_desktop.core.errors import OutputError, ResNetDesktopError, SettingsError, describe
 from resnet_desktop.core.library import fileops, journal, xmp
 from resnet_desktop.core.library.fileops import Fingerprint
-from resnet_desktop.core.library.journal import Outcome, Progress
+from resnet_desktop.core.library.journal import OperationProgress, Outcome
 from resnet_desktop.core.library.organize import Plan, SidecarOp, operation_to_dict
 from resnet_desktop.core.library.safe_names import numbered
+from resnet_desktop.core.work import drive
 
 #: File operations whose ``start`` lines share one fsync.
 BATCH = 64
@@ -350,7 +351,7 @@ def _where(op: dict[str, Any]) -> Path:
     return Path(op.get("source") or op.get("sidecar") or op.get("photo") or "?")
 
 
-def apply(path: Path, *, cancel: threading.Event | None = None) -> Generator[Progress, None, Outcome]:
+def apply(path: Path, *, cancel: threading.Event | None = None) -> Generator[OperationProgress, None, Outcome]:
     """Do (or finish) every operation of the journal's plan; yields after each one."""
     state = journal.read(path)
     if state.undone or any(e.get("type") == "undo" for e in state.events):
@@ -386,7 +387,7 @@ def apply(path: Path, *, cancel: threading.Event | None = None) -> Generator[Pro
                 if not _try_append(writer, {"type": "failed", "id": op_id, "reason": message}) or fatal:
                     outcome.stopped = message
                     break
-            yield Progress(outcome.done, outcome.total, len(outcome.problems), _where(op))
+            yield OperationProgress(outcome.done, outcome.total, len(outcome.problems), _where(op))
     return outcome
 
 
@@ -400,7 +401,7 @@ def _try_append(writer: journal.JournalWriter, record: dict[str, Any]) -> bool:
 
 def run(path: Path, *, cancel: threading.Event | None = None) -> Outcome:
     """``apply`` to the end without progress (tests, scripts)."""
-    return journal.drain(apply(path, cancel=cancel))
+    return drive(apply(path, cancel=cancel))
 
 
 def organize(plan: Plan, *, cancel: threading.Event | None = None) -> Outcome:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Generator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -212,7 +212,9 @@ def find_journals(folder: Path) -> list[Path]:
 
 
 @dataclass(frozen=True)
-class Progress:
+class OperationProgress:
+    """How far an organize (or its undo) has got: operations done of ``total``, and the one at hand."""
+
     done: int
     total: int
     failed: int
@@ -233,12 +235,3 @@ class Outcome:
     @property
     def finished(self) -> bool:
         return self.stopped is None and not self.cancelled
-
-
-def drain(steps: Generator[Progress, None, Outcome]) -> Outcome:
-    """Run an ``apply``/``undo`` generator to its end and return its outcome."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as stop:
-            return stop.value

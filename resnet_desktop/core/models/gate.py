@@ -15,9 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
+from resnet_desktop.core.errors import SettingsError
+
 MIN_PHOTOS = 100
+#: Every n-th photo calibrates; the rest verify (so there are always far more verifying).
+CALIBRATION_EVERY = 4
+MAX_CALIBRATION = 64
+#: Verification beyond this many photos only costs time (the gate's figure is already tight).
+MAX_VERIFICATION = 600
 MIN_AGREEMENT = 0.98
 MAX_CLASS_LOSS = 0.02
 
@@ -132,3 +140,47 @@ def judge(
         worst_class_photos=worst_photos,
         calibration_photos=calibration_photos,
     )
+
+
+@dataclass(frozen=True)
+class PhotoSet:
+    """The person's photos, split into calibration and verification; ``labels`` (class names, one
+    per verification photo, None where unknown) when the photos are labeled."""
+
+    calibration: list[Path]
+    verification: list[Path]
+    labels: list[str | None] | None = None
+
+    @property
+    def all(self) -> list[Path]:
+        return [*self.calibration, *self.verification]
+
+
+def split_photos(paths: Sequence[Path], labels: Sequence[str | None] | None = None) -> PhotoSet:
+    """Every ``CALIBRATION_EVERY``-th photo (sorted by path, up to ``MAX_CALIBRATION``) calibrates;
+    the others verify (up to ``MAX_VERIFICATION``). ``labels[i]`` belongs to ``paths[i]``."""
+    order = sorted(range(len(paths)), key=lambda i: str(paths[i]))
+    calibration_idx = order[::CALIBRATION_EVERY][:MAX_CALIBRATION]
+    chosen = set(calibration_idx)
+    verification_idx = [i for i in order if i not in chosen][:MAX_VERIFICATION]
+    return PhotoSet(
+        [Path(paths[i]) for i in calibration_idx],
+        [Path(paths[i]) for i in verification_idx],
+        [labels[i] for i in verification_idx] if labels is not None else None,
+    )
+
+
+def labeled_photos(folder: Path) -> PhotoSet:
+    """The photos in ``folder``, split; a photo in ``folder/<name>/...`` is labeled ``name`` (the gate
+    counts it for that class when the model has a class of that name)."""
+    from resnet_desktop.core.images import discover
+
+    folder = Path(folder)
+    paths = list(discover([folder]))
+    if not paths:
+        raise SettingsError(f"{folder}: no images found to calibrate and verify the fast model on")
+    names: list[str | None] = []
+    for path in paths:
+        parts = path.relative_to(folder).parts if path.is_relative_to(folder) else ()
+        names.append(parts[0] if len(parts) > 1 else None)
+    return split_photos(paths, names if any(n is not None for n in names) else None)

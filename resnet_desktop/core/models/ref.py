@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING
 from resnet_desktop.core.errors import WeightsError, WrongArchitectureError
 from resnet_desktop.core.models import spec
 from resnet_desktop.core.models.spec import FILE_SUFFIXES as FILE_SUFFIXES
+from resnet_desktop.core.models.spec import V1_SUFFIX as V1_SUFFIX
 from resnet_desktop.core.models.spec import looks_like_file as looks_like_file
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: zoo imports torch
     from resnet_desktop.core.models.weights import ProgressFn
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.models.zoo import LoadedModel as LoadedModel
 
 KNOWN_ARCHITECTURES = spec.ARCHITECTURES + spec.V1_ARCHITECTURES
 DEFAULT_WEIGHTS = "DEFAULT"

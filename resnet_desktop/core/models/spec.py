@@ -34,6 +34,9 @@ MAX_IMAGE_SIDE = 1024
 MAX_ABS_MEAN = 10.0
 STD_RANGE = (1e-3, 100.0)
 INTERPOLATIONS = ("nearest", "nearest-exact", "bilinear", "bicubic", "box", "hamming", "lanczos")
+#: What ``export`` writes, and at which numeric precision.
+EXPORT_FORMATS = ("onnx", "torchscript")
+EXPORT_PRECISIONS = ("fp32", "fp16", "int8-dynamic", "int8-static")
 #: What a weights or model file may be called (the one list). A ``.json`` is our model file's sidecar
 #: (its weights are the ``.safetensors`` next to it).
 FILE_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors", ".json")

@@ -15,10 +15,10 @@ from PySide6.QtWidgets import QWidget
 
 from resnet_desktop.core.errors import CancelledError, DeviceError, ResNetDesktopError, WeightsMissingError, describe
 from resnet_desktop.core.models.ref import ModelRef
-from resnet_desktop.gui.classify.service import Catalog, ModelInfo, ModelService
 from resnet_desktop.gui.classify.toolbar import ModelToolbar
 from resnet_desktop.gui.common import dialogs
 from resnet_desktop.gui.common.banner import Banner
+from resnet_desktop.gui.common.model_service import Catalog, ModelInfo, ModelService
 from resnet_desktop.gui.common.status import StatusBar
 from resnet_desktop.gui.settings import AppSettings
 

@@ -23,9 +23,9 @@ from resnet_desktop.gui.common.tasks import Task, TaskRunner
 from resnet_desktop.gui.settings import BACKENDS, AppSettings
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.models.export import ExportResult
-    from resnet_desktop.gui.classify.service import ModelInfo, ModelService
+    from resnet_desktop.core.models.api import ExportResult
     from resnet_desktop.gui.common.banner import Banner
+    from resnet_desktop.gui.common.model_service import ModelInfo, ModelService
     from resnet_desktop.gui.common.status import StatusBar
 
 BACKEND_LABELS = {

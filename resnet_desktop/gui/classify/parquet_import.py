@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 def _read(path: Path, _ctx: TaskContext) -> list[Prediction]:
-    from resnet_desktop.core.cluster.results import read_results
+    from resnet_desktop.core.cluster.api import read_results
 
     return read_results(path)
 

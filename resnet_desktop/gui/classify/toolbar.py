@@ -12,7 +12,7 @@ from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QToolBar, QWidget
 
 from resnet_desktop.core.models.ref import ModelRef, looks_like_file
-from resnet_desktop.gui.classify.service import Catalog
+from resnet_desktop.gui.common.model_service import Catalog
 
 OPEN_FILE = "__open_model_file__"
 

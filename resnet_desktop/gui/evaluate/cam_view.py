@@ -10,7 +10,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QDialog, QGridLayout, QLabel, QWidget
 
 if TYPE_CHECKING:
-    from resnet_desktop.gui.evaluate.jobs import CamPair
+    from resnet_desktop.core.explain.api import CamPair
 
 
 def pixmap(rgb: np.ndarray) -> QPixmap:

@@ -31,10 +31,8 @@ from resnet_desktop.gui.evaluate.models_list import ModelList
 from resnet_desktop.gui.evaluate.report_view import ReportView, number, table
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.evaluate.compare import ComparisonRow
-    from resnet_desktop.core.evaluate.report import EvaluationReport
-    from resnet_desktop.core.models.ref import ModelRef
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.evaluate.api import ComparisonRow, EvaluationReport
+    from resnet_desktop.core.models.ref import LoadedModel, ModelRef
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -216,8 +214,7 @@ class EvaluatePanel(QWidget):
             self.progress.setRange(0, 0)
 
     def _on_item(self, item: Any) -> None:
-        from resnet_desktop.core.evaluate.compare import ComparisonRow, ModelProgress
-        from resnet_desktop.core.evaluate.report import EvaluationReport
+        from resnet_desktop.core.evaluate.api import ComparisonRow, EvaluationReport, ModelProgress
 
         if isinstance(item, ModelProgress):
             p = item.progress
@@ -268,7 +265,7 @@ class EvaluatePanel(QWidget):
             self.view.show_report(self.reports[index])
 
     def _fill_comparison(self) -> None:
-        from resnet_desktop.core.evaluate.compare import COLUMNS, cell_text
+        from resnet_desktop.core.evaluate.api import COLUMNS, cell_text
 
         self.compare_table.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
@@ -312,7 +309,7 @@ class EvaluatePanel(QWidget):
         """CSV of the comparison table + PNG of its chart."""
         if not self.rows:
             return None
-        from resnet_desktop.core.evaluate.compare import comparison_csv
+        from resnet_desktop.core.evaluate.api import comparison_csv
 
         if path is None:
             start = str((self.folder() or Path.home()) / "comparison.csv")

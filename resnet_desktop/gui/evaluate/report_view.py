@@ -28,7 +28,7 @@ from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.evaluate.charts import ConfusionPlot, ReliabilityPlot, SweepPlot
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.evaluate.report import EvaluationReport, ImageResult
+    from resnet_desktop.core.evaluate.api import EvaluationReport, ImageResult
 
 
 def number(text: str) -> QTableWidgetItem:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_desktop.core.errors import OutputError, describe
+from resnet_desktop.core.evaluate.api import SPEED_HEADER
 from resnet_desktop.core.models.ref import KNOWN_ARCHITECTURES, ModelRef
 from resnet_desktop.gui.common.tasks import Task, TaskRunner
 from resnet_desktop.gui.evaluate import export, jobs
@@ -31,7 +32,7 @@ from resnet_desktop.gui.evaluate.evaluate_panel import DEVICES
 from resnet_desktop.gui.evaluate.report_view import number, table
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.evaluate.speed import SpeedResult
+    from resnet_desktop.core.evaluate.api import SpeedResult
 
 DEFAULT_CHECKED = ("resnet18", "resnet50", "resnet50-v1")
 EXPLANATION = (
@@ -40,23 +41,12 @@ EXPLANATION = (
     "(stride 2 in the first 1x1 conv of each downsampling block) built from torchvision's v1.5; no ImageNet "
     "weights exist for them. Published: v1.5 is about +0.5% top-1 and about 5% slower."
 )
-HEADERS = [
-    "Model",
-    "Weights",
-    "Images/s",
-    "vs first",
-    "p50 ms",
-    "p95 ms",
-    "Load s",
-    "Peak MiB",
-    "Params (M)",
-    "GFLOPs",
-    "Published top-1/top-5",
-]
+#: core's bench columns (the CLI's table has the same), capitalised for the table header.
+HEADERS = [title[:1].upper() + title[1:] for title in SPEED_HEADER]
 
 
 class SpeedPanel(QWidget):
-    """Runs ``core.evaluate.speed.bench`` as one task."""
+    """Runs ``core.evaluate.api.bench`` as one task."""
 
     finished = Signal()
 
@@ -162,7 +152,7 @@ class SpeedPanel(QWidget):
             self.status.setText("Cancelling after the current measurement…")
 
     def _on_item(self, item: Any) -> None:
-        from resnet_desktop.core.evaluate.speed import BenchProgress
+        from resnet_desktop.core.evaluate.api import BenchProgress
 
         if isinstance(item, BenchProgress):
             self.status.setText(f"Timing {item.label} ({item.index + 1} of {item.total})…")
@@ -172,26 +162,10 @@ class SpeedPanel(QWidget):
         self._fill()
 
     def _fill(self) -> None:
-        from resnet_desktop.core.evaluate.speed import ratios
+        from resnet_desktop.core.evaluate.api import speed_cells
 
         self.table.setRowCount(len(self.results))
-        for row, (r, ratio) in enumerate(zip(self.results, ratios(self.results), strict=True)):
-            published = (
-                f"{r.published_acc1:.1f}/{r.published_acc5:.1f} ({r.published_entry})" if r.published_acc1 else "none"
-            )
-            cells = [
-                r.label,
-                r.weights,
-                f"{r.images_per_second:.1f}",
-                f"{ratio:.2f}x",
-                f"{r.latency_p50_ms:.1f}",
-                f"{r.latency_p95_ms:.1f}",
-                f"{r.load_s:.2f}",
-                "n/a" if r.peak_memory_mb is None else f"{r.peak_memory_mb:.0f}",
-                f"{r.params / 1e6:.1f}",
-                f"{r.gflops:.2f}",
-                published,
-            ]
+        for row, (r, cells) in enumerate(zip(self.results, speed_cells(self.results), strict=True)):
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text) if column in (0, 1, 10) else number(text)
                 item.setToolTip(r.note)
@@ -217,7 +191,7 @@ class SpeedPanel(QWidget):
     def export_results(self, path: Path | None = None) -> Path | None:
         if not self.results:
             return None
-        from resnet_desktop.core.evaluate.speed import results_csv
+        from resnet_desktop.core.evaluate.api import results_csv
 
         if path is None:
             path = export.ask_save_path(self, "Export Benchmark", str(Path.home() / "bench.csv"), "CSV (*.csv)", ".csv")

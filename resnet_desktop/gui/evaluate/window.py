@@ -23,9 +23,8 @@ from resnet_desktop.gui.evaluate.evaluate_panel import EvaluatePanel
 from resnet_desktop.gui.evaluate.speed_panel import SpeedPanel
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.evaluate.report import EvaluationReport, ImageResult
-    from resnet_desktop.core.models.ref import ModelRef
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.evaluate.api import EvaluationReport, ImageResult
+    from resnet_desktop.core.models.ref import LoadedModel, ModelRef
     from resnet_desktop.gui.settings import AppSettings
 
 

@@ -12,15 +12,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtWidgets import QComboBox
 
+from resnet_desktop.core.explain.api import compute_cam
 from resnet_desktop.gui.common.tasks import Work
 from resnet_desktop.gui.explain.detail import DetailSide
-from resnet_desktop.gui.explain.jobs import compute_cam
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.explain.activations import ActivationCache
-    from resnet_desktop.core.explain.gradcam import CamResult
-    from resnet_desktop.core.explain.hooks import LayerInfo
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.explain.api import ActivationCache, CamResult, LayerInfo
+    from resnet_desktop.core.models.ref import LoadedModel
 
 DEFAULT_CAM_LAYER = "layer4"
 Submit = Callable[[str, Work, Callable[[Any], object]], None]

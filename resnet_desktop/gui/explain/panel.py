@@ -29,20 +29,19 @@ from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QTreeView, QVBoxLayout, QWidget
 
 from resnet_desktop.core.errors import OutputError, describe
-from resnet_desktop.core.explain.heatmaps import apply_colormap
+from resnet_desktop.core.explain.api import Prepared, apply_colormap, fetch_layer, prepare
 from resnet_desktop.gui.common.tasks import TaskRunner, Work
 from resnet_desktop.gui.explain.cam import GradCamControl
 from resnet_desktop.gui.explain.detail import DetailSide, scaled_channel
 from resnet_desktop.gui.explain.export import ask_export_path, enlarge, write_png
 from resnet_desktop.gui.explain.grid import GridSide
-from resnet_desktop.gui.explain.jobs import Prepared, fetch_layer, prepare
 from resnet_desktop.gui.explain.layout import NARROW_WIDTH, PanelLayout
 from resnet_desktop.gui.explain.state import ImageState
 from resnet_desktop.gui.explain.tree import NAME_ROLE, LayerTree
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.explain.gradcam import CamResult
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.explain.api import CamResult
+    from resnet_desktop.core.models.ref import LoadedModel
 
 DEFAULT_LAYER = "layer1"
 

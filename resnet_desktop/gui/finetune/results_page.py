@@ -32,7 +32,7 @@ from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.finetune.worker import FineTunePage, WorkerPage
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.models.export import ExportResult
+    from resnet_desktop.core.models.api import ExportResult
     from resnet_desktop.gui.common.tasks import TaskContext
 
 
@@ -285,9 +285,9 @@ class SavePage(WorkerPage):
         self._show_plain(f"Exporting {saved.name}…")
 
         def work(ctx: TaskContext) -> ExportResult:
-            from resnet_desktop.core.models.zoo import load_model
+            from resnet_desktop.core.models.ref import ModelRef, load
 
-            return export_work(load_model(weights=saved), path, format, ctx)
+            return export_work(load(ModelRef(file=saved)), path, format, ctx)
 
         self.run_task(
             work,

@@ -45,7 +45,7 @@ class SettingsPage(QWizardPage):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        from resnet_desktop.core.finetune.settings import FineTuneSettings
+        from resnet_desktop.core.finetune.api import FineTuneSettings
 
         defaults = FineTuneSettings()
         self.setTitle("Settings")
@@ -154,7 +154,7 @@ class SettingsPage(QWizardPage):
 
     def settings(self) -> Any:
         """The chosen :class:`FineTuneSettings` (arch/weights of the current model when chosen)."""
-        from resnet_desktop.core.finetune.settings import FineTuneSettings
+        from resnet_desktop.core.finetune.api import FineTuneSettings
 
         if self.use_current_model():
             arch = self.current.arch

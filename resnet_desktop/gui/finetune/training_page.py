@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import pyqtgraph as pg
@@ -24,7 +24,7 @@ from resnet_desktop.gui.common.tasks import TaskContext
 from resnet_desktop.gui.finetune.worker import WorkerPage
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.finetune.run import FineTuneResult, TrainProgress
+    from resnet_desktop.core.finetune.api import FineTuneResult, TrainProgress
 
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
 VAL_PEN = pg.mkPen("#ff7f0e", width=2)
@@ -116,12 +116,18 @@ class TrainingPage(WorkerPage):
         self.cancel_button.show()
         self.again_button.hide()
 
-        def work(ctx: TaskContext) -> Iterator[TrainProgress | FineTuneResult]:
-            from resnet_desktop.core.finetune.run import fine_tune
+        def work(ctx: TaskContext) -> Generator[TrainProgress, None, FineTuneResult]:
+            from resnet_desktop.core.finetune.api import fine_tune
 
             return fine_tune(scan, settings, loaded=loaded, cancel=ctx.cancel)
 
-        self.run_task(work, on_yielded=self._on_item, on_failed=self._on_failed, on_finished=self._on_finished)
+        self.run_task(
+            work,
+            on_yielded=self._on_item,
+            on_returned=self._on_result,
+            on_failed=self._on_failed,
+            on_finished=self._on_finished,
+        )
         self.completeChanged.emit()
 
     def cancel(self) -> None:
@@ -144,12 +150,7 @@ class TrainingPage(WorkerPage):
 
     # -- events ------------------------------------------------------------------------------------
 
-    def _on_item(self, item: Any) -> None:
-        from resnet_desktop.core.finetune.run import FineTuneResult
-
-        if isinstance(item, FineTuneResult):
-            self._on_result(item)
-            return
+    def _on_item(self, item: TrainProgress) -> None:
         if item.epoch:
             self._add_epoch(item)
             self.progress.setRange(0, item.epochs)
@@ -160,7 +161,7 @@ class TrainingPage(WorkerPage):
         self.status.setText(item.message)
         self.eta.setText(format_eta(item.eta_s))
 
-    def _add_epoch(self, event: Any) -> None:
+    def _add_epoch(self, event: TrainProgress) -> None:
         self._epochs.append(event)
         x = list(range(1, len(self._epochs) + 1))
         self.train_loss.setData(x, [e.train_loss for e in self._epochs])
@@ -184,7 +185,7 @@ class TrainingPage(WorkerPage):
             self.table.setItem(row, column, cell)
         self.table.scrollToBottom()
 
-    def _on_result(self, result: Any) -> None:
+    def _on_result(self, result: FineTuneResult) -> None:
         self.result = result
         best = result.metrics.get("best_epoch")
         self.status.setText(

@@ -139,7 +139,7 @@ class ScanPage(WorkerPage):
         if folder is None:
             return
         self.status.setText(f"Scanning {folder}…")
-        from resnet_desktop.core.finetune.data import scan_dataset
+        from resnet_desktop.core.finetune.api import scan_dataset
 
         self.run_task(
             lambda ctx: scan_dataset(folder, cancel=ctx.cancel),

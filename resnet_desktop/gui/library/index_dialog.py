@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
@@ -17,22 +17,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_desktop.core.errors import describe
+from resnet_desktop.core.library.api import IndexInfo, clear_index, forget_folder, index_info
 from resnet_desktop.gui.common.dialogs import ask_yes_no
-from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
-
-if TYPE_CHECKING:
-    from resnet_desktop.core.library.index import IndexInfo
-
-
-def _on_index(work: Any) -> Any:
-    from resnet_desktop.core.library.index import LibraryIndexError, default_index_path, open_index
-
-    index = open_index()
-    if index is None:
-        raise LibraryIndexError(f"The library index is switched off ({default_index_path()}).")
-    with index:
-        work(index)
-        return index.info()
+from resnet_desktop.gui.common.tasks import TaskRunner
 
 
 class IndexDialog(QDialog):
@@ -57,17 +45,15 @@ class IndexDialog(QDialog):
         layout.addWidget(self.text)
         layout.addWidget(buttons)
         self.resize(560, 220)
-        self._run(lambda _index: None)
+        self._run(index_info)
 
-    def _run(self, work: Any) -> None:
+    def _run(self, work: Callable[[], IndexInfo]) -> None:
+        """Run one of core's index use cases on the dialog's thread; each returns the index's info."""
         self.forget_button.setEnabled(False)
         self.clear_button.setEnabled(False)
-
-        def run(_ctx: TaskContext) -> IndexInfo:
-            info: IndexInfo = _on_index(work)
-            return info
-
-        self.runner.submit(run, name="library index", on_returned=self._show_info, on_failed=self._failed)
+        self.runner.submit(
+            lambda _ctx: work(), name="library index", on_returned=self._show_info, on_failed=self._failed
+        )
 
     def _show_info(self, info: IndexInfo) -> None:
         self.info = info
@@ -80,8 +66,6 @@ class IndexDialog(QDialog):
         self.clear_button.setEnabled(True)
 
     def _failed(self, exc: BaseException) -> None:
-        from resnet_desktop.core.errors import describe
-
         self.text.setText(describe(exc))
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -95,7 +79,7 @@ class IndexDialog(QDialog):
                 return
             folder = Path(chosen)
         target = folder.absolute()
-        self._run(lambda index: index.forget(target))
+        self._run(lambda: forget_folder(target))
 
     def clear(self) -> None:
         if ask_yes_no(
@@ -104,4 +88,4 @@ class IndexDialog(QDialog):
             "Forget every stored result and embedding? Photos are not touched; they are classified again "
             "the next time they are opened.",
         ):
-            self._run(lambda index: index.clear())
+            self._run(clear_index)

@@ -23,9 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_desktop.core.errors import describe
-from resnet_desktop.core.library import apply as applier
-from resnet_desktop.core.library.journal import Outcome, Progress
-from resnet_desktop.core.library.organize import Plan, make_plan
+from resnet_desktop.core.library import api as library
+from resnet_desktop.core.library.api import OperationProgress, Outcome, Plan, make_plan
 from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.library.organize_options import OptionsForm
@@ -34,7 +33,7 @@ from resnet_desktop.gui.library.organize_preview import PlanTree
 if TYPE_CHECKING:
     from collections.abc import Generator, Sequence
 
-    from resnet_desktop.core.inference.records import Prediction
+    from resnet_desktop.core.inference.api import Prediction
 
 LAST_JOURNAL_KEY = "organize/last_journal"
 
@@ -160,14 +159,14 @@ class OrganizeDialog(QDialog):
         folders, files = self.tree.excluded()
         options, rows, resume = self.options.options(), self.rows, self.journal
 
-        def work(ctx: TaskContext) -> Generator[Path | Progress, None, Outcome]:
+        def work(ctx: TaskContext) -> Generator[Path | OperationProgress, None, Outcome]:
             if resume is not None and self.outcome is not None and not self.outcome.finished:
                 path = resume  # finish the one that was stopped
             else:
                 plan = make_plan(rows, dest, options, exclude_folders=folders, exclude_files=files)
-                path = applier.begin(plan)
+                path = library.begin(plan)
             yield path
-            outcome = yield from applier.apply(path, cancel=ctx.cancel)
+            outcome = yield from library.apply(path, cancel=ctx.cancel)
             return outcome
 
         self._returned = False
@@ -183,7 +182,7 @@ class OrganizeDialog(QDialog):
             on_finished=self._on_finished,
         )
 
-    def _on_step(self, item: Path | Progress) -> None:
+    def _on_step(self, item: Path | OperationProgress) -> None:
         if isinstance(item, Path):
             self.journal = item
             self.settings.setValue(LAST_JOURNAL_KEY, str(item))

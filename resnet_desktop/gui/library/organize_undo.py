@@ -18,8 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_desktop.core.errors import describe
-from resnet_desktop.core.library import undo
-from resnet_desktop.core.library.journal import Outcome, Progress
+from resnet_desktop.core.library.api import OperationProgress, Outcome, undo
 from resnet_desktop.gui.common.tasks import TaskRunner
 
 
@@ -57,7 +56,7 @@ class UndoDialog(QDialog):
         layout.addWidget(self.buttons)
         self._runner = TaskRunner(self, name="organize undo")
         self._runner.submit(
-            lambda ctx: undo.undo(journal, cancel=ctx.cancel),
+            lambda ctx: undo(journal, cancel=ctx.cancel),
             name="undo",
             on_yielded=self._on_step,
             on_returned=self._on_done,
@@ -69,7 +68,7 @@ class UndoDialog(QDialog):
     def busy(self) -> bool:
         return self._runner.busy
 
-    def _on_step(self, item: Progress) -> None:
+    def _on_step(self, item: OperationProgress) -> None:
         self.progress.setRange(0, item.total)
         self.progress.setValue(item.done + item.failed)
 

@@ -4,8 +4,9 @@ Everything runs as tasks of one single-thread ``TaskRunner`` (``gui.common.tasks
 loads and classification jobs happen one after another in arrival order and the engine is only
 ever used by that thread. Cancelling goes through each task's ``threading.Event``, which the core
 checks between batches. ``ModelService`` queues jobs behind the running one and until a model is
-ready, and shuts everything down cleanly; the GUI only sees its signals. The work itself (and the
-catalog and job records) is in ``service_work``.
+ready, and shuts everything down cleanly; the GUI only sees its typed signals. The work itself (and
+the job record) is in ``model_work``; it lives in ``gui.common`` because every room of the app uses
+the one loaded model (classify, features, library, the model lab, the wizard).
 """
 
 from __future__ import annotations
@@ -14,27 +15,29 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from resnet_desktop.core.inference.records import Progress
 from resnet_desktop.core.models.ref import ModelRef, ref_of
 
 # The work functions are looked up in this module when a task starts (``load_and_place(...)`` inside
-# the lambdas), so replacing ``service.load_and_place`` (tests do) reaches the worker.
-from resnet_desktop.gui.classify.service_work import MIN_EMIT_INTERVAL_S as MIN_EMIT_INTERVAL_S
-from resnet_desktop.gui.classify.service_work import Catalog as Catalog
-from resnet_desktop.gui.classify.service_work import ClassifyJob as ClassifyJob
-from resnet_desktop.gui.classify.service_work import build_catalog, new_id
-from resnet_desktop.gui.classify.service_work import classify_stream as classify_stream
-from resnet_desktop.gui.classify.service_work import count_files as count_files
-from resnet_desktop.gui.classify.service_work import job_files as job_files
-from resnet_desktop.gui.classify.service_work import load_and_place as load_and_place
+# the lambdas), so replacing ``model_service.load_and_place`` (tests do) reaches the worker.
+from resnet_desktop.gui.common.model_work import MIN_EMIT_INTERVAL_S as MIN_EMIT_INTERVAL_S
+from resnet_desktop.gui.common.model_work import Catalog as Catalog
+from resnet_desktop.gui.common.model_work import ClassifyJob as ClassifyJob
+from resnet_desktop.gui.common.model_work import build_catalog, new_id
+from resnet_desktop.gui.common.model_work import classify_stream as classify_stream
+from resnet_desktop.gui.common.model_work import count_files as count_files
+from resnet_desktop.gui.common.model_work import load_and_place as load_and_place
 from resnet_desktop.gui.common.tasks import Task, TaskRunner
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.engine import Engine
-    from resnet_desktop.core.models.zoo import LoadedModel
+    import torch
+
+    from resnet_desktop.core.inference.api import Engine
+    from resnet_desktop.core.models.ref import LoadedModel
 
 logger = logging.getLogger(__name__)
 
@@ -70,17 +73,17 @@ class ModelService(QObject):
     """GUI-side owner of the inference thread: load models, queue jobs, cancel, shut down."""
 
     stage = Signal(str)
-    catalogReady = Signal(object)
+    catalogReady = Signal(Catalog)
     loadProgress = Signal(int, int)  # done bytes, total bytes (-1 unknown)
-    modelReady = Signal(object)  # ModelInfo
-    modelFailed = Signal(object)  # the exception (a core error type; CancelledError when cancelled)
-    jobQueued = Signal(object)
-    jobStarted = Signal(object, int)  # job, total files (-1: still counting)
-    jobTotal = Signal(object, int)  # job, total files
-    predictions = Signal(object, list)  # job, [Prediction]
-    jobProgress = Signal(object, object)  # job, core Progress
-    jobFinished = Signal(object, bool)  # job, cancelled
-    jobFailed = Signal(object, object)  # job, exception
+    modelReady = Signal(ModelInfo)
+    modelFailed = Signal(BaseException)  # a core error type; CancelledError when cancelled
+    jobQueued = Signal(ClassifyJob)
+    jobStarted = Signal(ClassifyJob, int)  # job, total files (-1: still counting)
+    jobTotal = Signal(ClassifyJob, int)  # job, total files
+    predictions = Signal(ClassifyJob, list)  # job, [Prediction]
+    jobProgress = Signal(ClassifyJob, Progress)
+    jobFinished = Signal(ClassifyJob, bool)  # job, cancelled
+    jobFailed = Signal(ClassifyJob, BaseException)
     busyChanged = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -101,7 +104,7 @@ class ModelService(QObject):
     # -- lifecycle -----------------------------------------------------------------------------
 
     @property
-    def engine_model(self) -> Any:
+    def engine_model(self) -> torch.nn.Module | None:
         """The module the inference thread actually runs (the engine's inference copy), or None."""
         return self._engine.model if self._engine is not None else None
 
