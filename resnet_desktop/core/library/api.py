@@ -55,6 +55,7 @@ from resnet_desktop.core.library.queries import (
     reopen_folder,
     reopen_last_session,
     require_index,
+    your_photos,
 )
 from resnet_desktop.core.library.sessions import Reopened
 from resnet_desktop.core.library.similar import DUPLICATE_THRESHOLD, Neighbour
@@ -108,4 +109,5 @@ __all__ = [
     "reopen_last_session",
     "require_index",
     "undo",
+    "your_photos",
 ]

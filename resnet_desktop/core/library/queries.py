@@ -25,7 +25,6 @@ from resnet_desktop.core.library.sessions import Reopened
 
 if TYPE_CHECKING:
     from resnet_desktop.core.library.identity import DescribedModel
-    from resnet_desktop.core.models.zoo import LoadedModel
 
 
 def index_switched_off_message() -> str:
@@ -70,6 +69,16 @@ def identity_of(loaded: DescribedModel, precision: str = "fp32") -> ModelIdentit
     return identity
 
 
+def your_photos(limit: int = 1000) -> list[Path]:
+    """The person's own photos the index knows (classified most recently first, still on disk): what
+    the app's Fast Mode calibrates and verifies on. Empty when the index is off or cannot be read."""
+    index, _notices = optional_index()
+    if index is None:
+        return []
+    with index:
+        return [path for path in index.recent_files(limit) if path.is_file()]
+
+
 # -- the index's own use cases (Help > Library Index…, File > Reopen…) --------------------------
 
 
@@ -99,7 +108,7 @@ def reopen_last_session() -> Reopened | None:
         return sessions.reopen_last(index)
 
 
-def reopen_folder(folder: Path, loaded: LoadedModel | None = None, topk: int = 5) -> Reopened:
+def reopen_folder(folder: Path, loaded: DescribedModel | None = None, topk: int = 5) -> Reopened:
     """What the index holds at or below ``folder``: with ``loaded``'s results, else the model with most there."""
     with require_index() as index:
         model_id = int(index.model_id(identity_of(loaded))) if loaded is not None else None

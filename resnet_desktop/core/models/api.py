@@ -13,14 +13,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from resnet_desktop.core.errors import SettingsError
-from resnet_desktop.core.models.gate import PhotoSet, labeled_photos
+from resnet_desktop.core.models.gate import PhotoSet, labeled_photos, split_photos
 from resnet_desktop.core.models.spec import EXPORT_FORMATS, EXPORT_PRECISIONS
 
 if TYPE_CHECKING:  # these import torch
     from resnet_desktop.core.models.export import ExportResult as ExportResult
     from resnet_desktop.core.models.zoo import LoadedModel
 
-__all__ = ["FORMATS", "PRECISIONS", "PhotoSet", "check_int8_photos", "export_model", "info_dict", "labeled_photos"]
+__all__ = [
+    "FORMATS",
+    "PRECISIONS",
+    "PhotoSet",
+    "check_int8_photos",
+    "export_model",
+    "info_dict",
+    "labeled_photos",
+    "split_photos",
+]
 
 FORMATS = EXPORT_FORMATS
 PRECISIONS = EXPORT_PRECISIONS

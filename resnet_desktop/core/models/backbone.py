@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from importlib import metadata
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy and importlib.metadata load on first use: the window imports this module
+    import numpy as np
     from numpy.typing import NDArray
 
 OPSET = 17
@@ -29,6 +27,8 @@ HEAD_PREFIX = "fc."
 
 def package_version(name: str) -> str:
     """An installed package's version without importing it ("missing" when it is not installed)."""
+    from importlib import metadata
+
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
@@ -42,6 +42,8 @@ def exporter_version() -> str:
 
 def backbone_digest(tensors: Iterable[tuple[str, NDArray[np.generic]]]) -> str:
     """sha256 of every backbone parameter and buffer (name, dtype, shape, bytes), ``fc`` left out."""
+    import numpy as np
+
     digest = hashlib.sha256()
     for name, array in sorted(tensors, key=lambda item: item[0]):
         if name.startswith(HEAD_PREFIX):
@@ -54,6 +56,8 @@ def backbone_digest(tensors: Iterable[tuple[str, NDArray[np.generic]]]) -> str:
 
 def head_of(tensors: Mapping[str, NDArray[np.generic]]) -> tuple[NDArray[np.float32], NDArray[np.float32]] | None:
     """``fc``'s weight ``(classes, features)`` and bias as float32, or None when there is no linear head."""
+    import numpy as np
+
     weight, bias = tensors.get(HEAD_WEIGHT), tensors.get(HEAD_BIAS)
     if weight is None or weight.ndim != 2:
         return None

@@ -176,6 +176,8 @@ def labeled_photos(folder: Path) -> PhotoSet:
     from resnet_desktop.core.images import discover
 
     folder = Path(folder)
+    if not folder.is_dir():
+        raise SettingsError(f"{folder}: not a folder of photos")
     paths = list(discover([folder]))
     if not paths:
         raise SettingsError(f"{folder}: no images found to calibrate and verify the fast model on")

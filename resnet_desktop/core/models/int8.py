@@ -50,6 +50,8 @@ class Recipe:
     head_fp32: bool = True
     #: This many convolutions whose inputs lose most when quantised stay fp32.
     keep_fp32: int = 0
+    #: Quantise only the convolutions' inputs: residual additions, pooling and so the embedding stay fp32.
+    conv_only: bool = False
 
     def tag(self) -> str:
         """A short text that changes whenever the recipe does (part of cache keys)."""
@@ -59,6 +61,7 @@ class Recipe:
             "sym" if self.symmetric_activations else "asym",
             "head32" if self.head_fp32 else "head8",
             f"keep{self.keep_fp32}",
+            *(["convonly"] if self.conv_only else []),
         ]
         return "-".join(parts)
 
@@ -150,6 +153,7 @@ def _quantize(
         weight_type=QuantType.QInt8,
         calibrate_method=methods[recipe.calibration],
         nodes_to_exclude=exclude or None,
+        op_types_to_quantize=["Conv"] if recipe.conv_only else None,
         extra_options=extra,
     )
 

@@ -36,12 +36,12 @@ from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.api import Engine, Progress
+    from resnet_desktop.core.inference.api import Classifier, Progress, StoredModel
     from resnet_desktop.core.models.ref import LoadedModel
 
 ICON_SIZE = 96
 #: Makes the engine for the files the index does not know yet (called on the dialog's worker thread).
-EngineFactory = Callable[[], "Engine"]
+EngineFactory = Callable[[], "Classifier"]
 
 
 class _ThumbnailDialog(QDialog):
@@ -88,7 +88,7 @@ class SimilarDialog(_ThumbnailDialog):
     def __init__(
         self,
         photo: Path,
-        loaded: LoadedModel,
+        loaded: LoadedModel | StoredModel,
         engine: EngineFactory,
         thumbnails: ThumbnailLoader,
         parent: QWidget | None = None,
@@ -138,7 +138,7 @@ class DuplicatesDialog(_ThumbnailDialog):
     def __init__(
         self,
         folder: Path,
-        loaded: LoadedModel,
+        loaded: LoadedModel | StoredModel,
         engine: EngineFactory,
         thumbnails: ThumbnailLoader,
         parent: QWidget | None = None,
