@@ -108,12 +108,13 @@ def main(argv: list[str] | None = None) -> int:
             for run in range(1, args.runs + 1):
                 for backend in BACKENDS:  # alternating, so a burst of foreign load hits both
                     events = app_run(root, run, backend, args)
-                    for event, (seconds, torch_imported) in events.items():
+                    for event, (seconds, _torch) in events.items():
                         app[backend].setdefault(event, []).append(seconds)
                     torch_seen[backend].add(events["first_row"][1])
                     shown, ready, row = (events[e][0] for e in ("window_shown", "model_ready", "first_row"))
                     print(
-                        f"app run {run} {backend:<12} window {shown:.2f} s, model ready {ready:.2f} s, first row {row:.2f} s"
+                        f"app run {run} {backend:<12} window {shown:.2f} s, model ready {ready:.2f} s, "
+                        f"first row {row:.2f} s"
                     )
             print(f"\napp, {args.arch} weights={args.weights}, {args.runs} runs each, Qt platform {args.platform}:")
             for backend in BACKENDS:
