@@ -38,3 +38,30 @@ def resnet18_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sample_photos() -> list[Path]:
     """The real photographs shipped in assets/samples (public domain / CC0)."""
     return sorted(p for p in SAMPLES_DIR.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+
+
+@pytest.fixture(scope="session")
+def digits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """scikit-learn's handwritten digits drawn as images, in ``<part>/<digit>/``: ``train`` (25%),
+    ``gate`` (55%: fast mode calibrates on a quarter of it and is verified on the rest), ``test``."""
+    from tests.digits import make_digits_folders
+
+    root = tmp_path_factory.mktemp("digits")
+    return make_digits_folders(root, [("train", 0.25), ("gate", 0.55), ("test", 0.2)])
+
+
+@pytest.fixture(scope="session")
+def digits_model(digits: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A head taught on the digits over a seeded random-init resnet18, at 64 px (the digits are
+    64 px drawings; it keeps every forward cheap). Its int8 model genuinely agrees with fp32."""
+    from tests.digits import teach_digits
+
+    return teach_digits(digits["train"], tmp_path_factory.mktemp("digits-model") / "digits.safetensors")
+
+
+@pytest.fixture(scope="session")
+def tied_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model built so that int8 changes its answers: ten digit classes whose logits differ by a hair."""
+    from tests.digits import tied_digits_model
+
+    return tied_digits_model(tmp_path_factory.mktemp("tied-model") / "tied.safetensors")

@@ -49,3 +49,51 @@ def labeled_files(folder: Path) -> tuple[list[Path], list[int]]:
     """The PNGs under ``folder/<digit>/`` and their digit, in a stable order."""
     paths = sorted(folder.glob("*/*.png"))
     return paths, [int(p.parent.name) for p in paths]
+
+
+#: The digits are 64 px drawings: the models taught on them look at 64 px (resize 72, centre crop 64).
+RESIZE, CROP = 72, 64
+
+
+def _base_64px():  # type: ignore[no-untyped-def]
+    """Seeded random-init resnet18 with a 64 px preprocessing recipe (ImageNet mean/std)."""
+    import dataclasses
+
+    from resnet_desktop.core.models import zoo
+    from resnet_desktop.core.models.spec import Preprocessing
+
+    base = zoo.load_model("resnet18", "random")
+    prep = Preprocessing(RESIZE, CROP, base.preprocessing.mean, base.preprocessing.std)
+    return dataclasses.replace(base, preprocessing=prep)
+
+
+def teach_digits(train: Path, output: Path) -> Path:
+    """Teach a head on ``train`` (the app's own fine-tuning, head only) and save the model file."""
+    from resnet_desktop.core.finetune.run import fine_tune
+    from resnet_desktop.core.finetune.settings import FineTuneSettings
+    from resnet_desktop.core.work import drive
+
+    settings = FineTuneSettings(arch="resnet18", weights="random", device="cpu", head_threads=1)
+    result = drive(fine_tune(train, settings, loaded=_base_64px()))
+    result.save(output)
+    return output
+
+
+def tied_digits_model(output: Path) -> Path:
+    """The random resnet18 backbone with a head whose ten logits share one direction and differ only
+    by a hair: fp32's top-1 rests on differences far smaller than int8's rounding, so int8 changes it."""
+    import torch
+
+    from resnet_desktop.core.models.modelfile import ModelFileMeta, save_model_file
+
+    base = _base_64px()
+    model = base.model
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        shared = torch.randn((1, model.fc.in_features), generator=generator)
+        hair = torch.randn((10, model.fc.in_features), generator=generator) * 1e-4
+        model.fc = torch.nn.Linear(model.fc.in_features, 10)
+        model.fc.weight.copy_(shared + hair)
+        model.fc.bias.zero_()
+    meta = ModelFileMeta("resnet18", CLASS_NAMES, base.preprocessing.to_dict(), base_weights="random")
+    return save_model_file(output, model, meta)

@@ -122,7 +122,7 @@ def plan(
             raise SettingsError(missing)
         return Plan(requested, "onnxruntime", "fp32", "you chose ONNX Runtime")
     if accelerator is not None:
-        return Plan(requested, "torch", "fp32", f"auto: {accelerator} runs PyTorch")
+        return Plan(requested, "torch", "fp32", f"auto: the GPU ({accelerator}) runs PyTorch")
     if not has_ort:
         return Plan(requested, "torch", "fp32", "auto: ONNX Runtime is not installed")
     if measurement is None:

@@ -96,9 +96,7 @@ def select(
 
     ``torch_forward`` places the PyTorch model (only called when PyTorch runs or is measured).
     """
-    from resnet_desktop.core.devices import device_name
-
-    accelerator = device_name(device) if device.type != "cpu" else None
+    accelerator = str(device) if device.type != "cpu" else None
     threads = torch.get_num_threads()
     crop = loaded.preprocessing.crop_size
     remembered = backend_rule.remembered(loaded.arch, crop, threads)

@@ -52,6 +52,8 @@ class Recipe:
     keep_fp32: int = 0
     #: Quantise only the convolutions' inputs: residual additions, pooling and so the embedding stay fp32.
     conv_only: bool = False
+    #: The first convolution (whose input is the normalised photo itself) stays fp32.
+    stem_fp32: bool = False
 
     def tag(self) -> str:
         """A short text that changes whenever the recipe does (part of cache keys)."""
@@ -62,6 +64,7 @@ class Recipe:
             "head32" if self.head_fp32 else "head8",
             f"keep{self.keep_fp32}",
             *(["convonly"] if self.conv_only else []),
+            *(["stem32"] if self.stem_fp32 else []),
         ]
         return "-".join(parts)
 
@@ -216,6 +219,8 @@ def quantize(data: bytes, batches: Sequence[NDArray[np.float32]], recipe: Recipe
         source = preprocessed(data, folder)
         model = onnx.load(str(source))
         exclude = _gemm_nodes(model) if recipe.head_fp32 else []
+        if recipe.stem_fp32:
+            exclude += _conv_nodes(model)[:1]
         target = folder / "int8.onnx"
         _quantize(source, target, batches, recipe, exclude)
         if recipe.keep_fp32 > 0:

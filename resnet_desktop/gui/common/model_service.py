@@ -237,7 +237,8 @@ class ModelService(QObject):
             device_name=classifier.device_name,
             source=described.source,
             num_classes=len(described.categories),
-            notices=list(classifier.notices),
+            notices=list(classifier.notices)
+            + ([f"{value.fast_refused} Running fp32 instead."] if value.fast_refused is not None else []),
             backend=classifier.backend + (" int8" if classifier.precision == "fast" else ""),
             model=described,
             running=opened.describe(),
