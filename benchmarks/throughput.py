@@ -380,27 +380,35 @@ def compare_backends(
         for backend, precision in runs:
             name = f"{backend} {precision}" if precision == "fp32" else "onnxruntime int8"
             classify: object
+            default_overlap = True
             if backend == "torch":
                 engine = Engine(loaded, device, batch_size=batch, workers=workers, backend="torch")
                 model_rate = model_only(engine, seconds)
-                classify = engine
+                classify, default_overlap = engine, engine.overlap
             elif precision == "fp32":
                 runner = OrtRunner(remember(loaded), threads=threads, batch_size=batch, workers=workers)
                 model_rate = ort_model_only(runner, batch, loaded.preprocessing.crop_size, seconds)
-                classify = runner
+                classify, default_overlap = runner, runner.overlap
             else:
                 runner = fast_runner(loaded, paths, threads, batch, workers)
                 model_rate = ort_model_only(runner, batch, loaded.preprocessing.crop_size, seconds)
-                classify = runner
+                classify, default_overlap = runner, runner.overlap  # type: ignore[attr-defined]
             if args.model_only:
                 print(f"  {name:<22} model alone {model_rate:8.1f} images/s")
                 continue
-            engine_run(classify, paths[:batch])  # type: ignore[arg-type]  # warm-up
-            rate = max(engine_run(classify, paths) for _ in range(args.repeat))  # type: ignore[arg-type]
             limit = 1 / (1 / decode_rate + 1 / model_rate)
+            engine_run(classify, paths[:batch])  # type: ignore[arg-type]  # warm-up
+            rates = {}
+            for overlap in (True, False):  # decoding the next batches while the model runs, or not
+                classify.overlap = overlap  # type: ignore[attr-defined]
+                rates[overlap] = max(engine_run(classify, paths) for _ in range(args.repeat))  # type: ignore[arg-type]
+            classify.overlap = default_overlap  # type: ignore[attr-defined]
+            rate = rates[default_overlap]
             print(
                 f"  {name:<22} model alone {model_rate:7.1f}, limit {limit:6.1f}, engine {rate:6.1f} images/s "
-                f"= {rate / limit:.0%} of the {os.cpu_count()}-core limit"
+                f"= {rate / limit:.0%} of the {os.cpu_count()}-core limit "
+                f"(overlapped {rates[True]:.1f} = {rates[True] / limit:.0%}, in turn {rates[False]:.1f} = "
+                f"{rates[False] / limit:.0%})"
             )
     if hasattr(os, "getloadavg"):
         print(f"\nload average {os.getloadavg()[0]:.2f} after the run")

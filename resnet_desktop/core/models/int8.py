@@ -51,7 +51,7 @@ class Recipe:
     #: This many convolutions whose inputs lose most when quantised stay fp32.
     keep_fp32: int = 0
     #: Quantise only the convolutions' inputs: residual additions, pooling and so the embedding stay fp32.
-    conv_only: bool = False
+    conv_only: bool = True
     #: The first convolution (whose input is the normalised photo itself) stays fp32.
     stem_fp32: bool = False
 
