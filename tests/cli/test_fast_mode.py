@@ -48,8 +48,8 @@ def test_classify_fast_on_pytorch_is_a_usage_error(digits_model: Path, digits: d
     assert "fast mode is the int8 model, which only ONNX Runtime runs" in capsys.readouterr().err
 
 
-def test_export_int8_is_written_only_when_the_gate_passes(
-    tied_model: Path, digits_model: Path, digits: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_export_int8_refuses_a_model_whose_answers_change(
+    tied_model: Path, digits: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     refused = tmp_path / "tied-int8.onnx"
     common = ["--precision", "int8-static", "--calibration", str(digits["gate"])]
@@ -58,6 +58,11 @@ def test_export_int8_is_written_only_when_the_gate_passes(
     assert "The int8 model would change answers, so it was not written: refused: " in err
     assert not refused.exists()
 
+
+def test_export_int8_is_written_when_the_gate_passes(
+    digits_model: Path, digits: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ["--precision", "int8-static", "--calibration", str(digits["gate"])]
     written = tmp_path / "digits-int8.onnx"
     assert main(["export", "--model", str(digits_model), *common, "--output", str(written), "--json"]) == 0
     captured = capsys.readouterr()

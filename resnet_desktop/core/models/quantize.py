@@ -164,12 +164,14 @@ def reference_batches(
 def gate_file(loaded: LoadedModel, data: bytes, photos: PhotoSet) -> GateResult:
     """The quality gate of an int8 file: its top-1 against PyTorch fp32 on the verification photos."""
     sess = session(data)
+    module = graph_module(loaded.model)  # one eval copy for every batch
     index = {name: i for i, name in enumerate(loaded.categories)}
     reference: list[int] = []
     candidate: list[int] = []
     labels: list[int | None] = []
     for positions, batch in reference_batches(photos.verification, loaded.preprocessing):
-        reference += torch_logits(loaded, batch).argmax(dim=1).tolist()
+        with torch.inference_mode():
+            reference += module(batch)[0].argmax(dim=1).tolist()
         (logits,) = sess.run([LOGITS_NAME], {INPUT_NAME: batch.contiguous().numpy()})
         candidate += np.asarray(logits).argmax(axis=1).tolist()
         if photos.labels is not None:
