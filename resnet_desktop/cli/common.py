@@ -7,6 +7,7 @@ Kept free of heavy imports at module level so that ``resnet-desktop --help`` sta
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
@@ -114,6 +115,26 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
     return value
+
+
+def _number_between(text: str, low: float, high: float, *, low_open: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (low < value <= high if low_open else low <= value <= high):
+        raise argparse.ArgumentTypeError(f"expected a number between {low:g} and {high:g}, got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """argparse type: a number from 0 to 1 (a probability, an opacity)."""
+    return _number_between(text, 0.0, 1.0, low_open=False)
+
+
+def positive_fraction(text: str) -> float:
+    """argparse type: a number above 0 and at most 1 (a similarity, an accuracy to aim for)."""
+    return _number_between(text, 0.0, 1.0, low_open=True)
 
 
 #: The most images per batch any command accepts: more only costs memory (a batch of 1,000,000

@@ -20,6 +20,7 @@ from resnet_desktop.cli.common import (
     fp32_only,
     load_cli_model,
     open_cli_engine,
+    positive_fraction,
     printable,
     report_indexing,
     report_unreadable,
@@ -27,16 +28,6 @@ from resnet_desktop.cli.common import (
 
 #: The default similarity (core.library.similar.DUPLICATE_THRESHOLD); written here so --help imports nothing heavy.
 DUPLICATE_THRESHOLD = 0.95
-
-
-def _threshold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
-    return value
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -52,7 +43,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("folders", nargs="+", type=Path, metavar="FOLDER", help="folders (and files) to search")
     parser.add_argument(
         "--threshold",
-        type=_threshold,
+        type=positive_fraction,
         default=DUPLICATE_THRESHOLD,
         help=f"cosine similarity that makes two photos near-duplicates (default: {DUPLICATE_THRESHOLD})",
     )

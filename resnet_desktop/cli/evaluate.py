@@ -21,6 +21,7 @@ from resnet_desktop.cli.common import (
     batch_size,
     check_output,
     model_refs,
+    positive_fraction,
     positive_int,
 )
 
@@ -71,7 +72,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--top-losses", type=positive_int, default=20, help="top-loss images to report (default: 20)")
     parser.add_argument(
         "--target-accuracy",
-        type=_fraction,
+        type=positive_fraction,
         default=0.9,
         help="accuracy the suggested threshold aims for on the photos it keeps (default: 0.9)",
     )
@@ -82,16 +83,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--force", action="store_true", help="allow --output to replace an existing file")
     parser.set_defaults(func=run)
     return parser
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
-    return value
 
 
 class ProgressLine(LiveLine):

@@ -16,20 +16,11 @@ from resnet_desktop.cli.common import (
     Exit,
     add_model_options,
     check_output,
+    fraction,
     load_cli_model,
     printable,
 )
 from resnet_desktop.core.errors import SettingsError
-
-
-def _opacity(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
-    return value
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -53,7 +44,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--layer", default="layer4", help="layer whose output is explained, e.g. layer3, layer4.1 (default: layer4)"
     )
-    parser.add_argument("--opacity", type=_opacity, default=0.5, help="heatmap opacity 0..1 (default: 0.5)")
+    parser.add_argument("--opacity", type=fraction, default=0.5, help="heatmap opacity 0..1 (default: 0.5)")
     parser.add_argument("--colormap", default="inferno", help="inferno, viridis, magma, plasma or cividis")
     parser.add_argument(
         "--crop-only",

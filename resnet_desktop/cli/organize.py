@@ -21,6 +21,7 @@ from resnet_desktop.cli.common import (
     LiveLine,
     add_engine_options,
     add_model_options,
+    fraction,
     open_cli_classifier,
     positive_int,
     warning,
@@ -47,16 +48,6 @@ journal and undo:
 """
 
 
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
-    return value
-
-
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``organize`` on the main parser's sub-commands."""
     parser = subparsers.add_parser(
@@ -72,7 +63,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     threshold = parser.add_mutually_exclusive_group()
     threshold.add_argument(
         "--threshold",
-        type=_probability,
+        type=fraction,
         default=None,
         help="below this probability a photo goes to _uncertain (default: 0.5)",
     )

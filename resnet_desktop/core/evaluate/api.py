@@ -8,7 +8,7 @@ are torch-free, so importing this module does not import torch: the generators i
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ from resnet_desktop.core.evaluate.records import (
 from resnet_desktop.core.evaluate.report import EvaluationReport, ImageResult
 from resnet_desktop.core.evaluate.text import comparison_text, report_text, speed_text
 from resnet_desktop.core.models.ref import ModelRef
+from resnet_desktop.core.work import Work
 
 if TYPE_CHECKING:
     from resnet_desktop.core.models.zoo import LoadedModel
@@ -73,7 +74,7 @@ def evaluate_models(
     on_loaded: Callable[[str, LoadedModel], object] | None = None,
     threads: int | None = None,
     cancel: threading.Event | None = None,
-) -> Iterator[EvaluateEvent]:
+) -> Work[EvaluateEvent, None]:
     """For each model: ``ModelProgress`` events, its ``EvaluationReport``, then its ``ComparisonRow``.
 
     ``preloaded`` models are used instead of loading them again (the app's current model);
@@ -116,7 +117,7 @@ def bench(
     repeats: int = 20,
     threads: int | None = None,
     cancel: threading.Event | None = None,
-) -> Iterator[BenchProgress | SpeedResult]:
+) -> Work[BenchProgress | SpeedResult, None]:
     """``BenchProgress`` then a ``SpeedResult`` for each model (synthetic inputs: the model alone is timed)."""
     from resnet_desktop.core.evaluate.speed import bench as run_bench
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +36,7 @@ from resnet_desktop.core.inference.batching import default_workers as default_wo
 from resnet_desktop.core.inference.pixels import DRAFT_OVERSAMPLE as DRAFT_OVERSAMPLE
 from resnet_desktop.core.inference.pixels import MAX_RESIZED_ASPECT as MAX_RESIZED_ASPECT
 from resnet_desktop.core.inference.pixels import draft_size_for, precrop_long_side, to_chw
+from resnet_desktop.core.inference.pixels import precrop_box as precrop_box
 from resnet_desktop.core.inference.pixels import resize_and_crop as resize_and_crop
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ __all__ = [
     "default_workers",
     "draft_size_for",
     "normalize",
+    "precrop_box",
     "precrop_long_side",
     "resize_and_crop",
 ]
@@ -151,7 +153,7 @@ def decode_batches(
     pin_memory: bool = False,
     prefetch_batches: int = PREFETCH_BATCHES,
     overlap: bool = True,
-) -> Iterator[DecodedBatch]:
+) -> Generator[DecodedBatch, None, None]:
     """Yield :class:`DecodedBatch` es of up to ``batch_size`` files, in input order, decoding ahead
     (``inference.batching.decoded_batches``: bounded window, lazy input, prompt cancel).
 

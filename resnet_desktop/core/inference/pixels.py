@@ -68,16 +68,23 @@ def precrop_long_side(image: Image.Image, resize_size: int, crop_size: int) -> I
     Images within the bound (every ordinary photo) are returned unchanged, so their pixels stay
     identical to torchvision's reference transform.
     """
-    width, height = image.size
+    box = precrop_box(image.width, image.height, resize_size, crop_size)
+    return image if box is None else image.crop(box)
+
+
+def precrop_box(width: int, height: int, resize_size: int, crop_size: int) -> tuple[int, int, int, int] | None:
+    """The (left, top, right, bottom) box :func:`precrop_long_side` keeps, or None to keep it all.
+
+    Shared with the device decoder, so every path crops the same pixels.
+    """
     short, long = min(width, height), max(width, height)
     scale = resize_size / short
     limit = MAX_RESIZED_ASPECT * max(resize_size, crop_size)
     if long * scale <= limit:
-        return image
+        return None
     keep = min(long, math.ceil(limit / scale))  # still far wider than the crop: the filter margin
     start = (long - keep) // 2
-    box = (start, 0, start + keep, height) if width > height else (0, start, width, start + keep)
-    return image.crop(box)
+    return (start, 0, start + keep, height) if width > height else (0, start, width, start + keep)
 
 
 def resized_size(width: int, height: int, short_side: int) -> tuple[int, int]:

@@ -21,6 +21,7 @@ from typing import Any
 from resnet_desktop.core.errors import SettingsError
 from resnet_desktop.core.inference.records import ClassScore, Prediction
 from resnet_desktop.core.library import xmp as sidecars
+from resnet_desktop.core.library.journal_records import JournalRecord, OptionsRecord
 from resnet_desktop.core.library.safe_names import FolderNames, collision_key, numbered
 from resnet_desktop.core.library.xmp import Naming
 
@@ -54,7 +55,7 @@ class OrganizeOptions:
         if self.mode is Mode.MOVE and self.topk > 1:
             raise SettingsError("moving puts each photo in one folder; with top-k above 1 choose copy, link or symlink")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> OptionsRecord:
         return {
             "mode": self.mode.value,
             "flat": self.flat,
@@ -65,7 +66,7 @@ class OrganizeOptions:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> OrganizeOptions:
+    def from_dict(cls, data: OptionsRecord) -> OrganizeOptions:
         return cls(
             mode=Mode(data["mode"]),
             flat=bool(data["flat"]),
@@ -153,9 +154,9 @@ class Plan:
         }
 
 
-def operation_to_dict(op: Operation) -> dict[str, Any]:
+def operation_to_dict(op: Operation) -> JournalRecord:
     if isinstance(op, FileOp):
-        data: dict[str, Any] = {
+        data: JournalRecord = {
             "action": op.action.value,
             "source": str(op.source),
             "dest": str(op.destination),
@@ -231,7 +232,7 @@ def _default_roots(sources: Sequence[Path]) -> list[Path]:
         return []
 
 
-class _Names:
+class DestinationNames:
     """Destination names handed out so far (this plan's and the disk's); numbered when taken."""
 
     def __init__(self) -> None:
@@ -303,8 +304,8 @@ def make_plan(
     names = FolderNames((s.label for _src, chosen, _p in rows for s in chosen), reserved=[UNCERTAIN])
     plan.folders = dict(names.mapping)
     root_paths = [_absolute(Path(r)) for r in roots] if roots else _default_roots([r[0] for r in rows])
-    claimed = _Names()
-    existing_sidecars = _Sidecars()
+    claimed = DestinationNames()
+    existing_sidecars = OwnSidecars()
     companion_suffixes = sidecars.sidecar_suffixes(options.xmp_naming) if options.xmp else ()
 
     for source, chosen, top in rows:
@@ -346,7 +347,7 @@ def make_plan(
     return plan
 
 
-class _Sidecars:
+class OwnSidecars:
     """Sidecars that belong to one photo alone: ``photo.jpg.xmp`` (``photo.xmp`` may be shared by a RAW+JPEG
     pair, so it stays). Each folder is listed once instead of two lookups per photo."""
 

@@ -15,13 +15,13 @@ import os
 import threading
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any
 
 from resnet_desktop.core.atomic import reason, write_bytes
 from resnet_desktop.core.errors import ResNetDesktopError, describe
 from resnet_desktop.core.library import fileops, journal, xmp
 from resnet_desktop.core.library.fileops import Fingerprint
 from resnet_desktop.core.library.journal import OperationProgress, Outcome
+from resnet_desktop.core.library.journal_records import JournalRecord
 from resnet_desktop.core.work import drive
 
 
@@ -42,7 +42,7 @@ def _unlink(path: Path) -> Action:
 
 
 def _check_file(
-    op: dict[str, Any], started: dict[str, Any], done: dict[str, Any] | None, ours: Fingerprints
+    op: JournalRecord, started: JournalRecord, done: JournalRecord | None, ours: Fingerprints
 ) -> Action | None:
     """Check one file operation against the disk: what undoing it takes, or ``Refused``."""
     action, source, dest = op["action"], Path(op["source"]), Path(started["dest"])
@@ -92,7 +92,7 @@ def _check_file(
     raise Refused(f"{dest}: unknown operation {action!r} in the journal")
 
 
-def _check_sidecar(started: dict[str, Any], done: dict[str, Any] | None, ours: Fingerprints) -> Action | None:
+def _check_sidecar(started: JournalRecord, done: JournalRecord | None, ours: Fingerprints) -> Action | None:
     sidecar = Path(started["sidecar"])
     if not sidecar.is_file():
         return None

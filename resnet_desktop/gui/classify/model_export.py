@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 class ModelExport(QObject):
     """Owns "Export Model…" and the Backend menu; ``exported`` carries the core's ExportResult."""
 
-    exported = Signal(object)
+    exported = Signal(Path)  # the file written
 
     def __init__(
         self,
@@ -50,7 +50,7 @@ class ModelExport(QObject):
         self.banner, self.status = banner, status
         self.reload = reload
         self.runner = TaskRunner(self, max_threads=1, name="export")
-        self.task: Task | None = None
+        self.task: Task[object, object] | None = None
         self.export_action = QAction("&Export Model…", window)
         self.export_action.setStatusTip("Save the loaded model as ONNX or TorchScript, verified against PyTorch")
         self.export_action.triggered.connect(self.export)
@@ -76,7 +76,7 @@ class ModelExport(QObject):
 
     # -- export ----------------------------------------------------------------------------
 
-    def export(self) -> Task | None:
+    def export(self) -> Task[object, object] | None:
         info = self.model_info()
         if info is None or self.task is not None:
             return None
@@ -103,7 +103,7 @@ class ModelExport(QObject):
     def _on_exported(self, result: ExportResult) -> None:
         self.status.set_message(f"Exported {result.path.name}")
         self.banner.show_message("Model exported", exported_text(result), level="info")
-        self.exported.emit(result)
+        self.exported.emit(result.path)
 
     def _on_failed(self, exc: BaseException) -> None:
         self.status.set_message("Export failed")

@@ -51,7 +51,7 @@ class ParquetImport(QObject):
         self.action.triggered.connect(lambda: self.open())
         window.addAction(self.action)
 
-    def open(self, path: Path | None = None) -> Task | None:
+    def open(self, path: Path | None = None) -> Task[object, object] | None:
         """Read ``path`` (asked for when None) in the background; None if the person cancelled."""
         if path is None:
             chosen = QFileDialog.getExistingDirectory(self.window, "Open Results (Parquet)", "")

@@ -20,7 +20,7 @@ OPEN_FILE = "__open_model_file__"
 class ModelToolbar(QToolBar):
     """Emits ``modelChosen(ModelRef)``, ``deviceChosen(str)``, ``topkChanged(int)``, ``openModelFile()``."""
 
-    modelChosen = Signal(object)
+    modelChosen = Signal(ModelRef)
     deviceChosen = Signal(str)
     topkChanged = Signal(int)
     openModelFile = Signal()

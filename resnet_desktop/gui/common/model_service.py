@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from PySide6.QtCore import QObject, Signal
 
@@ -49,7 +50,7 @@ class LoadRequest:
     ref: ModelRef
     device: str
     id: int = field(default_factory=new_id)
-    task: Task | None = None
+    task: Task[NoReturn, Loaded] | None = None
 
     def cancel(self) -> None:
         if self.task is not None:
@@ -118,7 +119,7 @@ class ModelService(QObject):
         self._runner = TaskRunner(self, max_threads=1, name="inference")
         self._counter = TaskRunner(self, max_threads=1, name="count-files")
         self._opened: Opened | None = None
-        self._torch_task: Task | None = None
+        self._torch_task: Task[NoReturn, LoadedModel] | None = None
         self.catalog: Catalog | None = None
         self.model: ModelInfo | None = None
         self._load: LoadRequest | None = None
@@ -194,7 +195,7 @@ class ModelService(QObject):
         request.task = self._runner.submit(
             lambda ctx: load_and_place(ref, device, ctx, backend, precision),
             name=f"load {ref.describe()}",
-            on_progress=lambda value: self._on_load_progress(request, value),
+            on_progress=partial(self._on_load_progress, request),
             on_returned=lambda value: self._on_model_ready(request, value),
             on_failed=lambda exc: self._on_model_failed(request, exc),
             on_finished=lambda: self._on_load_finished(request),
@@ -311,7 +312,7 @@ class ModelService(QObject):
         job.model = self.model.source if self.model is not None else ""
         opened = self._opened
         self.jobStarted.emit(job, -1)
-        task = self._runner.submit(
+        task = self._runner.stream(
             lambda ctx: classify_stream(opened, job, ctx),
             name=f"classify job {job.id}",
             cancel=job.cancel,
@@ -353,7 +354,7 @@ class ModelService(QObject):
         job.failed = True
         self.jobFailed.emit(job, exc)
 
-    def _on_job_finished(self, job: ClassifyJob, task: Task) -> None:
+    def _on_job_finished(self, job: ClassifyJob, task: Task[object, object]) -> None:
         if job is self.current_job:
             self.current_job = None
         if not job.failed:

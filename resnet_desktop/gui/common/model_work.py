@@ -13,7 +13,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,7 +77,11 @@ def fast_mode_photos(ref: ModelRef) -> PhotoSet | None:
 
 
 def load_and_place(
-    ref: ModelRef, device: str, ctx: TaskContext, backend: str = "auto", precision: str = "fp32"
+    ref: ModelRef,
+    device: str,
+    ctx: TaskContext,
+    backend: str = "auto",
+    precision: str = "fp32",
 ) -> Loaded:
     """``ref`` ready to classify on ``device`` (``open_classifier``: torch-free when it can be).
     Download progress goes to ``ctx.progress((done, total))``, stage messages to ``ctx.progress(str)``.
@@ -124,7 +128,7 @@ def count_files(job: ClassifyJob, ctx: TaskContext) -> int:
     return count_photos(job.inputs, skip=job.skip, cancel=ctx.cancel)
 
 
-def classify_stream(opened: Opened, job: ClassifyJob, ctx: TaskContext) -> Iterator[list[Prediction]]:
+def classify_stream(opened: Opened, job: ClassifyJob, ctx: TaskContext) -> Generator[list[Prediction], None, None]:
     """The predictions for ``job`` (core's ``classify_photos``: known files from the library index at
     once, the rest from the engine), in chunks at most every ``MIN_EMIT_INTERVAL_S``; progress events
     go to ``ctx.progress``. Without a usable index the engine does all of them and the job says why."""

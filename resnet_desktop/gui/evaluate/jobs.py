@@ -7,7 +7,7 @@ GUI thread.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,7 +53,7 @@ def cam_pair(ctx: TaskContext, loaded: LoadedModel, path: Path, true_index: int,
 
 def run_bench(
     ctx: TaskContext, choices: Sequence[ModelRef], device: str, batches: int, repeats: int
-) -> Iterator[BenchProgress | SpeedResult]:
+) -> Generator[BenchProgress | SpeedResult, None, None]:
     """Core's ``bench`` (``BenchProgress``, then a ``SpeedResult`` per model)."""
     from resnet_desktop.core.evaluate.api import bench
 

@@ -8,7 +8,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 from resnet_desktop.core.errors import WeightsError
 from resnet_desktop.core.models.ref import KNOWN_ARCHITECTURES, ModelRef
 from resnet_desktop.gui.common import dialogs
+from resnet_desktop.gui.common.inline_status import InlineStatus
 
 
 class ModelList(QWidget):
@@ -43,9 +43,7 @@ class ModelList(QWidget):
         self.file_button.clicked.connect(self.add_file)
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(self.remove_selected)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #c62828")
-        self.error.setWordWrap(True)
+        self.error = InlineStatus()
         row = QHBoxLayout()
         row.addWidget(self.entry, 1)
         row.addWidget(self.add_button)
@@ -72,7 +70,7 @@ class ModelList(QWidget):
         try:
             choice = ModelRef.parse(self.entry.currentText())
         except WeightsError as exc:
-            self.error.setText(str(exc))
+            self.error.show_error(exc)
             self.error.show()
             return
         self.error.hide()

@@ -23,18 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_desktop.core.evaluate.api import ImageResult
+from resnet_desktop.gui.common.cells import number_cell as number
 from resnet_desktop.gui.common.gallery import Gallery
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.evaluate.charts import ConfusionPlot, ReliabilityPlot, SweepPlot
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.evaluate.api import EvaluationReport, ImageResult
-
-
-def number(text: str) -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
-    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return item
+    from resnet_desktop.core.evaluate.api import EvaluationReport
 
 
 def table(headers: list[str]) -> QTableWidget:
@@ -53,7 +49,7 @@ def _pct(value: float | None) -> str:
 class ReportView(QWidget):
     """Shows one ``EvaluationReport`` (core type); never computes a metric itself."""
 
-    imageChosen = Signal(object)
+    imageChosen = Signal(ImageResult)
 
     def __init__(self, thumbnails: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,7 +82,7 @@ class ReportView(QWidget):
 
         self.losses = Gallery(thumbnails)
         self.losses.itemClicked.connect(self._clicked)
-        self.tabs.addTab(self.losses, "Top losses")
+        self.tabs.addTab(self.losses, "Most confidently wrong")
 
         self.reliability = ReliabilityPlot()
         self.sweep_plot = SweepPlot()
@@ -111,7 +107,9 @@ class ReportView(QWidget):
         self.matrix.set_matrix(report.confusion, report.rows, report.columns)
         self.cell_caption.setText("Click a cell to see its images; click an image for Grad-CAM.")
         self.cell_gallery.clear()
-        self.losses.show_images([self._entry(report.images[i]) for i in report.top_losses])
+        wrong = report.confidently_wrong
+        self.losses.show_images([self._entry(report.images[i]) for i in wrong])
+        self.tabs.setTabText(self.tabs.indexOf(self.losses), f"Most confidently wrong ({len(wrong)})")
         bins = [(b.lower, b.upper, b.confidence, b.accuracy) for b in report.calibration.bins]
         self.reliability.set_bins(bins)
         self.sweep_plot.set_sweep(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -22,17 +22,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_desktop.core.errors import OutputError, describe
+from resnet_desktop.core.errors import OutputError
 from resnet_desktop.core.evaluate.api import SPEED_HEADER
 from resnet_desktop.core.models.ref import KNOWN_ARCHITECTURES, ModelRef
+from resnet_desktop.gui.common.cells import number_cell as number
+from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.tasks import Task, TaskRunner
 from resnet_desktop.gui.evaluate import export, jobs
 from resnet_desktop.gui.evaluate.charts import BarChart, grab_png
 from resnet_desktop.gui.evaluate.evaluate_panel import DEVICES
-from resnet_desktop.gui.evaluate.report_view import number, table
+from resnet_desktop.gui.evaluate.report_view import table
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.evaluate.api import SpeedResult
+    from resnet_desktop.core.evaluate.api import BenchProgress, SpeedResult
 
 DEFAULT_CHECKED = ("resnet18", "resnet50", "resnet50-v1")
 EXPLANATION = (
@@ -53,7 +55,7 @@ class SpeedPanel(QWidget):
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runner = runner
-        self.task: Task | None = None
+        self.task: Task[object, object] | None = None
         self.results: list[SpeedResult] = []
         self.models = QListWidget()
         self.models.setMaximumHeight(150)
@@ -92,8 +94,7 @@ class SpeedPanel(QWidget):
         buttons.addWidget(self.progress, 1)
         self.explanation = QLabel(EXPLANATION)
         self.explanation.setWordWrap(True)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        self.status = InlineStatus()
         self.table = table(HEADERS)
         self.chart = BarChart("Throughput", "images/s")
         split = QSplitter(Qt.Orientation.Vertical)
@@ -120,12 +121,12 @@ class SpeedPanel(QWidget):
     def running(self) -> bool:
         return self.task is not None and not self.task.done
 
-    def start(self) -> Task | None:
+    def start(self) -> Task[object, object] | None:
         if self.running:
             return None
         archs = self.checked()
         if not archs:
-            self.status.setText("Tick at least one model.")
+            self.status.show_info("Tick at least one model.")
             return None
         choices = [ModelRef(arch) for arch in archs]
         self.results = []
@@ -137,11 +138,11 @@ class SpeedPanel(QWidget):
         self.progress.setRange(0, len(choices))
         self.progress.setValue(0)
         device, batches, repeats = self.device.currentText(), self.batches.value(), self.repeats.value()
-        self.task = self.runner.submit(
+        self.task = self.runner.stream(
             lambda ctx: jobs.run_bench(ctx, choices, device, batches, repeats),
             name="bench",
             on_yielded=self._on_item,
-            on_failed=lambda exc: self.status.setText(f"Benchmark failed: {describe(exc)}"),
+            on_failed=lambda exc: self.status.show_error(exc, "Benchmark failed"),
             on_finished=self._on_finished,
         )
         return self.task
@@ -149,13 +150,13 @@ class SpeedPanel(QWidget):
     def cancel(self) -> None:
         if self.task is not None:
             self.task.cancel()
-            self.status.setText("Cancelling after the current measurement…")
+            self.status.show_busy("Cancelling after the current measurement")
 
-    def _on_item(self, item: Any) -> None:
+    def _on_item(self, item: BenchProgress | SpeedResult) -> None:
         from resnet_desktop.core.evaluate.api import BenchProgress
 
         if isinstance(item, BenchProgress):
-            self.status.setText(f"Timing {item.label} ({item.index + 1} of {item.total})…")
+            self.status.show_busy(f"Timing {item.label} ({item.index + 1} of {item.total})")
             self.progress.setValue(item.index)
             return
         self.results.append(item)
@@ -179,10 +180,10 @@ class SpeedPanel(QWidget):
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         if self.task is not None and self.task.cancelled:
-            self.status.setText(f"Cancelled; {len(self.results)} model(s) were measured.")
+            self.status.show_info(f"Cancelled; {len(self.results)} model(s) were measured.")
         elif self.results and self.task is not None and self.task.error is None:
             device = self.results[0].device
-            self.status.setText(
+            self.status.show_info(
                 f"Done on {device}, batch {self.results[0].batch_size}; 'vs first' is images/s "
                 f"relative to {self.results[0].label}."
             )
@@ -200,9 +201,9 @@ class SpeedPanel(QWidget):
         try:
             written = export.write_pair(self, path, results_csv(self.results), grab_png(self.chart), "chart")
         except OutputError as exc:
-            self.status.setText(str(exc))
+            self.status.show_error(exc)
             return None
         if written is None:
             return None
-        self.status.setText(f"Saved {written[0]} and {written[1].name}.")
+        self.status.show_info(f"Saved {written[0]} and {written[1].name}.")
         return written[0]

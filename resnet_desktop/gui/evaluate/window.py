@@ -14,7 +14,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 
-from resnet_desktop.core.errors import describe
 from resnet_desktop.gui.common.tasks import TaskRunner
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.evaluate import jobs
@@ -98,12 +97,15 @@ class ModelLabWindow(QMainWindow):
 
     # -- Grad-CAM --------------------------------------------------------------------------------
 
-    def show_cam(self, report: EvaluationReport, loaded: LoadedModel, result: ImageResult) -> CamDialog:
+    def show_cam(self, report: EvaluationReport, result: ImageResult) -> CamDialog | None:
         """Open (or reuse) the side-by-side dialog and compute both heatmaps in the background."""
+        loaded = self.evaluate.model_for(report)
+        if loaded is None:
+            return None
         if self.cam_dialog is None:
             self.cam_dialog = CamDialog(self)
         dialog = self.cam_dialog
-        dialog.status.setText(f"Computing Grad-CAM for {result.path.name}…")
+        dialog.status.show_busy(f"Computing Grad-CAM for {result.path.name}")
         dialog.show()
         dialog.raise_()
         true_name = report.rows[result.true]
@@ -112,7 +114,7 @@ class ModelLabWindow(QMainWindow):
             lambda ctx: jobs.cam_pair(ctx, loaded, result.path, result.true_index, result.pred_index),
             name="grad-cam",
             on_returned=lambda pair: dialog.show_pair(pair, true_name, pred_name),
-            on_failed=lambda exc: dialog.show_error(describe(exc)),
+            on_failed=dialog.show_error,
         )
         return dialog
 

@@ -3,9 +3,8 @@ misclassified gallery) and saving (name, location, atomic, never overwriting; "U
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
@@ -25,21 +24,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_desktop.core.errors import describe
+from resnet_desktop.gui.common.cells import number_cell
 from resnet_desktop.gui.common.gallery import Gallery
+from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.model_export import ask_export_path, export_work, exported_text
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.finetune.worker import FineTunePage, WorkerPage
 
 if TYPE_CHECKING:
+    from resnet_desktop.core.finetune.api import FineTuneResult
     from resnet_desktop.core.models.api import ExportResult
     from resnet_desktop.gui.common.tasks import TaskContext
-
-
-def _number(value: str) -> QTableWidgetItem:
-    item = QTableWidgetItem(value)
-    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return item
 
 
 class ResultsPage(FineTunePage):
@@ -48,7 +43,7 @@ class ResultsPage(FineTunePage):
     def __init__(self, thumbnails: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Results")
-        self.result: Any = None
+        self.result: FineTuneResult | None = None
         self.headline = QLabel()
         self.headline.setWordWrap(True)
         self.per_class = QTableWidget(0, 4)
@@ -79,9 +74,11 @@ class ResultsPage(FineTunePage):
         layout.addLayout(grid, 1)
 
     def initializePage(self) -> None:
-        self.show_result(self.owner().result)
+        result = self.owner().trained
+        assert result is not None, "the training page lets Next through only with a result"
+        self.show_result(result)
 
-    def show_result(self, result: Any) -> None:
+    def show_result(self, result: FineTuneResult) -> None:
         self.result = result
         names = result.class_names
         metrics = result.metrics
@@ -97,9 +94,9 @@ class ResultsPage(FineTunePage):
         for row, name in enumerate(names):
             stats = metrics["per_class"][name]
             self.per_class.setItem(row, 0, QTableWidgetItem(name))
-            self.per_class.setItem(row, 1, _number(f"{stats['precision']:.1%}"))
-            self.per_class.setItem(row, 2, _number(f"{stats['recall']:.1%}"))
-            self.per_class.setItem(row, 3, _number(str(stats["support"])))
+            self.per_class.setItem(row, 1, number_cell(f"{stats['precision']:.1%}"))
+            self.per_class.setItem(row, 2, number_cell(f"{stats['recall']:.1%}"))
+            self.per_class.setItem(row, 3, number_cell(str(stats["support"])))
         self._fill_confusion(names, metrics["confusion"])
         wrong = result.misclassified
         self.mistakes_caption.setText(f"Misclassified validation images ({len(wrong)})")
@@ -154,7 +151,7 @@ class SavePage(WorkerPage):
     """Name and place the model file; save it atomically; then optionally switch to it."""
 
     #: The model file was written (its path).
-    saved = Signal(object)
+    saved = Signal(Path)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -162,7 +159,7 @@ class SavePage(WorkerPage):
         self.setSubTitle("A .safetensors file plus a .json description; existing files are never overwritten.")
         self.saved_path: Path | None = None
         #: The training result that ``saved_path`` holds (a new run makes it stale).
-        self.saved_result: Any = None
+        self.saved_result: FineTuneResult | None = None
         self.name = QLineEdit()
         self.location = QLineEdit()
         browse = QPushButton("Browse…")
@@ -176,9 +173,7 @@ class SavePage(WorkerPage):
         self.export_button.setToolTip("Also save the classifier as ONNX or TorchScript, verified against PyTorch")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self.export)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status = InlineStatus()
         where = QHBoxLayout()
         where.addWidget(self.location, 1)
         where.addWidget(browse)
@@ -198,9 +193,10 @@ class SavePage(WorkerPage):
 
     def initializePage(self) -> None:
         wizard = self.owner()
-        result = wizard.result
+        result, scan = wizard.trained, wizard.scan
+        assert result is not None and scan is not None, "reached only after training"
         if not self.name.text():
-            self.name.setText(f"{wizard.scan.root.name}-{result.arch}")
+            self.name.setText(f"{scan.root.name}-{result.arch}")
         if not self.location.text():
             self.location.setText(str(default_models_folder()))
         if self.saved_result is result and self.saved_path is not None:
@@ -241,16 +237,20 @@ class SavePage(WorkerPage):
         if path.exists() or path.with_suffix(".json").exists():
             self._show_plain(f"{path.name} already exists in {path.parent}; choose another name.")
             return False
-        result = self.owner().result
+        result = self.owner().trained
         assert result is not None
         self.save_button.setEnabled(False)
         self._show_plain(f"Saving {path}…")
         self.run_task(
-            lambda _ctx: result.save(path), on_returned=lambda saved: self._saved(saved, result), on_failed=self._failed
+            lambda tasks: tasks.submit(
+                lambda _ctx: result.save(path),
+                on_returned=lambda saved: self._saved(saved, result),
+                on_failed=self._failed,
+            )
         )
         return True
 
-    def _saved(self, path: Path, result: Any) -> None:
+    def _saved(self, path: Path, result: FineTuneResult) -> None:
         self.saved_path = Path(path)
         self.saved_result = result
         self._show_plain(f"Saved {path} (+ {Path(path).with_suffix('.json').name}).")
@@ -263,14 +263,12 @@ class SavePage(WorkerPage):
         self._show_error("Not saved", exc)
         self.save_button.setEnabled(True)
 
-    def _show_plain(self, text: str) -> None:
-        """A status message shown as typed (paths may hold '<' or '&'); errors alone are rich text, in red."""
-        self.status.setTextFormat(Qt.TextFormat.PlainText)
-        self.status.setText(text)
+    def _show_plain(self, text: object) -> None:
+        """A status message shown as typed (paths may hold '<' or '&')."""
+        self.status.show_info(str(text))
 
     def _show_error(self, what: str, exc: BaseException) -> None:
-        self.status.setTextFormat(Qt.TextFormat.RichText)
-        self.status.setText(f"<span style='color:#c62828'>{what}: {html.escape(describe(exc))}</span>")
+        self.status.show_error(exc, what)
 
     def export(self) -> bool:
         """Export the saved model file (the save dialog picks ONNX fp32/fp16/int8 or TorchScript);
@@ -291,11 +289,13 @@ class SavePage(WorkerPage):
             return export_work(load(ModelRef(file=saved)), path, format, ctx, precision)
 
         self.run_task(
-            work,
-            on_progress=lambda message: self._show_plain(str(message)),
-            on_returned=lambda result: self._show_plain(exported_text(result)),
-            on_failed=lambda exc: self._show_error("Not exported", exc),
-            on_finished=lambda: self.export_button.setEnabled(self.saved_path is not None),
+            lambda tasks: tasks.submit(
+                work,
+                on_progress=self._show_plain,
+                on_returned=lambda result: self._show_plain(exported_text(result)),
+                on_failed=lambda exc: self._show_error("Not exported", exc),
+                on_finished=lambda: self.export_button.setEnabled(self.saved_path is not None),
+            )
         )
         return True
 

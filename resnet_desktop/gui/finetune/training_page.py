@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -19,7 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_desktop.core.errors import describe
+from resnet_desktop.gui.common.cells import number_cell
+from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.tasks import TaskContext
 from resnet_desktop.gui.finetune.worker import WorkerPage
 
@@ -58,10 +58,9 @@ class TrainingPage(WorkerPage):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Training")
-        self.result: Any = None
-        self._epochs: list[Any] = []
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        self.result: FineTuneResult | None = None
+        self._epochs: list[TrainProgress] = []
+        self.status = InlineStatus()
         self.progress = QProgressBar()
         self.eta = QLabel()
         # The wizard's own Cancel closes the wizard; this one only stops the run (one "Cancel" per page).
@@ -109,7 +108,8 @@ class TrainingPage(WorkerPage):
         settings = wizard.settings_page.settings()
         loaded = wizard.current_loaded_model if wizard.settings_page.use_current_model() else None
         scan = wizard.scan
-        self.status.setText(f"Starting: {settings.describe_base()}, {settings.mode} mode, {scan.total} images…")
+        assert scan is not None, "the scan page lets Next through only with a usable scan"
+        self.status.show_info(f"Starting: {settings.describe_base()}, {settings.mode} mode, {scan.total} images…")
         self.progress.setRange(0, 0)
         self.eta.clear()
         self.cancel_button.setEnabled(True)
@@ -122,18 +122,20 @@ class TrainingPage(WorkerPage):
             return fine_tune(scan, settings, loaded=loaded, cancel=ctx.cancel)
 
         self.run_task(
-            work,
-            on_yielded=self._on_item,
-            on_returned=self._on_result,
-            on_failed=self._on_failed,
-            on_finished=self._on_finished,
+            lambda tasks: tasks.stream(
+                work,
+                on_yielded=self._on_item,
+                on_returned=self._on_result,
+                on_failed=self._on_failed,
+                on_finished=self._on_finished,
+            )
         )
         self.completeChanged.emit()
 
     def cancel(self) -> None:
         if self.is_running():
             super().cancel()
-            self.status.setText("Stopping…")
+            self.status.show_busy("Stopping")
             self.cancel_button.setEnabled(False)
 
     def train_again(self) -> None:
@@ -158,7 +160,7 @@ class TrainingPage(WorkerPage):
         elif item.images_total:
             self.progress.setRange(0, item.images_total)
             self.progress.setValue(item.images_done)
-        self.status.setText(item.message)
+        self.status.show_info(item.message)
         self.eta.setText(format_eta(item.eta_s))
 
     def _add_epoch(self, event: TrainProgress) -> None:
@@ -179,16 +181,13 @@ class TrainingPage(WorkerPage):
             f"{event.val_acc:.1%}",
         )
         for column, value in enumerate(values):
-            cell = QTableWidgetItem(value)
-            if column:
-                cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.table.setItem(row, column, cell)
+            self.table.setItem(row, column, number_cell(value) if column else QTableWidgetItem(value))
         self.table.scrollToBottom()
 
     def _on_result(self, result: FineTuneResult) -> None:
         self.result = result
         best = result.metrics.get("best_epoch")
-        self.status.setText(
+        self.status.show_info(
             f"Done in {result.metrics['elapsed_s']:.1f} s: validation accuracy {result.val_accuracy:.1%} "
             f"(best epoch {best}). Press Next to see the details."
         )
@@ -204,15 +203,14 @@ class TrainingPage(WorkerPage):
             self._on_cancelled()
 
     def _on_failed(self, exc: BaseException) -> None:
-        message = describe(exc).replace("&", "&amp;").replace("<", "&lt;")
-        self.status.setText(f"<span style='color:#c62828'>Training failed: {message}</span>")
+        self.status.show_error(exc, "Training failed")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.cancel_button.setEnabled(False)
         self._offer_again()
 
     def _on_cancelled(self) -> None:
-        self.status.setText("Stopped; nothing was saved. Press Train again, or Back to change the settings first.")
+        self.status.show_info("Stopped; nothing was saved. Press Train again, or Back to change the settings first.")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.eta.clear()

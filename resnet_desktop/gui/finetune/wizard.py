@@ -8,7 +8,7 @@ outlives the window. ``modelReady(path)`` tells the main window to switch to the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
@@ -30,9 +30,16 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from resnet_desktop.core.errors import describe
+from resnet_desktop.core.finetune.api import DatasetScan
+from resnet_desktop.gui.common.cells import number_cell
+from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.finetune.worker import WorkerPage
+
+if TYPE_CHECKING:
+    from resnet_desktop.core.finetune.api import FineTuneResult
+    from resnet_desktop.core.models.ref import LoadedModel
+
 
 _ONCE = Qt.ConnectionType.SingleShotConnection
 THUMBS_PER_CLASS = 4
@@ -97,8 +104,8 @@ class ScanPage(WorkerPage):
         super().__init__(parent)
         self.setTitle("What is in the folder")
         self.thumbnails = thumbnails
-        self.scan: Any = None
-        self.status = QLabel()
+        self.scan: DatasetScan | None = None
+        self.status = InlineStatus()
         self.counts = QTableWidget(0, 2)
         self.counts.setHorizontalHeaderLabels(["Class", "Images"])
         self.counts.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -138,28 +145,28 @@ class ScanPage(WorkerPage):
         folder = self.owner().folder_page.folder()
         if folder is None:
             return
-        self.status.setText(f"Scanning {folder}…")
+        self.status.show_busy(f"Scanning {folder}")
         from resnet_desktop.core.finetune.api import scan_dataset
 
         self.run_task(
-            lambda ctx: scan_dataset(folder, cancel=ctx.cancel),
-            on_returned=self._show,
-            on_failed=lambda exc: self.status.setText(f"Could not scan: {describe(exc)}"),
+            lambda tasks: tasks.submit(
+                lambda ctx: scan_dataset(folder, cancel=ctx.cancel),
+                on_returned=self._show,
+                on_failed=lambda exc: self.status.show_error(exc, "Could not scan"),
+            )
         )
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:
         return self.scan is not None and self.scan.ok
 
-    def _show(self, scan: Any) -> None:
+    def _show(self, scan: DatasetScan) -> None:
         self.scan = scan
-        self.status.setText(f"{len(scan.classes)} classes, {scan.total} images in {scan.root}")
+        self.status.show_info(f"{len(scan.classes)} classes, {scan.total} images in {scan.root}")
         self.counts.setRowCount(len(scan.classes))
         for row, name in enumerate(scan.classes):
             self.counts.setItem(row, 0, QTableWidgetItem(name))
-            count = QTableWidgetItem(str(scan.counts[name]))
-            count.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.counts.setItem(row, 1, count)
+            self.counts.setItem(row, 1, number_cell(str(scan.counts[name])))
             for path in scan.files[name][:THUMBS_PER_CLASS]:
                 item = QListWidgetItem(name)
                 item.setData(Qt.ItemDataRole.UserRole, str(path))
@@ -199,7 +206,7 @@ class FineTuneWizard(QWizard):
     def __init__(
         self,
         parent: QWidget | None = None,
-        current_loaded_model: Any = None,
+        current_loaded_model: LoadedModel | None = None,
         *,
         base_arch: str | None = None,
         base_weights: str | None = None,
@@ -235,11 +242,12 @@ class FineTuneWizard(QWizard):
             self.folder_page.set_folder(folder)
 
     @property
-    def scan(self) -> Any:
+    def scan(self) -> DatasetScan | None:
         return self.scan_page.scan
 
     @property
-    def result(self) -> Any:
+    def trained(self) -> FineTuneResult | None:
+        """The trained classifier (None until training finished; ``result()`` is QDialog's own)."""
         return self.training_page.result
 
     def use_model(self, path: str | Path) -> None:
@@ -249,7 +257,7 @@ class FineTuneWizard(QWizard):
 
     def unsaved_model(self) -> bool:
         """A model was trained but not saved (closing now would lose it)."""
-        return self.result is not None and self.save_page.saved_result is not self.result
+        return self.trained is not None and self.save_page.saved_result is not self.trained
 
     def done(self, result: int) -> None:
         """Closing (any way) asks about an unsaved model, cancels running work and waits for it."""

@@ -5,21 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
-    QLabel,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from resnet_desktop.core.errors import describe
 from resnet_desktop.core.library.api import IndexInfo, clear_index, forget_folder, index_info
 from resnet_desktop.gui.common.dialogs import ask_yes_no
+from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.tasks import TaskRunner
 
 
@@ -27,11 +25,10 @@ class IndexDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Library Index")
-        self.runner = TaskRunner(self, max_threads=1, name="library index")
         self.info: IndexInfo | None = None
-        self.text = QLabel("Reading the library index…")
-        self.text.setWordWrap(True)
-        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # the path can be copied
+        self.text = InlineStatus()  # selectable: the path can be copied
+        self.text.show_busy("Reading the library index")
+        self.runner = TaskRunner(self, max_threads=1, name="library index", status=self.text)
         self.forget_button = QPushButton("&Forget a Folder…")
         self.forget_button.setToolTip("Remove what the index holds about the photos in one folder")
         self.forget_button.clicked.connect(lambda: self.forget())
@@ -51,22 +48,17 @@ class IndexDialog(QDialog):
         """Run one of core's index use cases on the dialog's thread; each returns the index's info."""
         self.forget_button.setEnabled(False)
         self.clear_button.setEnabled(False)
-        self.runner.submit(
-            lambda _ctx: work(), name="library index", on_returned=self._show_info, on_failed=self._failed
-        )
+        self.runner.submit(lambda _ctx: work(), name="library index", on_returned=self._show_info)
 
     def _show_info(self, info: IndexInfo) -> None:
         self.info = info
-        self.text.setText(
+        self.text.show_info(
             f"Location: {info.path}\n"
             f"Size: {info.size_bytes / 2**20:.1f} MB\n"
             f"{info.files} files, {info.results} results, {info.embeddings} embeddings, {info.models} model(s)"
         )
         self.forget_button.setEnabled(True)
         self.clear_button.setEnabled(True)
-
-    def _failed(self, exc: BaseException) -> None:
-        self.text.setText(describe(exc))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.runner.shutdown()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from resnet_desktop.core.errors import describe
 from resnet_desktop.core.library import api as library
 from resnet_desktop.core.library.api import OperationProgress, Outcome, Plan, make_plan
+from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.library.organize_options import OptionsForm
@@ -42,7 +43,7 @@ class OrganizeDialog(QDialog):
     """Sort ``rows`` (the table's predictions) into class folders."""
 
     #: The journal of an organize that did something (finished, cancelled or stopped): undo can use it.
-    organized = Signal(object)
+    organized = Signal(Outcome)
 
     def __init__(
         self,
@@ -69,8 +70,8 @@ class OrganizeDialog(QDialog):
         self.options.problem.connect(self._show_problem)
         self.tree = PlanTree(thumbnails)
         self.tree.itemChanged.connect(lambda *_: self._update_summary())
-        self.summary = QLabel(wordWrap=True)
-        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary = InlineStatus()
+        self._planner.status = self._runner.status = self.summary  # failures are shown here
         self.progress = QProgressBar()
         self.progress.hide()
         self.buttons = QDialogButtonBox()
@@ -111,12 +112,12 @@ class OrganizeDialog(QDialog):
         if dest is None:
             self.plan = None
             self.tree.show_plan(None, set(), set())
-            self.summary.setText("Choose the folder to sort into.")
+            self.summary.show_info("Choose the folder to sort into.")
             return
         options = self.options.options()
         rows = self.rows
         self._planner.invalidate()  # an older plan arriving late is dropped
-        self.summary.setText("Planning…")
+        self.summary.show_busy("Planning")
         self._planner.submit(
             lambda _ctx: make_plan(rows, dest, options),
             name="plan",
@@ -143,11 +144,11 @@ class OrganizeDialog(QDialog):
             text += " Keywords go into XMP sidecars."
         if self.plan.skipped:
             text += f" {len(self.plan.skipped)} left alone (see the end of the list)."
-        self.summary.setText(text)
+        self.summary.show_info(text)
         self.apply_button.setEnabled(bool(kept))
 
     def _show_problem(self, message: str) -> None:
-        self.summary.setText(message)
+        self.summary.show_info(message)
 
     # -- applying ----------------------------------------------------------------------------
 
@@ -172,13 +173,12 @@ class OrganizeDialog(QDialog):
         self._returned = False
         self._set_applying(True)
         self.progress.setRange(0, 0)
-        self.summary.setText("Organizing…")
-        self._runner.submit(
+        self.summary.show_busy("Organizing")
+        self._runner.stream(
             work,
             name="apply",
             on_yielded=self._on_step,
             on_returned=self._on_done,
-            on_failed=lambda exc: self.summary.setText(describe(exc)),
             on_finished=self._on_finished,
         )
 
@@ -190,7 +190,7 @@ class OrganizeDialog(QDialog):
         self.progress.setRange(0, item.total)
         self.progress.setValue(item.done)
         name = item.current.name if item.current else ""
-        self.summary.setText(f"{item.done} of {item.total} done, {item.failed} failed… {name}")
+        self.summary.show_info(f"{item.done} of {item.total} done, {item.failed} failed… {name}")
 
     def _on_done(self, outcome: Outcome) -> None:
         self._returned = True
@@ -200,13 +200,13 @@ class OrganizeDialog(QDialog):
             lines = [f"Stopped: {outcome.stopped}", f"{outcome.done} of {outcome.total} done; nothing was lost."]
         lines += [why for _path, why in outcome.problems[:10]]
         lines.append("Tools > Undo Last Organize reverses it.")
-        self.summary.setText("\n".join(lines))
+        self.summary.show_info("\n".join(lines))
 
     def _on_finished(self) -> None:
         self._set_applying(False)
         if not self._returned and self.journal is not None:  # stopped (a cancel ends without a return value)
             self.outcome = Outcome(self.journal, cancelled=True)
-            self.summary.setText("Stopped. What was done stays done: Organize again to finish, or undo it.")
+            self.summary.show_info("Stopped. What was done stays done: Organize again to finish, or undo it.")
         if self.journal is not None:
             self.organized.emit(self.journal)
         finished = self.outcome is not None and self.outcome.finished
@@ -223,7 +223,7 @@ class OrganizeDialog(QDialog):
 
     def stop(self) -> None:
         self._runner.cancel_all()
-        self.summary.setText("Stopping after the current photo…")
+        self.summary.show_busy("Stopping after the current photo")
 
     @property
     def busy(self) -> bool:
