@@ -142,11 +142,11 @@ def test_classify_through_a_cached_graph_never_imports_torch(
     and torch is not in ``sys.modules`` afterwards."""
     common = ["--model", "resnet18", "--weights", "random", "--backend", "onnxruntime", "--format", "json"]
     assert main(["classify", str(sample_photos[0]), *common]) == 0  # torch: exports and remembers the graph
-    on_torch = json.loads(capsys.readouterr().out)
+    capsys.readouterr()
     fresh = tmp_path / "new"
     fresh.mkdir()
-    for photo in sample_photos:
-        shutil.copy(photo, fresh / f"copy-{photo.name}")  # new to the index: the runner must classify them
+    for photo in sample_photos:  # new to the index (other bytes): the runner must classify them
+        Image.open(photo).convert("RGB").save(fresh / f"copy-{photo.stem}.png")
     script = (
         "import sys, json\n"
         "from resnet_desktop.cli import main\n"
@@ -163,7 +163,9 @@ def test_classify_through_a_cached_graph_never_imports_torch(
     assert "TORCH False False" in done.stdout
     assert "EMBEDDINGS 6" in done.stdout  # the torch run's photo + the 5 new ones, from the same forward
     assert "(onnxruntime, fp32)" in done.stderr and "newly classified: 5" in done.stderr
-    results = json.loads(done.stdout[: done.stdout.index("EMBEDDINGS")])
-    same = next(r for r in results if r["path"].endswith(f"copy-{sample_photos[0].name}"))
-    assert same["predictions"][0]["index"] == on_torch[0]["predictions"][0]["index"]
-    assert abs(same["predictions"][0]["probability"] - on_torch[0]["predictions"][0]["probability"]) < 1e-4
+    on_ort = json.loads(done.stdout[: done.stdout.index("EMBEDDINGS")])
+    assert main(["classify", str(fresh), *common[:-3], "torch", "--format", "json", "--no-index"]) == 0
+    on_torch = json.loads(capsys.readouterr().out)
+    for a, b in zip(on_ort, on_torch, strict=True):
+        assert a["path"] == b["path"] and a["predictions"][0]["index"] == b["predictions"][0]["index"]
+        assert abs(a["predictions"][0]["probability"] - b["predictions"][0]["probability"]) < 1e-4
