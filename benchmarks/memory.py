@@ -36,6 +36,20 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def malloc_trim() -> bool:
+    """Give freed heap memory back to the system (glibc); what is left is really in use."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        return bool(ctypes.CDLL(name).malloc_trim(0))
+    except (OSError, AttributeError):
+        return False
+
+
 # -- inputs ----------------------------------------------------------------------------------
 
 
@@ -144,9 +158,12 @@ def app_session(args: argparse.Namespace) -> int:
     _wait(app, panel.finished, 1800)
     _pump(1.0)
     print(f"RSS model_lab {rss_mb():.0f}", flush=True)
+    feature_bytes = 0 if cache is None or cache.cache is None else cache.cache.cached_bytes
+    print(f"INFO feature_cache_mb {feature_bytes / MB:.0f}", flush=True)
+    print(f"INFO thumbnail_cache_mb {window.thumbnails.cache.bytes / MB:.0f}", flush=True)
+    trimmed = malloc_trim()
+    print(f"RSS after_malloc_trim {rss_mb():.0f} ({'trimmed' if trimmed else 'no glibc'})", flush=True)
     del cache
-    thumbs = getattr(window.thumbnails, "_cache", None)
-    print(f"INFO thumbnails_cached {len(thumbs) if thumbs is not None else 'n/a'}", flush=True)
     window.close()
     return 0
 
