@@ -278,6 +278,9 @@ class MainWindow(QMainWindow):
         s.loadProgress.connect(lambda *_: self.cancel_action.setEnabled(True))  # Esc stops a download
         s.modelFailed.connect(lambda _exc: self._on_busy(self.service.busy))
         self.models.modelReady.connect(self._on_model_ready)
+        # Feature maps need the torch model; a model running torch-free loads it when they are shown.
+        self.feature_panel.modelWanted.connect(s.request_torch_model)
+        s.torchModelReady.connect(self.feature_panel.set_model)
         self.results.rowsInserted.connect(self._on_rows_changed)
         self.results.modelReset.connect(self._on_rows_changed)
         # "Classified with the previous model" is withdrawn once no such row is left in the table.
@@ -304,7 +307,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_ready(self, info: ModelInfo) -> None:
         self._on_busy(self.service.busy)
-        self.feature_panel.set_model(info.loaded)
+        self.feature_panel.set_model(info.loaded, on_demand=True)
         self.library_folders.model_ready(info.ref)
         self.modelReady.emit(info)
 

@@ -75,13 +75,13 @@ class AppSettings:
         self.qsettings.setValue("view/color_scheme", scheme)
 
     def backend(self) -> str:
-        """What runs the model on the CPU: "auto", "torch" or "onnxruntime" (Model > Backend).
+        """What runs the model: "auto", "torch" or "onnxruntime" (Model > Backend).
 
-        PyTorch by default: "auto" costs a one-off export and measurement per model (see
-        docs/PERFORMANCE.md), which a person opts into.
+        "auto" by default: PyTorch on a GPU, on the CPU the backend measured faster for the
+        architecture on this machine (measured once; later starts skip torch when it is ONNX Runtime).
         """
-        value = str(self.qsettings.value("model/backend", "torch") or "torch")
-        return value if value in BACKENDS else "torch"
+        value = str(self.qsettings.value("model/backend", "auto") or "auto")
+        return value if value in BACKENDS else "auto"
 
     def set_backend(self, backend: str) -> None:
         self.qsettings.setValue("model/backend", backend)

@@ -13,10 +13,17 @@ from tests.gui.harness import Dialogs, Person, excepthook_spy
 
 @pytest.fixture
 def app_settings(tmp_path: Path):
-    """AppSettings backed by an INI file in the test's temp dir (tests never share settings)."""
+    """AppSettings backed by an INI file in the test's temp dir (tests never share settings).
+
+    The backend is PyTorch here: the app's default, Auto, exports and measures each model once per
+    cache folder, and every test has its own (seconds per window). Tests of Auto, ONNX Runtime and
+    Fast Mode (``test_backend_menu.py``) choose them explicitly.
+    """
     from resnet_desktop.gui.settings import AppSettings
 
-    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings.set_backend("torch")
+    return settings
 
 
 @pytest.fixture

@@ -77,6 +77,7 @@ from resnet_desktop.core.library.queries import (
     reopen_folder,
     reopen_last_session,
     require_index,
+    your_photos,
 )
 from resnet_desktop.core.library.rule_settings import FolderRules
 from resnet_desktop.core.library.scan import FolderStatus
@@ -179,4 +180,5 @@ __all__ = [
     "set_folder_rules",
     "undo",
     "watch_library",
+    "your_photos",
 ]

@@ -25,8 +25,8 @@ from resnet_desktop.core.library.queries import identity_of, optional_index
 from resnet_desktop.core.work import Work, check_cancel
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.engine import Engine
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.inference.classifier import Classifier
+    from resnet_desktop.core.library.identity import DescribedModel
 
 ClassifyEvent = Indexed | Progress
 
@@ -82,8 +82,8 @@ def count_photos(
 
 
 def classify_photos(
-    loaded: LoadedModel,
-    engine: Engine | Callable[[], Engine],
+    loaded: DescribedModel,
+    engine: Classifier | Callable[[], Classifier],
     inputs: Sequence[str | Path],
     *,
     topk: int = 5,
@@ -93,8 +93,11 @@ def classify_photos(
     remember_session: bool = True,
     run: str | None = None,
     cancel: threading.Event | None = None,
+    precision: str | None = None,
 ) -> Work[ClassifyEvent, ClassifySummary]:
-    """Classify the photos of ``inputs`` with ``loaded`` (run by ``engine``, or a factory of one).
+    """Classify the photos of ``inputs`` with ``loaded`` (run by ``engine``, or a factory of one);
+    ``precision`` ("fp32", or a fast graph's "fast:<calibration>"; default: the engine's) keeps results
+    of different precisions apart.
 
     Yields each result as an :class:`Indexed` (``.prediction``, ``.source``: "index" or "new") and
     ``Progress`` after each engine batch; returns the :class:`ClassifySummary`. Cancelling keeps
@@ -103,8 +106,8 @@ def classify_photos(
     """
     started = time.perf_counter()
     index, notices = optional_index() if use_index else (None, [])
-    # an engine made later (a factory) says its precision when made: IndexedRun adopts it then
-    precision = engine.numeric_precision if isinstance(engine, EngineLike) else FP32
+    if precision is None:  # an engine made later (a factory) says its precision when made: IndexedRun adopts it
+        precision = engine.numeric_precision if isinstance(engine, EngineLike) else FP32
     indexed = IndexedRun(engine, index, identity_of(loaded, precision) if index is not None else None, topk=topk)
     summary = ClassifySummary(index_used=indexed.index is not None, notices=notices)
     progress: list[Progress] = []

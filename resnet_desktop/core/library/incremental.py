@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 from resnet_desktop.core.inference.records import Prediction, Progress
+from resnet_desktop.core.library.identity import numbers_of
 from resnet_desktop.core.library.index import (
     FileStat,
     Hit,
@@ -30,7 +31,7 @@ from resnet_desktop.core.library.index import (
 )
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.engine import Engine
+    from resnet_desktop.core.inference.classifier import Classifier as Engine
 
 logger = logging.getLogger(__name__)
 
@@ -113,12 +114,13 @@ class IndexedRun:
         if not hasattr(self._engine, "classify"):
             made = self._engine()
             self._engine = made
-            self._adopt_precision(made.numeric_precision)
+            if isinstance(made, EngineLike):  # a torch engine; an ONNX Runtime runner was opened at its tag
+                self._adopt_precision(made.numeric_precision)
         return cast("Engine", self._engine)
 
     def _adopt_precision(self, precision: str) -> None:
         """An engine made only now (a factory) runs at ``precision``: its results are stored under it."""
-        if self.identity is None or self.index is None or precision == self.identity.precision:
+        if self.identity is None or self.index is None or precision == numbers_of(self.identity.precision):
             return
         index, identity = self.index, self.identity.at(precision)
         self.identity = identity
@@ -286,7 +288,7 @@ class IndexedRun:
             return
         engine = self._engine if hasattr(self._engine, "classify") else None
         running = getattr(engine, "numeric_precision", None)
-        if self.identity is not None and isinstance(running, str) and running != self.identity.precision:
+        if self.identity is not None and isinstance(running, str) and running != numbers_of(self.identity.precision):
             # e.g. a GPU run fell back to the CPU: its results are not the identity's precision
             self._drop_index(
                 f"The model now runs at {running}, not {self.identity.precision}; "

@@ -306,6 +306,13 @@ class IndexReads(IndexConnection):
             return None
         return int(row[0]), [Path(p) for p in json.loads(row[1])], int(row[2])
 
+    def recent_files(self, limit: int) -> list[Path]:
+        """The files classified most recently (readable ones: they have a content hash), newest first."""
+        rows = self._db.execute(
+            "SELECT path FROM files WHERE sha256 IS NOT NULL ORDER BY seen DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [Path(path) for (path,) in rows]
+
     def folders(self) -> list[Path]:
         """The inputs of past sessions, newest first, each once."""
         seen: dict[str, None] = {}

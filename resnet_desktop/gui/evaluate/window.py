@@ -31,7 +31,8 @@ class CurrentModel(Protocol):
     """What the lab needs of the main window's ready model (``gui.classify``'s ``ModelInfo``)."""
 
     ref: ModelRef
-    loaded: LoadedModel
+    #: None while the model runs torch-free: the lab loads it itself.
+    loaded: LoadedModel | None
 
 
 _SETTINGS_KEY = "evaluate/state"

@@ -63,11 +63,15 @@ class FeaturePanel(QWidget):
     camShown = Signal(int)
     #: Something failed; the message is also in the status line.
     failed = Signal(str)
+    #: The panel is shown with an image but the model runs torch-free: load the torch model, then
+    #: ``set_model`` it (feature maps need the torch model; classifying does not).
+    modelWanted = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, budget_bytes: int = 256 * 1024 * 1024) -> None:
         super().__init__(parent)
         self.budget_bytes = budget_bytes
         self._loaded: LoadedModel | None = None
+        self._on_demand = False
         self._path: Path | None = None
         self._pending = False
         self._tasks = TaskRunner(self, max_threads=1, name="features")  # one capture at a time, in order
@@ -78,9 +82,11 @@ class FeaturePanel(QWidget):
 
     # -- public API ------------------------------------------------------------------------
 
-    def set_model(self, loaded: LoadedModel) -> None:
-        """Show this model; the current image is captured again."""
+    def set_model(self, loaded: LoadedModel | None, *, on_demand: bool = False) -> None:
+        """Show this model; the current image is captured again. ``None`` with ``on_demand``: a model
+        is ready but not loaded with torch; ``modelWanted`` asks for it once an image is shown here."""
         self._loaded = loaded
+        self._on_demand = loaded is None and on_demand
         self._tree.clear_layers()
         self._request_capture()
 
@@ -254,6 +260,13 @@ class FeaturePanel(QWidget):
         self._wanted_layer = wanted_layer
         self._grid.clear_picture()
         self._detail.clear_picture()
+        if self._loaded is None and self._on_demand and self._path is not None:
+            self.grid_info.setText("Loading the model for feature maps…")
+            self._pending = True
+            if self.isVisible():
+                self.modelWanted.emit()
+            self._update_enabled()
+            return
         if self._loaded is None or self._path is None:
             hint = "Choose an image" if self._loaded is not None else "Load a model"
             self.grid_info.setText(f"{hint} to see its feature maps.")
@@ -275,7 +288,9 @@ class FeaturePanel(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self._pending:
+        if self._pending and self._loaded is None:
+            self.modelWanted.emit()
+        elif self._pending:
             self._start_capture()
 
     def _on_failed(self, kind: str, exc: BaseException) -> None:

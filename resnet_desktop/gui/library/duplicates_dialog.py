@@ -38,7 +38,7 @@ from resnet_desktop.gui.library.organize_dialog import LAST_JOURNAL_KEY
 from resnet_desktop.gui.library.similar_dialog import ICON_SIZE, EngineFactory, ThumbnailDialog
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.api import Progress
+    from resnet_desktop.core.inference.api import Progress, StoredModel
     from resnet_desktop.core.models.ref import LoadedModel
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -53,7 +53,7 @@ class DuplicatesDialog(ThumbnailDialog):
     def __init__(
         self,
         folder: Path,
-        loaded: LoadedModel,
+        loaded: LoadedModel | StoredModel,
         engine: EngineFactory,
         thumbnails: ThumbnailLoader,
         settings: QSettings,
