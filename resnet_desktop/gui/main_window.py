@@ -30,12 +30,14 @@ from resnet_desktop.core.inference.records import Prediction
 from resnet_desktop.gui.classify.export import export_visible
 from resnet_desktop.gui.classify.inputs import Inputs
 from resnet_desktop.gui.classify.job_status import JobStatus
+from resnet_desktop.gui.classify.mixing import MixGuard
 from resnet_desktop.gui.classify.model_control import ModelControl
 from resnet_desktop.gui.classify.model_export import ModelExport
 from resnet_desktop.gui.classify.parquet_import import ParquetImport
 from resnet_desktop.gui.classify.preview import PreviewPanel
 from resnet_desktop.gui.classify.results_model import ResultsModel
 from resnet_desktop.gui.classify.results_view import ResultsPanel
+from resnet_desktop.gui.classify.row_models import RowModel
 from resnet_desktop.gui.classify.service import ClassifyJob, ModelInfo, ModelService
 from resnet_desktop.gui.classify.toolbar import ModelToolbar
 from resnet_desktop.gui.common import dialogs
@@ -87,11 +89,19 @@ class MainWindow(QMainWindow):
 
         self._build_actions()
         self._build_widgets()
+        self.mix = MixGuard(
+            self, self.results, self.banner, lambda: self.model_info.source if self.model_info else None, self.rerun
+        )
         self.organize = OrganizeActions(
-            self, self.settings.qsettings, self.thumbnails, self.results_panel.proxy.visible_rows, self.results.rowCount
+            self,
+            self.settings.qsettings,
+            self.thumbnails,
+            self.results_panel.proxy.visible_rows,
+            self.results.rowCount,
+            allow=self.mix.allow_organize,
         )
         self.organize_action, self.undo_organize_action = self.organize.actions
-        self.parquet_import = ParquetImport(self, self.results.append_predictions, self.banner, self.status)
+        self.parquet_import = ParquetImport(self, self.results, self.mix, self.banner, self.status)
         self.model_export = ModelExport(
             self, self.settings, self.service, self.banner, self.status, lambda: self.models.retry()
         )
@@ -282,6 +292,8 @@ class MainWindow(QMainWindow):
         self.models.set_model(spec, device)
 
     def _on_model_ready(self, info: ModelInfo) -> None:
+        # Rows this model makes carry its name; its classes tell the table which label set they are in.
+        self.results.register(RowModel.of(info.source, info.loaded.categories))
         self._on_busy(self.service.busy)
         self.feature_panel.set_model(info.loaded)
         self.modelReady.emit(info)
@@ -299,6 +311,10 @@ class MainWindow(QMainWindow):
         """Queue ``paths`` (files and/or folders) behind any running job."""
         paths = [Path(p) for p in paths]
         if not paths:
+            return None
+        current = self.mix.current()
+        if current is not None and not self.mix.allow_adding([current]):
+            self.status.set_message("Nothing added: the table keeps the results of the other model.")
             return None
         if remember:
             self.inputs.remember(paths)
@@ -363,7 +379,11 @@ class MainWindow(QMainWindow):
     def export_results(self, path: Path | None = None) -> Path | None:
         """File > Export Results (Ctrl+E): the visible rows (filtered, in display order) to CSV or JSON."""
         start = Path(self.inputs.start_folder()) / "results.csv"
-        return export_visible(self, self.results_panel.proxy.visible_rows(), start, self.status, self.banner, path)
+        rows = self.results_panel.proxy.visible_rows()
+        go, models = self.mix.export_models(rows)
+        if not go:
+            return None
+        return export_visible(self, rows, start, self.status, self.banner, path, models)
 
     def open_finetune(self) -> QWidget:
         return self.tools.open_finetune()

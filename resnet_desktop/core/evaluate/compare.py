@@ -6,7 +6,6 @@ at batch 1, and dropped before the next one loads, so only one is in memory at a
 
 from __future__ import annotations
 
-import csv
 import io
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from resnet_desktop.core.csvcells import SafeWriter
 from resnet_desktop.core.evaluate import speed
 from resnet_desktop.core.evaluate.choices import ModelChoice, load_choice
 from resnet_desktop.core.evaluate.metrics import DEFAULT_TARGET_ACCURACY
@@ -153,7 +153,7 @@ def cell_text(row: ComparisonRow, key: str) -> str:
 def comparison_csv(rows: Sequence[ComparisonRow]) -> str:
     """The comparison table as CSV (the GUI's export), raw values."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeWriter(out)  # a model's name can start with '=': never a live formula in a spreadsheet
     writer.writerow([key for key, _title in COLUMNS])
     for row in rows:
         data = row.to_dict()

@@ -9,7 +9,6 @@ this machine, seeded random weights are used: the time does not depend on the va
 from __future__ import annotations
 
 import copy
-import csv
 import io
 import sys
 import threading
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from resnet_desktop.core.csvcells import write_dicts
 from resnet_desktop.core.errors import CancelledError, WeightsError
 from resnet_desktop.core.evaluate.choices import ModelChoice, cached_default_weights, load_choice
 from resnet_desktop.core.models import spec
@@ -322,8 +322,5 @@ def results_csv(results: Sequence[SpeedResult]) -> str:
     """One row per model, the ``SpeedResult`` fields as columns (the CLI's ``--format csv``, the GUI's export)."""
     rows = [r.to_dict() for r in results]
     out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_dicts(out, rows)  # neutralised cells: a model's name is text a person chose
     return out.getvalue()

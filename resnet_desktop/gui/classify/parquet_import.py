@@ -2,12 +2,14 @@
 
 A ``classify --cluster`` run writes a folder ``results.parquet/`` of parts; reading it (possibly
 millions of rows) happens on a background task, and the rows join the table like any other
-classification, so filtering, export and Organize work on them.
+classification, so filtering, export and Organize work on them. Each row keeps the model the cluster
+ran (its ``model_id``); when the table already holds rows of a model with other labels, the person is
+asked before the two are mixed (``MixGuard``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,18 +18,21 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from resnet_desktop.core.errors import describe
+from resnet_desktop.gui.classify.mixing import MixGuard
+from resnet_desktop.gui.classify.results_model import ResultsModel
+from resnet_desktop.gui.classify.row_models import RowModel, consistent, label_digest
 from resnet_desktop.gui.common.tasks import Task, TaskContext, TaskRunner
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.records import Prediction
+    from resnet_desktop.core.cluster.results import Row
     from resnet_desktop.gui.common.banner import Banner
     from resnet_desktop.gui.common.status import StatusBar
 
 
-def _read(path: Path, _ctx: TaskContext) -> list[Prediction]:
-    from resnet_desktop.core.cluster.results import read_results
+def _read(path: Path, _ctx: TaskContext) -> list[Row]:
+    from resnet_desktop.core.cluster.results import read_rows
 
-    return read_results(path)
+    return read_rows(path)
 
 
 class ParquetImport(QObject):
@@ -36,13 +41,15 @@ class ParquetImport(QObject):
     def __init__(
         self,
         window: QWidget,
-        append: Callable[[Sequence[Prediction]], None],
+        results: ResultsModel,
+        mix: MixGuard,
         banner: Banner,
         status: StatusBar,
     ) -> None:
         super().__init__(window)
         self.window = window
-        self.append = append
+        self.results = results
+        self.mix = mix
         self.banner = banner
         self.status = status
         self.runner = TaskRunner(self, name="parquet import")
@@ -68,9 +75,28 @@ class ParquetImport(QObject):
             on_finished=lambda: self.action.setEnabled(True),
         )
 
-    def _loaded(self, path: Path, rows: list[Prediction]) -> None:
-        self.append(rows)
-        failed = sum(not row.ok for row in rows)
+    def _row_model(self, name: str, rows: list[Row]) -> RowModel:
+        """A results file names its model, not its classes: when every label is where the loaded model
+        has it, the rows are in the loaded model's label set; otherwise their own."""
+        current = self.mix.current()
+        info = getattr(self.window, "model_info", None)
+        categories = info.loaded.categories if info is not None else []
+        if current is not None and consistent((row.prediction for row in rows), categories):
+            return RowModel(name, label_digest(categories))
+        return RowModel.unknown(name)
+
+    def _loaded(self, path: Path, rows: list[Row]) -> None:
+        names = {row.model_id or path.name for row in rows}
+        models = {name: self._row_model(name, [r for r in rows if (r.model_id or path.name) == name]) for name in names}
+        if not self.mix.allow_adding(models.values()):
+            self.status.set_message(f"Not opened: {path.name} holds results of a model with other labels.")
+            return
+        for model in models.values():
+            self.results.register(model)
+        # Runs of one model in input order (a results folder is normally one model).
+        for name, run in groupby(rows, key=lambda r: r.model_id or path.name):
+            self.results.append_predictions([row.prediction for row in run], name)
+        failed = sum(not row.prediction.ok for row in rows)
         note = f" ({failed} could not be classified)" if failed else ""
         self.status.set_message(f"Opened {len(rows)} results from {path.name}{note}")
 

@@ -25,6 +25,7 @@ from resnet_desktop.core.inference.records import Prediction
 from resnet_desktop.gui.classify.results_model import (
     COL_CONFIDENCE,
     COL_LABEL,
+    COL_MODEL,
     COL_NAME,
     COL_THUMB,
     CONFIDENCE_ROLE,
@@ -142,6 +143,9 @@ class ResultsPanel(QWidget):
             signal.connect(self._update_actions)
         # The proxy reports a removal before the source has dropped the row: count again after it.
         model.rowsRemoved.connect(self._update_count)
+        for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.dataChanged):
+            signal.connect(self._update_model_column)
+        self.table.setColumnHidden(COL_MODEL, True)
         self._update_count()
         self._update_actions()
 
@@ -160,6 +164,10 @@ class ResultsPanel(QWidget):
         for action in (self.copy_action, self.remove_action, self.show_in_folder_action):
             action.setEnabled(has_selection)
         self.find_action.setEnabled(self.model.rowCount() > 0)
+
+    def _update_model_column(self, *_args: object) -> None:
+        """The Model column is shown while the table holds rows of more than one model."""
+        self.table.setColumnHidden(COL_MODEL, len(self.model.models()) <= 1)
 
     def _update_count(self, *_args: object) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()

@@ -30,6 +30,7 @@ class OrganizeActions(QObject):
         thumbnails: ThumbnailLoader,
         rows: Callable[[], Sequence[Prediction]],
         row_count: Callable[[], int],
+        allow: Callable[[Sequence[Prediction]], bool] = lambda _rows: True,
     ) -> None:
         super().__init__(window)
         self.window = window
@@ -37,6 +38,8 @@ class OrganizeActions(QObject):
         self.thumbnails = thumbnails
         self.rows = rows
         self.row_count = row_count
+        #: Says no (and why, in the window) to rows Organize must not sort together (two label sets).
+        self.allow = allow
         self.dialog: OrganizeDialog | None = None
         self.undo_dialog: UndoDialog | None = None
         self.organize_action = QAction("&Organize into Folders…", window)
@@ -72,6 +75,8 @@ class OrganizeActions(QObject):
         rows = list(self.rows())
         if not any(row.ok for row in rows):
             return None  # error rows alone: nothing to sort (they are listed as left alone otherwise)
+        if not self.allow(rows):
+            return None
         dialog = OrganizeDialog(rows, self.settings, self.thumbnails, self.window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.organized.connect(lambda _journal: self.update())
