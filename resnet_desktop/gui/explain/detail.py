@@ -38,7 +38,11 @@ class DetailSide(QWidget):
         self.reset()
         self.detail_title = QLabel("No channel selected")
         self.detail_title.setTextFormat(Qt.TextFormat.PlainText)
-        self.detail_title.setStyleSheet("font-weight: bold")
+        # A bold font, not a style sheet: a widget with a style sheet keeps the palette it was polished
+        # with, so after View > Theme its text was dark grey on dark grey.
+        bold = self.detail_title.font()
+        bold.setBold(True)
+        self.detail_title.setFont(bold)
         self.detail_title.setWordWrap(True)
         self.detail_canvas = ImageCanvas(smooth=False, minimum=120)
         self.readout = QLabel(" ")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_desktop.core.errors import describe
+from resnet_desktop.gui.common.plot_theme import follow_palette
 from resnet_desktop.gui.common.tasks import TaskContext
 from resnet_desktop.gui.finetune.worker import WorkerPage
 
@@ -35,13 +36,14 @@ def _plot(
     title: str, y_label: str, legend_offset: tuple[int, int] = (-10, 10)
 ) -> tuple[pg.PlotWidget, pg.PlotDataItem, pg.PlotDataItem]:
     """A curve pair; the legend sits in the corner the curves move away from (negative = right/bottom)."""
-    widget = pg.PlotWidget(title=title, background="w")
+    widget = pg.PlotWidget(title=title)
     widget.setLabel("bottom", "epoch")
     widget.setLabel("left", y_label)
     widget.showGrid(x=True, y=True, alpha=0.3)
-    widget.addLegend(offset=legend_offset, brush=pg.mkBrush(255, 255, 255, 210))
+    widget.addLegend(offset=legend_offset)
     train = widget.plot([], [], pen=TRAIN_PEN, symbol="o", symbolSize=5, symbolBrush="#1f77b4", name="train")
     val = widget.plot([], [], pen=VAL_PEN, symbol="o", symbolSize=5, symbolBrush="#ff7f0e", name="validation")
+    follow_palette(widget)  # the window's colours, light or dark, also after View > Theme
     return widget, train, val
 
 

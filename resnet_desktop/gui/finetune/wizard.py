@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFontDatabase, QPalette
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -56,7 +56,8 @@ class FolderPage(QWizardPage):
         row.addWidget(self.edit, 1)
         row.addWidget(browse)
         example = QLabel("photos/\n  cats/   img001.jpg, img002.jpg, …\n  dogs/   …\n  birds/  …")
-        example.setStyleSheet("font-family: monospace; color: palette(mid);")
+        example.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        example.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # follows View > Theme
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(example)
