@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QModelIndex, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QTreeView, QVBoxLayout, QWidget
 
@@ -36,7 +36,7 @@ from resnet_desktop.gui.explain.detail import DetailSide, scaled_channel
 from resnet_desktop.gui.explain.export import ask_export_path, enlarge, write_png
 from resnet_desktop.gui.explain.grid import GridSide
 from resnet_desktop.gui.explain.jobs import Prepared, fetch_layer, prepare
-from resnet_desktop.gui.explain.layout import NARROW_WIDTH, PanelLayout
+from resnet_desktop.gui.explain.layout import PanelLayout, mode_for
 from resnet_desktop.gui.explain.state import ImageState
 from resnet_desktop.gui.explain.tree import NAME_ROLE, LayerTree
 
@@ -112,7 +112,7 @@ class FeaturePanel(QWidget):
 
     @property
     def stacked(self) -> bool:
-        """True when narrow: the grid on top, tree and detail below."""
+        """True when narrow: the grid on top, tree and detail below (or, when short too, in two columns)."""
         return bool(self._layout.narrow)
 
     @property
@@ -224,8 +224,11 @@ class FeaturePanel(QWidget):
         layout.addWidget(self.status)
         self._gradcam = GradCamControl(right, self._submit, self.status.setText, self._show_cam, self._update_detail)
 
+    def sizeHint(self) -> QSize:
+        return QSize(self._layout.preferred_width(), super().sizeHint().height())
+
     def resizeEvent(self, event: QResizeEvent) -> None:
-        self._layout.arrange(narrow=event.size().width() < NARROW_WIDTH)
+        self._layout.arrange(mode_for(event.size().width(), event.size().height()))
         super().resizeEvent(event)
 
     def _update_enabled(self) -> None:

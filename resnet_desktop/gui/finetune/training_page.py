@@ -152,6 +152,8 @@ class TrainingPage(WorkerPage):
         if isinstance(item, FineTuneResult):
             self._on_result(item)
             return
+        # The bar shows the phase that runs: images, cross-validation fits, epochs; a phase with no
+        # count yet is "busy", never the last phase's 100 %.
         if item.epoch:
             self._add_epoch(item)
             self.progress.setRange(0, item.epochs)
@@ -159,6 +161,11 @@ class TrainingPage(WorkerPage):
         elif item.images_total:
             self.progress.setRange(0, item.images_total)
             self.progress.setValue(item.images_done)
+        elif item.steps:
+            self.progress.setRange(0, item.steps)
+            self.progress.setValue(item.step)
+        else:
+            self.progress.setRange(0, 0)
         self.status.setText(item.message)
         self.eta.setText(format_eta(item.eta_s))
 

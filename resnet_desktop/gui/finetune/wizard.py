@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_desktop.core.errors import describe
+from resnet_desktop.gui.common.screen_fit import fit_window
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.finetune.worker import WorkerPage
 
@@ -214,7 +215,7 @@ class FineTuneWizard(QWizard):
         self.setWindowTitle("Fine-tune a new classifier")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, False)
-        self.resize(900, 680)
+        fit_window(self, QSize(900, 680), parent)  # never larger than the screen, on it
         self.current_loaded_model = current_loaded_model
         self.thumbnails = ThumbnailLoader(self)
         self.folder_page = FolderPage()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -26,6 +26,7 @@ from resnet_desktop.core.errors import describe
 from resnet_desktop.core.library import apply as applier
 from resnet_desktop.core.library.journal import Outcome, Progress
 from resnet_desktop.core.library.organize import Plan, make_plan
+from resnet_desktop.gui.common.screen_fit import fit_window
 from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.library.organize_options import OptionsForm
@@ -54,7 +55,7 @@ class OrganizeDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Organize into Folders")
-        self.resize(900, 620)
+        fit_window(self, QSize(900, 620), parent)  # never larger than the screen, on it
         self.rows = list(rows)
         self.settings = settings
         self.plan: Plan | None = None
