@@ -16,10 +16,12 @@ from typing import Any
 from resnet_desktop.cli.common import (
     DEVICE_HELP,
     EXIT_CODES_HELP,
+    WEIGHTS_HELP,
     Exit,
     LiveLine,
     batch_size,
     check_output,
+    model_refs,
     positive_int,
 )
 
@@ -54,6 +56,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="MODEL",
         help=f"model to time; repeat for several (default: {' '.join(DEFAULT_MODELS)})",
     )
+    parser.add_argument(
+        "--weights", default=None, metavar="NAME|FILE", help=WEIGHTS_HELP + " for every --model without its own"
+    )
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     parser.add_argument("--batch-size", type=batch_size, default=None, help="throughput batch (default: the engine's)")
     parser.add_argument("--batches", type=positive_int, default=3, help="timed batches per model (default: 3)")
@@ -72,19 +77,20 @@ def run(args: argparse.Namespace) -> int:
     output: Path | None = args.output
     if output is not None:
         check_output(output, args.force)
-    from resnet_desktop.core.evaluate.choices import parse_choice
-    from resnet_desktop.core.evaluate.speed import BenchProgress, SpeedResult, bench, results_csv
-    from resnet_desktop.core.evaluate.text import speed_text
+    from resnet_desktop.core.evaluate.api import BenchProgress, SpeedResult, bench, results_csv, speed_text
 
-    choices = [parse_choice(text) for text in (args.model or DEFAULT_MODELS)]
-    if args.threads is not None:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    choices = model_refs(args, DEFAULT_MODELS)
     line = LiveLine(sys.stderr)
     results: list[SpeedResult] = []
     try:
-        for item in bench(choices, args.device, batch_size=args.batch_size, batches=args.batches, repeats=args.repeats):
+        for item in bench(
+            choices,
+            args.device,
+            batch_size=args.batch_size,
+            batches=args.batches,
+            repeats=args.repeats,
+            threads=args.threads,
+        ):
             if isinstance(item, BenchProgress):
                 line.show(f"Timing {item.label} ({item.index + 1} of {item.total})…")
             else:

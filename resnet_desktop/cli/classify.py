@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO, cast
@@ -16,22 +15,21 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO, cast
 from resnet_desktop.cli.cluster_run import add_cluster_options, run_cluster
 from resnet_desktop.cli.common import (
     EXIT_CODES_HELP,
+    ClassifyProgressLine,
     Exit,
-    LiveLine,
+    add_engine_options,
     add_model_options,
-    batch_size,
     check_output,
     load_cli_model,
+    open_cli_engine,
     positive_int,
     printable,
     warning,
 )
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.engine import Engine
-    from resnet_desktop.core.inference.records import Prediction, Progress
-    from resnet_desktop.core.library.incremental import IndexedRun
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.inference.api import Engine, Prediction
+    from resnet_desktop.core.library.api import ClassifyEvent, ClassifySummary
 
 FORMATS = ("table", "csv", "json")
 
@@ -59,32 +57,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files and/or folders")
     add_model_options(parser)
     parser.add_argument("--topk", type=positive_int, default=5, help="labels per image (default: 5)")
-    parser.add_argument("--batch-size", type=batch_size, default=None, help="images per batch (default: per device)")
-    parser.add_argument(
-        "--threads",
-        type=positive_int,
-        default=None,
-        help="CPU threads for the model (default: one per core; 1 can be faster on a busy machine)",
-    )
-    parser.add_argument(
-        "--backend",
-        choices=("auto", "torch", "onnxruntime"),
-        default="torch",
-        help="what runs the model on the CPU; auto: whichever a short run measured faster (default: torch)",
-    )
-    parser.add_argument(
-        "--precision",
-        choices=("fp32", "fast"),
-        default="fp32",
-        help="fast: int8 model on ONNX Runtime (calibrated on the sample photos; prints its agreement) (default: fp32)",
-    )
-    parser.add_argument(
-        "--calibration",
-        type=Path,
-        default=None,
-        metavar="FOLDER",
-        help="images to calibrate --precision fast on (default: the bundled sample photos)",
-    )
+    add_engine_options(parser)
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     parser.add_argument(
         "--output", type=Path, default=None, metavar="FILE", help="write results to FILE (atomically) instead of stdout"
@@ -142,18 +115,6 @@ def _writer(kind: str, stream: TextIO) -> Writer:
     return writers[kind](stream)
 
 
-class ProgressLine(LiveLine):
-    """Classification progress on a terminal; silent otherwise (a summary follows at the end)."""
-
-    def __call__(self, progress: Progress) -> None:
-        if progress.total:
-            filled = int(30 * progress.done / progress.total)
-            head = f"[{'#' * filled}{'.' * (30 - filled)}] {progress.done}/{progress.total}"
-        else:
-            head = f"{progress.done} images"
-        self.show(f"{head}  {progress.failed} failed  {progress.images_per_second:.1f} images/s")
-
-
 # -- the command ----------------------------------------------------------------------------
 
 
@@ -165,51 +126,33 @@ def run(args: argparse.Namespace) -> int:
     if output is not None:
         check_output(output, args.force, inputs=args.paths)
 
-    import torch
-
-    from resnet_desktop.core import images
     from resnet_desktop.core.atomic import AtomicFile
-    from resnet_desktop.core.inference.engine import Engine
+    from resnet_desktop.core.inference.api import Progress
+    from resnet_desktop.core.library.api import classify_photos
+    from resnet_desktop.core.work import drive
 
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    calibration = None
-    if args.calibration is not None:
-        from resnet_desktop.core.errors import SettingsError
-        from resnet_desktop.core.models.quantize import calibration_images
-
-        if args.precision != "fast":
-            raise SettingsError("--calibration is for --precision fast only")
-        calibration = calibration_images(args.calibration)
     loaded = load_cli_model(args)
-    backend = "onnxruntime" if args.precision == "fast" and args.backend == "torch" else args.backend
-    engine = Engine(
-        loaded,
-        args.device,
-        batch_size=args.batch_size,
-        backend=backend,
-        precision=args.precision,
-        calibration=calibration,
-    )
-    print(f"Model: {loaded.source} on {engine.device_name} ({engine.backend}, {engine.precision})", file=sys.stderr)
-
-    run_ = _indexed_run(args, loaded, engine)
+    engine = open_cli_engine(args, loaded)
     sink = AtomicFile(output, overwrite=args.force, text=True, newline="") if output is not None else None
     if sink is None and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="surrogateescape")  # CSV of a non-UTF-8 name: its own bytes
     writer = _writer(args.format, cast(TextIO, sink.stream) if sink else sys.stdout)
-    bar = ProgressLine(sys.stderr)
+    bar = ClassifyProgressLine(sys.stderr)
     failures: list[Prediction] = []
-    count = 0
-    started = time.perf_counter()
+    written: list[int] = [0]
+
+    def show(event: ClassifyEvent) -> None:
+        if isinstance(event, Progress):
+            bar(event)
+            return
+        written[0] += 1
+        if not event.prediction.ok:
+            failures.append(event.prediction)
+        writer.write(event.prediction)
+
+    work = classify_photos(loaded, engine, args.paths, topk=args.topk, use_index=not args.no_index)
     try:
-        inputs = [Path(p) for p in args.paths]
-        for item in run_.classify(images.discover(args.paths), progress=bar, inputs=inputs):
-            prediction = item.prediction
-            count += 1
-            if not prediction.ok:
-                failures.append(prediction)
-            writer.write(prediction)
+        summary = drive(work, show)
         writer.close()
         if sink is not None:
             sink.commit()
@@ -217,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         bar.clear()
         if sink is not None:
             sink.discard()
-        print(f"Interrupted after {count} files; nothing was written to --output.", file=sys.stderr)
+        print(f"Interrupted after {written[0]} files; nothing was written to --output.", file=sys.stderr)
         return Exit.INTERRUPTED
     except OSError as exc:
         if sink is None:
@@ -228,56 +171,30 @@ def run(args: argparse.Namespace) -> int:
             sink.discard()
         raise
     bar.clear()
-    _summary(count, failures, time.perf_counter() - started, engine)
-    _index_summary(run_)
-    if count == 0:
+    _summary(summary, failures, engine)
+    if summary.files == 0:
         return Exit.SOME_FAILED
     return Exit.SOME_FAILED if failures else Exit.OK
 
 
-def _indexed_run(args: argparse.Namespace, loaded: LoadedModel, engine: Engine) -> IndexedRun:
-    """The run through the library index; without it when ``--no-index`` or when it cannot be used."""
-    from resnet_desktop.core.library.incremental import IndexedRun
-    from resnet_desktop.core.library.index import LibraryIndexError, ModelIdentity, open_index
-
-    index = None
-    if not args.no_index:
-        try:
-            index = open_index()
-        except LibraryIndexError as exc:
-            warning("classify", exc)
-    if index is not None:
-        for notice in index.notices:
-            warning("classify", notice)
-    identity = ModelIdentity.of(loaded) if index is not None else None
-    return IndexedRun(engine, index, identity, topk=args.topk)
-
-
-def _index_summary(run_: IndexedRun) -> None:
-    for notice in run_.counts.notices or []:
-        warning("classify", notice)
-    if run_.index is not None or run_.counts.from_index:
-        moved = f" ({run_.counts.moved} moved or renamed)" if run_.counts.moved else ""
-        print(
-            f"From the library index: {run_.counts.from_index}{moved}; newly classified: {run_.counts.new}.",
-            file=sys.stderr,
-        )
-    run_.close()
-
-
-def _summary(count: int, failures: list[Prediction], elapsed: float, engine: Engine) -> None:
+def _summary(summary: ClassifySummary, failures: list[Prediction], engine: Engine) -> None:
     err = sys.stderr
     for notice in engine.notices:
         print(f"Note: {notice}", file=err)
-    if count == 0:
+    for notice in summary.notices:
+        warning("classify", notice)
+    if summary.files == 0:
         print("No image files found in the given paths.", file=err)
-        return
-    rate = count / elapsed if elapsed > 0 else 0.0
-    print(
-        f"Classified {count - len(failures)} of {count} files in {elapsed:.1f} s ({rate:.1f} files/s).",
-        file=err,
-    )
+    else:
+        print(
+            f"Classified {summary.classified} of {summary.files} files in {summary.elapsed_s:.1f} s "
+            f"({summary.rate:.1f} files/s).",
+            file=err,
+        )
     if failures:
         print(f"{len(failures)} file(s) could not be classified:", file=err)
         for prediction in failures:
             print(f"  {printable(prediction.path)}: {printable(prediction.error)}", file=err)
+    if summary.index_used or summary.from_index:
+        moved = f" ({summary.moved} moved or renamed)" if summary.moved else ""
+        print(f"From the library index: {summary.from_index}{moved}; newly classified: {summary.new}.", file=err)

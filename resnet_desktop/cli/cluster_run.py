@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 from resnet_desktop.cli.common import Exit, LiveLine, load_cli_model, warning
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.cluster.job import JobReport
+    from resnet_desktop.core.cluster.api import JobReport
     from resnet_desktop.core.inference.records import Progress
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.models.ref import LoadedModel
 
 CLUSTER_HELP = (
     "run on a Ray cluster: ray://HOST:PORT (the head's client port), auto (the cluster this machine "
@@ -41,7 +41,7 @@ class ClusterProgress(LiveLine):
 
 def run_cluster(args: argparse.Namespace) -> int:
     """Classify ``args.paths`` on the cluster named by ``args.cluster`` into ``args.output``."""
-    from resnet_desktop.core.cluster.connect import check_address, require_ray
+    from resnet_desktop.core.cluster.api import check_address, require_ray
     from resnet_desktop.core.errors import SettingsError
 
     require_ray()  # before anything slow: say how to install Ray
@@ -55,8 +55,7 @@ def run_cluster(args: argparse.Namespace) -> int:
             "choose another name (or remove it) to start over"
         )
 
-    from resnet_desktop.core.cluster.job import run_job
-    from resnet_desktop.core.cluster.pipeline import JobSettings
+    from resnet_desktop.core.cluster.api import JobSettings, run_cluster_job
 
     loaded = load_cli_model(args)
     settings = JobSettings(topk=args.topk, batch_size=args.batch_size, cpus_per_actor=args.threads)
@@ -73,7 +72,7 @@ def run_cluster(args: argparse.Namespace) -> int:
         )
 
     try:
-        report = run_job(address, args.paths, output, loaded, settings, progress=bar, on_start=started)
+        report = run_cluster_job(address, args.paths, output, loaded, settings, progress=bar, on_start=started)
     except KeyboardInterrupt:
         bar.clear()
         done = written[0].done if written else 0
@@ -104,21 +103,15 @@ def store_in_index(output: Path, loaded: LoadedModel, topk: int) -> None:
     """The job's rows into the library index (as a local run would have stored them); a warning if it cannot."""
     import sqlite3
 
-    from resnet_desktop.core.cluster.to_index import import_results
-    from resnet_desktop.core.library.index import LibraryIndexError, ModelIdentity, open_index
+    from resnet_desktop.core.cluster.api import store_in_index as store
+    from resnet_desktop.core.errors import ResNetDesktopError
 
-    if not output.is_dir():
-        return
     try:
-        index = open_index()
-        if index is None:
-            return
-        try:
-            counts = import_results(output, index, ModelIdentity.of(loaded), topk)
-        finally:
-            index.close()
-    except (LibraryIndexError, sqlite3.Error, OSError) as exc:
+        counts = store(output, loaded, topk)
+    except (ResNetDesktopError, sqlite3.Error, OSError) as exc:
         warning("classify", f"the results were not added to the library index: {exc}")
+        return
+    if counts is None:
         return
     left = []
     if counts.not_here:

@@ -7,16 +7,19 @@ Kept free of heavy imports at module level so that ``resnet-desktop --help`` sta
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.inference.api import Engine, Progress
+    from resnet_desktop.core.library.api import Indexing
+    from resnet_desktop.core.models.ref import LoadedModel, ModelRef
 
 PROG = "resnet-desktop"
 
@@ -38,11 +41,12 @@ EXIT_CODES_HELP = (
 )
 
 ARCH_HELP = (
-    "resnet18, resnet34, resnet50, resnet101 or resnet152 (default: resnet50; a fine-tuned model file brings its own)"
+    "resnet18, resnet34, resnet50, resnet101 or resnet152, ARCH:WEIGHTS, or a model file "
+    "(default: resnet50; a weights or model file brings its own architecture)"
 )
 WEIGHTS_HELP = (
     "torchvision weights name (default: DEFAULT, the architecture's best ImageNet weights, "
-    "IMAGENET1K_V2 for resnet50), 'random', or a .pth/.pt/.safetensors file"
+    "IMAGENET1K_V2 for resnet50), 'random', or a .pth/.pt/.safetensors file (its architecture is detected)"
 )
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (default: auto)"
 
@@ -113,6 +117,26 @@ def positive_int(text: str) -> int:
     return value
 
 
+def _number_between(text: str, low: float, high: float, *, low_open: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (low < value <= high if low_open else low <= value <= high):
+        raise argparse.ArgumentTypeError(f"expected a number between {low:g} and {high:g}, got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """argparse type: a number from 0 to 1 (a probability, an opacity)."""
+    return _number_between(text, 0.0, 1.0, low_open=False)
+
+
+def positive_fraction(text: str) -> float:
+    """argparse type: a number above 0 and at most 1 (a similarity, an accuracy to aim for)."""
+    return _number_between(text, 0.0, 1.0, low_open=True)
+
+
 #: The most images per batch any command accepts: more only costs memory (a batch of 1,000,000
 #: photos is ~150 GB of pixels), never speed (see docs/PERFORMANCE.md).
 MAX_BATCH_SIZE = 1024
@@ -126,11 +150,104 @@ def batch_size(text: str) -> int:
     return value
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """``--model``, ``--weights`` and ``--device``, the same for every command."""
-    parser.add_argument("--model", default=None, metavar="ARCH", help=ARCH_HELP)
+def add_model_options(parser: argparse.ArgumentParser, *, device: bool = True) -> None:
+    """``--model``, ``--weights`` (and ``--device``), the same for every command; read with :func:`model_ref`."""
+    parser.add_argument("--model", default=None, metavar="MODEL", help=ARCH_HELP)
     parser.add_argument("--weights", default=None, metavar="NAME|FILE", help=WEIGHTS_HELP)
-    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    if device:
+        parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """How the model runs: ``--batch-size``, ``--threads``, ``--backend``, ``--precision``, ``--calibration``
+    (the same for every command that classifies); read with :func:`open_cli_engine`."""
+    parser.add_argument("--batch-size", type=batch_size, default=None, help="images per batch (default: per device)")
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        default=None,
+        help="CPU threads for the model (default: one per core; 1 can be faster on a busy machine)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "torch", "onnxruntime"),
+        default="torch",
+        help="what runs the model on the CPU; auto: whichever a short run measured faster (default: torch)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "fast"),
+        default="fp32",
+        help="fast: int8 model on ONNX Runtime (calibrated on the sample photos; prints its agreement) (default: fp32)",
+    )
+    parser.add_argument(
+        "--calibration",
+        type=Path,
+        default=None,
+        metavar="FOLDER",
+        help="images to calibrate --precision fast on (default: the bundled sample photos)",
+    )
+
+
+def open_cli_engine(args: argparse.Namespace, loaded: LoadedModel) -> Engine:
+    """The engine the engine options ask for (``core.inference.api.open_engine``), announced on stderr."""
+    from resnet_desktop.core.inference.api import open_engine
+
+    engine = open_engine(
+        loaded,
+        args.device,
+        backend=args.backend,
+        precision=args.precision,
+        calibration=args.calibration,
+        batch_size=args.batch_size,
+        threads=args.threads,
+    )
+    print(f"Model: {loaded.source} on {engine.device_name} ({engine.backend}, {engine.precision})", file=sys.stderr)
+    return engine
+
+
+def add_index_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the commands that ask the library index (``similar``, ``duplicates``)."""
+    add_model_options(parser)
+    add_engine_options(parser)
+    parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+
+
+def report_indexing(command: str, indexing: Indexing, source: str) -> None:
+    """What bringing the inputs into the library index did: notices, new photos, unreadable files."""
+    for notice in indexing.summary.notices:
+        warning(command, notice)
+    if indexing.indexed:
+        print(f"Indexed {indexing.indexed} new photo(s) with {source}.", file=sys.stderr)
+
+
+def report_unreadable(indexing: Indexing) -> None:
+    if indexing.errors:
+        print(f"{len(indexing.errors)} file(s) could not be read:", file=sys.stderr)
+        for path, reason in indexing.errors.items():
+            print(f"  {printable(path)}: {printable(reason)}", file=sys.stderr)
+
+
+def model_ref(args: argparse.Namespace) -> ModelRef:
+    """The one model a command's ``--model``/``--weights`` name (``WeightsError`` if they cannot)."""
+    from resnet_desktop.core.models.ref import ModelRef
+
+    return ModelRef.parse(args.model, args.weights)
+
+
+def model_refs(args: argparse.Namespace, default: Sequence[str] = ()) -> list[ModelRef]:
+    """Every model of a repeated ``--model`` (``evaluate``, ``bench``); ``--weights`` applies to each
+    one that does not name its own (``ARCH:WEIGHTS`` or a file)."""
+    from resnet_desktop.core.models.ref import ModelRef, looks_like_file
+
+    texts: Sequence[str] = args.model or default
+    if not texts:
+        return [ModelRef.parse(None, args.weights)]
+    refs = []
+    for text in texts:
+        own = ":" in text or looks_like_file(text)
+        refs.append(ModelRef.parse(text, None if own else args.weights))
+    return refs
 
 
 def check_output(
@@ -187,6 +304,18 @@ class LiveLine:
             self.shown = False
 
 
+class ClassifyProgressLine(LiveLine):
+    """Classification progress on a terminal; silent otherwise (a summary follows at the end)."""
+
+    def __call__(self, progress: Progress) -> None:
+        if progress.total:
+            filled = int(30 * progress.done / progress.total)
+            head = f"[{'#' * filled}{'.' * (30 - filled)}] {progress.done}/{progress.total}"
+        else:
+            head = f"{progress.done} images"
+        self.show(f"{head}  {progress.failed} failed  {progress.images_per_second:.1f} images/s")
+
+
 class DownloadProgress(LiveLine):
     """Weights download progress, as ``zoo.load_model``'s ``progress`` callback."""
 
@@ -203,14 +332,11 @@ def load_cli_model(args: argparse.Namespace) -> LoadedModel:
 
     Raises ``ResNetDesktopError`` (exit code 2 in every command) with a message for a person.
     """
-    from resnet_desktop.core.errors import WeightsError
-    from resnet_desktop.core.models import spec, zoo
+    from resnet_desktop.core.models.ref import load
 
-    arch = args.model or spec.DEFAULT_ARCH
-    if arch not in spec.ARCHITECTURES:
-        raise WeightsError(f"unknown model {arch!r}; choose one of {', '.join(spec.ARCHITECTURES)}")
+    ref = model_ref(args)
     progress = DownloadProgress()
     try:
-        return zoo.load_model(arch, args.weights or "DEFAULT", progress=progress)
+        return load(ref, progress=progress)
     finally:
         progress.finish()

@@ -12,23 +12,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from resnet_desktop.cli.common import EXIT_CODES_HELP, Exit
-from resnet_desktop.cli.similar import add_index_options, index_inputs
+from resnet_desktop.cli.common import (
+    EXIT_CODES_HELP,
+    ClassifyProgressLine,
+    Exit,
+    add_index_options,
+    load_cli_model,
+    open_cli_engine,
+    positive_fraction,
+    printable,
+    report_indexing,
+    report_unreadable,
+)
 
-
-def _threshold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
-    return value
+#: The default similarity (core.library.similar.DUPLICATE_THRESHOLD); written here so --help imports nothing heavy.
+DUPLICATE_THRESHOLD = 0.95
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    from resnet_desktop.core.library.similar import DUPLICATE_THRESHOLD
-
     parser = subparsers.add_parser(
         "duplicates",
         help="group near-duplicate photos in folders (library index)",
@@ -41,7 +42,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("folders", nargs="+", type=Path, metavar="FOLDER", help="folders (and files) to search")
     parser.add_argument(
         "--threshold",
-        type=_threshold,
+        type=positive_fraction,
         default=DUPLICATE_THRESHOLD,
         help=f"cosine similarity that makes two photos near-duplicates (default: {DUPLICATE_THRESHOLD})",
     )
@@ -51,18 +52,20 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from resnet_desktop.core.library.similar import duplicate_groups, normalize
+    from resnet_desktop.core.library.api import find_duplicates
+    from resnet_desktop.core.work import drive
 
-    folders = [f.absolute() for f in args.folders]
-    done = index_inputs("duplicates", args, folders)
+    loaded = load_cli_model(args)
+    bar = ClassifyProgressLine(sys.stderr)
+    work = find_duplicates(loaded, lambda: open_cli_engine(args, loaded), args.folders, threshold=args.threshold)
     try:
-        _ids, paths, matrix = done.index.embeddings(done.model_id, folders)
+        found = drive(work, bar)
     finally:
-        done.run.close()
-    unit = normalize(matrix)
-    groups = duplicate_groups(unit, args.threshold)
+        bar.clear()
+    report_indexing("duplicates", found.indexing, loaded.source)
     listed = [
-        [{"path": str(paths[i]), "score": round(float(unit[i] @ unit[group[0]]), 6)} for i in group] for group in groups
+        [{"path": str(path), "score": round(score, 6)} for path, score in zip(group.paths, group.scores, strict=True)]
+        for group in found.groups
     ]
     if args.format == "json":
         json.dump(listed, sys.stdout, indent=1)
@@ -71,12 +74,11 @@ def run(args: argparse.Namespace) -> int:
         for number, group_items in enumerate(listed, start=1):
             print(f"Group {number} ({len(group_items)} photos):")
             for item in group_items:
-                print(f"  {item['score']:.4f}  {item['path']}")
-    in_groups = sum(len(g) for g in groups)
-    print(f"{len(groups)} group(s) of near-duplicates among {len(paths)} photos ({in_groups} photos).", file=sys.stderr)
-    if done.errors:
-        print(f"{len(done.errors)} file(s) could not be read:", file=sys.stderr)
-        for path, reason in done.errors.items():
-            print(f"  {path}: {reason}", file=sys.stderr)
-        return Exit.SOME_FAILED
-    return Exit.OK
+                print(printable(f"  {item['score']:.4f}  {item['path']}"))
+    in_groups = sum(len(g.paths) for g in found.groups)
+    print(
+        f"{len(found.groups)} group(s) of near-duplicates among {found.photos} photos ({in_groups} photos).",
+        file=sys.stderr,
+    )
+    report_unreadable(found.indexing)
+    return Exit.SOME_FAILED if found.indexing.errors else Exit.OK

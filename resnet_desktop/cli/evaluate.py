@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from resnet_desktop.cli.common import (
     DEVICE_HELP,
@@ -20,8 +20,14 @@ from resnet_desktop.cli.common import (
     LiveLine,
     batch_size,
     check_output,
+    model_refs,
+    positive_fraction,
     positive_int,
 )
+
+if TYPE_CHECKING:
+    from resnet_desktop.core.evaluate.api import EvaluationReport
+    from resnet_desktop.core.models.ref import ModelRef
 
 EPILOG = """\
 labeled folder: one subfolder per class, images inside (subfolders below are included). For a
@@ -66,7 +72,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--top-losses", type=positive_int, default=20, help="top-loss images to report (default: 20)")
     parser.add_argument(
         "--target-accuracy",
-        type=_fraction,
+        type=positive_fraction,
         default=0.9,
         help="accuracy the suggested threshold aims for on the photos it keeps (default: 0.9)",
     )
@@ -79,45 +85,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
-    return value
-
-
 class ProgressLine(LiveLine):
     def __call__(self, label: str, done: int, total: int | None, rate: float) -> None:
         of = f"/{total}" if total else ""
         self.show(f"{label}: {done}{of} images  {rate:.1f} images/s")
 
 
-def _choices(args: argparse.Namespace) -> list[Any]:
-    from resnet_desktop.core.evaluate.choices import ModelChoice, parse_choice
-
-    if not args.model:
-        return [ModelChoice(None, args.weights) if args.weights else ModelChoice("resnet50", None)]
-    return [parse_choice(text, default_weights=args.weights) for text in args.model]
-
-
 def run(args: argparse.Namespace) -> int:
     output: Path | None = args.output
     if output is not None:
         check_output(output, args.force, inputs=[args.folder])
-    from resnet_desktop.core.evaluate import labels
-
-    mapping = labels.read_mapping(args.map) if args.map is not None else None
-    choices = _choices(args)
-    if args.threads is not None:
-        import torch
-
-        torch.set_num_threads(args.threads)
     bar = ProgressLine(sys.stderr)
     try:
-        text, reports = _evaluate(args, choices, mapping, bar)
+        text, reports = _evaluate(args, model_refs(args), bar)
     except KeyboardInterrupt:
         bar.clear()
         print("Interrupted; no report was written.", file=sys.stderr)
@@ -137,22 +117,21 @@ def run(args: argparse.Namespace) -> int:
     return Exit.SOME_FAILED if failed else Exit.OK
 
 
-def _evaluate(args: argparse.Namespace, choices: list[Any], mapping: Any, bar: ProgressLine) -> tuple[str, list[Any]]:
-    from resnet_desktop.core.evaluate import text as render
-    from resnet_desktop.core.evaluate.compare import ComparisonRow, ModelProgress, compare_models
-    from resnet_desktop.core.evaluate.report import EvaluationReport
+def _evaluate(args: argparse.Namespace, refs: list[ModelRef], bar: ProgressLine) -> tuple[str, list[EvaluationReport]]:
+    from resnet_desktop.core.evaluate.api import ComparisonRow, EvaluationReport, ModelProgress, evaluate_models
 
     reports: list[EvaluationReport] = []
     rows: list[ComparisonRow] = []
-    for item in compare_models(
-        choices,
+    for item in evaluate_models(
+        refs,
         args.folder,
         device=args.device,
         batch_size=args.batch_size,
-        mapping=mapping,
+        mapping_file=args.map,
         target_accuracy=args.target_accuracy,
         top_losses=args.top_losses,
-        latency_repeats=10 if len(choices) > 1 else 1,
+        latency_repeats=10 if len(refs) > 1 else 1,
+        threads=args.threads,
     ):
         if isinstance(item, ModelProgress):
             if item.step == "loading" and item.total > 1:
@@ -175,7 +154,9 @@ def _evaluate(args: argparse.Namespace, choices: list[Any], mapping: Any, bar: P
             "reports": [r.to_dict() for r in reports],
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n", reports
-    parts = [render.report_text(r) for r in reports]
+    from resnet_desktop.core.evaluate.api import comparison_text, report_text
+
+    parts = [report_text(r) for r in reports]
     if len(reports) > 1:
-        parts.append(render.comparison_text(rows))
+        parts.append(comparison_text(rows))
     return "\n".join(parts), reports

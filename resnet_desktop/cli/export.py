@@ -1,6 +1,7 @@
 """``resnet-desktop export``: write a model as ONNX (or TorchScript), verified before it is kept.
 
-MODEL is an architecture name (with ``--weights``) or one of our fine-tuned model files. The file
+The model is named with ``--model``/``--weights`` like every other command (a weights or model
+file's architecture is detected); a bare MODEL argument is kept as an alias of ``--model``. The file
 is written only when running it agrees with PyTorch on the bundled sample photos and a few random
 images; otherwise nothing is written and the figures are printed.
 """
@@ -15,8 +16,8 @@ from typing import Any
 
 from resnet_desktop.cli.common import (
     EXIT_CODES_HELP,
-    WEIGHTS_HELP,
     Exit,
+    add_model_options,
     check_output,
     load_cli_model,
 )
@@ -44,13 +45,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "model",
+        "model_alias",
         nargs="?",
         default=None,
         metavar="MODEL",
-        help="architecture (resnet18 ... resnet152, default resnet50) or a fine-tuned model file (.safetensors)",
+        help="the same as --model MODEL (kept for older scripts)",
     )
-    parser.add_argument("--weights", default=None, metavar="NAME|FILE", help=WEIGHTS_HELP)
+    add_model_options(parser, device=False)
     parser.add_argument("--format", choices=("onnx", "torchscript"), default="onnx", help="(default: onnx)")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="ONNX only (default: fp32)")
     parser.add_argument(
@@ -63,45 +64,39 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _model_args(args: argparse.Namespace) -> argparse.Namespace:
-    """MODEL may be a file: our model file (its sidecar names the architecture) or a plain state
-    dict (the architecture is read off its layers)."""
-    from resnet_desktop.core.models import modelfile, spec
-    from resnet_desktop.core.models import weights as weights_io
+def _merge_alias(args: argparse.Namespace) -> None:
+    """The positional MODEL is ``--model`` by another name; giving both is ambiguous."""
+    if args.model_alias is not None:
+        if args.model is not None:
+            from resnet_desktop.core.errors import SettingsError
 
-    model = args.model
-    if model is not None and model not in spec.ARCHITECTURES and (Path(model).suffix or Path(model).exists()):
-        path = Path(model).expanduser()
-        arch = None
-        if path.is_file() and not modelfile.is_model_file(path) and path.suffix.lower() != ".json":
-            arch = weights_io.guess_resnet_arch(weights_io.load_state_dict(path))
-        return argparse.Namespace(model=arch, weights=model)
-    return argparse.Namespace(model=model, weights=args.weights)
+            raise SettingsError(f"give the model once: either MODEL ({args.model_alias}) or --model ({args.model})")
+        args.model = args.model_alias
 
 
 def run(args: argparse.Namespace) -> int:
+    _merge_alias(args)
     suffix = ".onnx" if args.format == "onnx" else ".pt"
     check_output(args.output, args.force, suffix=suffix)
     if args.calibration is not None and args.precision != "int8-static":
         from resnet_desktop.core.errors import SettingsError
 
-        raise SettingsError("--calibration is for --precision int8-static only")
+        raise SettingsError("--calibration is for --precision int8-static only")  # before loading the model
 
-    from resnet_desktop.core.models import export, quantize
+    from resnet_desktop.core.models.api import export_model, info_dict
 
-    loaded = load_cli_model(_model_args(args))
-    calibration = quantize.calibration_images(args.calibration) if args.precision == "int8-static" else None
-    result = export.export_model(
+    loaded = load_cli_model(args)
+    result = export_model(
         loaded,
         args.output,
         format=args.format,
         precision=args.precision,
-        calibration=calibration,
+        calibration=args.calibration,
         overwrite=args.force,
         progress=lambda message: print(message, file=sys.stderr),
     )
     if args.json:
-        print(json.dumps(export.info_dict(result), indent=2))
+        print(json.dumps(info_dict(result), indent=2))
     print(
         f"Wrote {result.path} ({result.size_bytes / 2**20:.1f} MB, {result.format} {result.precision}); "
         f"verified: {result.agreement.summary()}",

@@ -12,7 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from resnet_desktop.cli.common import EXIT_CODES_HELP, Exit, batch_size, check_output, warning
+from resnet_desktop.cli.common import (
+    EXIT_CODES_HELP,
+    Exit,
+    add_model_options,
+    batch_size,
+    check_output,
+    model_ref,
+    warning,
+)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -29,14 +37,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "-o", "--output", type=Path, required=True, help="model file to write (.safetensors); never overwritten"
     )
-    parser.add_argument(
-        "--model", default="resnet50", help="base architecture (resnet18 ... resnet152; default resnet50)"
-    )
-    parser.add_argument(
-        "--weights",
-        default="DEFAULT",
-        help="base weights: a torchvision name (default: DEFAULT, the best ImageNet weights), random, or a file",
-    )
+    add_model_options(parser)  # the base model: --model, --weights, --device as in every command
     parser.add_argument(
         "--mode", choices=("head", "last-stage"), default="head", help="train the head only (default) or layer4 too"
     )
@@ -57,7 +58,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (adamw and last-stage)")
     parser.add_argument("--batch-size", type=batch_size, default=64, help="batch size (adamw and last-stage)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the split, augmentations and training")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.set_defaults(func=run)
     return parser
 
@@ -115,14 +115,21 @@ def format_report(result: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     """Validate, train, report, save. Returns the exit code."""
     from resnet_desktop.core.errors import WeightsError
-    from resnet_desktop.core.finetune.run import FineTuneSettings, run_fine_tune, scan_dataset
+    from resnet_desktop.core.finetune.api import FineTuneSettings, fine_tune, scan_dataset
+    from resnet_desktop.core.models.ref import resolve
+    from resnet_desktop.core.work import drive
 
     output: Path = args.output
     check_output(output, force=False, suffix=".safetensors", inputs=[args.folder])  # model files are never overwritten
     check_output(output.with_suffix(".json"), force=False, inputs=[args.folder])
+    base = model_ref(args)  # before the (long) scan of the folder, not after it
+    if base.file is not None:
+        if not base.file.is_file():
+            raise WeightsError(f"{base.file}: file not found")
+        base = resolve(base)  # the file's own architecture
     settings = FineTuneSettings(
-        arch=args.model,
-        weights=args.weights,
+        arch=base.default_arch,
+        weights=base.weights_text(),
         mode=args.mode,
         val_split=args.val_split,
         epochs=args.epochs,
@@ -136,12 +143,6 @@ def run(args: argparse.Namespace) -> int:
         head_threads=1,  # nothing else runs in this process while the head trains
     )
     settings.check()
-    from resnet_desktop.core.models.spec import check_arch
-
-    check_arch(args.model)  # before the (long) scan of the folder, not after it
-    weights_file = Path(args.weights).expanduser()
-    if args.weights.lower().endswith((".pth", ".pt", ".safetensors")) and not weights_file.is_file():
-        raise WeightsError(f"{args.weights}: file not found")
     scan = scan_dataset(args.folder)
     for message in scan.warnings:
         warning("finetune", message)
@@ -149,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{name} {n}" for name, n in scan.counts.items())
     print(f"{len(scan.classes)} classes, {scan.total} images: {counts}", file=sys.stderr)
     try:
-        result = run_fine_tune(scan, settings, progress=_progress_printer(sys.stderr))
+        result = drive(fine_tune(scan, settings), _progress_printer(sys.stderr))
     except KeyboardInterrupt:
         print("\ncancelled; nothing was saved", file=sys.stderr)
         return Exit.INTERRUPTED

@@ -16,18 +16,21 @@ from typing import TYPE_CHECKING, Any
 
 from resnet_desktop.cli.common import (
     EXIT_CODES_HELP,
+    ClassifyProgressLine,
     Exit,
     LiveLine,
+    add_engine_options,
     add_model_options,
-    batch_size,
+    fraction,
     load_cli_model,
+    open_cli_engine,
     positive_int,
+    warning,
 )
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.records import Prediction
-    from resnet_desktop.core.library.journal import Outcome, Progress
-    from resnet_desktop.core.library.organize import Plan
+    from resnet_desktop.core.inference.api import Prediction
+    from resnet_desktop.core.library.api import ClassifyEvent, OperationProgress, Outcome, Plan
 
 MODES = ("copy", "move", "link", "symlink")
 EPILOG = """\
@@ -46,16 +49,6 @@ journal and undo:
 """
 
 
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
-    return value
-
-
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``organize`` on the main parser's sub-commands."""
     parser = subparsers.add_parser(
@@ -71,7 +64,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     threshold = parser.add_mutually_exclusive_group()
     threshold.add_argument(
         "--threshold",
-        type=_probability,
+        type=fraction,
         default=None,
         help="below this probability a photo goes to _uncertain (default: 0.5)",
     )
@@ -112,7 +105,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     runs.add_argument("--resume", type=Path, metavar="JOURNAL", help="finish an interrupted organize")
     runs.add_argument("--undo", type=Path, metavar="JOURNAL", help="reverse an organize")
     add_model_options(parser)
-    parser.add_argument("--batch-size", type=batch_size, default=None, help="images per batch (default: per device)")
+    add_engine_options(parser)
+    parser.add_argument(
+        "--no-index",
+        action="store_true",
+        help="neither read nor write the library index (by default known photos come back from it at once)",
+    )
     parser.set_defaults(func=run, parser=parser)
     return parser
 
@@ -120,48 +118,47 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 # -- predictions ----------------------------------------------------------------------------
 
 
-def read_results(path: Path) -> list[Prediction]:
-    """The predictions of a ``classify --format json`` file (or a ``classify --cluster`` results.parquet)."""
-    from resnet_desktop.core.errors import SettingsError
-
-    if path.suffix.lower() == ".parquet":
-        from resnet_desktop.core.cluster.results import read_results as read_parquet
-
-        return read_parquet(path)
-    from resnet_desktop.core.inference.records import from_dict
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, list):
-            raise TypeError("not a list")
-        return [from_dict(item) for item in data]
-    except OSError as exc:
-        raise SettingsError(f"Cannot read the results file {path}: {exc.strerror or exc}") from exc
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise SettingsError(f"{path} is not a results file written by 'classify --format json' ({exc})") from None
-
-
-def classify(args: argparse.Namespace, dest: Path) -> Iterator[Prediction]:
-    from resnet_desktop.core import images
-    from resnet_desktop.core.inference.engine import Engine
-    from resnet_desktop.core.library.organize import is_inside
+def classify(args: argparse.Namespace, dest: Path) -> list[Prediction]:
+    """The predictions for ``args.paths`` through the library index, like ``classify`` (DEST left out)."""
+    from resnet_desktop.core.inference.api import Progress
+    from resnet_desktop.core.library.api import classify_photos, is_inside
+    from resnet_desktop.core.work import drive
 
     loaded = load_cli_model(args)
-    engine = Engine(loaded, args.device, batch_size=args.batch_size)
-    print(f"Model: {loaded.source} on {engine.device_name}", file=sys.stderr)
-    paths = (p for p in images.discover(args.paths) if not is_inside(p, dest))
-    line = LiveLine(sys.stderr)
+    engine = open_cli_engine(args, loaded)
+    line = ClassifyProgressLine(sys.stderr)
+    predictions: list[Prediction] = []
+
+    def keep(event: ClassifyEvent) -> None:
+        if isinstance(event, Progress):
+            line(event)
+        else:
+            predictions.append(event.prediction)
+
+    work = classify_photos(
+        loaded,
+        engine,
+        args.paths,
+        topk=max(5, args.topk),
+        use_index=not args.no_index,
+        exclude=lambda path: is_inside(path, dest),
+    )
     try:
-        yield from engine.classify(paths, topk=args.topk, progress=lambda p: line.show(f"Classified {p.done} photos"))
+        summary = drive(work, keep)
     finally:
         line.clear()
+    for notice in summary.notices:
+        warning("organize", notice)
+    if summary.index_used:
+        print(f"From the library index: {summary.from_index}; newly classified: {summary.new}.", file=sys.stderr)
+    return predictions  # unreadable files become the plan's "left alone" lines
 
 
 # -- output ---------------------------------------------------------------------------------
 
 
 def print_plan(plan: Plan, fmt: str) -> None:
-    from resnet_desktop.core.library.organize import FileOp
+    from resnet_desktop.core.library.api import FileOp
 
     if fmt == "json":
         print(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False))
@@ -185,11 +182,11 @@ def print_plan(plan: Plan, fmt: str) -> None:
 
 
 class ProgressLine(LiveLine):
-    def __call__(self, progress: Progress) -> None:
+    def __call__(self, progress: OperationProgress) -> None:
         self.show(f"{progress.done}/{progress.total} done  {progress.failed} failed")
 
 
-def _drive(steps: Iterator[Progress], journal: Path, verb: str) -> Outcome:
+def _drive(steps: Iterator[OperationProgress], journal: Path, verb: str) -> Outcome:
     """Run an apply/undo generator with a progress line; Ctrl+C leaves the journal ready to resume."""
     line = ProgressLine(sys.stderr)
     try:
@@ -233,20 +230,20 @@ def _report(outcome: Outcome, verb: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from resnet_desktop.core.library import apply, undo
+    from resnet_desktop.core.library.api import apply, begin, undo
 
     parser: argparse.ArgumentParser = args.parser
     if args.undo is not None:
-        return _report(_drive(undo.undo(args.undo), args.undo, "undo"), "undo")
+        return _report(_drive(undo(args.undo), args.undo, "undo"), "undo")
     if args.resume is not None:
-        return _report(_drive(apply.apply(args.resume), args.resume, "organize"), "organize")
+        return _report(_drive(apply(args.resume), args.resume, "organize"), "organize")
     if args.into is None:
         parser.error("--into DEST is required (or --resume/--undo JOURNAL)")
     if not args.paths and args.results is None:
         parser.error("give PATHs to classify, or --results FILE")
 
-    from resnet_desktop.core.library.organize import Mode, OrganizeOptions, make_plan, read_suggested_threshold
-    from resnet_desktop.core.library.xmp import Naming
+    from resnet_desktop.core.cluster.api import read_results
+    from resnet_desktop.core.library.api import Mode, Naming, OrganizeOptions, make_plan, read_suggested_threshold
 
     threshold = read_suggested_threshold(args.threshold_from) if args.threshold_from else args.threshold
     options = OrganizeOptions(
@@ -274,8 +271,8 @@ def run(args: argparse.Namespace) -> int:
         for skipped in plan.skipped:
             print(f"  {skipped.path}: {skipped.reason}", file=sys.stderr)
         return Exit.SOME_FAILED if plan.skipped else Exit.OK
-    journal = apply.begin(plan)
-    outcome = _drive(apply.apply(journal), journal, "organize")
+    journal = begin(plan)
+    outcome = _drive(apply(journal), journal, "organize")
     for skipped in plan.skipped:
         print(f"  left alone: {skipped.path}: {skipped.reason}", file=sys.stderr)
     code = _report(outcome, "organize")

@@ -24,7 +24,9 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from resnet_desktop import __version__
-from resnet_desktop.gui.settings import APPLICATION, ORGANIZATION, AppSettings, ModelSpec
+from resnet_desktop.core.errors import WeightsError
+from resnet_desktop.core.models.ref import ModelRef
+from resnet_desktop.gui.settings import APPLICATION, ORGANIZATION, AppSettings
 from resnet_desktop.gui.theme import apply_color_scheme
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,20 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--startup-trace", action="store_true", help="print start-up timestamps and quit")
     parser.add_argument("paths", nargs="*", help="images or folders to classify once the model is ready")
     return parser.parse_known_args(argv[1:])
+
+
+def startup_ref(arch: str | None, weights: str | None, saved: ModelRef) -> ModelRef | None:
+    """The model ``--model``/``--weights`` ask for, completed from the remembered one; None: the
+    remembered one. A weights file brings its own architecture; a saved weights name belongs to
+    the saved architecture (resnet18 has no IMAGENET1K_V2)."""
+    if not arch and not weights:
+        return None
+    chosen = ModelRef.parse(arch, weights)  # refuses an unknown architecture, one line
+    if chosen.file is not None or (chosen.arch is not None and chosen.weights is not None):
+        return chosen
+    if chosen.arch is None:  # only a weights name: for the remembered architecture
+        return ModelRef.parse(saved.arch, chosen.weights)
+    return saved if chosen.arch == saved.arch else chosen
 
 
 def _icon() -> QIcon:
@@ -123,15 +139,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from resnet_desktop.gui.main_window import MainWindow
 
-    spec = None
-    if args.arch or args.weights:
-        saved = settings.model_spec()
-        # Saved weights names belong to the saved architecture (resnet18 has no IMAGENET1K_V2).
-        same_arch = args.arch is None or args.arch == saved.arch
-        spec = ModelSpec(
-            arch=args.arch or saved.arch, weights=args.weights or (saved.weights if same_arch else "DEFAULT")
-        )
-    window = MainWindow(settings, model_spec=spec, device=args.device)
+    try:
+        ref = startup_ref(args.arch, args.weights, settings.model_ref())
+    except WeightsError as exc:
+        print(f"resnet-desktop: error: {exc}", file=sys.stderr)
+        return 2
+    window = MainWindow(settings, model_ref=ref, device=args.device)
     if args.color_scheme:
         window.theme_menu.show_scheme(args.color_scheme)
     window.show()

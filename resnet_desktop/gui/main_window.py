@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_desktop.core.inference.records import Prediction
+from resnet_desktop.core.models.ref import ModelRef
 from resnet_desktop.gui.classify.export import export_visible
 from resnet_desktop.gui.classify.inputs import Inputs
 from resnet_desktop.gui.classify.job_status import JobStatus
@@ -38,11 +39,11 @@ from resnet_desktop.gui.classify.preview import PreviewPanel
 from resnet_desktop.gui.classify.results_model import ResultsModel
 from resnet_desktop.gui.classify.results_view import ResultsPanel
 from resnet_desktop.gui.classify.row_models import RowModel
-from resnet_desktop.gui.classify.service import ClassifyJob, ModelInfo, ModelService
 from resnet_desktop.gui.classify.toolbar import ModelToolbar
 from resnet_desktop.gui.common import dialogs
 from resnet_desktop.gui.common.banner import Banner
 from resnet_desktop.gui.common.dropzone import DropOverlay, DropTarget, EmptyState
+from resnet_desktop.gui.common.model_service import ClassifyJob, ModelInfo, ModelService
 from resnet_desktop.gui.common.shortcuts import keep_shortcuts
 from resnet_desktop.gui.common.side_panel import make_room_for_tab
 from resnet_desktop.gui.common.status import StatusBar
@@ -52,7 +53,7 @@ from resnet_desktop.gui.evaluate.tabs import SPEED_TAB
 from resnet_desktop.gui.explain.panel import FeaturePanel
 from resnet_desktop.gui.library.library_actions import LibraryActions
 from resnet_desktop.gui.library.organize_actions import OrganizeActions
-from resnet_desktop.gui.settings import AppSettings, ModelSpec
+from resnet_desktop.gui.settings import AppSettings
 from resnet_desktop.gui.tool_windows import ToolWindows
 
 
@@ -64,7 +65,7 @@ class MainWindow(QMainWindow):
     toolbar: ModelToolbar
 
     #: Emitted when a model is ready (after start-up, a switch, or "Choose weights file…").
-    modelReady = Signal(object)
+    modelReady = Signal(ModelInfo)
 
     @property
     def model_info(self) -> ModelInfo | None:
@@ -75,7 +76,7 @@ class MainWindow(QMainWindow):
         self,
         settings: AppSettings | None = None,
         *,
-        model_spec: ModelSpec | None = None,
+        model_ref: ModelRef | None = None,
         device: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -114,7 +115,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.models = ModelControl(
             *(self, self.service, self.settings, self.toolbar, self.status, self.banner),
-            spec=model_spec if model_spec is not None else self.settings.model_spec(),
+            ref=model_ref if model_ref is not None else self.settings.model_ref(),
             device=device or self.settings.device(),
             table_paths=self.results.paths,
             rerun=self.rerun,
@@ -287,9 +288,9 @@ class MainWindow(QMainWindow):
         """Begin importing torch and loading the model in the worker (call after ``show()``)."""
         self.models.start()
 
-    def set_model(self, spec: ModelSpec, device: str | None = None) -> None:
-        """Switch to ``spec`` (and ``device``): running work is cancelled, the choice remembered."""
-        self.models.set_model(spec, device)
+    def set_model(self, ref: ModelRef, device: str | None = None) -> None:
+        """Switch to ``ref`` (and ``device``): running work is cancelled, the choice remembered."""
+        self.models.set_model(ref, device)
 
     def _on_model_ready(self, info: ModelInfo) -> None:
         # Rows this model makes carry its name; its classes tell the table which label set they are in.

@@ -6,31 +6,19 @@ a QSettings that points at a temporary file instead of the user's real configura
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QSize
 from PySide6.QtWidgets import QMainWindow, QSplitter
+
+from resnet_desktop.core.errors import WeightsError
+from resnet_desktop.core.models.ref import V1_SUFFIX, ModelRef, looks_like_file
 
 ORGANIZATION = "ResNet Desktop"
 APPLICATION = "ResNet Desktop"
 MAX_RECENT = 8
 #: The engine backends the Backend setting offers (``core.inference.backends.BACKENDS``, torch-free here).
 BACKENDS = ("auto", "torch", "onnxruntime")
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Which model to load. ``None`` fields mean "the core's default" (kept out of the GUI on purpose)."""
-
-    arch: str | None = None
-    weights: str | None = None
-
-    def describe(self) -> str:
-        if self.weights and ("/" in self.weights or "\\" in self.weights):
-            return Path(self.weights).name
-        arch = self.arch or "default model"
-        return f"{arch} {self.weights}" if self.weights else arch
 
 
 class AppSettings:
@@ -41,13 +29,21 @@ class AppSettings:
 
     # -- model and device -------------------------------------------------------------------
 
-    def model_spec(self) -> ModelSpec:
+    def model_ref(self) -> ModelRef:
+        """The remembered model; the default one when nothing (or something unreadable) was saved."""
         arch = self.qsettings.value("model/arch", None)
         weights = self.qsettings.value("model/weights", None)
-        return ModelSpec(arch=str(arch) if arch else None, weights=str(weights) if weights else None)
+        arch_text = str(arch) if arch else None
+        weights_text = str(weights) if weights else None
+        if weights_text and looks_like_file(weights_text) and not (arch_text or "").endswith(V1_SUFFIX):
+            arch_text = None  # a file's own architecture is detected when it loads
+        try:
+            return ModelRef.parse(arch_text, weights_text)
+        except WeightsError:  # a name an older or newer version saved
+            return ModelRef()
 
-    def set_model_spec(self, spec: ModelSpec) -> None:
-        for key, value in (("model/arch", spec.arch), ("model/weights", spec.weights)):
+    def set_model_ref(self, ref: ModelRef) -> None:
+        for key, value in (("model/arch", ref.arch), ("model/weights", ref.weights_or_file)):
             if value:
                 self.qsettings.setValue(key, value)
             else:

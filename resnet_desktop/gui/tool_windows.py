@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QWidget
 
-from resnet_desktop.gui.classify.service import ModelInfo
+from resnet_desktop.gui.common.model_service import ModelInfo
 from resnet_desktop.gui.finetune.wizard import FineTuneWizard
 from resnet_desktop.gui.settings import AppSettings
 

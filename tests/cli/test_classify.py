@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from resnet_desktop.cli import main
-from resnet_desktop.cli.classify import ProgressLine
+from resnet_desktop.cli.common import ClassifyProgressLine as ProgressLine
 from resnet_desktop.core.images import discover
 from resnet_desktop.core.inference.engine import Progress
 from tests.badfiles import make_bad_files

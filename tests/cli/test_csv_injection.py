@@ -45,8 +45,7 @@ def test_neutralise_follows_the_leading_apostrophe_rule() -> None:
 
 
 def test_every_csv_writer_neutralises_text_cells(tmp_path: Path) -> None:
-    from resnet_desktop.core.evaluate.compare import comparison_csv
-    from resnet_desktop.core.evaluate.speed import results_csv
+    from resnet_desktop.core.evaluate.records import comparison_csv, results_csv
 
     rows = [Prediction(Path("=cmd.jpg"), tuple(ClassScore(text, i, 0.1) for i, text in enumerate(HOSTILE)))]
     rows.append(Prediction(Path("@x.png"), error="-broken"))
@@ -64,7 +63,7 @@ def test_every_csv_writer_neutralises_text_cells(tmp_path: Path) -> None:
 
     speed = list(csv.reader(io.StringIO(results_csv([Row({"model": "=evil", "ms": -1.5})]))))  # type: ignore[list-item]
     assert speed == [["model", "ms"], ["'=evil", "-1.5"]], "a negative number is a number, not a formula"
-    from resnet_desktop.core.evaluate.compare import COLUMNS
+    from resnet_desktop.core.evaluate.records import COLUMNS
 
     data = {key: None for key, _title in COLUMNS} | {"label": "+evil"}
     compared = list(csv.reader(io.StringIO(comparison_csv([Row(data)]))))  # type: ignore[list-item]

@@ -126,7 +126,7 @@ def test_mapping_file_and_errors(tmp_path: Path, heldout: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert err.startswith("resnet-desktop evaluate: error: ") and "does not exist" in err
     assert main(["evaluate", str(heldout), "--model", "vgg16"]) == 2
-    assert "Unknown model 'vgg16'" in capsys.readouterr().err
+    assert "unknown model 'vgg16'" in capsys.readouterr().err
     assert main(["evaluate", str(heldout), "--model", "resnet50-v1:IMAGENET1K_V2"]) == 2
     assert "no ImageNet weights for resnet50-v1" in capsys.readouterr().err
 

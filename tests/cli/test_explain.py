@@ -70,7 +70,7 @@ def test_explain_usage_errors_exit_2(
 
 
 def test_resolve_class_accepts_indices_and_labels() -> None:
-    from resnet_desktop.cli.explain import resolve_class
+    from resnet_desktop.core.explain.api import resolve_class
 
     categories = ["tabby", "tiger cat", "Egyptian cat"]
     assert resolve_class(None, categories) is None

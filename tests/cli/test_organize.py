@@ -191,3 +191,22 @@ def test_classes_and_files_can_be_left_out(tree, tmp_path: Path, capsys) -> None
     plan = json.loads(capsys.readouterr().out)
     assert str(keep_out) not in {op["source"] for op in plan["operations"]}
     assert {"path": str(keep_out), "reason": "excluded"} in plan["skipped"]
+
+
+def test_organize_takes_known_photos_from_the_index_and_runs_the_chosen_backend(
+    tmp_path: Path, resnet18_weights: Path, capsys
+) -> None:
+    """The front doors: organize classifies through the library index like classify (and with its engine options)."""
+    from tests.badfiles import make_good_images
+
+    folder = tmp_path / "new"
+    make_good_images(folder, n=3)
+    model = ["--model", "resnet18", "--weights", str(resnet18_weights)]
+    assert main(["classify", str(folder), *model, "--format", "json"]) == 0
+    capsys.readouterr()
+    dest = tmp_path / "sorted"
+    args = ["organize", str(folder), "--into", str(dest), *model, "--threshold", "0", "--dry-run"]
+    assert main([*args, "--backend", "onnxruntime"]) == 0
+    err = capsys.readouterr().err
+    assert "(onnxruntime, fp32)" in err  # the engine option reached the engine
+    assert "From the library index: 3; newly classified: 0." in err

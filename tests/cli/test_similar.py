@@ -38,7 +38,7 @@ def test_duplicates_groups_resized_recompressed_and_cropped_copies_with_their_or
     expected = [sorted([original, *copied]) for original, copied in copies.items()]
     assert sorted(groups) == sorted(expected)  # every copy with its original, no distinct photo joined
     assert "3 group(s) of near-duplicates among 17 photos (12 photos)." in err
-    assert "Indexed 17 new file(s)" in err
+    assert "Indexed 17 new photo(s)" in err
 
     assert main(args) == 0  # the second time everything comes from the index
     out, err = capsys.readouterr()

@@ -23,13 +23,13 @@ def app_settings(tmp_path: Path):
 @pytest.fixture
 def make_window(qtbot, app_settings):
     """Factory: a shown MainWindow; ``start=True`` waits until its model is ready."""
+    from resnet_desktop.core.models.ref import ModelRef
     from resnet_desktop.gui.main_window import MainWindow
-    from resnet_desktop.gui.settings import ModelSpec
 
     windows = []
 
-    def make(spec: ModelSpec | None = None, *, start: bool = True, device: str = "cpu") -> MainWindow:
-        window = MainWindow(app_settings, model_spec=spec, device=device)
+    def make(spec: ModelRef | None = None, *, start: bool = True, device: str = "cpu") -> MainWindow:
+        window = MainWindow(app_settings, model_ref=spec, device=device)
         qtbot.addWidget(window)
         window.show()
         windows.append(window)
@@ -46,9 +46,9 @@ def make_window(qtbot, app_settings):
 @pytest.fixture
 def window(make_window, resnet18_weights: Path):
     """A window with a seeded random resnet18 loaded from a weights FILE, ready to classify."""
-    from resnet_desktop.gui.settings import ModelSpec
+    from resnet_desktop.core.models.ref import ModelRef
 
-    return make_window(ModelSpec(arch="resnet18", weights=str(resnet18_weights)))
+    return make_window(ModelRef.parse("resnet18", str(resnet18_weights)))
 
 
 @pytest.fixture

@@ -68,9 +68,10 @@ def test_closing_mid_job_cancels_and_exits_cleanly(tmp_path: Path, resnet18_weig
         from PySide6.QtWidgets import QApplication
         app = QApplication(sys.argv[:1])
         from resnet_desktop.gui.main_window import MainWindow
-        from resnet_desktop.gui.settings import AppSettings, ModelSpec
+        from resnet_desktop.core.models.ref import ModelRef
+        from resnet_desktop.gui.settings import AppSettings
         settings = AppSettings(QSettings(sys.argv[3], QSettings.Format.IniFormat))
-        window = MainWindow(settings, model_spec=ModelSpec("resnet18", sys.argv[1]), device="cpu")
+        window = MainWindow(settings, model_ref=ModelRef.parse("resnet18", sys.argv[1]), device="cpu")
         window.show()
         window.modelReady.connect(lambda _info: window.classify([sys.argv[2]]))
         def first_rows(job, rows):

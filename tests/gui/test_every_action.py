@@ -19,8 +19,8 @@ from PIL import Image
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from resnet_desktop.gui.classify import service as service_module
-from resnet_desktop.gui.settings import ModelSpec
+from resnet_desktop.core.models.ref import ModelRef
+from resnet_desktop.gui.common import model_service as service_module
 from tests.gui.harness import Person, excepthook_spy, plain
 
 #: Actions whose effect is to end the session: checked last, on their own.
@@ -141,7 +141,7 @@ def test_every_action_in_every_state(
     photos = tiny_photos(tmp_path / "photos", 6)
 
     # 1. No model: the default ImageNet weights are not on this machine (offline), so loading fails.
-    window = make_window(ModelSpec(arch="resnet18", weights="DEFAULT"), start=False)
+    window = make_window(ModelRef.parse("resnet18", "DEFAULT"), start=False)
     person = Person(qtbot, window, dialogs)
     with excepthook_spy(person):
         with qtbot.waitSignal(window.service.modelFailed, timeout=120_000):
@@ -152,7 +152,7 @@ def test_every_action_in_every_state(
 
     # 2. Model loading: the worker's load is held until every action has been tried.
     gate = Gate("load_and_place")
-    window = make_window(ModelSpec(arch="resnet18", weights=str(resnet18_weights)), start=False)
+    window = make_window(ModelRef.parse("resnet18", str(resnet18_weights)), start=False)
     person = Person(qtbot, window, dialogs)
     with excepthook_spy(person):
         window.start()
@@ -164,7 +164,7 @@ def test_every_action_in_every_state(
         window.close()
 
     # 3. Ready, no results; 4. results present; 5. a job running (held at its start).
-    window = make_window(ModelSpec(arch="resnet18", weights=str(resnet18_weights)))
+    window = make_window(ModelRef.parse("resnet18", str(resnet18_weights)))
     person = Person(qtbot, window, dialogs)
     with excepthook_spy(person):
         failures += trigger_all(qtbot, person, opened_urls, "ready, no results")

@@ -74,7 +74,7 @@ def test_gui_options_and_paths_on_the_front_door(front_door, resnet18_weights: P
 
     window = front_door(argv, lambda w: w.results.rowCount() == 3 and not w.service.busy)
     info = window.model_info
-    assert info is not None and info.spec.arch == "resnet18" and info.spec.weights == str(resnet18_weights)
+    assert info is not None and info.ref.arch == "resnet18" and info.ref.weights == str(resnet18_weights)
     assert info.device_name.lower().startswith("cpu")
     assert sorted(p.name for p in window.results.paths()) == ["cat.jpg", "coffee.jpg", "rocket.jpg"]
     assert is_dark(QApplication.palette())
@@ -86,7 +86,7 @@ def test_no_paths_no_command_still_starts_the_app(front_door) -> None:
     window = front_door(
         ["--model", "resnet18", "--weights", "random", "--device", "cpu"], lambda w: w.model_info is not None
     )
-    assert window.model_info.spec.arch == "resnet18" and window.results.rowCount() == 0
+    assert window.model_info.ref.arch == "resnet18" and window.results.rowCount() == 0
 
 
 def test_a_command_is_still_a_command(capsys) -> None:
@@ -125,10 +125,10 @@ def test_theme_menu_applies_and_remembers(qtbot, make_window, app_settings, rest
 def test_missing_weights_advice_names_menus_and_commands_that_exist(
     qtbot, make_window, tmp_path: Path, monkeypatch
 ) -> None:
-    from resnet_desktop.gui.settings import ModelSpec
+    from resnet_desktop.core.models.ref import ModelRef
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))  # nothing cached, and offline
-    window = make_window(ModelSpec(arch="resnet18", weights="DEFAULT"), start=False)
+    window = make_window(ModelRef.parse("resnet18", "DEFAULT"), start=False)
     window.start()
     qtbot.waitUntil(window.banner.isVisible, timeout=TIMEOUT_MS)
     advice = window.banner.text.text()

@@ -15,8 +15,8 @@ from PySide6.QtCore import QByteArray, QRect, Qt
 from PySide6.QtGui import QScreen
 from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 
+from resnet_desktop.core.models.ref import ModelRef
 from resnet_desktop.gui.common.screen_fit import FRAME
-from resnet_desktop.gui.settings import ModelSpec
 from tests.helpers import SAMPLES_DIR
 
 SCREENS = [(1366, 768), (1024, 700)]
@@ -45,7 +45,7 @@ def assert_inside(widget: QWidget, container: QWidget, what: str) -> None:
 
 
 def test_main_window_and_features_tab_fit(qtbot, make_window, resnet18_weights: Path, screen: QRect) -> None:
-    window = make_window(ModelSpec("resnet18", str(resnet18_weights)))
+    window = make_window(ModelRef(arch="resnet18", weights=str(resnet18_weights)))
     assert_on_screen(window, screen)
     window.classify([SAMPLES_DIR / "cat.jpg"])
     qtbot.waitUntil(lambda: window.results.rowCount() == 1 and not window.service.busy, timeout=120_000)
@@ -107,12 +107,12 @@ def test_tool_windows_open_on_screen(qtbot, window, screen: QRect) -> None:
 def test_a_window_remembered_on_a_bigger_monitor_comes_back_on_screen(qtbot, app_settings, screen: QRect) -> None:
     from resnet_desktop.gui.main_window import MainWindow
 
-    first = MainWindow(app_settings, model_spec=ModelSpec("resnet18", "random"), device="cpu")
+    first = MainWindow(app_settings, model_ref=ModelRef(arch="resnet18", weights="random"), device="cpu")
     qtbot.addWidget(first)
     first.setGeometry(1500, 900, 1800, 1000)  # where it was on a 4K monitor
     app_settings.save_window(first, first.splitter)
     assert isinstance(app_settings.geometry(), QByteArray)
-    again = MainWindow(app_settings, model_spec=ModelSpec("resnet18", "random"), device="cpu")
+    again = MainWindow(app_settings, model_ref=ModelRef(arch="resnet18", weights="random"), device="cpu")
     qtbot.addWidget(again)
     assert_on_screen(again, screen)
     for w in (first, again):

@@ -9,22 +9,20 @@ this machine, seeded random weights are used: the time does not depend on the va
 from __future__ import annotations
 
 import copy
-import io
 import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from resnet_desktop.core.csvcells import write_dicts
 from resnet_desktop.core.errors import CancelledError, WeightsError
-from resnet_desktop.core.evaluate.choices import ModelChoice, cached_default_weights, load_choice
+from resnet_desktop.core.evaluate.records import BenchProgress, SpeedResult
 from resnet_desktop.core.models import spec
+from resnet_desktop.core.models.ref import ModelRef, load
 
 if TYPE_CHECKING:
     from resnet_desktop.core.inference.engine import Engine
@@ -36,43 +34,6 @@ V1_NOTE = (
     "weights). Published: v1.5 is about +0.5% top-1 and about 5% slower than v1."
 )
 RANDOM_NOTE = "random weights (no weights file on this machine): speed does not depend on the values"
-
-
-@dataclass
-class SpeedResult:
-    """One model's measurements (times in seconds or milliseconds, memory in MiB)."""
-
-    label: str
-    arch: str
-    weights: str
-    random_weights: bool
-    device: str
-    batch_size: int
-    load_s: float
-    images_per_second: float
-    latency_p50_ms: float
-    latency_p95_ms: float
-    peak_memory_mb: float | None
-    params: int
-    gflops: float
-    file_size_mb: float | None
-    published_acc1: float | None
-    published_acc5: float | None
-    published_entry: str | None
-    note: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()}
-
-
-@dataclass(frozen=True)
-class BenchProgress:
-    """Where a run is: which model (``index`` of ``total``) and which step."""
-
-    label: str
-    step: str
-    index: int
-    total: int
 
 
 class PeakMemory:
@@ -199,12 +160,14 @@ def time_latency(engine: Engine, repeats: int, cancel: threading.Event | None = 
     return times
 
 
-def bench_choice(choice: ModelChoice) -> ModelChoice:
-    """What ``bench`` loads for a choice: the cached default weights if present, else random."""
-    if choice.weights is not None:
+def bench_choice(choice: ModelRef) -> ModelRef:
+    """What ``bench`` loads for a reference: the cached default weights if present, else random."""
+    if choice.weights is not None or choice.file is not None:
         return choice
-    arch = choice.arch or spec.DEFAULT_ARCH
-    return ModelChoice(arch, cached_default_weights(arch) or spec.RANDOM_WEIGHTS)
+    from resnet_desktop.core.models.zoo import cached_default_weights
+
+    arch = choice.default_arch
+    return ModelRef(arch, cached_default_weights(arch) or spec.RANDOM_WEIGHTS)
 
 
 def _published(loaded: LoadedModel) -> tuple[float | None, float | None, str | None]:
@@ -234,7 +197,7 @@ def file_size_mb(loaded: LoadedModel) -> float | None:
 
 
 def measure(
-    choice: ModelChoice,
+    choice: ModelRef,
     device: str = "auto",
     *,
     batch_size: int | None = None,
@@ -250,7 +213,7 @@ def measure(
     memory = PeakMemory(resolve_device(device))
     memory.start()
     started = time.perf_counter()
-    loaded = load_choice(resolved, cancel=cancel)
+    loaded = load(resolved, cancel=cancel)
     engine = Engine(loaded, device, batch_size=batch_size)
     load_s = time.perf_counter() - started
     _check(cancel)
@@ -285,7 +248,7 @@ def measure(
 
 
 def bench(
-    choices: Sequence[ModelChoice],
+    choices: Sequence[ModelRef],
     device: str = "auto",
     *,
     batch_size: int | None = None,
@@ -298,29 +261,3 @@ def bench(
         _check(cancel)
         yield BenchProgress(choice.label(), "measuring", index, len(choices))
         yield measure(choice, device, batch_size=batch_size, batches=batches, repeats=repeats, cancel=cancel)
-
-
-def ratios(results: Sequence[SpeedResult]) -> list[float]:
-    """Each result's images/s relative to the first one (the run's baseline)."""
-    if not results or results[0].images_per_second <= 0:
-        return [0.0 for _ in results]
-    base = results[0].images_per_second
-    return [r.images_per_second / base for r in results]
-
-
-def v1_pairs(results: Sequence[SpeedResult]) -> list[tuple[SpeedResult, SpeedResult]]:
-    """(v1, v1.5) pairs of the same depth that were both measured."""
-    by_arch = {r.arch: r for r in results}
-    return [
-        (by_arch[a], by_arch[spec.base_arch(a)])
-        for a in spec.V1_ARCHITECTURES
-        if a in by_arch and spec.base_arch(a) in by_arch
-    ]
-
-
-def results_csv(results: Sequence[SpeedResult]) -> str:
-    """One row per model, the ``SpeedResult`` fields as columns (the CLI's ``--format csv``, the GUI's export)."""
-    rows = [r.to_dict() for r in results]
-    out = io.StringIO()
-    write_dicts(out, rows)  # neutralised cells: a model's name is text a person chose
-    return out.getvalue()

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from resnet_desktop.core.evaluate.compare import COLUMNS, ComparisonRow, cell_text
+from resnet_desktop.core.evaluate.records import (
+    COLUMNS,
+    SPEED_HEADER,
+    ComparisonRow,
+    SpeedResult,
+    cell_text,
+    speed_cells,
+    v1_pairs,
+)
 from resnet_desktop.core.evaluate.report import EvaluationReport
-from resnet_desktop.core.evaluate.speed import SpeedResult, ratios, v1_pairs
 
 #: Wider matrices are left out of the text report (the JSON has them whole).
 MAX_TEXT_COLUMNS = 12
@@ -107,40 +114,8 @@ def comparison_text(rows: Sequence[ComparisonRow]) -> str:
 
 def speed_text(results: Sequence[SpeedResult]) -> str:
     """The bench table, the ratio to the first model (the run's baseline), and v1 vs v1.5 lines."""
-    header = [
-        "model",
-        "weights",
-        "images/s",
-        "vs first",
-        "p50 ms",
-        "p95 ms",
-        "load s",
-        "peak MiB",
-        "params (M)",
-        "GFLOPs",
-        "published top-1/top-5",
-    ]
-    body = []
-    for r, ratio in zip(results, ratios(results), strict=True):
-        published = (
-            f"{r.published_acc1:.1f}/{r.published_acc5:.1f} ({r.published_entry})" if r.published_acc1 else "none"
-        )
-        weights = f"{r.weights} (random)" if r.random_weights and r.weights != "random" else r.weights
-        body.append(
-            [
-                r.label,
-                weights,
-                f"{r.images_per_second:.1f}",
-                f"{ratio:.2f}x",
-                f"{r.latency_p50_ms:.1f}",
-                f"{r.latency_p95_ms:.1f}",
-                f"{r.load_s:.2f}",
-                "n/a" if r.peak_memory_mb is None else f"{r.peak_memory_mb:.0f}",
-                f"{r.params / 1e6:.1f}",
-                f"{r.gflops:.2f}",
-                published,
-            ]
-        )
+    header = list(SPEED_HEADER)
+    body = speed_cells(results)
     lines = []
     if results:
         lines.append(f"Device: {results[0].device}, batch {results[0].batch_size} (images/s), batch 1 (latency)")

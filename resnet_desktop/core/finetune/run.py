@@ -3,9 +3,10 @@
 ``fine_tune()`` validates the folder, splits it (stratified, seeded), computes frozen-backbone
 features once (plus augmented views), trains a new head on them (``finetune_head``), optionally
 trains layer4 + head end to end on cached layer3 maps (``finetune_stage``), evaluates on the
-validation images and yields a :class:`FineTuneResult` holding a plain torchvision ResNet with a
-new ``fc``. Nothing is written to disk until ``FineTuneResult.save()``; a cancelled or failed
-run therefore leaves nothing behind. The events and the result are defined in ``result``.
+validation images and returns a :class:`FineTuneResult` holding a plain torchvision ResNet with a
+new ``fc`` (``core.work``'s convention: progress events are yielded, the result is returned).
+Nothing is written to disk until ``FineTuneResult.save()``; a cancelled or failed run therefore
+leaves nothing behind. The events and the result are defined in ``result``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from resnet_desktop.core.finetune.head import EpochStats, Head, HeadConfig, Sele
 from resnet_desktop.core.finetune.metrics import ValPrediction, compute_metrics
 from resnet_desktop.core.finetune.result import FineTuneResult, TrainProgress
 from resnet_desktop.core.finetune.settings import MODES, FineTuneSettings
+from resnet_desktop.core.work import Work, drive
 
 if TYPE_CHECKING:
     from resnet_desktop.core.models.zoo import LoadedModel
@@ -77,8 +79,8 @@ def fine_tune(
     *,
     loaded: LoadedModel | None = None,
     cancel: threading.Event | None = None,
-) -> Iterator[TrainProgress | FineTuneResult]:
-    """Yield :class:`TrainProgress` events, then one :class:`FineTuneResult`.
+) -> Work[TrainProgress, FineTuneResult]:
+    """Yield :class:`TrainProgress` events; return the :class:`FineTuneResult`.
 
     Raises DatasetError for unusable folders (before any heavy work), CancelledError when
     ``cancel`` is set. ``loaded`` (e.g. the model already open in the GUI) is used read-only.
@@ -92,13 +94,14 @@ def fine_tune(
     split = stratified_split(labels, settings.val_split, settings.seed)
     started = time.perf_counter()
     if loaded is None:
-        from resnet_desktop.core.models.zoo import load_model
+        from resnet_desktop.core.models.ref import load
 
-        yield TrainProgress("load", f"Loading {settings.arch} ({settings.weights})")
-        loaded = load_model(settings.arch, settings.weights, cancel=cancel)
+        yield TrainProgress("load", f"Loading {settings.describe_base()}")
+        loaded = load(settings.base(), cancel=cancel)
+    settings.arch = loaded.arch  # a weights file's own architecture, for the report and the saved file
     _cancelled(cancel)
     run = _Run(scan, samples, split.train, split.val, settings, loaded, cancel, started)
-    yield from run.go()
+    return (yield from run.go())
 
 
 class _Run:
@@ -197,7 +200,7 @@ class _Run:
 
     # -- the run ---------------------------------------------------------------------------------
 
-    def go(self) -> Iterator[TrainProgress | FineTuneResult]:
+    def go(self) -> Work[TrainProgress, FineTuneResult]:
         stage = self.settings.mode == "last-stage"
         if stage:
             self._check_stage_memory()
@@ -274,7 +277,7 @@ class _Run:
             best_epoch=head.best_epoch,
             elapsed_s=round(self.elapsed(), 2),
         )
-        yield FineTuneResult(
+        return FineTuneResult(
             model=model,
             arch=self.loaded.arch,
             class_names=list(self.scan.classes),
@@ -370,11 +373,4 @@ def run_fine_tune(
     progress: Callable[[TrainProgress], None] | None = None,
 ) -> FineTuneResult:
     """Drive :func:`fine_tune` to the end, passing each event to ``progress``."""
-    result: FineTuneResult | None = None
-    for item in fine_tune(dataset, settings, loaded=loaded, cancel=cancel):
-        if isinstance(item, FineTuneResult):
-            result = item
-        elif progress is not None:
-            progress(item)
-    assert result is not None
-    return result
+    return drive(fine_tune(dataset, settings, loaded=loaded, cancel=cancel), progress)

@@ -8,6 +8,7 @@ from typing import Any
 
 from resnet_desktop.core.errors import SettingsError
 from resnet_desktop.core.finetune.data import DEFAULT_VAL_SPLIT
+from resnet_desktop.core.models.ref import ModelRef
 
 MODES = ("head", "last-stage")
 OPTIMIZERS = ("lbfgs", "adamw")
@@ -17,7 +18,8 @@ OPTIMIZERS = ("lbfgs", "adamw")
 class FineTuneSettings:
     """Everything that decides a run; saved in the model file's metrics for reproducibility."""
 
-    arch: str = "resnet50"
+    #: None with a weights file: the file's own architecture (filled in once the base model loaded).
+    arch: str | None = "resnet50"
     weights: str = "DEFAULT"
     mode: str = "head"
     val_split: float = DEFAULT_VAL_SPLIT
@@ -50,6 +52,17 @@ class FineTuneSettings:
             raise SettingsError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
         if self.learning_rate <= 0:
             raise SettingsError("the learning rate must be positive")
+
+    def base(self) -> ModelRef:
+        """The base model (``weights`` may be a file: of ``arch``, or of any ResNet when ``arch`` is None)."""
+        return ModelRef.parse(self.arch, self.weights)
+
+    def describe_base(self) -> str:
+        """ "resnet50 (DEFAULT)", "resnet18 (base.pth)", or just "base.pth" before its architecture is known."""
+        file = self.base().file
+        if file is not None:
+            return f"{self.arch} ({file.name})" if self.arch else file.name
+        return f"{self.arch} ({self.weights})"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -1,7 +1,7 @@
 """Carry out an organize plan with its journal, finish one that was interrupted, or undo one.
 
 ``begin(plan)`` creates the destination and the journal (the whole plan, before anything moves).
-``apply(journal)`` is a generator of ``Progress`` that returns an ``Outcome``; run on a journal that
+``apply(journal)`` is a generator of ``OperationProgress`` that returns an ``Outcome``; run on a journal that
 is partly done (a crash, a kill, a full disk, a cancel) it finishes the plan: an operation whose
 ``start`` is on disk but not its ``done`` is looked at on disk (is the copy complete? did the rename
 happen?) and finished or redone, never done twice. ``undo(journal)`` reverses every operation, last
@@ -19,16 +19,17 @@ import time
 from collections.abc import Generator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from resnet_desktop import __version__
 from resnet_desktop.core.atomic import reason, write_bytes
 from resnet_desktop.core.errors import OutputError, ResNetDesktopError, SettingsError, describe
 from resnet_desktop.core.library import fileops, journal, xmp
 from resnet_desktop.core.library.fileops import Fingerprint
-from resnet_desktop.core.library.journal import Outcome, Progress
+from resnet_desktop.core.library.journal import OperationProgress, Outcome
+from resnet_desktop.core.library.journal_records import HeaderRecord, JournalRecord, KeywordsRecord
 from resnet_desktop.core.library.organize import Plan, SidecarOp, operation_to_dict
 from resnet_desktop.core.library.safe_names import numbered
+from resnet_desktop.core.work import drive
 
 #: File operations whose ``start`` lines share one fsync.
 BATCH = 64
@@ -62,7 +63,7 @@ def begin(plan: Plan) -> Path:
     if not os.access(dest, os.W_OK | os.X_OK):
         why = "the folder is on a read-only file system" if _read_only(dest) else "permission denied"
         raise OutputError(f"Cannot organize into {dest}: {why}")
-    header = {
+    header: HeaderRecord = {
         "format": journal.FORMAT,
         "version": journal.VERSION,
         "app_version": __version__,
@@ -73,9 +74,9 @@ def begin(plan: Plan) -> Path:
         "folders": plan.folders,
         "skipped": [{"path": str(s.path), "reason": s.reason} for s in plan.skipped],
     }
-    ops = []
+    ops: list[JournalRecord] = []
     for index, op in enumerate(plan.operations):
-        record = {"type": "op", "id": index, **operation_to_dict(op)}
+        record: JournalRecord = {"type": "op", "id": index, **operation_to_dict(op)}
         if isinstance(op, SidecarOp):
             record["style"] = "full" if op.sidecar == Path(f"{op.photo}.xmp") else "base"
         ops.append(record)
@@ -134,12 +135,12 @@ class _Applier:
                 raise OutputError(f"Cannot create the folder {path}: {reason(exc)}") from exc
             self.writer.append({"type": "mkdir", "path": str(path)}, sync=False)  # synced with the next start
 
-    def start(self, op_id: int, record: dict[str, Any], *, sync: bool = True) -> None:
+    def start(self, op_id: int, record: JournalRecord, *, sync: bool = True) -> None:
         self.writer.append({"type": "start", "id": op_id, **record}, sync=sync)
         self.starts += 1
         _maybe_pause(self.pause, "started", self.starts)
 
-    def prepare(self, ops: list[dict[str, Any]]) -> None:
+    def prepare(self, ops: list[JournalRecord]) -> None:
         """Write the ``start`` lines of the next file operations with one fsync (group commit).
 
         Only plain file operations whose destination is known now; the rest start one by one. An
@@ -166,7 +167,7 @@ class _Applier:
 
     # file operations -----------------------------------------------------------------------
 
-    def planned_dest(self, op: dict[str, Any]) -> Path | None:
+    def planned_dest(self, op: JournalRecord) -> Path | None:
         """Where the op should go now; ``None`` when it depends on a photo that did not get there."""
         dest = Path(op["dest"])
         parent_id = op.get("companion_of")
@@ -185,7 +186,7 @@ class _Applier:
             candidate = wanted.with_name(numbered(wanted.name, n))
         return candidate
 
-    def do_file(self, op_id: int, op: dict[str, Any]) -> None:
+    def do_file(self, op_id: int, op: JournalRecord) -> None:
         source = Path(op["source"])
         started = self.state.started.get(op_id)
         wanted = self.planned_dest(op)
@@ -210,7 +211,7 @@ class _Applier:
         self.make_folders(dest.parent)
         self.attempt(op_id, op, dest, source_fp, started=False)
 
-    def attempt(self, op_id: int, op: dict[str, Any], dest: Path, source_fp: Fingerprint, *, started: bool) -> None:
+    def attempt(self, op_id: int, op: JournalRecord, dest: Path, source_fp: Fingerprint, *, started: bool) -> None:
         """Do the operation (its ``start`` on disk first); a name taken meanwhile means the next number."""
         source = Path(op["source"])
         for _attempt in range(20):
@@ -227,7 +228,7 @@ class _Applier:
             return
         raise OutputError(f"{source}: no free name next to {dest}")
 
-    def perform(self, action: str, source: Path, dest: Path) -> dict[str, Any]:
+    def perform(self, action: str, source: Path, dest: Path) -> JournalRecord:
         if action == "copy":
             return {"fp": fileops.copy_file(source, dest).to_dict()}
         if action == "move":
@@ -249,7 +250,7 @@ class _Applier:
             return {"target": str(source)}
         raise OutputError(f"unknown operation {action!r} in the journal")
 
-    def finish_started(self, op: dict[str, Any], started: dict[str, Any]) -> dict[str, Any] | None:
+    def finish_started(self, op: JournalRecord, started: JournalRecord) -> JournalRecord | None:
         """An op a crash interrupted: the ``done`` fields if it had in fact finished (finishing it), else None."""
         action, source, dest = op["action"], Path(op["source"]), Path(started["dest"])
         fileops.remove_partials(dest)
@@ -277,7 +278,7 @@ class _Applier:
 
     # sidecars ------------------------------------------------------------------------------
 
-    def sidecar_path(self, op: dict[str, Any]) -> Path | None:
+    def sidecar_path(self, op: JournalRecord) -> Path | None:
         after = op.get("after")
         if after is None:
             return Path(op["sidecar"])
@@ -286,7 +287,7 @@ class _Applier:
         photo = self.final[int(after)]
         return Path(f"{photo}.xmp") if op.get("style") == "full" else photo.with_suffix(".xmp")
 
-    def do_sidecar(self, op_id: int, op: dict[str, Any]) -> None:
+    def do_sidecar(self, op_id: int, op: JournalRecord) -> None:
         sidecar = self.sidecar_path(op)
         if sidecar is None:
             raise OutputError(f"{op['photo']}: no keywords written, because the photo could not be moved")
@@ -308,7 +309,7 @@ class _Applier:
                 )
                 return
             if started is None:
-                record: dict[str, Any] = {"sidecar": str(sidecar), "existed": existed, "added": _dict(added)}
+                record: JournalRecord = {"sidecar": str(sidecar), "existed": existed, "added": _dict(added)}
                 if data is not None:  # undo puts back these bytes *and* this timestamp
                     record["before_sha256"] = _sha(data)
                     record["before_mtime_ns"] = os.stat(sidecar).st_mtime_ns
@@ -338,19 +339,19 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _dict(keywords: xmp.Keywords) -> dict[str, list[str]]:
+def _dict(keywords: xmp.Keywords) -> KeywordsRecord:
     return {"subject": list(keywords.subject), "hierarchical": list(keywords.hierarchical)}
 
 
-def _keywords(data: dict[str, Any]) -> xmp.Keywords:
+def _keywords(data: KeywordsRecord) -> xmp.Keywords:
     return xmp.Keywords(tuple(data.get("subject", ())), tuple(data.get("hierarchical", ())))
 
 
-def _where(op: dict[str, Any]) -> Path:
+def _where(op: JournalRecord) -> Path:
     return Path(op.get("source") or op.get("sidecar") or op.get("photo") or "?")
 
 
-def apply(path: Path, *, cancel: threading.Event | None = None) -> Generator[Progress, None, Outcome]:
+def apply(path: Path, *, cancel: threading.Event | None = None) -> Generator[OperationProgress, None, Outcome]:
     """Do (or finish) every operation of the journal's plan; yields after each one."""
     state = journal.read(path)
     if state.undone or any(e.get("type") == "undo" for e in state.events):
@@ -386,11 +387,11 @@ def apply(path: Path, *, cancel: threading.Event | None = None) -> Generator[Pro
                 if not _try_append(writer, {"type": "failed", "id": op_id, "reason": message}) or fatal:
                     outcome.stopped = message
                     break
-            yield Progress(outcome.done, outcome.total, len(outcome.problems), _where(op))
+            yield OperationProgress(outcome.done, outcome.total, len(outcome.problems), _where(op))
     return outcome
 
 
-def _try_append(writer: journal.JournalWriter, record: dict[str, Any]) -> bool:
+def _try_append(writer: journal.JournalWriter, record: JournalRecord) -> bool:
     try:
         writer.append(record)
     except OutputError:
@@ -400,7 +401,7 @@ def _try_append(writer: journal.JournalWriter, record: dict[str, Any]) -> bool:
 
 def run(path: Path, *, cancel: threading.Event | None = None) -> Outcome:
     """``apply`` to the end without progress (tests, scripts)."""
-    return journal.drain(apply(path, cancel=cancel))
+    return drive(apply(path, cancel=cancel))
 
 
 def organize(plan: Plan, *, cancel: threading.Event | None = None) -> Outcome:

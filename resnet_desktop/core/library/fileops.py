@@ -25,6 +25,7 @@ from typing import IO, Any, BinaryIO
 
 from resnet_desktop.core.atomic import TEMP_SUFFIX, AtomicFile
 from resnet_desktop.core.errors import OutputError
+from resnet_desktop.core.library.journal_records import FingerprintRecord
 
 #: Files up to this size are hashed when a copy is checked (bigger ones: size and timestamps only).
 HASH_LIMIT = 256 * 2**20
@@ -43,14 +44,14 @@ class Fingerprint:
     mtime_ns: int
     sha256: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"size": self.size, "mtime_ns": self.mtime_ns}
+    def to_dict(self) -> FingerprintRecord:
+        data: FingerprintRecord = {"size": self.size, "mtime_ns": self.mtime_ns}
         if self.sha256 is not None:
             data["sha256"] = self.sha256
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Fingerprint:
+    def from_dict(cls, data: FingerprintRecord) -> Fingerprint:
         sha = data.get("sha256")
         return cls(int(data["size"]), int(data["mtime_ns"]), str(sha) if sha else None)
 

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Generator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from resnet_desktop.core.atomic import reason, write_text
 from resnet_desktop.core.errors import OutputError, SettingsError
+from resnet_desktop.core.library.journal_records import HeaderRecord, JournalRecord
 
 FORMAT = "resnet-desktop-organize-journal"
 VERSION = 1
@@ -64,7 +65,7 @@ class JournalWriter:
         os.ftruncate(self._fd, keep)
         os.fsync(self._fd)
 
-    def append(self, record: dict[str, Any], *, sync: bool = True) -> None:
+    def append(self, record: JournalRecord, *, sync: bool = True) -> None:
         """Append one line; with ``sync`` it is on disk when this returns.
 
         ``sync=False`` is for records that only save work after a crash (``done``, ``undone``): losing
@@ -115,7 +116,7 @@ class JournalWriter:
         self.close()
 
 
-def create(dest: Path, header: dict[str, Any], ops: Iterable[dict[str, Any]], *, now: datetime | None = None) -> Path:
+def create(dest: Path, header: HeaderRecord, ops: Iterable[JournalRecord], *, now: datetime | None = None) -> Path:
     """Write a new journal (header + plan) next to ``dest``, under a name no other journal has."""
     folder = journal_folder(dest)
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
@@ -138,15 +139,15 @@ class JournalState:
     """A journal read back: the plan and what has happened to each operation."""
 
     path: Path
-    header: dict[str, Any]
-    ops: list[dict[str, Any]] = field(default_factory=list)
+    header: HeaderRecord
+    ops: list[JournalRecord] = field(default_factory=list)
     #: The latest ``start`` record of each operation id (its destination is the real one).
-    started: dict[int, dict[str, Any]] = field(default_factory=dict)
-    done: dict[int, dict[str, Any]] = field(default_factory=dict)
-    failed: dict[int, dict[str, Any]] = field(default_factory=dict)
-    undone: dict[int, dict[str, Any]] = field(default_factory=dict)
-    refused: dict[int, dict[str, Any]] = field(default_factory=dict)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    started: dict[int, JournalRecord] = field(default_factory=dict)
+    done: dict[int, JournalRecord] = field(default_factory=dict)
+    failed: dict[int, JournalRecord] = field(default_factory=dict)
+    undone: dict[int, JournalRecord] = field(default_factory=dict)
+    refused: dict[int, JournalRecord] = field(default_factory=dict)
+    events: list[JournalRecord] = field(default_factory=list)
 
     @property
     def dest(self) -> Path:
@@ -166,7 +167,7 @@ def read(path: Path) -> JournalState:
         raise SettingsError(f"Cannot read the journal {path}: {reason(exc)}") from exc
     lines = raw.split(b"\n")
     # The last element is what followed the final newline: empty, or a line a crash cut short.
-    records: list[dict[str, Any]] = []
+    records: list[dict[str, object]] = []
     for number, line in enumerate(lines[:-1], start=1):
         if not line.strip():
             continue
@@ -179,9 +180,11 @@ def read(path: Path) -> JournalState:
         records.append(record)
     if not records or records[0].get("type") != "header" or records[0].get("format") != FORMAT:
         raise SettingsError(f"{path} is not a ResNet Desktop organize journal")
-    if int(records[0].get("version", 0)) > VERSION:
+    version = records[0].get("version", 0)
+    if not isinstance(version, int) or version > VERSION:
         raise SettingsError(f"{path} was written by a newer ResNet Desktop; update the app to use it")
-    state = JournalState(Path(path), records[0])
+    # Checked above: ours. What each line holds is trusted as written by apply/undo (JournalRecord).
+    state = JournalState(Path(path), cast(HeaderRecord, records[0]))
     tables = {
         "start": state.started,
         "done": state.done,
@@ -189,7 +192,8 @@ def read(path: Path) -> JournalState:
         "undone": state.undone,
         "refused": state.refused,
     }
-    for record in records[1:]:
+    for raw_record in records[1:]:
+        record = cast(JournalRecord, raw_record)
         kind = record.get("type")
         if kind == "op":
             state.ops.append(record)
@@ -212,7 +216,9 @@ def find_journals(folder: Path) -> list[Path]:
 
 
 @dataclass(frozen=True)
-class Progress:
+class OperationProgress:
+    """How far an organize (or its undo) has got: operations done of ``total``, and the one at hand."""
+
     done: int
     total: int
     failed: int
@@ -233,12 +239,3 @@ class Outcome:
     @property
     def finished(self) -> bool:
         return self.stopped is None and not self.cancelled
-
-
-def drain(steps: Generator[Progress, None, Outcome]) -> Outcome:
-    """Run an ``apply``/``undo`` generator to its end and return its outcome."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as stop:
-            return stop.value

@@ -21,6 +21,7 @@ from typing import Any
 from resnet_desktop.core.errors import SettingsError
 from resnet_desktop.core.inference.records import ClassScore, Prediction
 from resnet_desktop.core.library import xmp as sidecars
+from resnet_desktop.core.library.journal_records import JournalRecord, OptionsRecord
 from resnet_desktop.core.library.safe_names import FolderNames, collision_key, numbered
 from resnet_desktop.core.library.xmp import Naming
 
@@ -54,7 +55,7 @@ class OrganizeOptions:
         if self.mode is Mode.MOVE and self.topk > 1:
             raise SettingsError("moving puts each photo in one folder; with top-k above 1 choose copy, link or symlink")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> OptionsRecord:
         return {
             "mode": self.mode.value,
             "flat": self.flat,
@@ -65,7 +66,7 @@ class OrganizeOptions:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> OrganizeOptions:
+    def from_dict(cls, data: OptionsRecord) -> OrganizeOptions:
         return cls(
             mode=Mode(data["mode"]),
             flat=bool(data["flat"]),
@@ -153,9 +154,9 @@ class Plan:
         }
 
 
-def operation_to_dict(op: Operation) -> dict[str, Any]:
+def operation_to_dict(op: Operation) -> JournalRecord:
     if isinstance(op, FileOp):
-        data: dict[str, Any] = {
+        data: JournalRecord = {
             "action": op.action.value,
             "source": str(op.source),
             "dest": str(op.destination),

@@ -15,13 +15,14 @@ import os
 import threading
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any
 
 from resnet_desktop.core.atomic import reason, write_bytes
 from resnet_desktop.core.errors import ResNetDesktopError, describe
 from resnet_desktop.core.library import fileops, journal, xmp
 from resnet_desktop.core.library.fileops import Fingerprint
-from resnet_desktop.core.library.journal import Outcome, Progress
+from resnet_desktop.core.library.journal import OperationProgress, Outcome
+from resnet_desktop.core.library.journal_records import JournalRecord
+from resnet_desktop.core.work import drive
 
 
 class Refused(Exception):
@@ -41,7 +42,7 @@ def _unlink(path: Path) -> Action:
 
 
 def _check_file(
-    op: dict[str, Any], started: dict[str, Any], done: dict[str, Any] | None, ours: Fingerprints
+    op: JournalRecord, started: JournalRecord, done: JournalRecord | None, ours: Fingerprints
 ) -> Action | None:
     """Check one file operation against the disk: what undoing it takes, or ``Refused``."""
     action, source, dest = op["action"], Path(op["source"]), Path(started["dest"])
@@ -91,7 +92,7 @@ def _check_file(
     raise Refused(f"{dest}: unknown operation {action!r} in the journal")
 
 
-def _check_sidecar(started: dict[str, Any], done: dict[str, Any] | None, ours: Fingerprints) -> Action | None:
+def _check_sidecar(started: JournalRecord, done: JournalRecord | None, ours: Fingerprints) -> Action | None:
     sidecar = Path(started["sidecar"])
     if not sidecar.is_file():
         return None
@@ -121,7 +122,7 @@ def _check_sidecar(started: dict[str, Any], done: dict[str, Any] | None, ours: F
     return rewrite
 
 
-def undo(path: Path, *, cancel: threading.Event | None = None) -> Generator[Progress, None, Outcome]:
+def undo(path: Path, *, cancel: threading.Event | None = None) -> Generator[OperationProgress, None, Outcome]:
     """Reverse every operation of the journal that was started, last first; yields after each one."""
     state = journal.read(path)
     todo = [op for op in reversed(state.ops) if int(op["id"]) in state.started and int(op["id"]) not in state.undone]
@@ -131,8 +132,8 @@ def undo(path: Path, *, cancel: threading.Event | None = None) -> Generator[Prog
 
     with journal.JournalWriter(Path(path)) as writer:
 
-        def progress(where: Path) -> Progress:
-            return Progress(outcome.done, outcome.total, len(outcome.problems), where)
+        def progress(where: Path) -> OperationProgress:
+            return OperationProgress(outcome.done, outcome.total, len(outcome.problems), where)
 
         def problem(op_id: int, where: Path, exc: BaseException) -> None:
             """Note a refusal or failure; a full disk or a journal we cannot write stops the undo."""
@@ -153,7 +154,7 @@ def undo(path: Path, *, cancel: threading.Event | None = None) -> Generator[Prog
         def halted() -> bool:
             return outcome.stopped is not None or outcome.cancelled
 
-        def flush() -> Iterator[Progress]:
+        def flush() -> Iterator[OperationProgress]:
             """The intents of the checked operations, with one fsync; then the operations themselves."""
             if not pending:
                 return
@@ -228,4 +229,4 @@ def _remove_empty_folders(state: journal.JournalState) -> None:
 
 
 def run(path: Path, *, cancel: threading.Event | None = None) -> Outcome:
-    return journal.drain(undo(path, cancel=cancel))
+    return drive(undo(path, cancel=cancel))

@@ -27,7 +27,7 @@ import torch
 from resnet_desktop import __version__
 from resnet_desktop.core.atomic import check_writable, write_bytes
 from resnet_desktop.core.errors import ExportError, SettingsError, WeightsError
-from resnet_desktop.core.models import quantize
+from resnet_desktop.core.models import quantize, spec
 from resnet_desktop.core.models.graph import exporter_version, graph_module, onnx_bytes
 from resnet_desktop.core.models.spec import Preprocessing
 
@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("onnx", "torchscript")
-PRECISIONS = ("fp32", "fp16", "int8-dynamic", "int8-static")
+FORMATS = spec.EXPORT_FORMATS
+PRECISIONS = spec.EXPORT_PRECISIONS
 #: ``metadata_props`` key that marks a file as ours (its value is the metadata format version).
 FORMAT_KEY = "resnet_desktop.format"
 INPUT_DESCRIPTION = (

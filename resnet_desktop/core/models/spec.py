@@ -7,7 +7,9 @@ and the model-file reader can use it cheaply; ``zoo`` turns these names into rea
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from resnet_desktop.core.errors import WeightsError
@@ -32,6 +34,25 @@ MAX_IMAGE_SIDE = 1024
 MAX_ABS_MEAN = 10.0
 STD_RANGE = (1e-3, 100.0)
 INTERPOLATIONS = ("nearest", "nearest-exact", "bilinear", "bicubic", "box", "hamming", "lanczos")
+#: What ``export`` writes, and at which numeric precision.
+EXPORT_FORMATS = ("onnx", "torchscript")
+EXPORT_PRECISIONS = ("fp32", "fp16", "int8-dynamic", "int8-static")
+#: What a weights or model file may be called (the one list). A ``.json`` is our model file's sidecar
+#: (its weights are the ``.safetensors`` next to it).
+FILE_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors", ".json")
+#: torchvision's entry names ("DEFAULT", "IMAGENET1K_V2", "ResNet50_Weights.IMAGENET1K_V1"): never a file.
+_ENTRY_NAME = re.compile(r"^(DEFAULT|IMAGENET\w*|\w+_Weights\.\w+)$", re.IGNORECASE)
+
+
+def looks_like_file(text: str) -> bool:
+    """Whether weights text names a file (the one rule): a folder separator, a weights suffix, or an
+    existing path that is not a weights name ("random" and "IMAGENET1K_V1" are names, whatever is on disk)."""
+    text = text.strip()
+    if not text or text.lower() == RANDOM_WEIGHTS or _ENTRY_NAME.match(text):
+        return False
+    if "/" in text or "\\" in text or text.lower().endswith(FILE_SUFFIXES):
+        return True
+    return Path(text).expanduser().exists()
 
 
 def check_arch(arch: str, *, variants: bool = False) -> None:

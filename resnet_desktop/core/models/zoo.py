@@ -17,7 +17,7 @@ from torch import nn
 from torchvision.models import WeightsEnum, get_model_weights
 from torchvision.transforms._presets import ImageClassification
 
-from resnet_desktop.core.errors import WeightsError
+from resnet_desktop.core.errors import WeightsError, WrongArchitectureError
 from resnet_desktop.core.models import modelfile
 from resnet_desktop.core.models import weights as weights_io
 from resnet_desktop.core.models.spec import (
@@ -31,6 +31,7 @@ from resnet_desktop.core.models.spec import (
     base_arch,
     check_arch,
     is_v1,
+    looks_like_file,
 )
 
 __all__ = [  # the spec names are re-exported: "zoo" is where people look for them
@@ -52,7 +53,6 @@ __all__ = [  # the spec names are re-exported: "zoo" is where people look for th
 
 # The classic ImageNet evaluation recipe (resize 256, crop 224): used for files without their own.
 _PLAIN_FILE_RECIPE = "IMAGENET1K_V1"
-_FILE_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors", ".json")
 
 
 @dataclass(frozen=True)
@@ -154,13 +154,16 @@ class LoadedModel:
 
 
 def _is_path(weights: str | Path) -> bool:
-    """A file when it looks like one (folder separator, weights suffix) or exists; else an entry name."""
-    if isinstance(weights, Path):
-        return True
-    text = str(weights).strip()
-    if text.lower() == RANDOM_WEIGHTS:
-        return False
-    return "/" in text or "\\" in text or text.lower().endswith(_FILE_SUFFIXES) or Path(text).exists()
+    """A file when it looks like one (``ref.looks_like_file``: the one rule); else an entry name."""
+    return isinstance(weights, Path) or looks_like_file(str(weights))
+
+
+def cached_default_weights(arch: str) -> str | None:
+    """The arch's default torchvision weights name when its file is already on this machine, else None."""
+    if is_v1(arch):
+        return None
+    info = get_weights_info(arch, "DEFAULT")
+    return info.name if weights_io.cache_path_for(info.url).is_file() else None
 
 
 def _ready(model: nn.Module) -> nn.Module:
@@ -168,7 +171,7 @@ def _ready(model: nn.Module) -> nn.Module:
 
 
 def load_model(
-    arch: str = DEFAULT_ARCH,
+    arch: str | None = DEFAULT_ARCH,
     weights: str | Path = DEFAULT_WEIGHTS,
     *,
     progress: weights_io.ProgressFn | None = None,
@@ -177,10 +180,12 @@ def load_model(
     """Build ``arch`` with ``weights``: a torchvision entry name, "random", or a weights file.
 
     For our own model files (a sidecar JSON next to the weights) the file's architecture, class
-    names and preprocessing win over ``arch``.
+    names and preprocessing win over ``arch``; for a plain weights file ``arch`` None means "the
+    one its layers show". Callers outside ``core.models`` go through ``ref.load(ModelRef)``.
     """
     if _is_path(weights):
         return _load_file(arch, Path(weights).expanduser())
+    arch = arch or DEFAULT_ARCH
     check_arch(arch, variants=True)
     if str(weights).strip().lower() == RANDOM_WEIGHTS:
         return _load_random(arch)
@@ -234,18 +239,28 @@ def _load_random(arch: str) -> LoadedModel:
     )
 
 
-def _load_file(arch: str, path: Path) -> LoadedModel:
+def _load_file(arch: str | None, path: Path) -> LoadedModel:
     if path.suffix.lower() == ".json":
         path = path.with_suffix(".safetensors")
     if modelfile.is_model_file(path):
         return _load_model_file(path)
-    check_arch(arch, variants=True)
+    if arch is not None:
+        check_arch(arch, variants=True)
     state = weights_io.load_state_dict(path)
     guessed = weights_io.guess_resnet_arch(state)  # v1 and v1.5 state dicts have the same keys
-    if guessed is not None and guessed != base_arch(arch):
-        raise WeightsError(
+    if arch is None:
+        if guessed is None:
+            other = weights_io.other_architecture(state)
+            what = f" (they look like {other})" if other not in (None, "not a ResNet") else ""
+            raise WrongArchitectureError(
+                f"{path}: these weights are not a torchvision ResNet{what}; ResNet Desktop runs "
+                f"{', '.join(ARCHITECTURES)}"
+            )
+        arch = guessed
+    elif guessed is not None and guessed != base_arch(arch):
+        raise WrongArchitectureError(
             f"{path}: these are {guessed} weights, but the chosen architecture is {arch}; "
-            f"choose {guessed} instead (--model {guessed})"
+            f"leave out --model (the architecture is detected) or choose {guessed}"
         )
     fc = state.get("fc.weight")
     num_classes = int(fc.shape[0]) if fc is not None and fc.dim() == 2 else 1000

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 
 from resnet_desktop.core.errors import describe
-from resnet_desktop.gui.classify.service import ClassifyJob, ModelService
 from resnet_desktop.gui.common.banner import Banner
+from resnet_desktop.gui.common.model_service import ClassifyJob, ModelService
 from resnet_desktop.gui.common.status import StatusBar, progress_text
 from resnet_desktop.gui.common.text import plural
 

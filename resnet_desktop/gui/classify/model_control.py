@@ -14,12 +14,13 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from resnet_desktop.core.errors import CancelledError, DeviceError, ResNetDesktopError, WeightsMissingError, describe
-from resnet_desktop.gui.classify.service import Catalog, ModelInfo, ModelService
-from resnet_desktop.gui.classify.toolbar import ModelToolbar, is_weights_file
+from resnet_desktop.core.models.ref import ModelRef
+from resnet_desktop.gui.classify.toolbar import ModelToolbar
 from resnet_desktop.gui.common import dialogs
 from resnet_desktop.gui.common.banner import Banner
+from resnet_desktop.gui.common.model_service import Catalog, ModelInfo, ModelService
 from resnet_desktop.gui.common.status import StatusBar
-from resnet_desktop.gui.settings import AppSettings, ModelSpec
+from resnet_desktop.gui.settings import AppSettings
 
 RETRY = "Retry"
 CHOOSE_WEIGHTS = "Choose weights file…"
@@ -31,7 +32,7 @@ class ModelControl(QObject):
     """The window's model: what is wanted, what is loaded, and what to tell the person."""
 
     #: A model is ready (after start-up, a switch, or "Choose weights file…").
-    modelReady = Signal(object)
+    modelReady = Signal(ModelInfo)
 
     def __init__(
         self,
@@ -42,7 +43,7 @@ class ModelControl(QObject):
         status: StatusBar,
         banner: Banner,
         *,
-        spec: ModelSpec,
+        ref: ModelRef,
         device: str,
         table_paths: Callable[[], list[Path]],
         rerun: Callable[[], None],
@@ -54,16 +55,16 @@ class ModelControl(QObject):
         self.toolbar = toolbar
         self.status = status
         self.banner = banner
-        self.spec = spec
+        self.ref = ref
         self.device = device
         self.info: ModelInfo | None = None
         self._table_paths = table_paths
         self._rerun = rerun
         self._offer_rerun = False
-        toolbar.set_spec(spec)
+        toolbar.set_ref(ref)
         toolbar.set_device_choice(device)
         toolbar.modelChosen.connect(self.set_model)
-        toolbar.deviceChosen.connect(lambda chosen: self.set_model(self.spec, chosen))
+        toolbar.deviceChosen.connect(lambda chosen: self.set_model(self.ref, chosen))
         toolbar.openModelFile.connect(self.choose_weights_file)
         service.stage.connect(status.set_message)
         service.catalogReady.connect(self._on_catalog)
@@ -76,52 +77,50 @@ class ModelControl(QObject):
         self.status.set_message("Loading PyTorch…")
         self.status.set_busy("Starting…")
         self.service.start()
-        self._load(self.spec)
+        self._load(self.ref)
 
-    def _load(self, spec: ModelSpec) -> None:
-        self.spec = spec
+    def _load(self, ref: ModelRef) -> None:
+        self.ref = ref
         self.info = None
         self.status.set_model_text("")
-        self.status.set_busy(f"Loading {spec.describe()}…")
-        self.service.load(spec, self.device)
+        self.status.set_busy(f"Loading {ref.describe()}…")
+        self.service.load(ref, self.device)
 
-    def set_model(self, spec: ModelSpec, device: str | None = None) -> None:
-        """Switch to ``spec`` (and ``device``): running work is cancelled, the choice remembered."""
+    def set_model(self, ref: ModelRef, device: str | None = None) -> None:
+        """Switch to ``ref`` (and ``device``): running work is cancelled, the choice remembered."""
         if device is not None:
             self.device = device
             self.settings.set_device(device)
             self.toolbar.set_device_choice(device)
-        self.toolbar.set_spec(spec)
+        self.toolbar.set_ref(ref)
         self._offer_rerun = bool(self._table_paths())
         # The running job used the old model: stop it. Queued files wait for the new one.
         self.service.cancel_running()
         self.banner.hide()
-        self._load(spec)
+        self._load(ref)
 
     def use_model_file(self, path: str | Path) -> None:
         """Switch to a model file (e.g. the one the fine-tune wizard just saved)."""
-        self.set_model(ModelSpec(arch=None, weights=str(path)))
+        self.set_model(ModelRef(file=Path(path)))
 
     def use_auto_device(self) -> None:
-        self.set_model(self.spec, "auto")
+        self.set_model(self.ref, "auto")
 
     def retry(self) -> None:
         self.banner.hide()
-        self._load(self.spec)
+        self._load(self.ref)
 
     def choose_weights_file(self) -> None:
-        """A weights file for the current architecture (or one of our model files)."""
+        """A weights file of any ResNet, or one of our model files: its architecture is detected."""
         path = dialogs.ask_model_file(self.window)
         if path is not None:
-            catalog = self.service.catalog
-            arch = self.spec.arch or (catalog.default_arch if catalog else None)
-            self.set_model(ModelSpec(arch=arch, weights=str(path)))
+            self.set_model(ModelRef(file=Path(path)))
 
     # -- service reports -----------------------------------------------------------------------
 
     def _on_catalog(self, catalog: Catalog) -> None:
         self.toolbar.set_catalog(catalog)
-        self.toolbar.set_spec(self.spec)
+        self.toolbar.set_ref(self.ref)
 
     def _on_load_progress(self, done: int, total: int) -> None:
         mb = 1024 * 1024
@@ -134,8 +133,8 @@ class ModelControl(QObject):
 
     def _on_ready(self, info: ModelInfo) -> None:
         self.info = info
-        self.settings.set_model_spec(self.spec)  # only a model that loaded is remembered
-        self.toolbar.set_spec(info.spec)
+        self.settings.set_model_ref(self.ref)  # only a model that loaded is remembered
+        self.toolbar.set_ref(info.ref)
         self.status.set_model_text(f"{info.source} · {info.device_name}")
         self.status.set_message(f"Ready: {info.source} on {info.device_name}. Drop images to classify.")
         if not self.service.busy:
@@ -155,7 +154,7 @@ class ModelControl(QObject):
 
     def _on_failed(self, exc: BaseException) -> None:
         self.status.set_idle()
-        failed = self.spec
+        failed = self.ref
         if self.service.model is not None:
             self._keep_working_model(self.service.model, failed, exc)
             return
@@ -177,19 +176,19 @@ class ModelControl(QObject):
         title = exc.title if isinstance(exc, ResNetDesktopError) else "The model could not be loaded"
         self.banner.show_message(title, message, actions)
 
-    def _keep_working_model(self, working: ModelInfo, failed: ModelSpec, exc: BaseException) -> None:
+    def _keep_working_model(self, working: ModelInfo, failed: ModelRef, exc: BaseException) -> None:
         """A load failed while another model works: keep it, and say what is wrong with the new one."""
         self.info = working
-        self.spec = working.spec
-        if failed.weights:
-            self.toolbar.forget_file(failed.weights)
-        self.toolbar.set_spec(working.spec)
+        self.ref = working.ref
+        if failed.file is not None:
+            self.toolbar.forget_file(str(failed.file))
+        self.toolbar.set_ref(working.ref)
         self.status.set_model_text(f"{working.source} · {working.device_name}")
         if isinstance(exc, CancelledError):
             self.status.set_message(f"Loading cancelled; still using {working.source}.")
             return
         self.status.set_message(f"Still using {working.source}.")
-        name = Path(failed.weights).name if failed.weights and is_weights_file(failed.weights) else failed.describe()
+        name = failed.describe()
         self.banner.show_message(
             f"{name} cannot be used",
             f"{describe(exc)}\n\nThe model that was working ({working.source}) is still in use.",

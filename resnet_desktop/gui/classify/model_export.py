@@ -23,9 +23,9 @@ from resnet_desktop.gui.common.tasks import Task, TaskRunner
 from resnet_desktop.gui.settings import BACKENDS, AppSettings
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.models.export import ExportResult
-    from resnet_desktop.gui.classify.service import ModelInfo, ModelService
+    from resnet_desktop.core.models.api import ExportResult
     from resnet_desktop.gui.common.banner import Banner
+    from resnet_desktop.gui.common.model_service import ModelInfo, ModelService
     from resnet_desktop.gui.common.status import StatusBar
 
 BACKEND_LABELS = {
@@ -45,7 +45,7 @@ def plain_label(text: str) -> str:
 class ModelExport(QObject):
     """Owns "Export Model…" and the Backend menu; ``exported`` carries the core's ExportResult."""
 
-    exported = Signal(object)
+    exported = Signal(Path)  # the file written
 
     def __init__(
         self,
@@ -61,7 +61,7 @@ class ModelExport(QObject):
         self.banner, self.status = banner, status
         self.reload = reload
         self.runner = TaskRunner(self, max_threads=1, name="export")
-        self.task: Task | None = None
+        self.task: Task[object, object] | None = None
         self.export_action = QAction("&Export Model…", window)
         self.export_action.setStatusTip("Save the loaded model as ONNX or TorchScript, verified against PyTorch")
         self.export_action.triggered.connect(self.export)
@@ -146,7 +146,7 @@ class ModelExport(QObject):
 
     # -- export ----------------------------------------------------------------------------
 
-    def export(self) -> Task | None:
+    def export(self) -> Task[object, object] | None:
         info = self.model_info()
         if info is None or self.task is not None:
             return None
@@ -171,7 +171,7 @@ class ModelExport(QObject):
     def _on_exported(self, result: ExportResult) -> None:
         self.status.set_message(f"Exported {result.path.name}")
         self.banner.show_message("Model exported", exported_text(result), level="info")
-        self.exported.emit(result)
+        self.exported.emit(result.path)
 
     def _on_failed(self, exc: BaseException) -> None:
         self.status.set_message("Export failed")

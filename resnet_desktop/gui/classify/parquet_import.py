@@ -24,19 +24,21 @@ from resnet_desktop.gui.classify.row_models import RowModel, consistent, label_d
 from resnet_desktop.gui.common.tasks import Task, TaskContext, TaskRunner
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.cluster.results import Row
+    from resnet_desktop.core.inference.records import Prediction
     from resnet_desktop.gui.common.banner import Banner
     from resnet_desktop.gui.common.status import StatusBar
 
+Rows = list[tuple["Prediction", str]]
 
-def _read(path: Path, _ctx: TaskContext) -> list[Row]:
-    from resnet_desktop.core.cluster.results import read_rows
 
-    return read_rows(path)
+def _read(path: Path, _ctx: TaskContext) -> Rows:
+    from resnet_desktop.core.cluster.api import read_results_and_models
+
+    return read_results_and_models(path)
 
 
 class ParquetImport(QObject):
-    """Owns the action and the background read; ``append`` puts the rows into the table."""
+    """Owns the action and the background read; the rows go into ``results`` (after ``mix`` agrees)."""
 
     def __init__(
         self,
@@ -58,7 +60,7 @@ class ParquetImport(QObject):
         self.action.triggered.connect(lambda: self.open())
         window.addAction(self.action)
 
-    def open(self, path: Path | None = None) -> Task | None:
+    def open(self, path: Path | None = None) -> Task[object, Rows] | None:
         """Read ``path`` (asked for when None) in the background; None if the person cancelled."""
         if path is None:
             chosen = QFileDialog.getExistingDirectory(self.window, "Open Results (Parquet)", "")
@@ -75,28 +77,29 @@ class ParquetImport(QObject):
             on_finished=lambda: self.action.setEnabled(True),
         )
 
-    def _row_model(self, name: str, rows: list[Row]) -> RowModel:
+    def _row_model(self, name: str, rows: list[Prediction]) -> RowModel:
         """A results file names its model, not its classes: when every label is where the loaded model
-        has it, the rows are in the loaded model's label set; otherwise their own."""
-        current = self.mix.current()
+        has it, the rows are in the loaded model's label set; otherwise in their own."""
         info = getattr(self.window, "model_info", None)
-        categories = info.loaded.categories if info is not None else []
-        if current is not None and consistent((row.prediction for row in rows), categories):
+        categories = list(info.loaded.categories) if info is not None else []
+        if categories and consistent(rows, categories):
             return RowModel(name, label_digest(categories))
         return RowModel.unknown(name)
 
-    def _loaded(self, path: Path, rows: list[Row]) -> None:
-        names = {row.model_id or path.name for row in rows}
-        models = {name: self._row_model(name, [r for r in rows if (r.model_id or path.name) == name]) for name in names}
-        if not self.mix.allow_adding(models.values()):
+    def _loaded(self, path: Path, rows: Rows) -> None:
+        def name_of(item: tuple[Prediction, str]) -> str:
+            return item[1] or path.name  # an old results file without model_id: named by the file
+
+        names = dict.fromkeys(name_of(item) for item in rows)
+        models = [self._row_model(name, [p for p, m in rows if (m or path.name) == name]) for name in names]
+        if not self.mix.allow_adding(models):
             self.status.set_message(f"Not opened: {path.name} holds results of a model with other labels.")
             return
-        for model in models.values():
+        for model in models:
             self.results.register(model)
-        # Runs of one model in input order (a results folder is normally one model).
-        for name, run in groupby(rows, key=lambda r: r.model_id or path.name):
-            self.results.append_predictions([row.prediction for row in run], name)
-        failed = sum(not row.prediction.ok for row in rows)
+        for name, run in groupby(rows, key=name_of):  # runs of one model, in input order
+            self.results.append_predictions([prediction for prediction, _model in run], name)
+        failed = sum(not prediction.ok for prediction, _model in rows)
         note = f" ({failed} could not be classified)" if failed else ""
         self.status.set_message(f"Opened {len(rows)} results from {path.name}{note}")
 

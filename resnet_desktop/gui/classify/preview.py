@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from resnet_desktop.core.inference.records import ClassScore, Prediction
 from resnet_desktop.gui.common.bars import draw_bar
+from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 
 PREVIEW_SIZE = 720
@@ -111,9 +112,7 @@ class PreviewPanel(QWidget):
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
-        self.message = QLabel(wordWrap=True)
-        self.message.setTextFormat(Qt.TextFormat.PlainText)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message = InlineStatus()
         self.bars = TopKBars()
         layout = QVBoxLayout(self)
         layout.addWidget(self.image, 1)
@@ -135,13 +134,16 @@ class PreviewPanel(QWidget):
             self.title.setText("")
             self.bars.set_scores(())
             classes = "top class" if self.topk == 1 else f"top-{self.topk} classes"
-            self.message.setText(f"Select a result to see it large with its {classes}.")
+            self.message.show_info(f"Select a result to see it large with its {classes}.")
             self.image.set_image(None, "")
             return
         self.title.setText(row.path.name)
         self.title.setToolTip(str(row.path))
         self.bars.set_scores(row.scores)
-        self.message.setText(row.error or "")
+        if row.error:
+            self.message.show_error(row.error)
+        else:
+            self.message.clear()
         pixmap = self.loader.pixmap(str(row.path), PREVIEW_SIZE)
         waiting = pixmap is None and not self.loader.failed(str(row.path), PREVIEW_SIZE)
         self.image.set_image(pixmap, "Loading…" if waiting else "No preview")

@@ -73,7 +73,7 @@ class ConfidenceDelegate(QStyledItemDelegate):
 class ResultsPanel(QWidget):
     """Filter bar + sortable table; emits ``current_changed`` with the selected row (or ``None``)."""
 
-    current_changed = Signal(object)
+    current_changed = Signal(Prediction)  # or None: no row is current
 
     def __init__(self, model: ResultsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)

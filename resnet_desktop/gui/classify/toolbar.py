@@ -11,16 +11,16 @@ from pathlib import Path
 from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QToolBar, QWidget
 
-from resnet_desktop.gui.classify.service import Catalog
-from resnet_desktop.gui.settings import ModelSpec
+from resnet_desktop.core.models.ref import ModelRef, looks_like_file
+from resnet_desktop.gui.common.model_service import Catalog
 
 OPEN_FILE = "__open_model_file__"
 
 
 class ModelToolbar(QToolBar):
-    """Emits ``modelChosen(ModelSpec)``, ``deviceChosen(str)``, ``topkChanged(int)``, ``openModelFile()``."""
+    """Emits ``modelChosen(ModelRef)``, ``deviceChosen(str)``, ``topkChanged(int)``, ``openModelFile()``."""
 
-    modelChosen = Signal(object)
+    modelChosen = Signal(ModelRef)
     deviceChosen = Signal(str)
     topkChanged = Signal(int)
     openModelFile = Signal()
@@ -30,7 +30,7 @@ class ModelToolbar(QToolBar):
         self.setObjectName("modelToolbar")
         self.catalog: Catalog | None = None
         self.custom_files: list[str] = []
-        self._spec = ModelSpec()
+        self._ref = ModelRef()
         self.arch_combo = QComboBox()
         self.arch_combo.setToolTip("Network architecture")
         self.arch_combo.setMinimumContentsLength(9)
@@ -59,13 +59,13 @@ class ModelToolbar(QToolBar):
         self.weights_combo.activated.connect(self._on_weights)
         self.device_combo.activated.connect(lambda _i: self.deviceChosen.emit(self.device()))
         self.topk_spin.valueChanged.connect(self.topkChanged)
-        self.set_spec(ModelSpec())
+        self.set_ref(ModelRef())
         self.set_device_choice("auto")
 
     # -- state ---------------------------------------------------------------------------------
 
-    def spec(self) -> ModelSpec:
-        return self._spec
+    def ref(self) -> ModelRef:
+        return self._ref
 
     def device(self) -> str:
         return str(self.device_combo.currentData() or "auto")
@@ -83,7 +83,7 @@ class ModelToolbar(QToolBar):
                 self.device_combo.addItem(name, device_id)
                 self.device_combo.setItemData(self.device_combo.count() - 1, device_id, 3)  # tooltip
             self.set_device_choice(current)
-        self.set_spec(self._spec)
+        self.set_ref(self._ref)
 
     def set_device_choice(self, device: str) -> None:
         index = self.device_combo.findData(device)
@@ -93,13 +93,13 @@ class ModelToolbar(QToolBar):
         with QSignalBlocker(self.device_combo):
             self.device_combo.setCurrentIndex(index)
 
-    def set_spec(self, spec: ModelSpec) -> None:
-        """Show ``spec`` in the pickers without emitting ``modelChosen``."""
+    def set_ref(self, ref: ModelRef) -> None:
+        """Show ``ref`` in the pickers without emitting ``modelChosen``."""
         catalog = self.catalog
-        arch = spec.arch or (catalog.default_arch if catalog else None)
-        weights = spec.weights or (catalog.default_weights if catalog else None)
-        self._spec = spec
-        if weights and is_weights_file(weights) and weights not in self.custom_files:
+        arch = ref.arch or (catalog.default_arch if catalog else None)
+        weights = ref.weights_or_file or (catalog.default_weights if catalog else None)
+        self._ref = ref
+        if ref.file is not None and weights and weights not in self.custom_files:
             self.custom_files.insert(0, weights)
         with QSignalBlocker(self.arch_combo):
             self.arch_combo.clear()
@@ -149,18 +149,22 @@ class ModelToolbar(QToolBar):
 
     def _on_weights(self, _index: int) -> None:
         if self.weights_combo.currentData() == OPEN_FILE:
-            self.set_spec(self._spec)  # put the previous choice back; the window opens a dialog
+            self.set_ref(self._ref)  # put the previous choice back; the window opens a dialog
             self.openModelFile.emit()
             return
         self._emit_current()
 
     def _emit_current(self) -> None:
-        spec = ModelSpec(arch=self.arch_combo.currentData(), weights=self.weights_combo.currentData())
-        if spec != self._spec:
-            self._spec = spec
-            self.modelChosen.emit(spec)
+        weights = self.weights_combo.currentData()
+        if weights is not None and is_weights_file(weights):
+            ref = ModelRef(file=Path(weights))  # a file brings its own architecture
+        else:
+            ref = ModelRef.parse(self.arch_combo.currentData(), weights)
+        if ref != self._ref:
+            self._ref = ref
+            self.modelChosen.emit(ref)
 
 
 def is_weights_file(weights: str) -> bool:
-    """Whether a weights choice names a file (a path) rather than torchvision weights."""
-    return "/" in weights or "\\" in weights
+    """Whether a weights choice names a file rather than torchvision weights (``ref``'s one rule)."""
+    return looks_like_file(weights)

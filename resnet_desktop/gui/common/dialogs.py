@@ -13,10 +13,12 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from resnet_desktop import __version__
 from resnet_desktop.core.atomic import write_bytes
 from resnet_desktop.core.errors import OutputError
+from resnet_desktop.core.models.ref import FILE_SUFFIXES
 from resnet_desktop.gui.common.text import plural
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.tif *.tiff *.webp *.heic *.heif);;All files (*)"
-MODEL_FILTER = "Model files (*.safetensors *.pth *.pt *.bin *.ckpt);;All files (*)"
+# The one list of weights/model file names (``core.models.ref``), so the picker cannot drift from it.
+MODEL_FILTER = f"Model files ({' '.join('*' + s for s in FILE_SUFFIXES)});;All files (*)"
 EXPORT_FILTER = "CSV (*.csv);;JSON (*.json)"
 
 

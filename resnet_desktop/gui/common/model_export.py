@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.models.export import ExportResult
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.models.api import ExportResult
+    from resnet_desktop.core.models.ref import LoadedModel
     from resnet_desktop.gui.common.tasks import TaskContext
 
 ONNX_FILTER = "ONNX model (*.onnx)"
@@ -35,15 +35,11 @@ def ask_export_path(parent: QWidget, start: Path) -> tuple[Path, str] | None:
 
 
 def export_work(loaded: LoadedModel, path: Path, format: str, ctx: TaskContext) -> ExportResult:
-    """Runs on a worker thread: export, verify, write; stage messages go to ``ctx.progress``."""
-    from resnet_desktop.core.models.export import export_model
-
-    def stage(message: str) -> None:
-        ctx.check()  # a cancel takes effect between stages (each takes a few seconds at most)
-        ctx.progress(message)
+    """Runs on a worker thread: core's export, verify, write; stage messages go to ``ctx.progress``."""
+    from resnet_desktop.core.models.api import export_model
 
     # The save dialog has already asked whether to replace an existing file.
-    return export_model(loaded, path, format=format, overwrite=path.exists(), progress=stage)
+    return export_model(loaded, path, format=format, overwrite=path.exists(), progress=ctx.progress, cancel=ctx.cancel)
 
 
 def exported_text(result: ExportResult) -> str:

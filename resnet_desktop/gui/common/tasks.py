@@ -1,48 +1,66 @@
-"""THE way the GUI runs work in the background (in the style of superqt/napari generator workers).
+"""THE way the GUI runs work in the background, typed (in the style of superqt's generator workers).
 
-``TaskRunner.submit(work)`` runs ``work(ctx)`` on the runner's own thread pool and returns a
-:class:`Task` whose signals arrive on the GUI thread:
+Two ways in, one machinery:
 
-- ``yielded(item)`` for each item when ``work`` returns an iterator (a core generator),
-- ``progress(value)`` for each ``ctx.progress(value)`` call inside the work,
-- ``returned(value)`` with what a plain callable returned (or the generator's return value),
-- ``failed(exception)`` when the work raised (``CancelledError`` is a cancel, not a failure),
-- ``finished()`` always, last; ``task.cancelled`` and ``task.error`` tell how it ended.
+- ``runner.submit(work)``: ``work(ctx)`` returns a value ``R`` -> a ``Task[NoReturn, R]``;
+- ``runner.stream(work)``: ``work(ctx)`` is a generator (``core.work``'s convention: it yields events
+  ``Y`` and returns ``R``) -> a ``Task[Y, R]``.
+
+The callbacks run on the GUI thread, typed by what the work yields and returns: ``on_yielded(item)``,
+``on_progress(value)`` for each ``ctx.progress(value)`` (download bytes, export stages),
+``on_returned(result)``, ``on_failed(exception)`` and ``on_finished()`` (always, last);
+``task.cancelled`` and ``task.error`` tell how it ended. A failure nobody handles goes to the runner's
+inline status (``show_error``), the default failure path, or to the log when it has none.
 
 Cancelling never goes through an event loop: ``task.cancel()`` sets ``ctx.cancel`` (a
 ``threading.Event``) which the core checks between batches. ``runner.invalidate()`` starts a new
-*generation*: tasks of older generations are cancelled and their ``yielded``/``progress``/
-``returned``/``failed`` signals are dropped (only ``finished`` still arrives), so an answer about
-an image or a model the window no longer shows can never reach it.
+*generation*: tasks of older generations are cancelled and their results are dropped (only
+``on_finished`` still runs), so an answer about an image or a model the window no longer shows can
+never reach it. Worker threads never touch a QObject: they put messages on a queue and wake the
+runner with an argument-less signal; the runner delivers them on the GUI thread.
 
-Unexpected failures are logged at WARNING with their traceback; ``core.errors.describe`` turns any
-exception into a message for a person.
+Expected failures (``ResNetDesktopError``: a bad file, a missing index) are logged in one line;
+anything else is a bug and is logged with its traceback.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import queue
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from resnet_desktop.core.errors import CancelledError, ResNetDesktopError
 from resnet_desktop.gui.common.gc_guard import collect_on_gui_thread
 
+if TYPE_CHECKING:
+    from resnet_desktop.gui.common.inline_status import InlineStatus
+
 logger = logging.getLogger(__name__)
+
+Y = TypeVar("Y")
+P = TypeVar("P")
+R = TypeVar("R")
+T = TypeVar("T", bound="Task[object, object]")
+# A Task is only read from (what it yields and returns), so Task[int, str] is a Task[object, object].
+Y_co = TypeVar("Y_co", covariant=True)
+R_co = TypeVar("R_co", covariant=True)
 
 _task_ids = itertools.count(1)
 
 
 class TaskContext:
-    """What the work function gets: the cancel flag and a way to report progress."""
+    """What the work function gets: the cancel flag, and a way to report progress (download bytes,
+    export stages) to the task's ``on_progress``, which declares the type it expects."""
 
-    def __init__(self, task: Task) -> None:
-        self._task = task
-        self.cancel: threading.Event = task.cancel_event
+    def __init__(self, post: Callable[[str, object], None], cancel: threading.Event) -> None:
+        self._post = post
+        self.cancel: threading.Event = cancel
 
     @property
     def cancelled(self) -> bool:
@@ -54,37 +72,49 @@ class TaskContext:
             raise CancelledError("Cancelled.")
 
     def progress(self, value: object) -> None:
-        self._task._emit("progress", value)
+        self._post("progress", value)
 
 
-Work = Callable[[TaskContext], Any]
+@dataclass
+class _Handlers:
+    """The callbacks of one task (GUI thread). Typed at ``submit``/``stream``; stored loosely here."""
+
+    yielded: Callable[[object], object] | None = None
+    progress: Callable[[object], object] | None = None
+    returned: Callable[[object], object] | None = None
+    failed: Callable[[BaseException], object] | None = None
+    finished: Callable[[], object] | None = None
 
 
-class Task(QObject):
-    """One piece of background work; created by :meth:`TaskRunner.submit`, lives on the GUI thread."""
+class Task(QObject, Generic[Y_co, R_co]):
+    """One piece of background work; created by a :class:`TaskRunner`, lives on the GUI thread."""
 
-    yielded = Signal(object)
-    progress = Signal(object)
-    returned = Signal(object)
-    failed = Signal(object)
+    #: Always, last (also after a cancel or a failure, and for a stale generation).
     finished = Signal()
 
-    def __init__(self, runner: TaskRunner, work: Work, name: str, cancel: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        runner: TaskRunner,
+        work: Callable[[TaskContext], object],
+        name: str,
+        cancel: threading.Event | None,
+        handlers: _Handlers,
+        stream: bool,
+    ) -> None:
         super().__init__(runner)
         self.runner = runner
         self.name = name
         self.generation = runner.generation
         self.cancel_event = cancel if cancel is not None else threading.Event()
         self.error: BaseException | None = None
-        self.result: Any = None
+        self.result: R_co | None = None
         self._work = work
+        self._handlers = handlers
+        self._stream = stream
         self._ended = threading.Event()
         self._started = False
         self._finished_delivered = False
         self._id = next(_task_ids)
-        # The pool thread never touches this QObject: it posts through the runner's relay, so a
-        # task can be deleted on the GUI thread while its worker is still returning.
-        self._post = runner._relay.message.emit
 
     # -- state -----------------------------------------------------------------------------
 
@@ -112,73 +142,87 @@ class Task(QObject):
 
     def _run(self) -> None:
         self._started = True
-        ctx = TaskContext(self)
+        ctx = TaskContext(self._post, self.cancel_event)
         outcome: tuple[str, object] | None = None
         try:
             if self.cancel_event.is_set():
                 raise CancelledError("Cancelled before it started.")
             value = self._work(ctx)
-            if isinstance(value, Iterator):
+            if self._stream:
+                if not isinstance(value, Generator):
+                    raise TypeError(f"task {self.name}: stream() needs a generator, got {type(value).__name__}")
                 value = self._drain(value)
-            self.result = value
+            elif isinstance(value, Generator):
+                value.close()
+                raise TypeError(f"task {self.name}: a generator was given to submit(); use stream()")
+            self.result = value  # type: ignore[assignment]  # R, as the work's type says
             outcome = ("returned", value)
         except CancelledError as exc:
             self.error = exc
             logger.debug("task %s cancelled", self.name)
         except ResNetDesktopError as exc:
             self.error = exc
-            logger.warning("task %s failed: %s", self.name, exc, exc_info=True)
+            logger.warning("task %s: %s", self.name, exc)  # expected: one line, no traceback
             outcome = ("failed", exc)
         except Exception as exc:
             self.error = exc
             logger.warning("task %s failed unexpectedly", self.name, exc_info=True)
             outcome = ("failed", exc)
         finally:
-            self._ended.set()  # ``done`` is true before any of the final signals arrive
+            self._ended.set()  # ``done`` is true before any of the final messages arrive
             if outcome is not None:
-                self._emit(*outcome)
-            self._emit("finished", None)
+                self._post(*outcome)
+            self._post("finished", None)
 
-    def _drain(self, items: Iterator[Any]) -> Any:
+    def _drain(self, items: Generator[object, None, object]) -> object:
         while True:
             try:
                 item = next(items)
             except StopIteration as stop:
                 return stop.value
-            self._emit("yielded", item)
+            self._post("yielded", item)
             if self.cancel_event.is_set():
-                close = getattr(items, "close", None)
-                if close is not None:
-                    close()  # a generator's finally blocks run now, on this thread
+                items.close()  # a generator's finally blocks run now, on this thread
                 raise CancelledError("Cancelled.")
 
-    def _emit(self, kind: str, value: object) -> None:
-        self._post(self._id, kind, value)
+    def _post(self, kind: str, value: object) -> None:
+        self.runner._inbox.put((self._id, kind, value))
+        self.runner._relay.wake.emit()
 
     # -- delivery (GUI thread) -------------------------------------------------------------
 
     def _deliver(self, kind: str, value: object) -> None:
+        handlers = self._handlers
         if kind == "finished":
             if not self._finished_delivered:
                 self._finished_delivered = True
+                if handlers.finished is not None:
+                    handlers.finished()
                 self.finished.emit()
                 self.runner._forget(self)
             return
         if not self.is_current():
             return
-        {"yielded": self.yielded, "progress": self.progress, "returned": self.returned, "failed": self.failed}[
-            kind
-        ].emit(value)
+        if kind == "failed":
+            assert isinstance(value, BaseException)
+            if handlers.failed is not None:
+                handlers.failed(value)
+            else:
+                self.runner._default_failure(self, value)
+            return
+        callback = {"yielded": handlers.yielded, "progress": handlers.progress, "returned": handlers.returned}[kind]
+        if callback is not None:
+            callback(value)
 
 
 class _Relay(QObject):
-    """Carries (task id, kind, value) from pool threads to the runner on the GUI thread."""
+    """Wakes the runner on the GUI thread; the messages themselves wait in the runner's queue."""
 
-    message = Signal(int, str, object)
+    wake = Signal()
 
 
 class _Runnable(QRunnable):
-    def __init__(self, task: Task) -> None:
+    def __init__(self, task: Task[object, object]) -> None:
         super().__init__()
         self.setAutoDelete(True)
         self.task = task
@@ -186,54 +230,78 @@ class _Runnable(QRunnable):
     def run(self) -> None:
         try:
             self.task._run()
-        except RuntimeError:  # the Task's QObject was deleted while the app quit
+        except RuntimeError:  # the runner's QObject was deleted while the app quit
             logger.debug("task %s outlived its window", self.task.name)
 
 
 class TaskRunner(QObject):
-    """A thread pool for one part of the GUI (one thread: tasks run one at a time, in order)."""
+    """A thread pool for one part of the GUI (one thread: tasks run one at a time, in order).
 
-    def __init__(self, parent: QObject | None = None, *, max_threads: int = 1, name: str = "tasks") -> None:
+    ``status``: where failures nobody handles are shown (``InlineStatus.show_error``).
+    """
+
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        max_threads: int = 1,
+        name: str = "tasks",
+        status: InlineStatus | None = None,
+    ) -> None:
         super().__init__(parent)
         collect_on_gui_thread()  # never let a worker thread garbage-collect a Qt object
         self.name = name
+        self.status = status
         self.generation = 0
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max_threads)
         self.pool.setObjectName(name)
         # Created after the pool, so it is destroyed after it (the pool waits for its threads).
         self._relay = _Relay(self)
-        self._relay.message.connect(self._on_message)
-        self._by_id: dict[int, Task] = {}
-        self._active: list[Task] = []
+        self._relay.wake.connect(self._on_wake)
+        self._inbox: queue.SimpleQueue[tuple[int, str, object]] = queue.SimpleQueue()
+        self._by_id: dict[int, Task[object, object]] = {}
+        self._active: list[Task[object, object]] = []
         self._closed = False
 
     def submit(
         self,
-        work: Work,
+        work: Callable[[TaskContext], R],
         *,
         name: str = "",
         cancel: threading.Event | None = None,
-        on_yielded: Callable[[Any], object] | None = None,
-        on_progress: Callable[[Any], object] | None = None,
-        on_returned: Callable[[Any], object] | None = None,
+        on_progress: Callable[[P], object] | None = None,
+        on_returned: Callable[[R], object] | None = None,
         on_failed: Callable[[BaseException], object] | None = None,
         on_finished: Callable[[], object] | None = None,
-    ) -> Task:
-        """Queue ``work(ctx)``; the callbacks (connected before it starts) run on the GUI thread.
+    ) -> Task[NoReturn, R]:
+        """Run ``work(ctx)`` (a plain function) in the background; ``on_returned`` gets its value.
 
         ``cancel``: an event of the caller's to use as the task's cancel flag (shared by related tasks).
         """
-        task = Task(self, work, name or f"{self.name} task", cancel)
-        for signal, slot in (
-            (task.yielded, on_yielded),
-            (task.progress, on_progress),
-            (task.returned, on_returned),
-            (task.failed, on_failed),
-            (task.finished, on_finished),
-        ):
-            if slot is not None:
-                signal.connect(slot)
+        handlers = _Handlers(None, on_progress, on_returned, on_failed, on_finished)  # type: ignore[arg-type]
+        task: Task[NoReturn, R] = Task(self, work, name or f"{self.name} task", cancel, handlers, False)
+        return self._start(task)
+
+    def stream(
+        self,
+        work: Callable[[TaskContext], Generator[Y, None, R]],
+        *,
+        name: str = "",
+        cancel: threading.Event | None = None,
+        on_yielded: Callable[[Y], object] | None = None,
+        on_progress: Callable[[P], object] | None = None,
+        on_returned: Callable[[R], object] | None = None,
+        on_failed: Callable[[BaseException], object] | None = None,
+        on_finished: Callable[[], object] | None = None,
+    ) -> Task[Y, R]:
+        """Run the generator ``work(ctx)`` in the background: each item to ``on_yielded``, its return
+        value to ``on_returned``; a cancel closes the generator between items."""
+        handlers = _Handlers(on_yielded, on_progress, on_returned, on_failed, on_finished)  # type: ignore[arg-type]
+        task: Task[Y, R] = Task(self, work, name or f"{self.name} task", cancel, handlers, True)
+        return self._start(task)
+
+    def _start(self, task: T) -> T:
         self._active.append(task)
         self._by_id[task._id] = task
         if self._closed:
@@ -242,7 +310,7 @@ class TaskRunner(QObject):
         return task
 
     @property
-    def active(self) -> list[Task]:
+    def active(self) -> list[Task[object, object]]:
         """Tasks queued or running whose ``finished`` has not been delivered yet."""
         return list(self._active)
 
@@ -271,13 +339,25 @@ class TaskRunner(QObject):
                 task._ended.set()
         return self.pool.waitForDone(int(timeout_s * 1000))
 
-    @Slot(int, str, object)
-    def _on_message(self, task_id: int, kind: str, value: object) -> None:
-        task = self._by_id.get(task_id)
-        if task is not None:
-            task._deliver(kind, value)
+    def _default_failure(self, task: Task[object, object], exc: BaseException) -> None:
+        """Anki's ``QueryOp`` rule: a failure nobody handles is shown, not swallowed."""
+        if self.status is not None:
+            self.status.show_error(exc)
+        else:
+            logger.warning("task %s: nobody shows this failure: %s", task.name, exc)
 
-    def _forget(self, task: Task) -> None:
+    @Slot()
+    def _on_wake(self) -> None:
+        while True:
+            try:
+                task_id, kind, value = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            task = self._by_id.get(task_id)
+            if task is not None:
+                task._deliver(kind, value)
+
+    def _forget(self, task: Task[object, object]) -> None:
         if task in self._active:
             self._active.remove(task)
         self._by_id.pop(task._id, None)

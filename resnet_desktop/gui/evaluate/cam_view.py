@@ -9,8 +9,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QDialog, QGridLayout, QLabel, QWidget
 
+from resnet_desktop.gui.common.inline_status import InlineStatus
+
 if TYPE_CHECKING:
-    from resnet_desktop.gui.evaluate.jobs import CamPair
+    from resnet_desktop.core.explain.api import CamPair
 
 
 def pixmap(rgb: np.ndarray) -> QPixmap:
@@ -27,13 +29,17 @@ class CamDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Why this prediction? Grad-CAM")
-        self.status = QLabel("Computing Grad-CAM for the true and the predicted class…")
-        self.status.setTextFormat(Qt.TextFormat.PlainText)
-        self.status.setWordWrap(True)
+        self.status = InlineStatus()
+        self.status.show_busy("Computing Grad-CAM for the true and the predicted class")
         self.true_image = QLabel()
         self.pred_image = QLabel()
-        self.true_caption = QLabel()
-        self.pred_caption = QLabel()
+        # Class names are folder names: plain text (a folder called "<b>" shows as typed), bold by font.
+        self.true_caption = InlineStatus()
+        self.pred_caption = InlineStatus()
+        for caption in (self.true_caption, self.pred_caption):
+            font = caption.font()
+            font.setBold(True)
+            caption.setFont(font)
         for label in (self.true_image, self.pred_image, self.true_caption, self.pred_caption):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         grid = QGridLayout(self)
@@ -47,14 +53,14 @@ class CamDialog(QDialog):
     def show_pair(self, pair: CamPair, true_name: str, pred_name: str) -> None:
         self.pair = pair
         same = pair.true_index == pair.pred_index
-        self.status.setText(
-            f"{pair.path}<br>Warm colours: the parts of the photo that raised each class's score (layer4)."
-            + ("<br>The prediction is right: both sides explain the same class." if same else "")
+        self.status.show_info(
+            f"{pair.path}\nWarm colours: the parts of the photo that raised each class's score (layer4)."
+            + ("\nThe prediction is right: both sides explain the same class." if same else "")
         )
-        self.true_caption.setText(f"<b>True: {true_name}</b> (probability {pair.true_probability:.1%})")
-        self.pred_caption.setText(f"<b>Predicted: {pred_name}</b> (probability {pair.pred_probability:.1%})")
+        self.true_caption.show_info(f"True: {true_name} (probability {pair.true_probability:.1%})")
+        self.pred_caption.show_info(f"Predicted: {pred_name} (probability {pair.pred_probability:.1%})")
         self.true_image.setPixmap(pixmap(pair.true_overlay))
         self.pred_image.setPixmap(pixmap(pair.pred_overlay))
 
-    def show_error(self, message: str) -> None:
-        self.status.setText(f"<span style='color:#c62828'>Grad-CAM failed: {message}</span>")
+    def show_error(self, error: BaseException | str) -> None:
+        self.status.show_error(error, "Grad-CAM failed")

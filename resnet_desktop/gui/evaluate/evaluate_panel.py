@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -22,19 +21,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_desktop.core.errors import OutputError, WeightsError, describe
+from resnet_desktop.core.errors import OutputError, WeightsError
+from resnet_desktop.core.evaluate.api import EvaluationReport, ImageResult
+from resnet_desktop.gui.common.cells import number_cell as number
+from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.tasks import Task, TaskRunner
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.evaluate import export, jobs
 from resnet_desktop.gui.evaluate.charts import BarChart, grab_png
 from resnet_desktop.gui.evaluate.models_list import ModelList
-from resnet_desktop.gui.evaluate.report_view import ReportView, number, table
+from resnet_desktop.gui.evaluate.report_view import ReportView, table
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.evaluate.choices import ModelChoice
-    from resnet_desktop.core.evaluate.compare import ComparisonRow
-    from resnet_desktop.core.evaluate.report import EvaluationReport
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.evaluate.api import ComparisonRow
+    from resnet_desktop.core.models.ref import LoadedModel, ModelRef
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -50,18 +50,19 @@ class EvaluatePanel(QWidget):
     """Runs ``core.evaluate.compare_models`` as one task and shows what it yields."""
 
     #: (report, loaded model, image result): the window opens the Grad-CAM pair.
-    camRequested = Signal(object, object, object)
+    #: An image of a report was clicked (the model that made the report is ``model_for(report)``).
+    camRequested = Signal(EvaluationReport, ImageResult)
     #: Emitted once an evaluation ended (finished, failed or cancelled).
     finished = Signal()
 
     def __init__(self, runner: TaskRunner, thumbnails: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runner = runner
-        self.task: Task | None = None
+        self.task: Task[object, object] | None = None
         self.reports: list[EvaluationReport] = []
         self.rows: list[ComparisonRow] = []
         self.loaded: dict[str, LoadedModel] = {}
-        self.preloaded: dict[ModelChoice, LoadedModel] = {}
+        self.preloaded: dict[ModelRef, LoadedModel] = {}
 
         self.folder_edit = QLineEdit()
         self.folder_edit.setPlaceholderText("A folder with one subfolder per class")
@@ -94,9 +95,7 @@ class EvaluatePanel(QWidget):
         QShortcut(QKeySequence("Ctrl+S"), self, lambda: self.export_report())
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
-        self.status = QLabel("Choose a labeled folder and the models to evaluate.")
-        self.status.setTextFormat(Qt.TextFormat.PlainText)
-        self.status.setWordWrap(True)
+        self.status = InlineStatus("Choose a labeled folder and the models to evaluate.")
         buttons = QHBoxLayout()
         for widget in (self.run_button, self.cancel_button, self.export_button):
             buttons.addWidget(widget)
@@ -164,7 +163,7 @@ class EvaluatePanel(QWidget):
     def running(self) -> bool:
         return self.task is not None and not self.task.done
 
-    def start(self) -> Task | None:
+    def start(self) -> Task[object, object] | None:
         """Evaluate every listed model on the folder (one task: load, evaluate, time, next)."""
         if self.running:
             return None
@@ -175,7 +174,7 @@ class EvaluatePanel(QWidget):
         try:
             choices = self.models.choices()
         except WeightsError as exc:
-            self._say_error(str(exc))
+            self._say_error(exc)
             return None
         if not choices:
             self._say_error("Add at least one model to evaluate.")
@@ -186,8 +185,8 @@ class EvaluatePanel(QWidget):
         self.export_button.setEnabled(False)
         self.export_compare_button.setEnabled(False)
         self._set_running(True)
-        self.status.setText(f"Evaluating {len(choices)} model(s) on {folder}…")
-        self.task = self.runner.submit(
+        self.status.show_busy(f"Evaluating {len(choices)} model(s) on {folder}")
+        task = self.runner.stream(
             lambda ctx: jobs.evaluate_models(
                 ctx,
                 choices,
@@ -199,15 +198,16 @@ class EvaluatePanel(QWidget):
             name="evaluate",
             on_yielded=self._on_item,
             on_returned=self._on_returned,
-            on_failed=lambda exc: self._say_error(describe(exc)),
+            on_failed=self._say_error,
             on_finished=self._on_finished,
         )
-        return self.task
+        self.task = task
+        return task
 
     def cancel(self) -> None:
         if self.running and self.task is not None:
             self.task.cancel()
-            self.status.setText("Cancelling…")
+            self.status.show_busy("Cancelling")
 
     def _set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
@@ -216,18 +216,17 @@ class EvaluatePanel(QWidget):
             self.progress.setRange(0, 0)
 
     def _on_item(self, item: Any) -> None:
-        from resnet_desktop.core.evaluate.compare import ComparisonRow, ModelProgress
-        from resnet_desktop.core.evaluate.report import EvaluationReport
+        from resnet_desktop.core.evaluate.api import ComparisonRow, EvaluationReport, ModelProgress
 
         if isinstance(item, ModelProgress):
             p = item.progress
             if p is None:
-                self.status.setText(f"Loading {item.label} ({item.index + 1} of {item.total})…")
+                self.status.show_busy(f"Loading {item.label} ({item.index + 1} of {item.total})")
                 self.progress.setRange(0, 0)
             else:
                 self.progress.setRange(0, p.total or 0)
                 self.progress.setValue(p.done)
-                self.status.setText(
+                self.status.show_info(
                     f"{item.label} ({item.index + 1} of {item.total}): {p.done} of {p.total} images, "
                     f"{p.images_per_second:.1f} images/s"
                 )
@@ -242,7 +241,7 @@ class EvaluatePanel(QWidget):
     def _on_returned(self, loaded: dict[str, LoadedModel]) -> None:
         self.loaded = dict(loaded)
         n = len(self.reports)
-        self.status.setText(f"Done: {n} model(s) evaluated. Click a cell of the matrix to see its images.")
+        self.status.show_info(f"Done: {n} model(s) evaluated. Click a cell of the matrix to see its images.")
         if n > 1:
             self.results.setCurrentIndex(1)
 
@@ -251,11 +250,11 @@ class EvaluatePanel(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(1 if self.reports else 0)
         if self.task is not None and self.task.cancelled:
-            self.status.setText("Cancelled; no report was made for the model that was running.")
+            self.status.show_info("Cancelled; no report was made for the model that was running.")
         self.finished.emit()
 
-    def _say_error(self, message: str) -> None:
-        self.status.setText(f"<span style='color:#c62828'>{message.replace('<', '&lt;')}</span>")
+    def _say_error(self, message: BaseException | str) -> None:
+        self.status.show_error(message)
 
     # -- results -----------------------------------------------------------------------------
 
@@ -268,7 +267,7 @@ class EvaluatePanel(QWidget):
             self.view.show_report(self.reports[index])
 
     def _fill_comparison(self) -> None:
-        from resnet_desktop.core.evaluate.compare import COLUMNS, cell_text
+        from resnet_desktop.core.evaluate.api import COLUMNS, cell_text
 
         self.compare_table.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
@@ -277,15 +276,18 @@ class EvaluatePanel(QWidget):
         self.compare_chart.set_bars([row.label for row in self.rows], [row.top1 for row in self.rows])
         self.export_compare_button.setEnabled(bool(self.rows))
 
-    def _image_chosen(self, result: Any) -> None:
+    def model_for(self, report: EvaluationReport) -> LoadedModel | None:
+        """The model that made ``report`` (kept for Grad-CAM once the evaluation has finished)."""
+        return self.loaded.get(str(report.model.get("label")))
+
+    def _image_chosen(self, result: ImageResult) -> None:
         report = self.current_report()
         if report is None:
             return
-        loaded = self.loaded.get(str(report.model.get("label")))
-        if loaded is None:
-            self.status.setText("Grad-CAM needs the model; wait until the evaluation has finished.")
+        if self.model_for(report) is None:
+            self.status.show_info("Grad-CAM needs the model; wait until the evaluation has finished.")
             return
-        self.camRequested.emit(report, loaded, result)
+        self.camRequested.emit(report, result)
 
     def export_report(self, path: Path | None = None) -> Path | None:
         """JSON report + PNG of the confusion matrix beside it (``report.json``, ``report-confusion.png``)."""
@@ -301,18 +303,18 @@ class EvaluatePanel(QWidget):
         try:
             written = export.write_pair(self, path, report.to_json(), grab_png(self.view.matrix), "confusion")
         except OutputError as exc:
-            self._say_error(str(exc))
+            self._say_error(exc)
             return None
         if written is None:
             return None
-        self.status.setText(f"Saved {written[0]} and {written[1].name}.")
+        self.status.show_info(f"Saved {written[0]} and {written[1].name}.")
         return written[0]
 
     def export_comparison(self, path: Path | None = None) -> Path | None:
         """CSV of the comparison table + PNG of its chart."""
         if not self.rows:
             return None
-        from resnet_desktop.core.evaluate.compare import comparison_csv
+        from resnet_desktop.core.evaluate.api import comparison_csv
 
         if path is None:
             start = str((self.folder() or Path.home()) / "comparison.csv")
@@ -322,11 +324,11 @@ class EvaluatePanel(QWidget):
         try:
             written = export.write_pair(self, path, comparison_csv(self.rows), grab_png(self.compare_chart), "chart")
         except OutputError as exc:
-            self._say_error(str(exc))
+            self._say_error(exc)
             return None
         if written is None:
             return None
-        self.status.setText(f"Saved {written[0]} and {written[1].name}.")
+        self.status.show_info(f"Saved {written[0]} and {written[1].name}.")
         return written[0]
 
     def remembered(self) -> dict[str, Any]:

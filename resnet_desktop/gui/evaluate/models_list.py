@@ -8,7 +8,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -17,15 +16,9 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_desktop.core.errors import WeightsError
-from resnet_desktop.core.evaluate.choices import KNOWN_ARCHITECTURES, ModelChoice, parse_choice
+from resnet_desktop.core.models.ref import KNOWN_ARCHITECTURES, ModelRef
 from resnet_desktop.gui.common import dialogs
-
-
-def choice_text(choice: ModelChoice) -> str:
-    """The string ``parse_choice`` reads back."""
-    if choice.arch and choice.weights:
-        return f"{choice.arch}:{choice.weights}"
-    return choice.arch or choice.weights or "resnet50"
+from resnet_desktop.gui.common.inline_status import InlineStatus
 
 
 class ModelList(QWidget):
@@ -50,9 +43,7 @@ class ModelList(QWidget):
         self.file_button.clicked.connect(self.add_file)
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(self.remove_selected)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #c62828")
-        self.error.setWordWrap(True)
+        self.error = InlineStatus()
         row = QHBoxLayout()
         row.addWidget(self.entry, 1)
         row.addWidget(self.add_button)
@@ -65,8 +56,8 @@ class ModelList(QWidget):
         layout.addWidget(self.error)
         self.error.hide()
 
-    def add_choice(self, choice: ModelChoice) -> None:
-        text = choice_text(choice)
+    def add_choice(self, choice: ModelRef) -> None:
+        text = choice.text()
         if text in self.texts():
             return
         item = QListWidgetItem(choice.label())
@@ -77,9 +68,9 @@ class ModelList(QWidget):
 
     def add_entry(self) -> None:
         try:
-            choice = parse_choice(self.entry.currentText())
+            choice = ModelRef.parse(self.entry.currentText())
         except WeightsError as exc:
-            self.error.setText(str(exc))
+            self.error.show_error(exc)
             self.error.show()
             return
         self.error.hide()
@@ -88,7 +79,7 @@ class ModelList(QWidget):
     def add_file(self) -> None:
         path = dialogs.ask_model_file(self)
         if path is not None:
-            self.add_choice(ModelChoice(None, str(Path(path))))
+            self.add_choice(ModelRef(file=Path(path)))
 
     def remove_selected(self) -> None:
         for item in self.list.selectedItems():
@@ -98,13 +89,13 @@ class ModelList(QWidget):
     def texts(self) -> list[str]:
         return [str(self.list.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(self.list.count())]
 
-    def choices(self) -> list[ModelChoice]:
-        return [parse_choice(text) for text in self.texts()]
+    def choices(self) -> list[ModelRef]:
+        return [ModelRef.parse(text) for text in self.texts()]
 
     def set_texts(self, texts: list[str]) -> None:
         self.list.clear()
         for text in texts:
             try:
-                self.add_choice(parse_choice(text))
+                self.add_choice(ModelRef.parse(text))
             except WeightsError:
                 continue  # a remembered file that is gone

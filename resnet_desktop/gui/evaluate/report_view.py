@@ -23,18 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_desktop.core.evaluate.api import ImageResult
+from resnet_desktop.gui.common.cells import number_cell as number
 from resnet_desktop.gui.common.gallery import Gallery
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.evaluate.charts import ConfusionPlot, ReliabilityPlot, SweepPlot
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.evaluate.report import EvaluationReport, ImageResult
-
-
-def number(text: str) -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
-    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return item
+    from resnet_desktop.core.evaluate.api import EvaluationReport
 
 
 def table(headers: list[str]) -> QTableWidget:
@@ -53,7 +49,7 @@ def _pct(value: float | None) -> str:
 class ReportView(QWidget):
     """Shows one ``EvaluationReport`` (core type); never computes a metric itself."""
 
-    imageChosen = Signal(object)
+    imageChosen = Signal(ImageResult)
 
     def __init__(self, thumbnails: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)

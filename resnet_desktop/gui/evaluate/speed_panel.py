@@ -22,16 +22,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_desktop.core.errors import OutputError, describe
-from resnet_desktop.core.evaluate.choices import KNOWN_ARCHITECTURES, ModelChoice
+from resnet_desktop.core.errors import OutputError
+from resnet_desktop.core.evaluate.api import SPEED_HEADER
+from resnet_desktop.core.models.ref import KNOWN_ARCHITECTURES, ModelRef
+from resnet_desktop.gui.common.cells import number_cell as number
+from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.tasks import Task, TaskRunner
 from resnet_desktop.gui.evaluate import export, jobs
 from resnet_desktop.gui.evaluate.charts import BarChart, grab_png
 from resnet_desktop.gui.evaluate.evaluate_panel import DEVICES
-from resnet_desktop.gui.evaluate.report_view import number, table
+from resnet_desktop.gui.evaluate.report_view import table
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.evaluate.speed import SpeedResult
+    from resnet_desktop.core.evaluate.api import SpeedResult
 
 DEFAULT_CHECKED = ("resnet18", "resnet50", "resnet50-v1")
 EXPLANATION = (
@@ -40,30 +43,19 @@ EXPLANATION = (
     "(stride 2 in the first 1x1 conv of each downsampling block) built from torchvision's v1.5; no ImageNet "
     "weights exist for them. Published: v1.5 is about +0.5% top-1 and about 5% slower."
 )
-HEADERS = [
-    "Model",
-    "Weights",
-    "Images/s",
-    "vs first",
-    "p50 ms",
-    "p95 ms",
-    "Load s",
-    "Peak MiB",
-    "Params (M)",
-    "GFLOPs",
-    "Published top-1/top-5",
-]
+#: core's bench columns (the CLI's table has the same), capitalised for the table header.
+HEADERS = [title[:1].upper() + title[1:] for title in SPEED_HEADER]
 
 
 class SpeedPanel(QWidget):
-    """Runs ``core.evaluate.speed.bench`` as one task."""
+    """Runs ``core.evaluate.api.bench`` as one task."""
 
     finished = Signal()
 
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runner = runner
-        self.task: Task | None = None
+        self.task: Task[object, object] | None = None
         self.results: list[SpeedResult] = []
         self.models = QListWidget()
         self.models.setMaximumHeight(150)
@@ -102,8 +94,7 @@ class SpeedPanel(QWidget):
         buttons.addWidget(self.progress, 1)
         self.explanation = QLabel(EXPLANATION)
         self.explanation.setWordWrap(True)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        self.status = InlineStatus()
         self.table = table(HEADERS)
         self.chart = BarChart("Throughput", "images/s")
         split = QSplitter(Qt.Orientation.Vertical)
@@ -130,14 +121,14 @@ class SpeedPanel(QWidget):
     def running(self) -> bool:
         return self.task is not None and not self.task.done
 
-    def start(self) -> Task | None:
+    def start(self) -> Task[object, object] | None:
         if self.running:
             return None
         archs = self.checked()
         if not archs:
-            self.status.setText("Tick at least one model.")
+            self.status.show_info("Tick at least one model.")
             return None
-        choices = [ModelChoice(arch) for arch in archs]
+        choices = [ModelRef(arch) for arch in archs]
         self.results = []
         self.table.setRowCount(0)
         self.chart.set_bars([], [])
@@ -147,11 +138,11 @@ class SpeedPanel(QWidget):
         self.progress.setRange(0, len(choices))
         self.progress.setValue(0)
         device, batches, repeats = self.device.currentText(), self.batches.value(), self.repeats.value()
-        self.task = self.runner.submit(
+        self.task = self.runner.stream(
             lambda ctx: jobs.run_bench(ctx, choices, device, batches, repeats),
             name="bench",
             on_yielded=self._on_item,
-            on_failed=lambda exc: self.status.setText(f"Benchmark failed: {describe(exc)}"),
+            on_failed=lambda exc: self.status.show_error(exc, "Benchmark failed"),
             on_finished=self._on_finished,
         )
         return self.task
@@ -159,39 +150,23 @@ class SpeedPanel(QWidget):
     def cancel(self) -> None:
         if self.task is not None:
             self.task.cancel()
-            self.status.setText("Cancelling after the current measurement…")
+            self.status.show_busy("Cancelling after the current measurement")
 
     def _on_item(self, item: Any) -> None:
-        from resnet_desktop.core.evaluate.speed import BenchProgress
+        from resnet_desktop.core.evaluate.api import BenchProgress
 
         if isinstance(item, BenchProgress):
-            self.status.setText(f"Timing {item.label} ({item.index + 1} of {item.total})…")
+            self.status.show_busy(f"Timing {item.label} ({item.index + 1} of {item.total})")
             self.progress.setValue(item.index)
             return
         self.results.append(item)
         self._fill()
 
     def _fill(self) -> None:
-        from resnet_desktop.core.evaluate.speed import ratios
+        from resnet_desktop.core.evaluate.api import speed_cells
 
         self.table.setRowCount(len(self.results))
-        for row, (r, ratio) in enumerate(zip(self.results, ratios(self.results), strict=True)):
-            published = (
-                f"{r.published_acc1:.1f}/{r.published_acc5:.1f} ({r.published_entry})" if r.published_acc1 else "none"
-            )
-            cells = [
-                r.label,
-                r.weights,
-                f"{r.images_per_second:.1f}",
-                f"{ratio:.2f}x",
-                f"{r.latency_p50_ms:.1f}",
-                f"{r.latency_p95_ms:.1f}",
-                f"{r.load_s:.2f}",
-                "n/a" if r.peak_memory_mb is None else f"{r.peak_memory_mb:.0f}",
-                f"{r.params / 1e6:.1f}",
-                f"{r.gflops:.2f}",
-                published,
-            ]
+        for row, (r, cells) in enumerate(zip(self.results, speed_cells(self.results), strict=True)):
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text) if column in (0, 1, 10) else number(text)
                 item.setToolTip(r.note)
@@ -205,10 +180,10 @@ class SpeedPanel(QWidget):
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         if self.task is not None and self.task.cancelled:
-            self.status.setText(f"Cancelled; {len(self.results)} model(s) were measured.")
+            self.status.show_info(f"Cancelled; {len(self.results)} model(s) were measured.")
         elif self.results and self.task is not None and self.task.error is None:
             device = self.results[0].device
-            self.status.setText(
+            self.status.show_info(
                 f"Done on {device}, batch {self.results[0].batch_size}; 'vs first' is images/s "
                 f"relative to {self.results[0].label}."
             )
@@ -217,7 +192,7 @@ class SpeedPanel(QWidget):
     def export_results(self, path: Path | None = None) -> Path | None:
         if not self.results:
             return None
-        from resnet_desktop.core.evaluate.speed import results_csv
+        from resnet_desktop.core.evaluate.api import results_csv
 
         if path is None:
             path = export.ask_save_path(self, "Export Benchmark", str(Path.home() / "bench.csv"), "CSV (*.csv)", ".csv")
@@ -226,9 +201,9 @@ class SpeedPanel(QWidget):
         try:
             written = export.write_pair(self, path, results_csv(self.results), grab_png(self.chart), "chart")
         except OutputError as exc:
-            self.status.setText(str(exc))
+            self.status.show_error(exc)
             return None
         if written is None:
             return None
-        self.status.setText(f"Saved {written[0]} and {written[1].name}.")
+        self.status.show_info(f"Saved {written[0]} and {written[1].name}.")
         return written[0]

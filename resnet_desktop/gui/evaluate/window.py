@@ -14,7 +14,6 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 
-from resnet_desktop.core.errors import describe
 from resnet_desktop.gui.common.screen_fit import fit_window
 from resnet_desktop.gui.common.tasks import TaskRunner
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
@@ -24,16 +23,15 @@ from resnet_desktop.gui.evaluate.evaluate_panel import EvaluatePanel
 from resnet_desktop.gui.evaluate.speed_panel import SpeedPanel
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.evaluate.choices import ModelChoice
-    from resnet_desktop.core.evaluate.report import EvaluationReport, ImageResult
-    from resnet_desktop.core.models.zoo import LoadedModel
-    from resnet_desktop.gui.settings import AppSettings, ModelSpec
+    from resnet_desktop.core.evaluate.api import EvaluationReport, ImageResult
+    from resnet_desktop.core.models.ref import LoadedModel, ModelRef
+    from resnet_desktop.gui.settings import AppSettings
 
 
 class CurrentModel(Protocol):
     """What the lab needs of the main window's ready model (``gui.classify``'s ``ModelInfo``)."""
 
-    spec: ModelSpec
+    ref: ModelRef
     loaded: LoadedModel
 
 
@@ -47,7 +45,7 @@ class ModelLabWindow(QMainWindow):
         self,
         settings: AppSettings,
         *,
-        current: ModelChoice | None = None,
+        current: ModelRef | None = None,
         current_loaded: LoadedModel | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -79,9 +77,7 @@ class ModelLabWindow(QMainWindow):
         cls, settings: AppSettings, info: CurrentModel | None, forget: Callable[[], object]
     ) -> ModelLabWindow:
         """A lab that starts with the main window's current model (reused, not loaded again)."""
-        from resnet_desktop.core.evaluate.choices import ModelChoice
-
-        current = ModelChoice(info.spec.arch, info.spec.weights) if info else None
+        current = info.ref if info else None
         lab = cls(settings, current=current, current_loaded=info.loaded if info else None)
         lab.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         lab.destroyed.connect(lambda *_: forget())
@@ -101,12 +97,15 @@ class ModelLabWindow(QMainWindow):
 
     # -- Grad-CAM --------------------------------------------------------------------------------
 
-    def show_cam(self, report: EvaluationReport, loaded: LoadedModel, result: ImageResult) -> CamDialog:
+    def show_cam(self, report: EvaluationReport, result: ImageResult) -> CamDialog | None:
         """Open (or reuse) the side-by-side dialog and compute both heatmaps in the background."""
+        loaded = self.evaluate.model_for(report)
+        if loaded is None:
+            return None
         if self.cam_dialog is None:
             self.cam_dialog = CamDialog(self)
         dialog = self.cam_dialog
-        dialog.status.setText(f"Computing Grad-CAM for {result.path.name}…")
+        dialog.status.show_busy(f"Computing Grad-CAM for {result.path.name}")
         dialog.show()
         dialog.raise_()
         true_name = report.rows[result.true]
@@ -115,7 +114,7 @@ class ModelLabWindow(QMainWindow):
             lambda ctx: jobs.cam_pair(ctx, loaded, result.path, result.true_index, result.pred_index),
             name="grad-cam",
             on_returned=lambda pair: dialog.show_pair(pair, true_name, pred_name),
-            on_failed=lambda exc: dialog.show_error(describe(exc)),
+            on_failed=dialog.show_error,
         )
         return dialog
 

@@ -7,23 +7,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtWidgets import QComboBox
 
-from resnet_desktop.gui.common.tasks import Work
+from resnet_desktop.core.explain.api import compute_cam
+from resnet_desktop.gui.common.tasks import TaskContext
 from resnet_desktop.gui.explain.detail import DetailSide
-from resnet_desktop.gui.explain.jobs import compute_cam
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.explain.activations import ActivationCache
-    from resnet_desktop.core.explain.gradcam import CamResult
-    from resnet_desktop.core.explain.hooks import LayerInfo
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.explain.api import ActivationCache, CamResult, LayerInfo
+    from resnet_desktop.core.models.ref import LoadedModel
 
 DEFAULT_CAM_LAYER = "layer4"
-Submit = Callable[[str, Work, Callable[[Any], object]], None]
+#: (class index or -1 for the top-1 class, layer) -> its Grad-CAM.
+CamPayload = tuple[tuple[int, str], "CamResult"]
+#: The panel's ``_submit``: run the work on its runner, hand the result to the callback.
+Submit = Callable[[str, Callable[[TaskContext], CamPayload], Callable[[CamPayload], object]], None]
 
 
 class GradCamControl:
@@ -86,7 +87,7 @@ class GradCamControl:
         wanted = None if key[0] < 0 else key[0]
         self._submit("cam", lambda ctx: (key, compute_cam(loaded, cache, wanted, layer, ctx.cancel)), self._on_cam)
 
-    def _on_cam(self, payload: tuple[tuple[int, str], CamResult]) -> None:
+    def _on_cam(self, payload: CamPayload) -> None:
         key, result = payload
         self.results[key] = result
         if key == (self._side.class_combo.currentData(), self._side.cam_layer_combo.currentData()) or key[0] < 0:

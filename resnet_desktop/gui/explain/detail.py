@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_desktop.core.explain.heatmaps import apply_colormap, normalize_maps, overlay
+from resnet_desktop.core.explain.api import apply_colormap, normalize_maps, overlay
 from resnet_desktop.gui.explain.canvas import ImageCanvas
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.explain.gradcam import CamResult
+    from resnet_desktop.core.explain.api import CamResult
 
 
 class DetailSide(QWidget):

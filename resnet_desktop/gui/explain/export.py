@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from resnet_desktop.core.explain.heatmaps import save_png
+from resnet_desktop.core.explain.api import save_png
 from resnet_desktop.gui.common.dialogs import confirm_changed_name
 
 MIN_EXPORT_SIDE = 256

@@ -10,7 +10,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
-from resnet_desktop.core.explain.heatmaps import COLORMAPS, DEFAULT_COLORMAP, render_grid, tile_at
+from resnet_desktop.core.explain.api import COLORMAPS, DEFAULT_COLORMAP, render_grid, tile_at
 from resnet_desktop.gui.explain.canvas import ImageCanvas
 
 GRID_PAD = 1

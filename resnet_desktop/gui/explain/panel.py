@@ -21,28 +21,29 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
-from PySide6.QtCore import QModelIndex, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPointF, QRectF, QSize, Signal
 from PySide6.QtGui import QResizeEvent, QShowEvent
-from PySide6.QtWidgets import QLabel, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTreeView, QVBoxLayout, QWidget
 
 from resnet_desktop.core.errors import OutputError, describe
-from resnet_desktop.core.explain.heatmaps import apply_colormap
-from resnet_desktop.gui.common.tasks import TaskRunner, Work
+from resnet_desktop.core.explain.api import Prepared, apply_colormap, fetch_layer, prepare
+from resnet_desktop.gui.common.inline_status import InlineStatus
+from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
 from resnet_desktop.gui.explain.cam import GradCamControl
 from resnet_desktop.gui.explain.detail import DetailSide, scaled_channel
 from resnet_desktop.gui.explain.export import ask_export_path, enlarge, write_png
 from resnet_desktop.gui.explain.grid import GridSide
-from resnet_desktop.gui.explain.jobs import Prepared, fetch_layer, prepare
 from resnet_desktop.gui.explain.layout import PanelLayout, mode_for
 from resnet_desktop.gui.explain.state import ImageState
 from resnet_desktop.gui.explain.tree import NAME_ROLE, LayerTree
 
+R = TypeVar("R")
 if TYPE_CHECKING:
-    from resnet_desktop.core.explain.gradcam import CamResult
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.explain.api import CamResult
+    from resnet_desktop.core.models.ref import LoadedModel
 
 DEFAULT_LAYER = "layer1"
 
@@ -98,7 +99,7 @@ class FeaturePanel(QWidget):
         self._request_capture()
         if message:
             self.grid_info.setText(message)
-            self.status.setText(message)
+            self.status.show_info(message)
 
     def show_unreadable(self, path: str | Path, reason: str = "") -> None:
         """Clear the panel and say why there is nothing to show for ``path``."""
@@ -216,13 +217,12 @@ class FeaturePanel(QWidget):
         self._tree.setMinimumWidth(120)
         self._layout = PanelLayout(self, self._tree, middle, right)
 
-        self.status = QLabel(" ")
-        self.status.setTextFormat(Qt.TextFormat.PlainText)  # it names files
+        self.status = InlineStatus(wrap=False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)  # usually a tab page: its frame is margin enough
         layout.addWidget(self._layout.outer, 1)
         layout.addWidget(self.status)
-        self._gradcam = GradCamControl(right, self._submit, self.status.setText, self._show_cam, self._update_detail)
+        self._gradcam = GradCamControl(right, self._submit, self.status.show_busy, self._show_cam, self._update_detail)
 
     def sizeHint(self) -> QSize:
         return QSize(self._layout.preferred_width(), super().sizeHint().height())
@@ -246,7 +246,7 @@ class FeaturePanel(QWidget):
         self._gradcam.reset()
         self._detail.reset()
 
-    def _submit(self, kind: str, work: Work, on_done: Callable[[Any], object]) -> None:
+    def _submit(self, kind: str, work: Callable[[TaskContext], R], on_done: Callable[[R], object]) -> None:
         self._tasks.submit(work, name=kind, on_returned=on_done, on_failed=lambda exc: self._on_failed(kind, exc))
 
     def _request_capture(self) -> None:
@@ -272,7 +272,7 @@ class FeaturePanel(QWidget):
         self._pending = False
         loaded, path, layer = self._loaded, self._path, self._wanted_layer
         assert path is not None and loaded is not None
-        self.status.setText(f"Capturing activations of {path.name}…")
+        self.status.show_busy(f"Capturing activations of {path.name}")
         budget = self.budget_bytes
         self._submit("prepare", lambda ctx: prepare(loaded, path, layer, ctx.cancel, budget), self._on_prepared)
 
@@ -282,9 +282,8 @@ class FeaturePanel(QWidget):
             self._start_capture()
 
     def _on_failed(self, kind: str, exc: BaseException) -> None:
-        message = describe(exc)
-        self.status.setText(f"Could not {'open the image' if kind == 'prepare' else 'compute ' + kind}: {message}")
-        self.failed.emit(message)
+        self.status.show_error(exc, f"Could not {'open the image' if kind == 'prepare' else 'compute ' + kind}")
+        self.failed.emit(describe(exc))
 
     def _on_layer(self, fetched: tuple[str, np.ndarray]) -> None:
         name, activation = fetched
@@ -307,7 +306,7 @@ class FeaturePanel(QWidget):
             self._tree.select_quietly(index)
         self._show_activation(prepared.first_layer, prepared.first_activation)
         cached = sum(1 for name in self._image.layers if self._image.cache.is_cached(name))
-        self.status.setText(
+        self.status.show_info(
             f"{prepared.path.name}: {cached} of {len(self._image.layers)} layers captured "
             f"({self._image.cache.cached_bytes / 2**20:.0f} MB)"
         )
@@ -379,7 +378,7 @@ class FeaturePanel(QWidget):
         self._detail.show_readout(pos, what)
 
     def _show_cam(self, result: CamResult) -> None:
-        self.status.setText(f"Grad-CAM for {self._gradcam.label(result.class_index)} at {result.layer}")
+        self.status.show_info(f"Grad-CAM for {self._gradcam.label(result.class_index)} at {result.layer}")
         self._update_detail()
         self.camShown.emit(result.class_index)
 
@@ -395,10 +394,10 @@ class FeaturePanel(QWidget):
             write_png(rgb, target)
         except (OutputError, OSError) as exc:  # OutputError: the atomic writer's disk-full / read-only message
             message = str(exc) if isinstance(exc, OutputError) else f"Could not save {target}: {exc.strerror or exc}"
-            self.status.setText(message)
+            self.status.show_error(message)
             self.failed.emit(message)
             return None
-        self.status.setText(f"Saved {target}")
+        self.status.show_info(f"Saved {target}")
         return target
 
     def export_grid(self) -> Path | None:

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-    from resnet_desktop.core.explain.activations import ActivationCache
-    from resnet_desktop.core.explain.hooks import LayerInfo
+    from resnet_desktop.core.explain.api import ActivationCache, LayerInfo
 
 
 @dataclass

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QHeaderView, QTreeView, QWidget
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from resnet_desktop.core.explain.hooks import LayerInfo
+    from resnet_desktop.core.explain.api import LayerInfo
 
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 #: The layer tree never takes more than this for its three columns.

@@ -3,7 +3,6 @@ misclassified gallery) and saving (name, location, atomic, never overwriting; "U
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,21 +24,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_desktop.core.errors import describe
+from resnet_desktop.gui.common.cells import number_cell
 from resnet_desktop.gui.common.gallery import Gallery
+from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.model_export import ask_export_path, export_work, exported_text
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.finetune.worker import FineTunePage, WorkerPage
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.models.export import ExportResult
+    from resnet_desktop.core.models.api import ExportResult
     from resnet_desktop.gui.common.tasks import TaskContext
-
-
-def _number(value: str) -> QTableWidgetItem:
-    item = QTableWidgetItem(value)
-    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return item
 
 
 class ResultsPage(FineTunePage):
@@ -97,9 +91,9 @@ class ResultsPage(FineTunePage):
         for row, name in enumerate(names):
             stats = metrics["per_class"][name]
             self.per_class.setItem(row, 0, QTableWidgetItem(name))
-            self.per_class.setItem(row, 1, _number(f"{stats['precision']:.1%}"))
-            self.per_class.setItem(row, 2, _number(f"{stats['recall']:.1%}"))
-            self.per_class.setItem(row, 3, _number(str(stats["support"])))
+            self.per_class.setItem(row, 1, number_cell(f"{stats['precision']:.1%}"))
+            self.per_class.setItem(row, 2, number_cell(f"{stats['recall']:.1%}"))
+            self.per_class.setItem(row, 3, number_cell(str(stats["support"])))
         self._fill_confusion(names, metrics["confusion"])
         wrong = result.misclassified
         self.mistakes_caption.setText(f"Misclassified validation images ({len(wrong)})")
@@ -154,7 +148,7 @@ class SavePage(WorkerPage):
     """Name and place the model file; save it atomically; then optionally switch to it."""
 
     #: The model file was written (its path).
-    saved = Signal(object)
+    saved = Signal(Path)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -176,9 +170,7 @@ class SavePage(WorkerPage):
         self.export_button.setToolTip("Also save the classifier as ONNX or TorchScript, verified against PyTorch")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self.export)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status = InlineStatus()
         where = QHBoxLayout()
         where.addWidget(self.location, 1)
         where.addWidget(browse)
@@ -246,7 +238,11 @@ class SavePage(WorkerPage):
         self.save_button.setEnabled(False)
         self._show_plain(f"Saving {path}…")
         self.run_task(
-            lambda _ctx: result.save(path), on_returned=lambda saved: self._saved(saved, result), on_failed=self._failed
+            lambda tasks: tasks.submit(
+                lambda _ctx: result.save(path),
+                on_returned=lambda saved: self._saved(saved, result),
+                on_failed=self._failed,
+            )
         )
         return True
 
@@ -263,14 +259,12 @@ class SavePage(WorkerPage):
         self._show_error("Not saved", exc)
         self.save_button.setEnabled(True)
 
-    def _show_plain(self, text: str) -> None:
-        """A status message shown as typed (paths may hold '<' or '&'); errors alone are rich text, in red."""
-        self.status.setTextFormat(Qt.TextFormat.PlainText)
-        self.status.setText(text)
+    def _show_plain(self, text: object) -> None:
+        """A status message shown as typed (paths may hold '<' or '&')."""
+        self.status.show_info(str(text))
 
     def _show_error(self, what: str, exc: BaseException) -> None:
-        self.status.setTextFormat(Qt.TextFormat.RichText)
-        self.status.setText(f"<span style='color:#c62828'>{what}: {html.escape(describe(exc))}</span>")
+        self.status.show_error(exc, what)
 
     def export(self) -> bool:
         """Export the saved model file (the save dialog picks ONNX or TorchScript); False if not started."""
@@ -285,16 +279,18 @@ class SavePage(WorkerPage):
         self._show_plain(f"Exporting {saved.name}…")
 
         def work(ctx: TaskContext) -> ExportResult:
-            from resnet_desktop.core.models.zoo import load_model
+            from resnet_desktop.core.models.ref import ModelRef, load
 
-            return export_work(load_model(weights=saved), path, format, ctx)
+            return export_work(load(ModelRef(file=saved)), path, format, ctx)
 
         self.run_task(
-            work,
-            on_progress=lambda message: self._show_plain(str(message)),
-            on_returned=lambda result: self._show_plain(exported_text(result)),
-            on_failed=lambda exc: self._show_error("Not exported", exc),
-            on_finished=lambda: self.export_button.setEnabled(self.saved_path is not None),
+            lambda tasks: tasks.submit(
+                work,
+                on_progress=self._show_plain,
+                on_returned=lambda result: self._show_plain(exported_text(result)),
+                on_failed=lambda exc: self._show_error("Not exported", exc),
+                on_finished=lambda: self.export_button.setEnabled(self.saved_path is not None),
+            )
         )
         return True
 

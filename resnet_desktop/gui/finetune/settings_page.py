@@ -19,6 +19,9 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from resnet_desktop.core.models.ref import looks_like_file
+from resnet_desktop.gui.common.dialogs import MODEL_FILTER
+
 CURRENT = "current"
 #: Offered for every architecture; a file can be chosen too.
 WEIGHT_CHOICES = (
@@ -43,7 +46,7 @@ class SettingsPage(QWizardPage):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        from resnet_desktop.core.finetune.settings import FineTuneSettings
+        from resnet_desktop.core.finetune.api import FineTuneSettings
 
         defaults = FineTuneSettings()
         self.setTitle("Settings")
@@ -135,7 +138,7 @@ class SettingsPage(QWizardPage):
         self._select(self.weights, name)
 
     def _choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Base weights", "", "Weights (*.safetensors *.pth *.pt)")
+        path, _ = QFileDialog.getOpenFileName(self, "Base weights", "", MODEL_FILTER)
         if path:
             self.set_weights(path)
 
@@ -143,7 +146,7 @@ class SettingsPage(QWizardPage):
         self.weights.setEnabled(self.arch.currentData() != CURRENT)
 
     @staticmethod
-    def _select(combo: QComboBox, data: str) -> None:
+    def _select(combo: QComboBox, data: str | None) -> None:
         index = combo.findData(data)
         if index >= 0:
             combo.setCurrentIndex(index)
@@ -153,13 +156,15 @@ class SettingsPage(QWizardPage):
 
     def settings(self) -> Any:
         """The chosen :class:`FineTuneSettings` (arch/weights of the current model when chosen)."""
-        from resnet_desktop.core.finetune.settings import FineTuneSettings
+        from resnet_desktop.core.finetune.api import FineTuneSettings
 
         if self.use_current_model():
             arch = self.current.arch
             weights = str(self.current.custom_file or self.current.weights_name or "current")
         else:
             arch, weights = self.arch.currentData(), self.weights.currentData()
+            if looks_like_file(weights):
+                arch = None  # a weights file brings its own architecture (read when it loads)
         return FineTuneSettings(
             arch=arch,
             weights=weights,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -19,13 +18,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_desktop.core.errors import describe
+from resnet_desktop.gui.common.cells import number_cell
+from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.plot_theme import follow_palette
 from resnet_desktop.gui.common.tasks import TaskContext
 from resnet_desktop.gui.finetune.worker import WorkerPage
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.finetune.run import FineTuneResult, TrainProgress
+    from resnet_desktop.core.finetune.api import FineTuneResult, TrainProgress
 
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
 VAL_PEN = pg.mkPen("#ff7f0e", width=2)
@@ -62,8 +62,7 @@ class TrainingPage(WorkerPage):
         self.setTitle("Training")
         self.result: Any = None
         self._epochs: list[Any] = []
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        self.status = InlineStatus()
         self.progress = QProgressBar()
         self.eta = QLabel()
         # The wizard's own Cancel closes the wizard; this one only stops the run (one "Cancel" per page).
@@ -111,25 +110,33 @@ class TrainingPage(WorkerPage):
         settings = wizard.settings_page.settings()
         loaded = wizard.current_loaded_model if wizard.settings_page.use_current_model() else None
         scan = wizard.scan
-        self.status.setText(f"Starting: {settings.arch}, {settings.mode} mode, {scan.total} images…")
+        self.status.show_info(f"Starting: {settings.describe_base()}, {settings.mode} mode, {scan.total} images…")
         self.progress.setRange(0, 0)
         self.eta.clear()
         self.cancel_button.setEnabled(True)
         self.cancel_button.show()
         self.again_button.hide()
 
-        def work(ctx: TaskContext) -> Iterator[TrainProgress | FineTuneResult]:
-            from resnet_desktop.core.finetune.run import fine_tune
+        def work(ctx: TaskContext) -> Generator[TrainProgress, None, FineTuneResult]:
+            from resnet_desktop.core.finetune.api import fine_tune
 
             return fine_tune(scan, settings, loaded=loaded, cancel=ctx.cancel)
 
-        self.run_task(work, on_yielded=self._on_item, on_failed=self._on_failed, on_finished=self._on_finished)
+        self.run_task(
+            lambda tasks: tasks.stream(
+                work,
+                on_yielded=self._on_item,
+                on_returned=self._on_result,
+                on_failed=self._on_failed,
+                on_finished=self._on_finished,
+            )
+        )
         self.completeChanged.emit()
 
     def cancel(self) -> None:
         if self.is_running():
             super().cancel()
-            self.status.setText("Stopping…")
+            self.status.show_busy("Stopping")
             self.cancel_button.setEnabled(False)
 
     def train_again(self) -> None:
@@ -146,12 +153,7 @@ class TrainingPage(WorkerPage):
 
     # -- events ------------------------------------------------------------------------------------
 
-    def _on_item(self, item: Any) -> None:
-        from resnet_desktop.core.finetune.run import FineTuneResult
-
-        if isinstance(item, FineTuneResult):
-            self._on_result(item)
-            return
+    def _on_item(self, item: TrainProgress) -> None:
         # The bar shows the phase that runs: images, cross-validation fits, epochs; a phase with no
         # count yet is "busy", never the last phase's 100 %.
         if item.epoch:
@@ -166,10 +168,10 @@ class TrainingPage(WorkerPage):
             self.progress.setValue(item.step)
         else:
             self.progress.setRange(0, 0)
-        self.status.setText(item.message)
+        self.status.show_info(item.message)
         self.eta.setText(format_eta(item.eta_s))
 
-    def _add_epoch(self, event: Any) -> None:
+    def _add_epoch(self, event: TrainProgress) -> None:
         self._epochs.append(event)
         x = list(range(1, len(self._epochs) + 1))
         self.train_loss.setData(x, [e.train_loss for e in self._epochs])
@@ -187,16 +189,13 @@ class TrainingPage(WorkerPage):
             f"{event.val_acc:.1%}",
         )
         for column, value in enumerate(values):
-            cell = QTableWidgetItem(value)
-            if column:
-                cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.table.setItem(row, column, cell)
+            self.table.setItem(row, column, number_cell(value) if column else QTableWidgetItem(value))
         self.table.scrollToBottom()
 
-    def _on_result(self, result: Any) -> None:
+    def _on_result(self, result: FineTuneResult) -> None:
         self.result = result
         best = result.metrics.get("best_epoch")
-        self.status.setText(
+        self.status.show_info(
             f"Done in {result.metrics['elapsed_s']:.1f} s: validation accuracy {result.val_accuracy:.1%} "
             f"(best epoch {best}). Press Next to see the details."
         )
@@ -212,15 +211,14 @@ class TrainingPage(WorkerPage):
             self._on_cancelled()
 
     def _on_failed(self, exc: BaseException) -> None:
-        message = describe(exc).replace("&", "&amp;").replace("<", "&lt;")
-        self.status.setText(f"<span style='color:#c62828'>Training failed: {message}</span>")
+        self.status.show_error(exc, "Training failed")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.cancel_button.setEnabled(False)
         self._offer_again()
 
     def _on_cancelled(self) -> None:
-        self.status.setText("Stopped; nothing was saved. Press Train again, or Back to change the settings first.")
+        self.status.show_info("Stopped; nothing was saved. Press Train again, or Back to change the settings first.")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.eta.clear()

@@ -30,7 +30,9 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from resnet_desktop.core.errors import describe
+from resnet_desktop.core.finetune.api import DatasetScan
+from resnet_desktop.gui.common.cells import number_cell
+from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.screen_fit import fit_window
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.finetune.worker import WorkerPage
@@ -99,8 +101,8 @@ class ScanPage(WorkerPage):
         super().__init__(parent)
         self.setTitle("What is in the folder")
         self.thumbnails = thumbnails
-        self.scan: Any = None
-        self.status = QLabel()
+        self.scan: DatasetScan | None = None
+        self.status = InlineStatus()
         self.counts = QTableWidget(0, 2)
         self.counts.setHorizontalHeaderLabels(["Class", "Images"])
         self.counts.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -140,13 +142,15 @@ class ScanPage(WorkerPage):
         folder = self.owner().folder_page.folder()
         if folder is None:
             return
-        self.status.setText(f"Scanning {folder}…")
-        from resnet_desktop.core.finetune.data import scan_dataset
+        self.status.show_busy(f"Scanning {folder}")
+        from resnet_desktop.core.finetune.api import scan_dataset
 
         self.run_task(
-            lambda ctx: scan_dataset(folder, cancel=ctx.cancel),
-            on_returned=self._show,
-            on_failed=lambda exc: self.status.setText(f"Could not scan: {describe(exc)}"),
+            lambda tasks: tasks.submit(
+                lambda ctx: scan_dataset(folder, cancel=ctx.cancel),
+                on_returned=self._show,
+                on_failed=lambda exc: self.status.show_error(exc, "Could not scan"),
+            )
         )
         self.completeChanged.emit()
 
@@ -155,13 +159,11 @@ class ScanPage(WorkerPage):
 
     def _show(self, scan: Any) -> None:
         self.scan = scan
-        self.status.setText(f"{len(scan.classes)} classes, {scan.total} images in {scan.root}")
+        self.status.show_info(f"{len(scan.classes)} classes, {scan.total} images in {scan.root}")
         self.counts.setRowCount(len(scan.classes))
         for row, name in enumerate(scan.classes):
             self.counts.setItem(row, 0, QTableWidgetItem(name))
-            count = QTableWidgetItem(str(scan.counts[name]))
-            count.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.counts.setItem(row, 1, count)
+            self.counts.setItem(row, 1, number_cell(str(scan.counts[name])))
             for path in scan.files[name][:THUMBS_PER_CLASS]:
                 item = QListWidgetItem(name)
                 item.setData(Qt.ItemDataRole.UserRole, str(path))

@@ -7,14 +7,17 @@ epochs; ``stop()`` sets it and waits for the work to end, so no thread outlives 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from PySide6.QtWidgets import QWidget, QWizardPage
 
-from resnet_desktop.gui.common.tasks import Task, TaskRunner, Work
+from resnet_desktop.gui.common.tasks import Task, TaskRunner
 
 if TYPE_CHECKING:
     from resnet_desktop.gui.finetune.wizard import FineTuneWizard
+
+Y = TypeVar("Y")
+R = TypeVar("R")
 
 
 class FineTunePage(QWizardPage):
@@ -30,33 +33,17 @@ class WorkerPage(FineTunePage):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._tasks = TaskRunner(self, max_threads=1, name=type(self).__name__)
-        self._task: Task | None = None
+        self._task: Task[object, object] | None = None
 
-    def run_task(
-        self,
-        work: Work,
-        *,
-        on_yielded: Callable[[Any], object] | None = None,
-        on_progress: Callable[[Any], object] | None = None,
-        on_returned: Callable[[Any], object] | None = None,
-        on_failed: Callable[[BaseException], object] | None = None,
-        on_finished: Callable[[], object] | None = None,
-    ) -> Task:
-        """Stop any previous run, then start ``work(ctx)`` (callbacks as ``TaskRunner.submit``)."""
+    def run_task(self, start: Callable[[TaskRunner], Task[Y, R]]) -> Task[Y, R]:
+        """Stop any previous run, then ``start(runner)`` (``runner.submit(...)`` or ``runner.stream(...)``)."""
         self.stop()
-        self._task = self._tasks.submit(
-            work,
-            name=type(self).__name__,
-            on_yielded=on_yielded,
-            on_progress=on_progress,
-            on_returned=on_returned,
-            on_failed=on_failed,
-            on_finished=on_finished,
-        )
-        return self._task
+        task = start(self._tasks)
+        self._task = task
+        return task
 
     @property
-    def task(self) -> Task | None:
+    def task(self) -> Task[object, object] | None:
         return self._task
 
     def is_running(self) -> bool:

@@ -2,48 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
-    QLabel,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from resnet_desktop.core.library.api import IndexInfo, clear_index, forget_folder, index_info
 from resnet_desktop.gui.common.dialogs import ask_yes_no
-from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
-
-if TYPE_CHECKING:
-    from resnet_desktop.core.library.index import IndexInfo
-
-
-def _on_index(work: Any) -> Any:
-    from resnet_desktop.core.library.index import LibraryIndexError, default_index_path, open_index
-
-    index = open_index()
-    if index is None:
-        raise LibraryIndexError(f"The library index is switched off ({default_index_path()}).")
-    with index:
-        work(index)
-        return index.info()
+from resnet_desktop.gui.common.inline_status import InlineStatus
+from resnet_desktop.gui.common.tasks import TaskRunner
 
 
 class IndexDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Library Index")
-        self.runner = TaskRunner(self, max_threads=1, name="library index")
         self.info: IndexInfo | None = None
-        self.text = QLabel("Reading the library index…")
-        self.text.setWordWrap(True)
-        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # the path can be copied
+        self.text = InlineStatus()  # selectable: the path can be copied
+        self.text.show_busy("Reading the library index")
+        self.runner = TaskRunner(self, max_threads=1, name="library index", status=self.text)
         self.forget_button = QPushButton("&Forget a Folder…")
         self.forget_button.setToolTip("Remove what the index holds about the photos in one folder")
         self.forget_button.clicked.connect(lambda: self.forget())
@@ -57,32 +42,23 @@ class IndexDialog(QDialog):
         layout.addWidget(self.text)
         layout.addWidget(buttons)
         self.resize(560, 220)
-        self._run(lambda _index: None)
+        self._run(index_info)
 
-    def _run(self, work: Any) -> None:
+    def _run(self, work: Callable[[], IndexInfo]) -> None:
+        """Run one of core's index use cases on the dialog's thread; each returns the index's info."""
         self.forget_button.setEnabled(False)
         self.clear_button.setEnabled(False)
-
-        def run(_ctx: TaskContext) -> IndexInfo:
-            info: IndexInfo = _on_index(work)
-            return info
-
-        self.runner.submit(run, name="library index", on_returned=self._show_info, on_failed=self._failed)
+        self.runner.submit(lambda _ctx: work(), name="library index", on_returned=self._show_info)
 
     def _show_info(self, info: IndexInfo) -> None:
         self.info = info
-        self.text.setText(
+        self.text.show_info(
             f"Location: {info.path}\n"
             f"Size: {info.size_bytes / 2**20:.1f} MB\n"
             f"{info.files} files, {info.results} results, {info.embeddings} embeddings, {info.models} model(s)"
         )
         self.forget_button.setEnabled(True)
         self.clear_button.setEnabled(True)
-
-    def _failed(self, exc: BaseException) -> None:
-        from resnet_desktop.core.errors import describe
-
-        self.text.setText(describe(exc))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.runner.shutdown()
@@ -95,7 +71,7 @@ class IndexDialog(QDialog):
                 return
             folder = Path(chosen)
         target = folder.absolute()
-        self._run(lambda index: index.forget(target))
+        self._run(lambda: forget_folder(target))
 
     def clear(self) -> None:
         if ask_yes_no(
@@ -104,4 +80,4 @@ class IndexDialog(QDialog):
             "Forget every stored result and embedding? Photos are not touched; they are classified again "
             "the next time they are opened.",
         ):
-            self._run(lambda index: index.clear())
+            self._run(clear_index)

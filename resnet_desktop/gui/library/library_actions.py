@@ -1,8 +1,8 @@
 """The window's library-index actions: reopen from the index, similar photos, near-duplicates, hygiene.
 
 One object owns the QActions (File: reopen; Tools: similar, near-duplicates; Help: the index) and
-its own background runner; the classify service (a sibling capability, so duck-typed here) tells
-it where each row came from and what to say about the index.
+its own background runner; the app's model service (``gui.common.model_service``) tells it where
+each row came from and what to say about the index. The work is ``core.library.api``'s.
 """
 
 from __future__ import annotations
@@ -15,18 +15,19 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
+from resnet_desktop.core.errors import describe
+from resnet_desktop.core.library.api import FROM_INDEX, NEW, Reopened, reopen_folder, reopen_last_session
+from resnet_desktop.gui.common.model_service import ClassifyJob, ModelInfo, ModelService
+from resnet_desktop.gui.common.tasks import TaskRunner
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.library.index_dialog import IndexDialog
-from resnet_desktop.gui.library.similar_dialog import DuplicatesDialog, SimilarDialog
+from resnet_desktop.gui.library.similar_dialog import DuplicatesDialog, EngineFactory, SimilarDialog
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.records import Prediction
-    from resnet_desktop.core.library.sessions import Reopened
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.inference.api import Engine, Prediction
 
 D = TypeVar("D", bound=QWidget)
-ORIGIN_TEXT = {"index": "From the library index", "new": "Newly classified"}
+ORIGIN_TEXT = {FROM_INDEX: "From the library index", NEW: "Newly classified"}
 
 
 class Results(Protocol):
@@ -53,7 +54,7 @@ class LibraryActions(QObject):
     def __init__(
         self,
         window: QWidget,
-        service: Any,  # gui.classify's ModelService: .predictions/.jobFinished signals, .model
+        service: ModelService,
         results: Results,
         current_row: Callable[[], Prediction | None],
         thumbnails: ThumbnailLoader,
@@ -102,25 +103,21 @@ class LibraryActions(QObject):
 
     # -- what the classify service tells us --------------------------------------------------
 
-    def _on_predictions(self, job: Any, predictions: list[Prediction]) -> None:
-        origins: dict[str, str] = getattr(job, "origins", {})
+    def _on_predictions(self, job: ClassifyJob, predictions: list[Prediction]) -> None:
         for prediction in predictions:
-            source = origins.get(str(prediction.path))
+            source = job.origins.get(str(prediction.path))
             if source is not None:
                 self.results.origins[str(prediction.path)] = ORIGIN_TEXT.get(source, source)
 
-    def _on_job_finished(self, job: Any, _cancelled: bool) -> None:
-        notices: list[str] = getattr(job, "index_notices", [])
-        if notices:
-            self.banner.show_message("The library index", "\n".join(dict.fromkeys(notices)))
+    def _on_job_finished(self, job: ClassifyJob, _cancelled: bool) -> None:
+        if job.index_notices:
+            self.banner.show_message("The library index", "\n".join(dict.fromkeys(job.index_notices)))
 
     # -- reopen ------------------------------------------------------------------------------
 
     def reopen_last(self) -> None:
-        from resnet_desktop.core.library.sessions import reopen_last
-
         self.status.set_message("Reopening the last session from the library index…")
-        self._query(lambda index: reopen_last(index), self._show_reopened, "Reopen")
+        self._query(lambda: reopen_last_session(), self._show_reopened, "Reopen")
 
     def reopen_folder(self, folder: Path | None = None) -> None:
         if folder is None:
@@ -128,15 +125,11 @@ class LibraryActions(QObject):
             if not chosen:
                 return
             folder = Path(chosen)
-        loaded = self._loaded()
-        from resnet_desktop.core.library.sessions import reopen_folder
-
-        def work(index: Any) -> Reopened:
-            model_id = _model_id(index, loaded) if loaded is not None else None
-            return reopen_folder(index, folder, model_id)
-
+        info = self.service.model
+        loaded = info.loaded if info is not None else None
+        chosen_folder = folder
         self.status.set_message(f"Reopening {folder} from the library index…")
-        self._query(work, self._show_reopened, "Reopen")
+        self._query(lambda: reopen_folder(chosen_folder, loaded), self._show_reopened, "Reopen")
 
     def _show_reopened(self, reopened: Reopened | None) -> None:
         if reopened is None or not reopened.rows:
@@ -156,25 +149,31 @@ class LibraryActions(QObject):
 
     # -- similar and duplicates --------------------------------------------------------------
 
-    def _loaded(self) -> LoadedModel | None:
-        info = getattr(self.service, "model", None)
-        return getattr(info, "loaded", None)
+    def _engine_for(self, info: ModelInfo) -> EngineFactory:
+        """An engine of the window's model for files the index lacks, made on the dialog's own thread."""
+
+        def make() -> Engine:
+            from resnet_desktop.core.inference.api import open_engine
+
+            return open_engine(info.loaded, info.device)
+
+        return make
 
     def show_similar(self) -> SimilarDialog | None:
         row = self.current_row()
         if row is None or not row.ok:
             self.banner.show_message("Find similar photos", "Select a photo in the table first.", level="info")
             return None
-        loaded = self._loaded()
-        if loaded is None:
+        info = self.service.model
+        if info is None:
             self.banner.show_message("Find similar photos", "Wait until the model is ready.", level="info")
             return None
-        dialog = SimilarDialog(Path(row.path), loaded, self.thumbnails, self.window)
+        dialog = SimilarDialog(Path(row.path), info.loaded, self._engine_for(info), self.thumbnails, self.window)
         return self._show(dialog)
 
     def show_duplicates(self, folder: Path | None = None) -> DuplicatesDialog | None:
-        loaded = self._loaded()
-        if loaded is None:
+        info = self.service.model
+        if info is None:
             self.banner.show_message("Find near-duplicates", "Wait until the model is ready.", level="info")
             return None
         if folder is None:
@@ -182,7 +181,7 @@ class LibraryActions(QObject):
             if not chosen:
                 return None
             folder = Path(chosen)
-        dialog = DuplicatesDialog(folder, loaded, self.thumbnails, self.window)
+        dialog = DuplicatesDialog(folder, info.loaded, self._engine_for(info), self.thumbnails, self.window)
         return self._show(dialog)
 
     def show_index(self) -> IndexDialog:
@@ -197,23 +196,13 @@ class LibraryActions(QObject):
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _query(self, work: Callable[[Any], Any], done: Callable[[Any], None], title: str) -> None:
-        """Run ``work(index)`` on the library thread with a freshly opened index (a connection per thread)."""
-
-        def run(_ctx: TaskContext) -> Any:
-            from resnet_desktop.core.library.index import LibraryIndexError, open_index
-
-            index = open_index()
-            if index is None:
-                raise LibraryIndexError("The library index is switched off (RESNET_DESKTOP_INDEX=off).")
-            with index:
-                return work(index)
-
-        self.runner.submit(run, name=title, on_returned=done, on_failed=lambda exc: self._failed(title, exc))
+    def _query(self, work: Callable[[], Reopened | None], done: Callable[[Reopened | None], None], title: str) -> None:
+        """Run ``work()`` (a core use case that opens the index itself) on the library thread."""
+        self.runner.submit(
+            lambda _ctx: work(), name=title, on_returned=done, on_failed=lambda exc: self._failed(title, exc)
+        )
 
     def _failed(self, title: str, exc: BaseException) -> None:
-        from resnet_desktop.core.errors import describe
-
         self.banner.show_message(f"{title}: the library index is not available", describe(exc))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -225,9 +214,3 @@ class LibraryActions(QObject):
         for dialog in list(self.dialogs):
             dialog.close()
         self.runner.shutdown()
-
-
-def _model_id(index: Any, loaded: LoadedModel) -> int:
-    from resnet_desktop.core.library.index import ModelIdentity
-
-    return int(index.model_id(ModelIdentity.of(loaded)))

@@ -19,7 +19,7 @@ from resnet_desktop.gui.library.organize_dialog import LAST_JOURNAL_KEY, Organiz
 from resnet_desktop.gui.library.organize_undo import UndoDialog
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.records import Prediction
+    from resnet_desktop.core.inference.api import Prediction
 
 
 class OrganizeActions(QObject):

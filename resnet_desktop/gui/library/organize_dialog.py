@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QSize, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_desktop.core.errors import describe
-from resnet_desktop.core.library import apply as applier
-from resnet_desktop.core.library.journal import Outcome, Progress
-from resnet_desktop.core.library.organize import Plan, make_plan
+from resnet_desktop.core.library import api as library
+from resnet_desktop.core.library.api import OperationProgress, Outcome, Plan, make_plan
+from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.screen_fit import fit_window
 from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
@@ -35,7 +35,7 @@ from resnet_desktop.gui.library.organize_preview import PlanTree
 if TYPE_CHECKING:
     from collections.abc import Generator, Sequence
 
-    from resnet_desktop.core.inference.records import Prediction
+    from resnet_desktop.core.inference.api import Prediction
 
 LAST_JOURNAL_KEY = "organize/last_journal"
 
@@ -44,7 +44,7 @@ class OrganizeDialog(QDialog):
     """Sort ``rows`` (the table's predictions) into class folders."""
 
     #: The journal of an organize that did something (finished, cancelled or stopped): undo can use it.
-    organized = Signal(object)
+    organized = Signal(Outcome)
 
     def __init__(
         self,
@@ -71,8 +71,8 @@ class OrganizeDialog(QDialog):
         self.options.problem.connect(self._show_problem)
         self.tree = PlanTree(thumbnails)
         self.tree.itemChanged.connect(lambda *_: self._update_summary())
-        self.summary = QLabel(wordWrap=True)
-        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary = InlineStatus()
+        self._planner.status = self._runner.status = self.summary  # failures are shown here
         self.progress = QProgressBar()
         self.progress.hide()
         self.buttons = QDialogButtonBox()
@@ -113,12 +113,12 @@ class OrganizeDialog(QDialog):
         if dest is None:
             self.plan = None
             self.tree.show_plan(None, set(), set())
-            self.summary.setText("Choose the folder to sort into.")
+            self.summary.show_info("Choose the folder to sort into.")
             return
         options = self.options.options()
         rows = self.rows
         self._planner.invalidate()  # an older plan arriving late is dropped
-        self.summary.setText("Planning…")
+        self.summary.show_busy("Planning")
         self._planner.submit(
             lambda _ctx: make_plan(rows, dest, options),
             name="plan",
@@ -145,11 +145,11 @@ class OrganizeDialog(QDialog):
             text += " Keywords go into XMP sidecars."
         if self.plan.skipped:
             text += f" {len(self.plan.skipped)} left alone (see the end of the list)."
-        self.summary.setText(text)
+        self.summary.show_info(text)
         self.apply_button.setEnabled(bool(kept))
 
     def _show_problem(self, message: str) -> None:
-        self.summary.setText(message)
+        self.summary.show_info(message)
 
     # -- applying ----------------------------------------------------------------------------
 
@@ -161,30 +161,29 @@ class OrganizeDialog(QDialog):
         folders, files = self.tree.excluded()
         options, rows, resume = self.options.options(), self.rows, self.journal
 
-        def work(ctx: TaskContext) -> Generator[Path | Progress, None, Outcome]:
+        def work(ctx: TaskContext) -> Generator[Path | OperationProgress, None, Outcome]:
             if resume is not None and self.outcome is not None and not self.outcome.finished:
                 path = resume  # finish the one that was stopped
             else:
                 plan = make_plan(rows, dest, options, exclude_folders=folders, exclude_files=files)
-                path = applier.begin(plan)
+                path = library.begin(plan)
             yield path
-            outcome = yield from applier.apply(path, cancel=ctx.cancel)
+            outcome = yield from library.apply(path, cancel=ctx.cancel)
             return outcome
 
         self._returned = False
         self._set_applying(True)
         self.progress.setRange(0, 0)
-        self.summary.setText("Organizing…")
-        self._runner.submit(
+        self.summary.show_busy("Organizing")
+        self._runner.stream(
             work,
             name="apply",
             on_yielded=self._on_step,
             on_returned=self._on_done,
-            on_failed=lambda exc: self.summary.setText(describe(exc)),
             on_finished=self._on_finished,
         )
 
-    def _on_step(self, item: Path | Progress) -> None:
+    def _on_step(self, item: Path | OperationProgress) -> None:
         if isinstance(item, Path):
             self.journal = item
             self.settings.setValue(LAST_JOURNAL_KEY, str(item))
@@ -192,7 +191,7 @@ class OrganizeDialog(QDialog):
         self.progress.setRange(0, item.total)
         self.progress.setValue(item.done)
         name = item.current.name if item.current else ""
-        self.summary.setText(f"{item.done} of {item.total} done, {item.failed} failed… {name}")
+        self.summary.show_info(f"{item.done} of {item.total} done, {item.failed} failed… {name}")
 
     def _on_done(self, outcome: Outcome) -> None:
         self._returned = True
@@ -202,13 +201,13 @@ class OrganizeDialog(QDialog):
             lines = [f"Stopped: {outcome.stopped}", f"{outcome.done} of {outcome.total} done; nothing was lost."]
         lines += [why for _path, why in outcome.problems[:10]]
         lines.append("Tools > Undo Last Organize reverses it.")
-        self.summary.setText("\n".join(lines))
+        self.summary.show_info("\n".join(lines))
 
     def _on_finished(self) -> None:
         self._set_applying(False)
         if not self._returned and self.journal is not None:  # stopped (a cancel ends without a return value)
             self.outcome = Outcome(self.journal, cancelled=True)
-            self.summary.setText("Stopped. What was done stays done: Organize again to finish, or undo it.")
+            self.summary.show_info("Stopped. What was done stays done: Organize again to finish, or undo it.")
         if self.journal is not None:
             self.organized.emit(self.journal)
         finished = self.outcome is not None and self.outcome.finished
@@ -225,7 +224,7 @@ class OrganizeDialog(QDialog):
 
     def stop(self) -> None:
         self._runner.cancel_all()
-        self.summary.setText("Stopping after the current photo…")
+        self.summary.show_busy("Stopping after the current photo")
 
     @property
     def busy(self) -> bool:

@@ -24,8 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_desktop.core.errors import SettingsError
-from resnet_desktop.core.library.organize import DEFAULT_THRESHOLD, Mode, OrganizeOptions, read_suggested_threshold
-from resnet_desktop.core.library.xmp import Naming
+from resnet_desktop.core.library.api import DEFAULT_THRESHOLD, Mode, Naming, OrganizeOptions, read_suggested_threshold
 
 MODES = [
     (Mode.COPY, "Copy (originals stay where they are)"),

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 from resnet_desktop.gui.common.thumbnails import THUMB_SIZE, ThumbnailLoader
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.library.organize import Plan
+    from resnet_desktop.core.library.api import Plan
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 FOLDER_ROLE = Qt.ItemDataRole.UserRole + 1

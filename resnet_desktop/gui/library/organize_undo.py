@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QLabel,
     QListWidget,
     QProgressBar,
     QPushButton,
@@ -17,9 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_desktop.core.errors import describe
-from resnet_desktop.core.library import undo
-from resnet_desktop.core.library.journal import Outcome, Progress
+from resnet_desktop.core.library.api import OperationProgress, Outcome, undo
+from resnet_desktop.gui.common.inline_status import InlineStatus, StatusKind
 from resnet_desktop.gui.common.tasks import TaskRunner
 
 
@@ -27,7 +25,7 @@ class UndoDialog(QDialog):
     """Starts undoing ``journal`` as soon as it is shown; Stop ends after the current file."""
 
     #: The undo reached the end (refusals included): ``Outcome``.
-    undone = Signal(object)
+    undone = Signal(Outcome)
 
     def __init__(self, journal: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,8 +33,8 @@ class UndoDialog(QDialog):
         self.resize(640, 150)
         self.journal = journal
         self.outcome: Outcome | None = None
-        self.summary = QLabel(f"Undoing the organize recorded in {journal}…", wordWrap=True)
-        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary = InlineStatus()
+        self.summary.show_busy(f"Undoing the organize recorded in {journal}")
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.refused = QListWidget()
@@ -55,13 +53,12 @@ class UndoDialog(QDialog):
         layout.addWidget(self.refused, 1)
         layout.addStretch(0)
         layout.addWidget(self.buttons)
-        self._runner = TaskRunner(self, name="organize undo")
-        self._runner.submit(
-            lambda ctx: undo.undo(journal, cancel=ctx.cancel),
+        self._runner = TaskRunner(self, name="organize undo", status=self.summary)
+        self._runner.stream(
+            lambda ctx: undo(journal, cancel=ctx.cancel),
             name="undo",
             on_yielded=self._on_step,
             on_returned=self._on_done,
-            on_failed=lambda exc: self.summary.setText(describe(exc)),
             on_finished=self._on_finished,
         )
 
@@ -69,7 +66,7 @@ class UndoDialog(QDialog):
     def busy(self) -> bool:
         return self._runner.busy
 
-    def _on_step(self, item: Progress) -> None:
+    def _on_step(self, item: OperationProgress) -> None:
         self.progress.setRange(0, item.total)
         self.progress.setValue(item.done + item.failed)
 
@@ -85,12 +82,12 @@ class UndoDialog(QDialog):
             text += " Every file is back as it was."
         if outcome.stopped:
             text = f"Stopped: {outcome.stopped}. " + text
-        self.summary.setText(text)
+        self.summary.show_info(text)
         self.undone.emit(outcome)
 
     def _on_finished(self) -> None:
-        if self.outcome is None and "Undoing" in self.summary.text():
-            self.summary.setText("Stopped. Undo Last Organize again to reverse the rest.")
+        if self.outcome is None and self.summary.kind is StatusKind.BUSY:
+            self.summary.show_info("Stopped. Undo Last Organize again to reverse the rest.")
         self.stop_button.setEnabled(False)
         self.close_button.setEnabled(True)
         self.close_button.setDefault(True)

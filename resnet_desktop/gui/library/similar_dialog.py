@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,53 +23,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_desktop.gui.common.tasks import TaskRunner
+from resnet_desktop.core.library.api import (
+    DUPLICATE_THRESHOLD,
+    NearDuplicates,
+    Neighbour,
+    SimilarPhotos,
+    find_duplicates,
+    find_similar,
+)
+from resnet_desktop.gui.common.inline_status import InlineStatus
+from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.library.similar import Neighbour
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.inference.api import Engine, Progress
+    from resnet_desktop.core.models.ref import LoadedModel
 
 ICON_SIZE = 96
-
-
-def _with_index(loaded: LoadedModel, work: Any) -> Any:
-    """Open the index on the worker thread, find the model's id there, run ``work(index, model_id)``."""
-    from resnet_desktop.core.library.index import LibraryIndexError, ModelIdentity, open_index
-
-    index = open_index()
-    if index is None:
-        raise LibraryIndexError("The library index is switched off (RESNET_DESKTOP_INDEX=off).")
-    with index:
-        return work(index, index.model_id(ModelIdentity.of(loaded)))
-
-
-def find_similar(loaded: LoadedModel, photo: Path, k: int) -> list[Neighbour] | None:
-    """The ``k`` most similar stored photos; None when the photo has no embedding in the index yet."""
-    from resnet_desktop.core.library.similar import similar
-
-    def work(index: Any, model_id: int) -> list[Neighbour] | None:
-        vector = index.embedding_of(photo.absolute(), model_id)
-        if vector is None:
-            return None
-        return similar(index, model_id, vector, k=k, exclude=photo.absolute())
-
-    result: list[Neighbour] | None = _with_index(loaded, work)
-    return result
-
-
-def find_duplicates(loaded: LoadedModel, folder: Path, threshold: float) -> tuple[int, list[list[tuple[Path, float]]]]:
-    """(photos of ``folder`` in the index, groups of (path, cosine to the group's first photo))."""
-    from resnet_desktop.core.library.similar import duplicate_groups, normalize
-
-    def work(index: Any, model_id: int) -> tuple[int, list[list[tuple[Path, float]]]]:
-        _ids, paths, matrix = index.embeddings(model_id, [folder.absolute()])
-        unit = normalize(matrix)
-        groups = duplicate_groups(unit, threshold)
-        return len(paths), [[(paths[i], float(unit[i] @ unit[g[0]])) for i in g] for g in groups]
-
-    result: tuple[int, list[list[tuple[Path, float]]]] = _with_index(loaded, work)
-    return result
+#: Makes the engine for the files the index does not know yet (called on the dialog's worker thread).
+EngineFactory = Callable[[], "Engine"]
 
 
 class _ThumbnailDialog(QDialog):
@@ -77,10 +50,11 @@ class _ThumbnailDialog(QDialog):
     def __init__(self, thumbnails: ThumbnailLoader, parent: QWidget | None) -> None:
         super().__init__(parent)
         #: The dialog's own worker: closing the dialog stops it, so no answer reaches a deleted widget.
-        self.runner = TaskRunner(self, max_threads=1, name="library dialog")
+        self.status = InlineStatus()
+        self.status.show_busy("Looking in the library index")
+        # The dialog's own worker (closing the dialog stops it); failures show in the status line.
+        self.runner = TaskRunner(self, max_threads=1, name="library dialog", status=self.status)
         self.thumbnails = thumbnails
-        self.status = QLabel("Looking in the library index…")
-        self.status.setWordWrap(True)
         self._waiting: dict[str, list[Any]] = {}
         thumbnails.ready.connect(self._on_thumbnail)
 
@@ -97,10 +71,9 @@ class _ThumbnailDialog(QDialog):
         for item in self._waiting.pop(path, []):
             self._icon_for(Path(path), item)
 
-    def _failed(self, exc: BaseException) -> None:
-        from resnet_desktop.core.errors import describe
-
-        self.status.setText(describe(exc))
+    def _indexing(self, progress: Progress) -> None:
+        total = f" of {progress.total}" if progress.total else ""
+        self.status.show_busy(f"Bringing the library index up to date: {progress.done}{total} photos")
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.runner.shutdown()
@@ -114,6 +87,7 @@ class SimilarDialog(_ThumbnailDialog):
         self,
         photo: Path,
         loaded: LoadedModel,
+        engine: EngineFactory,
         thumbnails: ThumbnailLoader,
         parent: QWidget | None = None,
         k: int = 12,
@@ -134,22 +108,19 @@ class SimilarDialog(_ThumbnailDialog):
         layout.addWidget(self.list, 1)
         layout.addWidget(buttons)
         self.resize(640, 480)
-        self.task = self.runner.submit(
-            lambda _ctx: find_similar(loaded, photo, k),
+        self.task = self.runner.stream(
+            lambda ctx: find_similar(loaded, engine, photo, k=k, cancel=ctx.cancel),
             name="similar photos",
+            on_yielded=self._indexing,
             on_returned=self._show_neighbours,
-            on_failed=self._failed,
         )
 
-    def _show_neighbours(self, neighbours: list[Neighbour] | None) -> None:
-        self.neighbours = neighbours
-        if neighbours is None:
-            self.status.setText(f"{self.photo.name} is not in the library index yet: classify it first.")
-            return
+    def _show_neighbours(self, found: SimilarPhotos) -> None:
+        neighbours = self.neighbours = found.neighbours
         if not neighbours:
-            self.status.setText("No other photos classified with this model are in the library index.")
+            self.status.show_info("No other photos classified with this model are in the library index.")
             return
-        self.status.setText(f"The {len(neighbours)} photos most similar to {self.photo.name} (cosine similarity):")
+        self.status.show_info(f"The {len(neighbours)} photos most similar to {self.photo.name} (cosine similarity):")
         for n in neighbours:
             item = QListWidgetItem(f"{n.score:.3f}\n{n.path.name}")
             item.setToolTip(str(n.path))
@@ -165,15 +136,15 @@ class DuplicatesDialog(_ThumbnailDialog):
         self,
         folder: Path,
         loaded: LoadedModel,
+        engine: EngineFactory,
         thumbnails: ThumbnailLoader,
         parent: QWidget | None = None,
     ) -> None:
-        from resnet_desktop.core.library.similar import DUPLICATE_THRESHOLD
-
         super().__init__(thumbnails, parent)
         self.setWindowTitle(f"Near-duplicates in {folder.name}")
         self.folder = folder
         self.loaded = loaded
+        self.engine = engine
         self.groups: list[list[tuple[Path, float]]] | None = None
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.5, 1.0)
@@ -203,25 +174,30 @@ class DuplicatesDialog(_ThumbnailDialog):
     def search(self) -> None:
         threshold = self.threshold.value()
         self.find_button.setEnabled(False)
-        self.status.setText("Looking in the library index…")
-        self.runner.submit(
-            lambda _ctx: find_duplicates(self.loaded, self.folder, threshold),
+        self.status.show_busy("Looking in the library index")
+
+        def work(ctx: TaskContext) -> Generator[Progress, None, NearDuplicates]:
+            return find_duplicates(self.loaded, self.engine, [self.folder], threshold=threshold, cancel=ctx.cancel)
+
+        self.runner.stream(
+            work,
             name="near-duplicates",
+            on_yielded=self._indexing,
             on_returned=self._show_groups,
-            on_failed=self._failed,
             on_finished=lambda: self.find_button.setEnabled(True),
         )
 
-    def _show_groups(self, result: tuple[int, list[list[tuple[Path, float]]]]) -> None:
-        count, groups = result
+    def _show_groups(self, result: NearDuplicates) -> None:
+        count = result.photos
+        groups = [list(zip(group.paths, group.scores, strict=True)) for group in result.groups]
         self.groups = groups
         self.tree.clear()
         self._waiting.clear()
         if count == 0:
-            self.status.setText(f"No photos of {self.folder} are in the library index yet: classify the folder first.")
+            self.status.show_info(f"No photos were found in {self.folder}.")
             return
         photos = sum(len(g) for g in groups)
-        self.status.setText(f"{len(groups)} group(s), {photos} of {count} indexed photos in {self.folder}.")
+        self.status.show_info(f"{len(groups)} group(s), {photos} of {count} indexed photos in {self.folder}.")
         for number, group in enumerate(groups, start=1):
             top = QTreeWidgetItem([f"Group {number} ({len(group)} photos)", ""])
             self.tree.addTopLevelItem(top)

@@ -8,12 +8,12 @@ import pytest
 
 from resnet_desktop.core.errors import CancelledError, WeightsError
 from resnet_desktop.core.evaluate import speed
-from resnet_desktop.core.evaluate.choices import ModelChoice, parse_choice
 from resnet_desktop.core.models import zoo
+from resnet_desktop.core.models.ref import ModelRef
 
 
 def test_bench_measures_a_model_with_random_weights_when_none_are_here() -> None:
-    events = list(speed.bench([parse_choice("resnet18")], "cpu", batch_size=2, batches=1, repeats=3))
+    events = list(speed.bench([ModelRef.parse("resnet18")], "cpu", batch_size=2, batches=1, repeats=3))
     assert isinstance(events[0], speed.BenchProgress) and events[0].label == "resnet18"
     result = events[1]
     assert isinstance(result, speed.SpeedResult)
@@ -51,14 +51,6 @@ def test_cancel_and_bad_choices() -> None:
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(CancelledError):
-        list(speed.bench([parse_choice("resnet18")], "cpu", cancel=cancel))
-    with pytest.raises(WeightsError, match="Unknown model 'vgg16'"):
-        parse_choice("vgg16")
-
-
-def test_choices_parse_names_weights_and_files(tmp_path) -> None:
-    assert parse_choice("resnet50-v1") == ModelChoice("resnet50-v1", None)
-    assert parse_choice("resnet50:IMAGENET1K_V1") == ModelChoice("resnet50", "IMAGENET1K_V1")
-    assert parse_choice("resnet18:/x/w.pth").label() == "resnet18:w.pth"
-    assert parse_choice("models/pets.safetensors") == ModelChoice(None, "models/pets.safetensors")
-    assert parse_choice("resnet34", default_weights="random").weights == "random"
+        list(speed.bench([ModelRef.parse("resnet18")], "cpu", cancel=cancel))
+    with pytest.raises(WeightsError, match="unknown model 'vgg16'"):
+        ModelRef.parse("vgg16")

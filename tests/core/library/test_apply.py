@@ -15,6 +15,7 @@ import pytest
 from resnet_desktop.core.errors import OutputError, SettingsError
 from resnet_desktop.core.library import apply, fileops, journal, undo
 from resnet_desktop.core.library.organize import Mode, OrganizeOptions, make_plan
+from resnet_desktop.core.work import drive
 from tests.core.library.tree import assert_each_once, assert_restored, hashes_under, make_tree, predict
 
 
@@ -85,7 +86,7 @@ def test_resume_finishes_a_cancelled_apply(tree, tmp_path: Path) -> None:
     for _ in range(5):
         next(steps)
     cancel.set()
-    outcome = journal.drain(steps)
+    outcome = drive(steps)
     assert outcome.cancelled and outcome.done == 5
     assert_each_once(photos, root, dest)
     again = apply.run(path)

@@ -14,8 +14,8 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
+from resnet_desktop.core.models.ref import ModelRef
 from resnet_desktop.gui.classify.results_model import COL_CONFIDENCE, COL_NAME
-from resnet_desktop.gui.settings import ModelSpec
 from tests.gui.harness import Person, excepthook_spy
 
 
@@ -61,7 +61,7 @@ def test_ctrl_e_exports_wherever_the_focus_is(person: Person, tmp_path: Path, fo
 def test_files_queued_without_a_model_are_classified_once_one_is_chosen(
     qtbot, make_window, dialogs, resnet18_weights: Path, tmp_path: Path
 ) -> None:
-    window = make_window(ModelSpec(arch="resnet18", weights="DEFAULT"), start=False)
+    window = make_window(ModelRef.parse("resnet18", "DEFAULT"), start=False)
     person = Person(qtbot, window, dialogs)
     with excepthook_spy(person):
         with qtbot.waitSignal(window.service.modelFailed, timeout=60_000):
@@ -116,7 +116,7 @@ def test_a_bad_model_file_keeps_the_working_model(person: Person, tmp_path: Path
         assert SAYS[kind] in window.banner.text.text(), (kind, window.banner.text.text())
         offered = [window.toolbar.weights_combo.itemData(i) for i in range(window.toolbar.weights_combo.count())]
         assert str(path) not in offered, f"{kind}: a file that failed is not added to the weights list"
-        assert window.settings.model_spec().weights != str(path), f"{kind}: a failed file is not remembered"
+        assert window.settings.model_ref().weights_or_file != str(path), f"{kind}: a failed file is not remembered"
     # ... and it still classifies.
     person.drop([photos(tmp_path / "after", 2)])
     person.wait_idle()

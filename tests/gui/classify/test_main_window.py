@@ -14,8 +14,8 @@ from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, 
 from PySide6.QtWidgets import QApplication, QFileDialog, QPushButton
 
 from resnet_desktop.core.inference.records import LONG_CSV_HEADER, Prediction, to_dict
+from resnet_desktop.core.models.ref import ModelRef
 from resnet_desktop.gui.classify.results_model import COL_CONFIDENCE
-from resnet_desktop.gui.settings import ModelSpec
 from tests.gui.harness import select
 
 JOB_TIMEOUT_MS = 120_000
@@ -313,7 +313,7 @@ def test_missing_weights_shows_banner_then_choose_file(qtbot, make_window, resne
         window.banner.click("Choose weights file…")
     assert ready.args[0].loaded.arch == "resnet18"
     assert not window.banner.isVisible()
-    assert window.settings.model_spec().weights == str(resnet18_weights)
+    assert window.settings.model_ref().weights_or_file == str(resnet18_weights)
 
 
 def test_switching_model_offers_rerun(qtbot, window, tmp_path: Path) -> None:
@@ -333,7 +333,7 @@ def test_switching_model_offers_rerun(qtbot, window, tmp_path: Path) -> None:
 
 
 def test_settings_remembered(qtbot, make_window, app_settings, resnet18_weights: Path) -> None:
-    window = make_window(ModelSpec(arch="resnet18", weights=str(resnet18_weights)))
+    window = make_window(ModelRef.parse("resnet18", str(resnet18_weights)))
     window.resize(700, 500)
     window.splitter.setSizes([600, 300])
     window.toolbar.topk_spin.setValue(3)

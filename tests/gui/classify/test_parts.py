@@ -11,7 +11,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from resnet_desktop.core.errors import CancelledError, DeviceError, OutputError
-from resnet_desktop.gui.settings import ModelSpec
+from resnet_desktop.core.models.ref import ModelRef
 from tests.gui.harness import drop, select
 
 TIMEOUT_MS = 120_000
@@ -37,7 +37,7 @@ def test_toolbar_lists_core_architectures_weights_and_devices(qtbot, window) -> 
     weights = combo_data(toolbar.weights_combo)
     names = [w.name for w in zoo.list_weights("resnet18")]
     assert weights[: len(names)] == names and zoo.RANDOM_WEIGHTS in weights and weights[-1] == OPEN_FILE
-    assert toolbar.weights_combo.currentData() == window.model_info.spec.weights  # the loaded file
+    assert toolbar.weights_combo.currentData() == window.model_info.ref.weights_or_file  # the loaded file
     assert combo_data(toolbar.device_combo) == ["auto", *(d.id for d in available_devices())]
     assert toolbar.device() == "cpu"
 
@@ -46,7 +46,7 @@ def test_toolbar_lists_core_architectures_weights_and_devices(qtbot, window) -> 
         toolbar.arch_combo.setCurrentIndex(toolbar.arch_combo.findData("resnet34"))
         toolbar.arch_combo.activated.emit(toolbar.arch_combo.currentIndex())
     default34 = next(w.name for w in zoo.list_weights("resnet34") if w.is_default)
-    assert chosen.args[0] == ModelSpec(arch="resnet34", weights=default34)
+    assert chosen.args[0] == ModelRef.parse("resnet34", default34)
 
 
 def fruit_model_file(folder: Path) -> Path:
@@ -91,12 +91,12 @@ def test_finetune_wizard_switches_the_window_to_its_model(qtbot, window, tmp_pat
     with qtbot.waitSignal(window.modelReady, timeout=TIMEOUT_MS) as ready:
         wizard.modelReady.emit(str(path))
     assert ready.args[0].loaded.categories == ["apple", "banana", "cherry"]
-    assert window.settings.model_spec().weights == str(path)
+    assert window.settings.model_ref().weights_or_file == str(path)
     wizard.close()
 
 
 def test_missing_device_offers_automatic(qtbot, make_window, resnet18_weights: Path) -> None:
-    window = make_window(ModelSpec("resnet18", str(resnet18_weights)), start=False, device="cuda:7")
+    window = make_window(ModelRef.parse("resnet18", str(resnet18_weights)), start=False, device="cuda:7")
     with qtbot.waitSignal(window.service.modelFailed, timeout=TIMEOUT_MS) as failed:
         window.start()
     assert isinstance(failed.args[0], DeviceError)
@@ -109,7 +109,7 @@ def test_missing_device_offers_automatic(qtbot, make_window, resnet18_weights: P
 def test_drop_before_model_is_ready_waits_for_it(qtbot, make_window, resnet18_weights: Path, tmp_path: Path) -> None:
     from tests.badfiles import make_good_images
 
-    window = make_window(ModelSpec("resnet18", str(resnet18_weights)), start=False)
+    window = make_window(ModelRef.parse("resnet18", str(resnet18_weights)), start=False)
     files = make_good_images(tmp_path / "early", n=2)
     drop(window, files)  # before torch is even imported
     assert window.results.rowCount() == 0 and window.service.busy
@@ -261,7 +261,7 @@ def test_drags_without_local_files_are_refused(qtbot, make_window) -> None:
 
 
 def test_esc_cancels_a_model_load_then_retry_loads_it(qtbot, make_window, resnet18_weights: Path) -> None:
-    window = make_window(ModelSpec("resnet18", str(resnet18_weights)), start=False)
+    window = make_window(ModelRef.parse("resnet18", str(resnet18_weights)), start=False)
     with qtbot.waitSignal(window.service.modelFailed, timeout=TIMEOUT_MS) as failed:
         window.activateWindow()
         qtbot.waitUntil(window.isActiveWindow, timeout=5000)

@@ -12,9 +12,9 @@ from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFileDialog
 
+from resnet_desktop.core.explain.api import VIEW_SIZE
 from resnet_desktop.core.explain.heatmaps import colormap_lut
 from resnet_desktop.core.explain.hooks import capture, image_tensor
-from resnet_desktop.gui.explain.jobs import VIEW_SIZE
 from resnet_desktop.gui.explain.panel import FeaturePanel
 from tests.helpers import SAMPLES_DIR
 

@@ -102,9 +102,9 @@ def test_grid_grows_with_the_window(qtbot, loaded, photo: Path) -> None:
 
 def test_layer4_of_resnet50_has_readable_tiles_at_1920x1080(qtbot, make_window) -> None:
     """2048 channels of 7x7 in the Features tab of a full-HD window: tiles >= 12 px, the grid scrolls."""
-    from resnet_desktop.gui.settings import ModelSpec
+    from resnet_desktop.core.models.ref import ModelRef
 
-    window = make_window(ModelSpec(arch="resnet50", weights="random"))
+    window = make_window(ModelRef.parse("resnet50", "random"))
     window.resize(1920, 1080)
     window.classify([SAMPLES_DIR / "cat.jpg"])
     qtbot.waitUntil(lambda: window.results.rowCount() == 1 and not window.service.busy, timeout=TIMEOUT_MS)

@@ -194,9 +194,9 @@ def test_quitting_the_app_with_an_unsaved_model_can_be_cancelled(
     """File > Quit asks the wizard's question; Cancel keeps the main window and the wizard open."""
     from PySide6.QtWidgets import QMessageBox
 
-    from resnet_desktop.gui.settings import ModelSpec
+    from resnet_desktop.core.models.ref import ModelRef
 
-    window = make_window(ModelSpec(arch="resnet18", weights=str(resnet18_weights)))
+    window = make_window(ModelRef.parse("resnet18", str(resnet18_weights)))
     window.finetune_action.trigger()
     wizard = window.tools.wizard
     dialogs.folder(labeled)

@@ -138,7 +138,7 @@ def test_move_stop_and_resume(qtbot, classified) -> None:
 def test_undo_lists_what_it_refused_and_is_remembered_across_restarts(
     qtbot, classified, make_window, resnet18_weights
 ) -> None:
-    from resnet_desktop.gui.settings import ModelSpec
+    from resnet_desktop.core.models.ref import ModelRef
 
     window, folder, photos, dest = classified
     dialog = _open_dialog(qtbot, window, shortcut=True)  # Ctrl+Shift+G on the table
@@ -150,7 +150,7 @@ def test_undo_lists_what_it_refused_and_is_remembered_across_restarts(
     edited.write_bytes(b"retouched after organizing")
     window.close()
 
-    again = make_window(ModelSpec(arch="resnet18", weights=str(resnet18_weights)), start=False)
+    again = make_window(ModelRef.parse("resnet18", str(resnet18_weights)), start=False)
     assert again.undo_organize_action.isEnabled()  # the journal is remembered
     again.undo_organize_action.trigger()
     undo = again.organize.undo_dialog

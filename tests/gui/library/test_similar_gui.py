@@ -15,8 +15,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from resnet_desktop.core.library.index import LibraryIndex, default_index_path
+from resnet_desktop.core.models.ref import ModelRef
 from resnet_desktop.gui.classify.results_model import COL_NAME
-from resnet_desktop.gui.settings import ModelSpec
 from tests.core.library.photos import make_photos, near_copies
 from tests.helpers import REPO_ROOT
 
@@ -45,7 +45,7 @@ def test_classify_quit_restart_reopen_select_and_show_similar(
     qtbot, make_window, resnet18_weights: Path, library, monkeypatch
 ) -> None:
     folder, originals, copies = library
-    spec = ModelSpec(arch="resnet18", weights=str(resnet18_weights))
+    spec = ModelRef.parse("resnet18", str(resnet18_weights))
     first = make_window(spec)
     _open_folder(qtbot, first, folder, monkeypatch, 8)
     assert all(_tooltip(first, r).endswith("Newly classified") for r in range(8))
@@ -153,3 +153,16 @@ def test_the_window_and_the_cli_use_one_index_at_the_same_time(
     with LibraryIndex(index_file) as index:
         assert index.integrity() == "ok"
         assert (index.info().files, index.info().results) == (14, 14)
+
+
+def test_near_duplicates_of_a_folder_never_classified_indexes_it_first(qtbot, window, library, monkeypatch) -> None:
+    """One near-duplicate job for the CLI and the app: new files are classified into the index, then grouped
+    (the dialog used to say "classify the folder first")."""
+    folder, _originals, copies = library
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(folder)))
+    window.library.duplicates_action.trigger()
+    dialog = window.library.dialogs[-1]
+    qtbot.waitUntil(lambda: dialog.groups is not None, timeout=JOB_TIMEOUT_MS)
+    assert [len(g) for g in dialog.groups] == [len(copies) + 5]
+    assert dialog.status.text() == f"1 group(s), 8 of 8 indexed photos in {folder}."
+    dialog.close()

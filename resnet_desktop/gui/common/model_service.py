@@ -4,8 +4,9 @@ Everything runs as tasks of one single-thread ``TaskRunner`` (``gui.common.tasks
 loads and classification jobs happen one after another in arrival order and the engine is only
 ever used by that thread. Cancelling goes through each task's ``threading.Event``, which the core
 checks between batches. ``ModelService`` queues jobs behind the running one and until a model is
-ready, and shuts everything down cleanly; the GUI only sees its signals. The work itself (and the
-catalog and job records) is in ``service_work``.
+ready, and shuts everything down cleanly; the GUI only sees its typed signals. The work itself (and
+the job record) is in ``model_work``; it lives in ``gui.common`` because every room of the app uses
+the one loaded model (classify, features, library, the model lab, the wizard).
 """
 
 from __future__ import annotations
@@ -13,37 +14,41 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, NoReturn
 
 from PySide6.QtCore import QObject, Signal
 
+from resnet_desktop.core.inference.records import Progress
+from resnet_desktop.core.models.ref import ModelRef, ref_of
+
 # The work functions are looked up in this module when a task starts (``load_and_place(...)`` inside
-# the lambdas), so replacing ``service.load_and_place`` (tests do) reaches the worker.
-from resnet_desktop.gui.classify.service_work import MIN_EMIT_INTERVAL_S as MIN_EMIT_INTERVAL_S
-from resnet_desktop.gui.classify.service_work import Catalog as Catalog
-from resnet_desktop.gui.classify.service_work import ClassifyJob as ClassifyJob
-from resnet_desktop.gui.classify.service_work import build_catalog, new_id
-from resnet_desktop.gui.classify.service_work import classify_stream as classify_stream
-from resnet_desktop.gui.classify.service_work import count_files as count_files
-from resnet_desktop.gui.classify.service_work import job_files as job_files
-from resnet_desktop.gui.classify.service_work import load_and_place as load_and_place
+# the lambdas), so replacing ``model_service.load_and_place`` (tests do) reaches the worker.
+from resnet_desktop.gui.common.model_work import MIN_EMIT_INTERVAL_S as MIN_EMIT_INTERVAL_S
+from resnet_desktop.gui.common.model_work import Catalog as Catalog
+from resnet_desktop.gui.common.model_work import ClassifyJob as ClassifyJob
+from resnet_desktop.gui.common.model_work import build_catalog, new_id
+from resnet_desktop.gui.common.model_work import classify_stream as classify_stream
+from resnet_desktop.gui.common.model_work import count_files as count_files
+from resnet_desktop.gui.common.model_work import load_and_place as load_and_place
 from resnet_desktop.gui.common.tasks import Task, TaskRunner
-from resnet_desktop.gui.settings import ModelSpec
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.engine import Engine
-    from resnet_desktop.core.models.zoo import LoadedModel
+    import torch
+
+    from resnet_desktop.core.inference.api import Engine
+    from resnet_desktop.core.models.ref import LoadedModel
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class LoadRequest:
-    spec: ModelSpec
+    ref: ModelRef
     device: str
     id: int = field(default_factory=new_id)
-    task: Task | None = None
+    task: Task[NoReturn, tuple[LoadedModel, Engine]] | None = None
 
     def cancel(self) -> None:
         if self.task is not None:
@@ -54,7 +59,7 @@ class LoadRequest:
 class ModelInfo:
     """A model that is ready to classify. ``loaded`` is the core's ``LoadedModel`` (never run here)."""
 
-    spec: ModelSpec
+    ref: ModelRef
     loaded: LoadedModel
     device: str
     device_name: str
@@ -69,17 +74,17 @@ class ModelService(QObject):
     """GUI-side owner of the inference thread: load models, queue jobs, cancel, shut down."""
 
     stage = Signal(str)
-    catalogReady = Signal(object)
+    catalogReady = Signal(Catalog)
     loadProgress = Signal(int, int)  # done bytes, total bytes (-1 unknown)
-    modelReady = Signal(object)  # ModelInfo
-    modelFailed = Signal(object)  # the exception (a core error type; CancelledError when cancelled)
-    jobQueued = Signal(object)
-    jobStarted = Signal(object, int)  # job, total files (-1: still counting)
-    jobTotal = Signal(object, int)  # job, total files
-    predictions = Signal(object, list)  # job, [Prediction]
-    jobProgress = Signal(object, object)  # job, core Progress
-    jobFinished = Signal(object, bool)  # job, cancelled
-    jobFailed = Signal(object, object)  # job, exception
+    modelReady = Signal(ModelInfo)
+    modelFailed = Signal(BaseException)  # a core error type; CancelledError when cancelled
+    jobQueued = Signal(ClassifyJob)
+    jobStarted = Signal(ClassifyJob, int)  # job, total files (-1: still counting)
+    jobTotal = Signal(ClassifyJob, int)  # job, total files
+    predictions = Signal(ClassifyJob, list)  # job, [Prediction]
+    jobProgress = Signal(ClassifyJob, Progress)
+    jobFinished = Signal(ClassifyJob, bool)  # job, cancelled
+    jobFailed = Signal(ClassifyJob, BaseException)
     busyChanged = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -100,7 +105,7 @@ class ModelService(QObject):
     # -- lifecycle -----------------------------------------------------------------------------
 
     @property
-    def engine_model(self) -> Any:
+    def engine_model(self) -> torch.nn.Module | None:
         """The module the inference thread actually runs (the engine's inference copy), or None."""
         return self._engine.model if self._engine is not None else None
 
@@ -139,19 +144,19 @@ class ModelService(QObject):
 
     # -- model ---------------------------------------------------------------------------------
 
-    def load(self, spec: ModelSpec, device: str = "auto") -> LoadRequest:
-        """Load ``spec`` on ``device``; supersedes (cancels) a load still in progress."""
+    def load(self, ref: ModelRef, device: str = "auto") -> LoadRequest:
+        """Load ``ref`` on ``device``; supersedes (cancels) a load still in progress."""
         self.start()
         if self._load is not None:
             self._load.cancel()
-        request = LoadRequest(spec=spec, device=device)
+        request = LoadRequest(ref=ref, device=device)
         self._load = request
-        self.stage.emit(f"Loading {spec.describe()}…")
+        self.stage.emit(f"Loading {ref.describe()}…")
         backend, precision = self.backend, self.precision
         request.task = self._runner.submit(
-            lambda ctx: load_and_place(spec, device, ctx, backend, precision),
-            name=f"load {spec.describe()}",
-            on_progress=lambda value: self._on_load_progress(request, value),
+            lambda ctx: load_and_place(ref, device, ctx, backend, precision),
+            name=f"load {ref.describe()}",
+            on_progress=partial(self._on_load_progress, request),
             on_returned=lambda value: self._on_model_ready(request, value),
             on_failed=lambda exc: self._on_model_failed(request, exc),
             on_finished=lambda: self._on_load_finished(request),
@@ -181,9 +186,8 @@ class ModelService(QObject):
         loaded, engine = value
         self._load = None
         self._engine = engine
-        weights = request.spec.weights or loaded.weights_name
         info = ModelInfo(
-            spec=ModelSpec(arch=loaded.arch, weights=weights),
+            ref=ref_of(loaded),
             loaded=loaded,
             device=str(engine.device),
             device_name=engine.device_name,
@@ -233,7 +237,7 @@ class ModelService(QObject):
         job.model = self.model.source if self.model is not None else ""
         engine = self._engine
         self.jobStarted.emit(job, -1)
-        task = self._runner.submit(
+        task = self._runner.stream(
             lambda ctx: classify_stream(engine, job, ctx),
             name=f"classify job {job.id}",
             cancel=job.cancel,
@@ -275,7 +279,7 @@ class ModelService(QObject):
         job.failed = True
         self.jobFailed.emit(job, exc)
 
-    def _on_job_finished(self, job: ClassifyJob, task: Task) -> None:
+    def _on_job_finished(self, job: ClassifyJob, task: Task[object, object]) -> None:
         if job is self.current_job:
             self.current_job = None
         if not job.failed:
