@@ -40,7 +40,7 @@ from resnet_desktop.gui.classify.results_model import ResultsModel
 from resnet_desktop.gui.classify.results_view import ResultsPanel
 from resnet_desktop.gui.classify.row_models import RowModel
 from resnet_desktop.gui.classify.toolbar import ModelToolbar
-from resnet_desktop.gui.common import dialogs
+from resnet_desktop.gui.common import dialogs, save_folders
 from resnet_desktop.gui.common.banner import Banner
 from resnet_desktop.gui.common.dropzone import DropOverlay, DropTarget, EmptyState
 from resnet_desktop.gui.common.model_service import ClassifyJob, ModelInfo, ModelService
@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.settings = settings or AppSettings()
+        save_folders.use_settings(self.settings.qsettings)  # each kind of export remembers its folder there
         self.setWindowTitle("ResNet Desktop")
         self.service = ModelService(self)
         self.thumbnails = ThumbnailLoader(self)
@@ -379,12 +380,12 @@ class MainWindow(QMainWindow):
 
     def export_results(self, path: Path | None = None) -> Path | None:
         """File > Export Results (Ctrl+E): the visible rows (filtered, in display order) to CSV or JSON."""
-        start = Path(self.inputs.start_folder()) / "results.csv"
         rows = self.results_panel.proxy.visible_rows()
         go, models = self.mix.export_models(rows)
         if not go:
             return None
-        return export_visible(self, rows, start, self.status, self.banner, path, models)
+        near = Path(self.inputs.start_folder())  # the last folder opened (unless it is the app's samples)
+        return export_visible(self, rows, near, self.status, self.banner, path, models)
 
     def open_finetune(self) -> QWidget:
         return self.tools.open_finetune()

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QWidget
 from resnet_desktop.core.atomic import write_text
 from resnet_desktop.core.errors import OutputError
 from resnet_desktop.core.inference.records import Prediction, long_csv, to_json
-from resnet_desktop.gui.common import dialogs
+from resnet_desktop.gui.common import dialogs, save_folders
 from resnet_desktop.gui.common.banner import Banner
 from resnet_desktop.gui.common.status import StatusBar
 from resnet_desktop.gui.common.text import plural
@@ -35,7 +35,7 @@ def export(path: str | Path, rows: Sequence[Prediction], models: Sequence[str] |
 def export_visible(
     parent: QWidget,
     rows: Sequence[Prediction],
-    start: Path,
+    near: Path | None,
     status: StatusBar,
     banner: Banner,
     path: Path | None = None,
@@ -45,7 +45,7 @@ def export_visible(
     if not rows:
         return None
     if path is None:
-        path = dialogs.ask_export_path(parent, str(start))
+        path = dialogs.ask_export_path(parent, str(save_folders.start_path(save_folders.RESULTS, "results.csv", near)))
         if path is None:
             return None
     try:
@@ -53,5 +53,6 @@ def export_visible(
     except OutputError as exc:
         banner.show_message("Export failed", str(exc))
         return None
+    save_folders.remember(save_folders.RESULTS, path)
     status.set_message(f"Exported {plural(len(rows), 'row')} to {path}")
     return path

@@ -18,7 +18,7 @@ from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu, QWidget
 
 from resnet_desktop.core.errors import describe
-from resnet_desktop.gui.common.model_export import ask_export_path, export_work, exported_text
+from resnet_desktop.gui.common.model_export import ask_export_path, export_work, exported_text, model_name
 from resnet_desktop.gui.common.tasks import Task, TaskRunner
 from resnet_desktop.gui.settings import BACKENDS, AppSettings
 
@@ -151,7 +151,7 @@ class ModelExport(QObject):
         if info is None or self.task is not None:
             return None
         loaded = info.loaded
-        chosen = ask_export_path(self.window, Path.home() / f"{loaded.arch}.onnx")
+        chosen = ask_export_path(self.window, model_name(loaded))  # "patterns", not "resnet18", for a fine-tune
         if chosen is None:
             return None
         path, format = chosen

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from resnet_desktop.gui.common import save_folders
+
 if TYPE_CHECKING:
     from resnet_desktop.core.models.api import ExportResult
     from resnet_desktop.core.models.ref import LoadedModel
@@ -17,20 +19,31 @@ ONNX_FILTER = "ONNX model (*.onnx)"
 TORCHSCRIPT_FILTER = "TorchScript model (*.pt)"
 
 
-def ask_export_path(parent: QWidget, start: Path) -> tuple[Path, str] | None:
+def model_name(loaded: LoadedModel) -> str:
+    """The name an export suggests: a model file's own name ("patterns"), else architecture and weights."""
+    if loaded.custom_file is not None:
+        return Path(loaded.custom_file).stem
+    weights = loaded.weights_name or "random"
+    return f"{loaded.arch}-{weights}"
+
+
+def ask_export_path(parent: QWidget, name: str, near: Path | None = None) -> tuple[Path, str] | None:
     """The file and format the person chose (``"onnx"`` or ``"torchscript"``), or None if cancelled.
 
-    The suffix follows the chosen filter when the person typed none.
+    It starts at ``name``.onnx in the folder of the last model export (else ``near``, else Documents);
+    the suffix follows the chosen filter when the person typed none.
     """
-    name, chosen = QFileDialog.getSaveFileName(
+    start = save_folders.start_path(save_folders.MODEL, f"{name}.onnx", near)
+    chosen_name, chosen = QFileDialog.getSaveFileName(
         parent, "Export Model", str(start), f"{ONNX_FILTER};;{TORCHSCRIPT_FILTER}"
     )
-    if not name:
+    if not chosen_name:
         return None
-    path = Path(name)
+    path = Path(chosen_name)
     format = "torchscript" if chosen == TORCHSCRIPT_FILTER or path.suffix.lower() == ".pt" else "onnx"
     if not path.suffix:
         path = path.with_suffix(".pt" if format == "torchscript" else ".onnx")
+    save_folders.remember(save_folders.MODEL, path)
     return path, format
 
 

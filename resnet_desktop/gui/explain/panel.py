@@ -34,7 +34,7 @@ from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
 from resnet_desktop.gui.explain.cam import GradCamControl
 from resnet_desktop.gui.explain.detail import DetailSide, scaled_channel
-from resnet_desktop.gui.explain.export import ask_export_path, enlarge, write_png
+from resnet_desktop.gui.explain.export import MIN_GRID_EXPORT_SIDE, ask_export_path, enlarge, write_png
 from resnet_desktop.gui.explain.grid import GridSide
 from resnet_desktop.gui.explain.layout import PanelLayout, mode_for
 from resnet_desktop.gui.explain.state import ImageState
@@ -402,7 +402,12 @@ class FeaturePanel(QWidget):
 
     def export_grid(self) -> Path | None:
         """Save the current layer's channel grid (one pixel per activation) as PNG."""
-        return self._export("Export channel grid", f"{self._image.layer}-grid", self._grid.rgb)
+        rgb = self._grid.rgb
+        return self._export(
+            "Export channel grid",
+            f"{self._image.layer}-grid",
+            None if rgb is None else enlarge(rgb, MIN_GRID_EXPORT_SIDE),
+        )
 
     def export_channel(self) -> Path | None:
         """Save the enlarged channel, colour-mapped and scaled up with crisp pixels."""
