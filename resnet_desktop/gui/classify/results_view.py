@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QPainter, QPalette
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeyEvent, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDoubleSpinBox,
@@ -70,6 +70,35 @@ class ConfidenceDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+class ResultsTable(QTableView):
+    """The table; Ctrl+Home/End/Page/arrow keys move the highlight with the current row.
+
+    With extended selection Qt moves only the current row on Ctrl+navigation (to toggle with Space):
+    the preview followed the current row while the highlight stayed on the old one, so the person saw
+    one photo and the actions (copy, remove) worked on another.
+    """
+
+    NAVIGATION = (
+        Qt.Key.Key_Home,
+        Qt.Key.Key_End,
+        Qt.Key.Key_PageUp,
+        Qt.Key.Key_PageDown,
+        Qt.Key.Key_Up,
+        Qt.Key.Key_Down,
+    )
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        super().keyPressEvent(event)
+        modifiers = event.modifiers()
+        ctrl_only = (
+            modifiers & Qt.KeyboardModifier.ControlModifier and not modifiers & Qt.KeyboardModifier.ShiftModifier
+        )
+        current = self.currentIndex()
+        if ctrl_only and event.key() in self.NAVIGATION and current.isValid():
+            flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+            self.selectionModel().select(current, flags)
+
+
 class ResultsPanel(QWidget):
     """Filter bar + sortable table; emits ``current_changed`` with the selected row (or ``None``)."""
 
@@ -95,7 +124,7 @@ class ResultsPanel(QWidget):
         bar.addWidget(self.min_confidence)
         bar.addWidget(self.count_label)
 
-        self.table = QTableView()
+        self.table = ResultsTable()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # arrival order until a header is clicked
