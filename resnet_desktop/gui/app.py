@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from resnet_desktop import __version__
 from resnet_desktop.core.errors import WeightsError
 from resnet_desktop.core.models.ref import ModelRef
+from resnet_desktop.gui.common import qt_messages
 from resnet_desktop.gui.settings import APPLICATION, ORGANIZATION, AppSettings
 from resnet_desktop.gui.theme import apply_color_scheme
 
@@ -136,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     # --color-scheme is for this run; View > Theme is what is remembered.
     apply_color_scheme(app, args.color_scheme or settings.color_scheme())
     _install_excepthook()
+    qt_messages.install()  # Qt's decoder warnings name the file, as the core's do
 
     from resnet_desktop.gui.main_window import MainWindow
 
