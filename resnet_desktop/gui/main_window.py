@@ -40,7 +40,7 @@ from resnet_desktop.gui.classify.results_model import ResultsModel
 from resnet_desktop.gui.classify.results_view import ResultsPanel
 from resnet_desktop.gui.classify.row_models import RowModel
 from resnet_desktop.gui.classify.toolbar import ModelToolbar
-from resnet_desktop.gui.common import dialogs, save_folders
+from resnet_desktop.gui.common import closing, dialogs, save_folders
 from resnet_desktop.gui.common.banner import Banner
 from resnet_desktop.gui.common.dropzone import DropOverlay, DropTarget, EmptyState
 from resnet_desktop.gui.common.model_service import ClassifyJob, ModelInfo, ModelService
@@ -402,18 +402,19 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember the layout, cancel running work and wait for the worker threads to end."""
         if not self._closing:
-            if not self.tools.close_all():
-                event.ignore()  # the wizard's "save the trained model?" was answered Cancel
-                return
-            self._closing = True
             self.settings.save_window(self, self.splitter)
             self.settings.sync()
-            # Waiting for workers can take a while (a download blocked in a socket read only sees
-            # the cancel when the read returns): hide first so the person never sees a frozen window.
-            self.hide()
-            self.model_export.shutdown()
-            self.organize.shutdown()  # stops an organize after its current photo (the journal keeps it undoable)
-            self.service.shutdown()
-            self.thumbnails.shutdown()
-            self.feature_panel.shutdown()
+            # Work that cannot stop at once (a torch import, a quantization) is waited for only so long:
+            # then it is abandoned and the app's main ends the process (``closing``).
+            with closing.within():
+                if not self.tools.close_all():
+                    event.ignore()  # the wizard's "save the trained model?" was answered Cancel
+                    return
+                self._closing = True
+                self.hide()  # never a frozen window while the workers stop
+                self.model_export.shutdown()
+                self.organize.shutdown()  # stops after the current photo (the journal keeps it undoable)
+                self.service.shutdown()
+                self.thumbnails.shutdown()
+                self.feature_panel.shutdown()
         event.accept()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import logging
-import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from resnet_desktop.core.atomic import scratch_folder
 from resnet_desktop.core.errors import ExportError, ImageError, WeightsError
 from resnet_desktop.core.models.graph import INPUT_NAME, LOGITS_NAME, graph_module
 
@@ -254,7 +254,7 @@ def convert(
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    with tempfile.TemporaryDirectory(prefix="resnet-desktop-quant-") as tmp, _quiet_quantizer():
+    with scratch_folder("resnet-desktop-quant-") as tmp, _quiet_quantizer():
         raw, source, target = Path(tmp) / "raw.onnx", Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         raw.write_bytes(data)  # scratch files of ours, deleted with the folder
         # Shape inference + constant folding first: without it the exporter's folded BatchNorm
