@@ -43,6 +43,7 @@ from resnet_desktop.gui.classify.toolbar import ModelToolbar
 from resnet_desktop.gui.common import closing, dialogs, save_folders
 from resnet_desktop.gui.common.banner import Banner
 from resnet_desktop.gui.common.dropzone import DropOverlay, DropTarget, EmptyState
+from resnet_desktop.gui.common.help import HelpActions
 from resnet_desktop.gui.common.model_service import ClassifyJob, ModelInfo, ModelService
 from resnet_desktop.gui.common.shortcuts import keep_shortcuts
 from resnet_desktop.gui.common.side_panel import make_room_for_tab
@@ -102,7 +103,8 @@ class MainWindow(QMainWindow):
             self.results.rowCount,
             allow=self.mix.allow_organize,
         )
-        self.organize_action, self.undo_organize_action = self.organize.actions
+        self.organize_action = self.organize.organize_action
+        self.undo_organize_action, self.undo_history_action = self.organize.edit_actions
         self.parquet_import = ParquetImport(self, self.results, self.mix, self.banner, self.status)
         self.model_export = ModelExport(
             self, self.settings, self.service, self.banner, self.status, lambda: self.models.retry()
@@ -257,6 +259,9 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([panel.copy_action, panel.remove_action, panel.show_in_folder_action, panel.find_action])
         self.addAction(panel.find_action)
         edit_menu.addSeparator()
+        edit_menu.addActions(self.organize.edit_actions)
+        edit_menu.aboutToShow.connect(self.organize.update)
+        edit_menu.addSeparator()
         edit_menu.addAction(self.cancel_action)
         edit_menu.addAction(self.clear_action)
         model_menu = bar.addMenu("&Model")
@@ -270,6 +275,8 @@ class MainWindow(QMainWindow):
         tools_menu.addActions(self.organize.actions + self.library.tools_actions)
         tools_menu.aboutToShow.connect(self.organize.update)
         help_menu = bar.addMenu("&Help")
+        self.help = HelpActions(self)  # shortcuts and guide read from the actions and the README
+        self.help.fill(help_menu)
         help_menu.addActions([self.library.index_action, self.about_action])
 
     def _connect_service(self) -> None:

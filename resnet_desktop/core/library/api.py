@@ -25,7 +25,14 @@ from resnet_desktop.core.library.classify_job import (
 )
 from resnet_desktop.core.library.incremental import FROM_INDEX, NEW, Indexed
 from resnet_desktop.core.library.index import IndexInfo, LibraryIndex, LibraryIndexError
-from resnet_desktop.core.library.journal import OperationProgress, Outcome, find_journals, journal_folder
+from resnet_desktop.core.library.journal import (
+    JournalSummary,
+    OperationProgress,
+    Outcome,
+    find_journals,
+    journal_folder,
+)
+from resnet_desktop.core.library.journal import summary as journal_summary
 from resnet_desktop.core.library.near import (
     DuplicateGroup,
     Indexing,
@@ -79,6 +86,7 @@ __all__ = [
     "Naming",
     "NearDuplicates",
     "Neighbour",
+    "JournalSummary",
     "OperationProgress",
     "OrganizeOptions",
     "Outcome",
@@ -100,6 +108,7 @@ __all__ = [
     "index_location",
     "is_inside",
     "journal_folder",
+    "journal_summary",
     "make_plan",
     "optional_index",
     "photo_paths",
