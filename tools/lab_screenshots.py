@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
-    from resnet_desktop.core.evaluate.choices import ModelChoice
+    from resnet_desktop.core.models.ref import ModelRef
     from resnet_desktop.gui.evaluate.window import SPEED_TAB, ModelLabWindow
     from resnet_desktop.gui.settings import AppSettings
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     lab.show()
     panel = lab.evaluate
     panel.folder_edit.setText(str(held))
-    panel.models.add_choice(ModelChoice(None, str(model)))
+    panel.models.add_choice(ModelRef(file=model))
     task = panel.start()
     assert task is not None
     wait_until(lambda: task.done and not panel.running)

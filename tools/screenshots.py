@@ -59,7 +59,7 @@ def new_window(workdir: Path, name: str, spec: object):
     from resnet_desktop.gui.settings import AppSettings
 
     settings = AppSettings(QSettings(str(workdir / f"{name}.ini"), QSettings.Format.IniFormat))
-    window = MainWindow(settings, model_spec=spec, device="cpu")
+    window = MainWindow(settings, model_ref=spec, device="cpu")
     window.resize(*WINDOW_SIZE)
     window.show()
     return window
@@ -106,9 +106,9 @@ def drag_enter(window, paths: list[Path]) -> None:
 
 
 def results_window(workdir: Path, folder: Path, weights: str):
-    from resnet_desktop.gui.settings import ModelSpec
+    from resnet_desktop.core.models.ref import ModelRef
 
-    window = new_window(workdir, "results", ModelSpec(arch="resnet50", weights=weights))
+    window = new_window(workdir, "results", ModelRef.parse("resnet50", weights))
     window.start()
     wait_until(lambda: window.model_info is not None)
     window.classify([folder])

@@ -7,8 +7,8 @@ while the worker is still importing torch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import (
@@ -32,7 +32,7 @@ from resnet_desktop.gui.classify.export import export_visible
 from resnet_desktop.gui.classify.inputs import Inputs
 from resnet_desktop.gui.classify.job_status import JobStatus
 from resnet_desktop.gui.classify.mixing import MixGuard
-from resnet_desktop.gui.classify.model_control import ModelControl
+from resnet_desktop.gui.classify.model_control import STALE_ROWS, ModelControl
 from resnet_desktop.gui.classify.model_export import ModelExport
 from resnet_desktop.gui.classify.parquet_import import ParquetImport
 from resnet_desktop.gui.classify.preview import PreviewPanel
@@ -45,7 +45,7 @@ from resnet_desktop.gui.common.banner import Banner
 from resnet_desktop.gui.common.dropzone import DropOverlay, DropTarget, EmptyState
 from resnet_desktop.gui.common.help import HelpActions
 from resnet_desktop.gui.common.model_service import ClassifyJob, ModelInfo, ModelService
-from resnet_desktop.gui.common.shortcuts import keep_shortcuts
+from resnet_desktop.gui.common.shortcuts import Shortcut, add_action, keep_shortcuts
 from resnet_desktop.gui.common.side_panel import make_room_for_tab
 from resnet_desktop.gui.common.status import StatusBar
 from resnet_desktop.gui.common.theme_menu import ThemeMenu
@@ -89,6 +89,8 @@ class MainWindow(QMainWindow):
         self.thumbnails = ThumbnailLoader(self)
         self.results = ResultsModel(self.thumbnails, self)
         self._closing = False
+        #: job id -> the photo to select once that job has classified it (``show_photo``).
+        self._show_when_done: dict[int, Path] = {}
 
         self._build_actions()
         self._build_widgets()
@@ -110,7 +112,10 @@ class MainWindow(QMainWindow):
             self, self.settings, self.service, self.banner, self.status, lambda: self.models.retry()
         )
         self.library = LibraryActions(
-            self, self.service, self.results, self.results_panel.current_row, self.thumbnails, self.banner, self.status
+            *(self, self.service, self.results, self.results_panel.current_row, self.thumbnails, self.banner),
+            self.status,
+            settings=self.settings.qsettings,
+            show_photo=self.show_photo,
         )
         self.inputs = Inputs(
             self, self.settings, self.status, self.banner, lambda paths, keep: self.classify(paths, remember=keep)
@@ -130,15 +135,10 @@ class MainWindow(QMainWindow):
 
     # -- construction --------------------------------------------------------------------------
 
-    def _action(self, text: str, slot: Any, shortcut: Any = None, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        if tip:
-            action.setStatusTip(tip)
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
+    def _action(
+        self, text: str, slot: Callable[[], object], shortcut: Shortcut | None = None, tip: str = ""
+    ) -> QAction:
+        return add_action(self, text, slot, shortcut, tip)
 
     def _build_actions(self) -> None:
         K = QKeySequence.StandardKey
@@ -289,6 +289,16 @@ class MainWindow(QMainWindow):
         self.models.modelReady.connect(self._on_model_ready)
         self.results.rowsInserted.connect(self._on_rows_changed)
         self.results.modelReset.connect(self._on_rows_changed)
+        # "Classified with the previous model" is withdrawn once no such row is left in the table.
+        s.jobFinished.connect(lambda *_: self._withdraw_if_no_stale_rows())
+        s.jobFinished.connect(lambda job, _c: self.results_panel.select_path(self._show_when_done.pop(job.id, Path())))
+        self.results.rowsRemoved.connect(lambda *_: self._withdraw_if_no_stale_rows())
+
+    def _withdraw_if_no_stale_rows(self) -> None:
+        info = self.model_info
+        count = self.results.rowCount()
+        if count == 0 or (info is not None and len(self.results.classified_with(info.source)) == count):
+            self.banner.withdraw(STALE_ROWS)
 
     # -- start-up and model --------------------------------------------------------------------
 
@@ -310,7 +320,7 @@ class MainWindow(QMainWindow):
     def rerun(self) -> None:
         """Classify the files in the table again with the current model; each row is updated in place."""
         paths = self.results.paths()
-        self.banner.hide()
+        self.banner.withdraw(STALE_ROWS)
         if paths:
             self.service.classify(paths, self.toolbar.topk())
 
@@ -331,6 +341,14 @@ class MainWindow(QMainWindow):
         # Files already in the table from this model are not classified again (or given a second row).
         done = self.results.classified_with(self.model_info.source) if self.model_info else frozenset()
         return self.service.classify(paths, self.toolbar.topk(), skip=done)
+
+    def show_photo(self, path: Path) -> None:
+        """Select ``path``'s row (classifying it first when the table does not have it)."""
+        self.left.setCurrentWidget(self.results_panel)
+        if not self.results_panel.select_path(path):
+            job = self.classify([path], remember=False)
+            if job is not None:
+                self._show_when_done[job.id] = path
 
     def _drop_text(self, paths: list[Path]) -> str:
         busy = " (queued after the current job)" if self.service.busy else ""
@@ -356,6 +374,7 @@ class MainWindow(QMainWindow):
             return False
         self.results.clear()
         self.preview.show_row(None)
+        self.banner.withdraw(STALE_ROWS)  # no rows of the previous model are left
         return True
 
     def _on_busy(self, busy: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import shutil
@@ -65,7 +66,7 @@ def test_table_report(model_file: Path, heldout: Path, capsys) -> None:
         "(top-3: the model has 3 classes)",
         "Per class:",
         "Confusion matrix (rows: true class",
-        "Top losses",
+        "Most confidently wrong (the mistakes with the highest loss):",
         "expected calibration error",
         "Threshold sweep",
         "Suggested confidence threshold:",
@@ -166,3 +167,24 @@ def test_bench_v1_against_v1_5(capsys) -> None:
     out = capsys.readouterr().out
     assert "resnet50-v1 vs resnet50: v1.5 runs at" in out
     assert "torchvision ships no ImageNet weights" in out
+
+
+def test_most_confidently_wrong_lists_only_mistakes(model_file: Path, heldout: Path) -> None:
+    """It listed correct images under "most confidently wrong" when nothing (or little) was wrong."""
+    from resnet_desktop.core.evaluate.api import evaluate_models, report_text
+    from resnet_desktop.core.evaluate.report import EvaluationReport
+    from resnet_desktop.core.models.ref import ModelRef
+
+    reports = [e for e in evaluate_models([ModelRef(file=model_file)], heldout) if isinstance(e, EvaluationReport)]
+    report = reports[0]
+    wrong = report.confidently_wrong
+    assert all(not report.images[i].correct for i in wrong)
+    assert len(wrong) == sum(not r.correct for r in report.images if report.images.index(r) in report.top_losses)
+    text = report_text(report, top_losses=len(report.images))
+    section = text.split("Most confidently wrong (the mistakes with the highest loss):")[1].split("\n\n")[0]
+    for image in report.images:
+        assert (str(image.path) in section) == (not image.correct and report.images.index(image) in wrong)
+    right = [i for i, r in enumerate(report.images) if r.correct]
+    assert right, "the fine-tuned model gets some held-out images right"
+    everyone_right = dataclasses.replace(report, images=[report.images[i] for i in right], top_losses=[0])
+    assert "None: every image was classified correctly." in report_text(everyone_right)

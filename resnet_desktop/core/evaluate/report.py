@@ -79,6 +79,11 @@ class EvaluationReport:
         return len(self.images)
 
     @property
+    def confidently_wrong(self) -> list[int]:
+        """The top losses that are mistakes, worst first (a correct image is never "wrong")."""
+        return [i for i in self.top_losses if not self.images[i].correct]
+
+    @property
     def images_per_second(self) -> float:
         return (self.scored + len(self.failed)) / self.elapsed_s if self.elapsed_s > 0 else 0.0
 

@@ -74,13 +74,22 @@ def report_text(report: EvaluationReport, *, top_losses: int = 10) -> str:
     if report.most_confused:
         lines += ["", "Most confused (true -> predicted: images):"]
         lines += [f"  {t} -> {p}: {c}" for t, p, c in report.most_confused]
-    lines += ["", "Top losses (the images the model was most confidently wrong about):"]
+    wrong = report.confidently_wrong[:top_losses]
+    lines += ["", "Most confidently wrong (the mistakes with the highest loss):"]
+    if not wrong:
+        mistakes = sum(not r.correct for r in report.images)
+        lines.append(
+            "  None: every image was classified correctly."
+            if not mistakes
+            else f"  None among the {len(report.top_losses)} highest losses ({mistakes} mistakes in all)."
+        )
     loss_rows = []
-    for i in report.top_losses[:top_losses]:
+    for i in wrong:
         r = report.images[i]
         predicted = report.columns[r.pred] if report.column_indices[r.pred] is not None else f"{r.pred_index} (other)"
         loss_rows.append([f"{r.loss:.2f}", report.rows[r.true], predicted, _pct(r.confidence), str(r.path)])
-    lines += table(["loss", "true", "predicted", "confidence", "path"], loss_rows, left=0)
+    if loss_rows:
+        lines += table(["loss", "true", "predicted", "confidence", "path"], loss_rows, left=0)
     lines += ["", "Reliability (confidence bin: images, mean confidence, accuracy):"]
     lines += table(
         ["bin", "images", "confidence", "accuracy"],

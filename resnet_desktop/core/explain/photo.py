@@ -41,9 +41,12 @@ MAX_OUTPUT_SIDE = 1024
 def open_for_model(path: Path, preprocessing: Preprocessing) -> Image.Image:
     """The photo as the network will see it: opened safely, and a very long strip cut to what the
     centre crop can see (bounded memory); ordinary photos come back unchanged."""
+    return _precrop(open_image(path), preprocessing)
+
+
+def _precrop(photo: Image.Image, preprocessing: Preprocessing) -> Image.Image:
     from resnet_desktop.core.inference.decode import precrop_long_side
 
-    photo = open_image(path)
     return precrop_long_side(photo, preprocessing.resize_size, preprocessing.crop_size)
 
 
@@ -71,8 +74,10 @@ def resolve_class(target: str | None, categories: list[str]) -> int | None:
 @dataclass
 class Explanation:
     path: Path
-    #: The photo as the network saw it (after :func:`open_for_model`).
+    #: The photo as opened (the overlay is drawn on it, at its own resolution up to ``max_side``).
     photo: Image.Image
+    #: What the network saw of it (after :func:`open_for_model`'s pre-crop of a very long strip).
+    seen: Image.Image
     cam: CamResult
     label: str
 
@@ -93,9 +98,10 @@ def explain_photo(
 
     index = target if isinstance(target, int) or target is None else resolve_class(target, loaded.categories)
     loaded.model.to(resolve_device(device))
-    photo = open_for_model(path, loaded.preprocessing)
-    result = grad_cam(loaded.model, image_tensor(photo, loaded.preprocessing), index, layer, cancel=cancel)
-    return Explanation(path, photo, result, loaded.categories[result.class_index])
+    photo = open_image(path)
+    seen = _precrop(photo, loaded.preprocessing)
+    result = grad_cam(loaded.model, image_tensor(seen, loaded.preprocessing), index, layer, cancel=cancel)
+    return Explanation(path, photo, seen, result, loaded.categories[result.class_index])
 
 
 def render(
@@ -110,7 +116,7 @@ def render(
     """The overlay picture: on the whole photo (the crop outlined), or only on the square the network sees."""
     heatmap = explanation.cam.heatmap
     if crop_only:
-        view = network_view(explanation.photo, preprocessing.resize_size, preprocessing.crop_size)
+        view = network_view(explanation.seen, preprocessing.resize_size, preprocessing.crop_size)
         if max(view.size) > max_side:
             view = view.resize((max_side, max_side))
         return overlay(view, heatmap, opacity, colormap=colormap)

@@ -60,6 +60,23 @@ def reason_for(exc: BaseException, path: Path) -> str:
     return f"corrupt image data ({message})" if message else "corrupt image data"
 
 
+#: Reasons that describe the file's own bytes: the same bytes fail the same way on this installation.
+_CONTENT_REASONS = (
+    TRUNCATED,
+    NOT_AN_IMAGE,
+    "corrupt image data",
+    "image too large to open safely",
+    "unsupported format (",
+)
+
+
+def is_about_the_content(reason: str) -> bool:
+    """Whether a failure is the file's own (it fails again until the file changes), not the machine's:
+    a permission, a missing file, memory, or a decoder this installation lacks (HEIC without its plugin)
+    can change without the file changing, so those are worth trying again."""
+    return reason.startswith(_CONTENT_REASONS) and "on this installation" not in reason
+
+
 def unsupported_reason(name: str) -> str:
     """'unsupported format (EPS)': a format we recognise but deliberately do not open."""
     return f"unsupported format ({name}): only raster image formats are read"

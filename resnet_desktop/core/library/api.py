@@ -6,8 +6,9 @@
   ``find_duplicates``;
 - the index itself: ``require_index``/``optional_index``, ``index_info``, ``forget_folder``,
   ``clear_index``, ``reopen_last_session``, ``reopen_folder``;
-- organize and XMP keywords: ``make_plan`` -> ``begin`` (the journal) -> ``apply`` / ``undo``, each a
-  generator of ``OperationProgress`` returning an ``Outcome``.
+- organize and XMP keywords: ``make_plan`` (or ``set_aside_plan``: move chosen photos into a folder)
+  -> ``begin`` (the journal) -> ``apply`` / ``undo``, each a generator of ``OperationProgress``
+  returning an ``Outcome``.
 
 Front ends import from here (and ``core.errors``, ``core.models.ref``, ``core.work``, records), never from
 the modules behind it: an import-linter contract says so.
@@ -64,6 +65,7 @@ from resnet_desktop.core.library.queries import (
     require_index,
 )
 from resnet_desktop.core.library.sessions import Reopened
+from resnet_desktop.core.library.set_aside import set_aside_plan
 from resnet_desktop.core.library.similar import DUPLICATE_THRESHOLD, Neighbour
 from resnet_desktop.core.library.undo import undo
 from resnet_desktop.core.library.xmp import Naming
@@ -116,5 +118,6 @@ __all__ = [
     "reopen_folder",
     "reopen_last_session",
     "require_index",
+    "set_aside_plan",
     "undo",
 ]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from resnet_desktop.core.images.reasons import is_about_the_content
 from resnet_desktop.core.inference.records import Prediction
 from resnet_desktop.core.library.identity import FileStat, ModelIdentity, sha256_file
 from resnet_desktop.core.library.index_db import IndexConnection, parse_scores
@@ -79,17 +80,22 @@ class IndexReads(IndexConnection):
         """The stored result for this exact file (same path, size and mtime), or one found by content.
 
         A file known under another path whose old path is gone was moved: its row follows it. A copy
-        (old path still there) gets its own row with the same result. Error rows are never reused.
+        (old path still there) gets its own row with the same result. A failure is remembered while the
+        file is unchanged when it is about the file's own bytes (truncated, not an image); a failure that
+        depends on the machine (permission, a missing decoder) is tried again.
         """
         row = self._db.execute(
-            "SELECT f.id, f.size, f.mtime_ns, r.topk, r.scores FROM files f "
+            "SELECT f.id, f.size, f.mtime_ns, r.topk, r.scores, r.error FROM files f "
             "LEFT JOIN results r ON r.file_id = f.id AND r.model_id = ? WHERE f.path = ?",
             (model_id, stat.path),
         ).fetchone()
         if row is not None:
-            file_id, size, mtime_ns, stored_topk, scores = row
-            if size == stat.size and mtime_ns == stat.mtime_ns and scores is not None and stored_topk >= topk:
+            file_id, size, mtime_ns, stored_topk, scores, error = row
+            unchanged = size == stat.size and mtime_ns == stat.mtime_ns
+            if unchanged and scores is not None and stored_topk >= topk:
                 return Hit(Prediction(path=Path(stat.path), scores=parse_scores(scores, topk)), int(file_id))
+            if unchanged and error is not None and is_about_the_content(str(error)):
+                return Hit(Prediction(path=Path(stat.path), scores=(), error=str(error)), int(file_id))
             if size == stat.size and mtime_ns == stat.mtime_ns:
                 return None  # unchanged but not (or not deeply enough) classified with this model
             return None  # changed: classify again (its row is updated when the result comes)

@@ -232,7 +232,7 @@ def _default_roots(sources: Sequence[Path]) -> list[Path]:
         return []
 
 
-class _Names:
+class DestinationNames:
     """Destination names handed out so far (this plan's and the disk's); numbered when taken."""
 
     def __init__(self) -> None:
@@ -304,8 +304,8 @@ def make_plan(
     names = FolderNames((s.label for _src, chosen, _p in rows for s in chosen), reserved=[UNCERTAIN])
     plan.folders = dict(names.mapping)
     root_paths = [_absolute(Path(r)) for r in roots] if roots else _default_roots([r[0] for r in rows])
-    claimed = _Names()
-    existing_sidecars = _Sidecars()
+    claimed = DestinationNames()
+    existing_sidecars = OwnSidecars()
     companion_suffixes = sidecars.sidecar_suffixes(options.xmp_naming) if options.xmp else ()
 
     for source, chosen, top in rows:
@@ -347,7 +347,7 @@ def make_plan(
     return plan
 
 
-class _Sidecars:
+class OwnSidecars:
     """Sidecars that belong to one photo alone: ``photo.jpg.xmp`` (``photo.xmp`` may be shared by a RAW+JPEG
     pair, so it stays). Each folder is listed once instead of two lookups per photo."""
 

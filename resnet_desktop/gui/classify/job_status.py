@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 
 CLASSIFY_REMAINING = "Classify Remaining"
+#: The banner topic "a run was cancelled; the rest can be classified now".
+CANCELLED = "cancelled"
 
 
 @dataclass
@@ -88,6 +90,9 @@ class JobStatus(QObject):
             self.status.set_message("Files queued: choose a model (see the banner above) to classify them.")
 
     def _on_started(self, job: ClassifyJob, total: int) -> None:
+        # A new run: the offer to finish a cancelled one is no longer what the person is doing.
+        self.banner.withdraw(CANCELLED)
+        self._cancelled_inputs = []
         self._started_at[job.id] = time.monotonic()
         self._done[job.id] = 0
         self._show(job, 0, 0.0)
@@ -135,12 +140,13 @@ class JobStatus(QObject):
                 f"{kept} kept. The files not classified yet can be classified now.",
                 [(CLASSIFY_REMAINING, lambda: self._resume_cancelled(inputs))],
                 level="info",
+                topic=CANCELLED,
             )
             return
         self.status.set_message(spell.summary())
 
     def _resume_cancelled(self, inputs: list[Path]) -> None:
-        self.banner.hide()
+        self.banner.withdraw(CANCELLED)
         self._resume(inputs)
 
     def _on_failed(self, job: ClassifyJob, exc: BaseException) -> None:

@@ -25,6 +25,8 @@ from resnet_desktop.gui.settings import AppSettings
 RETRY = "Retry"
 CHOOSE_WEIGHTS = "Choose weights file…"
 RERUN = "Re-run"
+#: The banner topic "the table holds rows of the previous model" (withdrawn once it is no longer true).
+STALE_ROWS = "stale-rows"
 USE_AUTO_DEVICE = "Use automatic device"
 
 
@@ -148,6 +150,7 @@ class ModelControl(QObject):
                 f"The {count} images in the table were classified with the previous model.",
                 [(RERUN, self._rerun)],
                 level="info",
+                topic=STALE_ROWS,
             )
         self._offer_rerun = False
         self.modelReady.emit(info)

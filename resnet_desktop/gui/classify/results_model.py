@@ -138,6 +138,11 @@ class ResultsModel(QAbstractTableModel):
         self._model_counts.clear()
         self.endResetModel()
 
+    def row_of(self, path: Path) -> int | None:
+        """The (first) row of ``path`` in this model, or None when it is not in the table."""
+        found = self._row_of.get(str(path))
+        return found[0] if found else None
+
     def rows(self) -> list[Prediction]:
         return list(self._rows)
 

@@ -232,6 +232,22 @@ class ResultsPanel(QWidget):
         self.table.selectRow(proxy_row)
         self.table.setCurrentIndex(self.proxy.index(proxy_row, COL_NAME))
 
+    def select_path(self, path: Path) -> bool:
+        """Make ``path``'s row the current one (clearing the filter if it hides it); False if not in the table."""
+        row = self.model.row_of(path)
+        if row is None:
+            return False
+        proxied = self.proxy.mapFromSource(self.model.index(row, COL_NAME))
+        if not proxied.isValid():
+            self.filter_edit.clear()
+            self.min_confidence.setValue(0.0)
+            proxied = self.proxy.mapFromSource(self.model.index(row, COL_NAME))
+        if not proxied.isValid():
+            return False
+        self.select_row(proxied.row())
+        self.table.scrollTo(proxied)
+        return True
+
     def remove_selected(self) -> int:
         """Delete: take the selected rows off the table (the files themselves are never touched)."""
         selected = self.table.selectionModel().selectedRows()

@@ -1,4 +1,9 @@
-"""A non-modal message strip across the top of the window (e.g. "weights are missing")."""
+"""A non-modal message strip across the top of the window (e.g. "weights are missing").
+
+A message that stays true only while something holds ("the images in the table were classified with
+the previous model") is shown with a ``topic``; whoever ends that condition calls ``withdraw(topic)``,
+so a banner never outlives what it says.
+"""
 
 from __future__ import annotations
 
@@ -54,6 +59,8 @@ class Banner(QFrame):
         row.addLayout(texts, 1)
         row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self._button_widgets: list[QPushButton] = []
+        #: What the message shown is about (None: a one-off message the person dismisses).
+        self.topic: str | None = None
         self.hide()
 
     def show_message(
@@ -63,8 +70,11 @@ class Banner(QFrame):
         actions: Sequence[tuple[str, Callable[[], None]]] = (),
         *,
         level: str = "warning",
+        topic: str | None = None,
     ) -> None:
-        """Replace the banner's content and show it. ``level`` is "warning" or "info"."""
+        """Replace the banner's content and show it. ``level`` is "warning" or "info"; ``topic``: see
+        :meth:`withdraw`."""
+        self.topic = topic
         for button in self._button_widgets:
             self.buttons.removeWidget(button)
             button.deleteLater()
@@ -84,6 +94,12 @@ class Banner(QFrame):
         self.text.setText(text)
         self._tint(level)
         self.show()
+
+    def withdraw(self, topic: str) -> None:
+        """Hide the banner if it shows a message about ``topic`` (which has stopped being true)."""
+        if self.topic == topic:
+            self.topic = None
+            self.hide()
 
     def button_texts(self) -> list[str]:
         return [b.text() for b in self._button_widgets]

@@ -7,7 +7,7 @@ end of the line) by accepting Qt's ``ShortcutOverride`` event, so the window's a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
@@ -37,3 +37,21 @@ def keep_shortcuts(widgets: Iterable[QWidget], actions: Iterable[QAction]) -> No
         widget.installEventFilter(keeper)
         for child in widget.findChildren(QWidget):  # a spin box's line edit gets the key events
             child.installEventFilter(keeper)
+
+
+#: A key sequence as text ("Ctrl+E") or one of Qt's standard keys (QKeySequence.StandardKey.Open).
+Shortcut = QKeySequence.StandardKey | str
+
+
+def add_action(
+    window: QWidget, text: str, slot: Callable[[], object], shortcut: Shortcut | None = None, tip: str = ""
+) -> QAction:
+    """A window action: its shortcut, status tip, and ``slot()`` (called without the ``checked`` flag)."""
+    action = QAction(text, window)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    if tip:
+        action.setStatusTip(tip)
+    action.triggered.connect(lambda _checked=False: slot())
+    window.addAction(action)
+    return action

@@ -116,6 +116,10 @@ class Task(QObject, Generic[Y_co, R_co]):
         self._started = False
         self._finished_delivered = False
         self._id = next(_task_ids)
+        # Bound now, on the GUI thread: the pool thread never looks anything up on a QObject (a task can
+        # be deleted on the GUI thread while its worker is still returning).
+        self._put = runner._inbox.put
+        self._wake = runner._relay.wake.emit
 
     # -- state -----------------------------------------------------------------------------
 
@@ -191,8 +195,8 @@ class Task(QObject, Generic[Y_co, R_co]):
                 raise CancelledError("Cancelled.")
 
     def _post(self, kind: str, value: object) -> None:
-        self.runner._inbox.put((self._id, kind, value))
-        self.runner._relay.wake.emit()
+        self._put((self._id, kind, value))
+        self._wake()
 
     # -- delivery (GUI thread) -------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from resnet_desktop.gui.evaluate.models_list import ModelList
 from resnet_desktop.gui.evaluate.report_view import ReportView, table
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.evaluate.api import ComparisonRow
+    from resnet_desktop.core.evaluate.api import ComparisonRow, EvaluateEvent
     from resnet_desktop.core.models.ref import LoadedModel, ModelRef
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -215,7 +215,7 @@ class EvaluatePanel(QWidget):
         if running:
             self.progress.setRange(0, 0)
 
-    def _on_item(self, item: Any) -> None:
+    def _on_item(self, item: EvaluateEvent) -> None:
         from resnet_desktop.core.evaluate.api import ComparisonRow, EvaluationReport, ModelProgress
 
         if isinstance(item, ModelProgress):

@@ -82,7 +82,7 @@ class ReportView(QWidget):
 
         self.losses = Gallery(thumbnails)
         self.losses.itemClicked.connect(self._clicked)
-        self.tabs.addTab(self.losses, "Top losses")
+        self.tabs.addTab(self.losses, "Most confidently wrong")
 
         self.reliability = ReliabilityPlot()
         self.sweep_plot = SweepPlot()
@@ -107,7 +107,9 @@ class ReportView(QWidget):
         self.matrix.set_matrix(report.confusion, report.rows, report.columns)
         self.cell_caption.setText("Click a cell to see its images; click an image for Grad-CAM.")
         self.cell_gallery.clear()
-        self.losses.show_images([self._entry(report.images[i]) for i in report.top_losses])
+        wrong = report.confidently_wrong
+        self.losses.show_images([self._entry(report.images[i]) for i in wrong])
+        self.tabs.setTabText(self.tabs.indexOf(self.losses), f"Most confidently wrong ({len(wrong)})")
         bins = [(b.lower, b.upper, b.confidence, b.accuracy) for b in report.calibration.bins]
         self.reliability.set_bins(bins)
         self.sweep_plot.set_sweep(

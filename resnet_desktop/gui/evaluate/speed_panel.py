@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -34,7 +34,7 @@ from resnet_desktop.gui.evaluate.evaluate_panel import DEVICES
 from resnet_desktop.gui.evaluate.report_view import table
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.evaluate.api import SpeedResult
+    from resnet_desktop.core.evaluate.api import BenchProgress, SpeedResult
 
 DEFAULT_CHECKED = ("resnet18", "resnet50", "resnet50-v1")
 EXPLANATION = (
@@ -152,7 +152,7 @@ class SpeedPanel(QWidget):
             self.task.cancel()
             self.status.show_busy("Cancelling after the current measurement")
 
-    def _on_item(self, item: Any) -> None:
+    def _on_item(self, item: BenchProgress | SpeedResult) -> None:
         from resnet_desktop.core.evaluate.api import BenchProgress
 
         if isinstance(item, BenchProgress):

@@ -4,7 +4,7 @@ misclassified gallery) and saving (name, location, atomic, never overwriting; "U
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
@@ -32,6 +32,7 @@ from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.finetune.worker import FineTunePage, WorkerPage
 
 if TYPE_CHECKING:
+    from resnet_desktop.core.finetune.api import FineTuneResult
     from resnet_desktop.core.models.api import ExportResult
     from resnet_desktop.gui.common.tasks import TaskContext
 
@@ -42,7 +43,7 @@ class ResultsPage(FineTunePage):
     def __init__(self, thumbnails: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Results")
-        self.result: Any = None
+        self.result: FineTuneResult | None = None
         self.headline = QLabel()
         self.headline.setWordWrap(True)
         self.per_class = QTableWidget(0, 4)
@@ -73,9 +74,11 @@ class ResultsPage(FineTunePage):
         layout.addLayout(grid, 1)
 
     def initializePage(self) -> None:
-        self.show_result(self.owner().result)
+        result = self.owner().trained
+        assert result is not None, "the training page lets Next through only with a result"
+        self.show_result(result)
 
-    def show_result(self, result: Any) -> None:
+    def show_result(self, result: FineTuneResult) -> None:
         self.result = result
         names = result.class_names
         metrics = result.metrics
@@ -156,7 +159,7 @@ class SavePage(WorkerPage):
         self.setSubTitle("A .safetensors file plus a .json description; existing files are never overwritten.")
         self.saved_path: Path | None = None
         #: The training result that ``saved_path`` holds (a new run makes it stale).
-        self.saved_result: Any = None
+        self.saved_result: FineTuneResult | None = None
         self.name = QLineEdit()
         self.location = QLineEdit()
         browse = QPushButton("Browse…")
@@ -190,9 +193,10 @@ class SavePage(WorkerPage):
 
     def initializePage(self) -> None:
         wizard = self.owner()
-        result = wizard.result
+        result, scan = wizard.trained, wizard.scan
+        assert result is not None and scan is not None, "reached only after training"
         if not self.name.text():
-            self.name.setText(f"{wizard.scan.root.name}-{result.arch}")
+            self.name.setText(f"{scan.root.name}-{result.arch}")
         if not self.location.text():
             self.location.setText(str(default_models_folder()))
         if self.saved_result is result and self.saved_path is not None:
@@ -233,7 +237,7 @@ class SavePage(WorkerPage):
         if path.exists() or path.with_suffix(".json").exists():
             self._show_plain(f"{path.name} already exists in {path.parent}; choose another name.")
             return False
-        result = self.owner().result
+        result = self.owner().trained
         assert result is not None
         self.save_button.setEnabled(False)
         self._show_plain(f"Saving {path}…")
@@ -246,7 +250,7 @@ class SavePage(WorkerPage):
         )
         return True
 
-    def _saved(self, path: Path, result: Any) -> None:
+    def _saved(self, path: Path, result: FineTuneResult) -> None:
         self.saved_path = Path(path)
         self.saved_result = result
         self._show_plain(f"Saved {path} (+ {Path(path).with_suffix('.json').name}).")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
@@ -22,6 +22,11 @@ from PySide6.QtWidgets import (
 from resnet_desktop.core.models.ref import looks_like_file
 from resnet_desktop.gui.common.dialogs import MODEL_FILTER
 
+if TYPE_CHECKING:
+    from resnet_desktop.core.finetune.api import FineTuneSettings
+    from resnet_desktop.core.models.ref import LoadedModel
+
+
 CURRENT = "current"
 #: Offered for every architecture; a file can be chosen too.
 WEIGHT_CHOICES = (
@@ -40,7 +45,7 @@ class SettingsPage(QWizardPage):
 
     def __init__(
         self,
-        current_loaded_model: Any = None,
+        current_loaded_model: LoadedModel | None = None,
         base_arch: str | None = None,
         base_weights: str | None = None,
         parent: QWidget | None = None,
@@ -154,11 +159,12 @@ class SettingsPage(QWizardPage):
     def use_current_model(self) -> bool:
         return self.arch.currentData() == CURRENT
 
-    def settings(self) -> Any:
+    def settings(self) -> FineTuneSettings:
         """The chosen :class:`FineTuneSettings` (arch/weights of the current model when chosen)."""
         from resnet_desktop.core.finetune.api import FineTuneSettings
 
         if self.use_current_model():
+            assert self.current is not None, "offered only with a loaded model"
             arch = self.current.arch
             weights = str(self.current.custom_file or self.current.weights_name or "current")
         else:

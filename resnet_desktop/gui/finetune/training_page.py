@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
 from PySide6.QtWidgets import (
@@ -60,8 +60,8 @@ class TrainingPage(WorkerPage):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Training")
-        self.result: Any = None
-        self._epochs: list[Any] = []
+        self.result: FineTuneResult | None = None
+        self._epochs: list[TrainProgress] = []
         self.status = InlineStatus()
         self.progress = QProgressBar()
         self.eta = QLabel()
@@ -110,6 +110,7 @@ class TrainingPage(WorkerPage):
         settings = wizard.settings_page.settings()
         loaded = wizard.current_loaded_model if wizard.settings_page.use_current_model() else None
         scan = wizard.scan
+        assert scan is not None, "the scan page lets Next through only with a usable scan"
         self.status.show_info(f"Starting: {settings.describe_base()}, {settings.mode} mode, {scan.total} images…")
         self.progress.setRange(0, 0)
         self.eta.clear()

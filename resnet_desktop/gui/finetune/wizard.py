@@ -8,7 +8,7 @@ outlives the window. ``modelReady(path)`` tells the main window to switch to the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFontDatabase, QPalette
@@ -36,6 +36,11 @@ from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.screen_fit import fit_window
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.finetune.worker import WorkerPage
+
+if TYPE_CHECKING:
+    from resnet_desktop.core.finetune.api import FineTuneResult
+    from resnet_desktop.core.models.ref import LoadedModel
+
 
 _ONCE = Qt.ConnectionType.SingleShotConnection
 THUMBS_PER_CLASS = 4
@@ -157,7 +162,7 @@ class ScanPage(WorkerPage):
     def isComplete(self) -> bool:
         return self.scan is not None and self.scan.ok
 
-    def _show(self, scan: Any) -> None:
+    def _show(self, scan: DatasetScan) -> None:
         self.scan = scan
         self.status.show_info(f"{len(scan.classes)} classes, {scan.total} images in {scan.root}")
         self.counts.setRowCount(len(scan.classes))
@@ -203,7 +208,7 @@ class FineTuneWizard(QWizard):
     def __init__(
         self,
         parent: QWidget | None = None,
-        current_loaded_model: Any = None,
+        current_loaded_model: LoadedModel | None = None,
         *,
         base_arch: str | None = None,
         base_weights: str | None = None,
@@ -239,11 +244,12 @@ class FineTuneWizard(QWizard):
             self.folder_page.set_folder(folder)
 
     @property
-    def scan(self) -> Any:
+    def scan(self) -> DatasetScan | None:
         return self.scan_page.scan
 
     @property
-    def result(self) -> Any:
+    def trained(self) -> FineTuneResult | None:
+        """The trained classifier (None until training finished; ``result()`` is QDialog's own)."""
         return self.training_page.result
 
     def use_model(self, path: str | Path) -> None:
@@ -253,7 +259,7 @@ class FineTuneWizard(QWizard):
 
     def unsaved_model(self) -> bool:
         """A model was trained but not saved (closing now would lose it)."""
-        return self.result is not None and self.save_page.saved_result is not self.result
+        return self.trained is not None and self.save_page.saved_result is not self.trained
 
     def done(self, result: int) -> None:
         """Closing (any way) asks about an unsaved model, cancels running work and waits for it."""

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from resnet_desktop.core.errors import describe
 from resnet_desktop.core.library.api import FROM_INDEX, NEW, Reopened, reopen_folder, reopen_last_session
+from resnet_desktop.gui.common.banner import Banner
 from resnet_desktop.gui.common.model_service import ClassifyJob, ModelInfo, ModelService
 from resnet_desktop.gui.common.tasks import TaskRunner
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
+from resnet_desktop.gui.library.duplicates_dialog import DuplicatesDialog
 from resnet_desktop.gui.library.index_dialog import IndexDialog
-from resnet_desktop.gui.library.similar_dialog import DuplicatesDialog, EngineFactory, SimilarDialog
+from resnet_desktop.gui.library.similar_dialog import EngineFactory, SimilarDialog
 
 if TYPE_CHECKING:
     from resnet_desktop.core.inference.api import Engine, Prediction
@@ -40,12 +42,6 @@ class Results(Protocol):
     def append_predictions(self, predictions: Iterable[Prediction], model: str = "") -> None: ...
 
 
-class Banner(Protocol):
-    def show_message(
-        self, title: str, text: str, actions: Any = (), *, level: str = "warning"
-    ) -> None: ...  # pragma: no cover
-
-
 class Status(Protocol):
     def set_message(self, text: str) -> None: ...
 
@@ -60,8 +56,14 @@ class LibraryActions(QObject):
         thumbnails: ThumbnailLoader,
         banner: Banner,
         status: Status,
+        *,
+        settings: QSettings,
+        show_photo: Callable[[Path], object],
     ) -> None:
         super().__init__(window)
+        self.settings = settings
+        #: Shows a photo in the main window (a double-click in the Similar / Near-Duplicates dialogs).
+        self.show_photo = show_photo
         self.window = window
         self.service = service
         self.results = results
@@ -161,14 +163,23 @@ class LibraryActions(QObject):
 
     def show_similar(self) -> SimilarDialog | None:
         row = self.current_row()
-        if row is None or not row.ok:
+        if row is None:
             self.banner.show_message("Find similar photos", "Select a photo in the table first.", level="info")
+            return None
+        if not row.ok:
+            self.banner.show_message(
+                "Find similar photos",
+                f"{Path(row.path).name} could not be read ({row.error}), so there is nothing to compare it with. "
+                "Select another photo.",
+                level="info",
+            )
             return None
         info = self.service.model
         if info is None:
             self.banner.show_message("Find similar photos", "Wait until the model is ready.", level="info")
             return None
         dialog = SimilarDialog(Path(row.path), info.loaded, self._engine_for(info), self.thumbnails, self.window)
+        dialog.photoActivated.connect(self.show_photo)
         return self._show(dialog)
 
     def show_duplicates(self, folder: Path | None = None) -> DuplicatesDialog | None:
@@ -181,7 +192,9 @@ class LibraryActions(QObject):
             if not chosen:
                 return None
             folder = Path(chosen)
-        dialog = DuplicatesDialog(folder, info.loaded, self._engine_for(info), self.thumbnails, self.window)
+        engine = self._engine_for(info)
+        dialog = DuplicatesDialog(folder, info.loaded, engine, self.thumbnails, self.settings, self.window)
+        dialog.photoActivated.connect(self.show_photo)
         return self._show(dialog)
 
     def show_index(self) -> IndexDialog:

@@ -1,38 +1,33 @@
-"""Similar photos (thumbnails + cosine scores) and near-duplicate groups, read from the library index."""
+"""Similar photos (thumbnails + cosine scores), from the library index; the shared thumbnail dialog.
+
+Double-clicking (or Enter on) a photo shows it in the main window (``photoActivated``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
-    QHBoxLayout,
-    QLabel,
     QListWidget,
     QListWidgetItem,
-    QPushButton,
-    QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from resnet_desktop.core.library.api import (
-    DUPLICATE_THRESHOLD,
-    NearDuplicates,
     Neighbour,
     SimilarPhotos,
-    find_duplicates,
     find_similar,
 )
 from resnet_desktop.gui.common.inline_status import InlineStatus
-from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
+from resnet_desktop.gui.common.tasks import TaskRunner
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 
 if TYPE_CHECKING:
@@ -44,8 +39,22 @@ ICON_SIZE = 96
 EngineFactory = Callable[[], "Engine"]
 
 
-class _ThumbnailDialog(QDialog):
-    """Shared: a status line, thumbnails that arrive from the loader, errors shown in place."""
+def square(pixmap: QPixmap) -> QPixmap:
+    """``pixmap`` centred on a transparent square as wide as its longest side."""
+    side = max(pixmap.width(), pixmap.height())
+    padded = QPixmap(side, side)
+    padded.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(padded)
+    painter.drawPixmap((side - pixmap.width()) // 2, (side - pixmap.height()) // 2, pixmap)
+    painter.end()
+    return padded
+
+
+class ThumbnailDialog(QDialog):
+    """Shared: a status line, thumbnails that arrive from the loader, errors shown in place; a photo
+    double-clicked (or Enter) is shown in the main window."""
+
+    photoActivated = Signal(Path)
 
     def __init__(self, thumbnails: ThumbnailLoader, parent: QWidget | None) -> None:
         super().__init__(parent)
@@ -55,13 +64,14 @@ class _ThumbnailDialog(QDialog):
         # The dialog's own worker (closing the dialog stops it); failures show in the status line.
         self.runner = TaskRunner(self, max_threads=1, name="library dialog", status=self.status)
         self.thumbnails = thumbnails
-        self._waiting: dict[str, list[Any]] = {}
+        self._waiting: dict[str, list[QListWidgetItem | QTreeWidgetItem]] = {}
         thumbnails.ready.connect(self._on_thumbnail)
 
-    def _icon_for(self, path: Path, item: Any) -> None:
+    def _icon_for(self, path: Path, item: QListWidgetItem | QTreeWidgetItem) -> None:
         pixmap = self.thumbnails.pixmap(str(path), ICON_SIZE)
         if pixmap is not None:
-            item.setIcon(0, QIcon(pixmap)) if isinstance(item, QTreeWidgetItem) else item.setIcon(QIcon(pixmap))
+            icon = QIcon(square(pixmap))  # every name starts at the same place, whatever the photo's shape
+            item.setIcon(0, icon) if isinstance(item, QTreeWidgetItem) else item.setIcon(icon)
         else:
             self._waiting.setdefault(str(path), []).append(item)
 
@@ -80,7 +90,7 @@ class _ThumbnailDialog(QDialog):
         super().closeEvent(event)
 
 
-class SimilarDialog(_ThumbnailDialog):
+class SimilarDialog(ThumbnailDialog):
     """The photos most similar to one photo, best first, each with its cosine similarity."""
 
     def __init__(
@@ -101,6 +111,9 @@ class SimilarDialog(_ThumbnailDialog):
         self.list.setIconSize(QSize(ICON_SIZE, ICON_SIZE))
         self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.list.setGridSize(QSize(ICON_SIZE + 40, ICON_SIZE + 44))
+        self.list.itemActivated.connect(
+            lambda item: self.photoActivated.emit(Path(item.data(Qt.ItemDataRole.UserRole)))
+        )
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         layout = QVBoxLayout(self)
@@ -115,95 +128,21 @@ class SimilarDialog(_ThumbnailDialog):
             on_returned=self._show_neighbours,
         )
 
+    def _activated(self, item: QListWidgetItem) -> None:
+        self.photoActivated.emit(Path(str(item.data(Qt.ItemDataRole.UserRole))))
+
     def _show_neighbours(self, found: SimilarPhotos) -> None:
         neighbours = self.neighbours = found.neighbours
         if not neighbours:
             self.status.show_info("No other photos classified with this model are in the library index.")
             return
-        self.status.show_info(f"The {len(neighbours)} photos most similar to {self.photo.name} (cosine similarity):")
+        self.status.show_info(
+            f"The {len(neighbours)} photos most similar to {self.photo.name} (cosine similarity). "
+            "Double-click one to show it in the main window."
+        )
         for n in neighbours:
             item = QListWidgetItem(f"{n.score:.3f}\n{n.path.name}")
             item.setToolTip(str(n.path))
             item.setData(Qt.ItemDataRole.UserRole, str(n.path))
             self.list.addItem(item)
             self._icon_for(n.path, item)
-
-
-class DuplicatesDialog(_ThumbnailDialog):
-    """Groups of near-duplicates below one folder, at a similarity threshold the person can change."""
-
-    def __init__(
-        self,
-        folder: Path,
-        loaded: LoadedModel,
-        engine: EngineFactory,
-        thumbnails: ThumbnailLoader,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(thumbnails, parent)
-        self.setWindowTitle(f"Near-duplicates in {folder.name}")
-        self.folder = folder
-        self.loaded = loaded
-        self.engine = engine
-        self.groups: list[list[tuple[Path, float]]] | None = None
-        self.threshold = QDoubleSpinBox()
-        self.threshold.setRange(0.5, 1.0)
-        self.threshold.setDecimals(4)
-        self.threshold.setSingleStep(0.005)
-        self.threshold.setValue(DUPLICATE_THRESHOLD)
-        self.find_button = QPushButton("&Find")
-        self.find_button.clicked.connect(self.search)
-        self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Photo", "Similarity"])
-        self.tree.setIconSize(QSize(ICON_SIZE // 2, ICON_SIZE // 2))
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Similarity at least"))
-        row.addWidget(self.threshold)
-        row.addWidget(self.find_button)
-        row.addStretch(1)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.close)
-        layout = QVBoxLayout(self)
-        layout.addLayout(row)
-        layout.addWidget(self.status)
-        layout.addWidget(self.tree, 1)
-        layout.addWidget(buttons)
-        self.resize(720, 520)
-        self.search()
-
-    def search(self) -> None:
-        threshold = self.threshold.value()
-        self.find_button.setEnabled(False)
-        self.status.show_busy("Looking in the library index")
-
-        def work(ctx: TaskContext) -> Generator[Progress, None, NearDuplicates]:
-            return find_duplicates(self.loaded, self.engine, [self.folder], threshold=threshold, cancel=ctx.cancel)
-
-        self.runner.stream(
-            work,
-            name="near-duplicates",
-            on_yielded=self._indexing,
-            on_returned=self._show_groups,
-            on_finished=lambda: self.find_button.setEnabled(True),
-        )
-
-    def _show_groups(self, result: NearDuplicates) -> None:
-        count = result.photos
-        groups = [list(zip(group.paths, group.scores, strict=True)) for group in result.groups]
-        self.groups = groups
-        self.tree.clear()
-        self._waiting.clear()
-        if count == 0:
-            self.status.show_info(f"No photos were found in {self.folder}.")
-            return
-        photos = sum(len(g) for g in groups)
-        self.status.show_info(f"{len(groups)} group(s), {photos} of {count} indexed photos in {self.folder}.")
-        for number, group in enumerate(groups, start=1):
-            top = QTreeWidgetItem([f"Group {number} ({len(group)} photos)", ""])
-            self.tree.addTopLevelItem(top)
-            for path, score in group:
-                child = QTreeWidgetItem([path.name, f"{score:.4f}"])
-                child.setToolTip(0, str(path))
-                top.addChild(child)
-                self._icon_for(path, child)
-            top.setExpanded(True)

@@ -193,3 +193,50 @@ def test_a_locked_index_is_a_notice_and_the_run_classifies_without_it(tmp_path: 
     assert [i.source for i in items] == ["new"] * 3 and all(i.prediction.ok for i in items)
     assert run.index is None
     assert run.counts.notices == [f"The library index {path} stayed locked by another program; going on without it."]
+
+
+def test_a_failure_about_the_file_is_remembered_until_it_changes_and_one_about_the_machine_is_not(
+    tmp_path: Path,
+) -> None:
+    """`similar`/`duplicates` said "Indexed 2 new file(s)" on every run: the unreadable files were decoded again."""
+    from resnet_desktop.core.images.reasons import NOT_AN_IMAGE, TRUNCATED
+    from resnet_desktop.core.inference.records import Prediction
+    from resnet_desktop.core.library.index import FileStat, ModelIdentity
+
+    broken, locked = tmp_path / "broken.jpg", tmp_path / "locked.jpg"
+    broken.write_bytes(b"not a jpeg at all")
+    locked.write_bytes(b"\xff\xd8\xff")
+    identity = ModelIdentity("resnet18", "random:0", "{}", "test", "x")
+    index = LibraryIndex(tmp_path / "index.db")
+    try:
+        model = index.model_id(identity)
+        stored = [
+            (FileStat.of(broken), None, Prediction(path=broken, error=NOT_AN_IMAGE)),
+            (FileStat.of(locked), None, Prediction(path=locked, error="permission denied (cannot read the file)")),
+        ]
+        index.store(model, 5, stored)
+        hit = index.lookup(FileStat.of(broken), model, 5)
+        assert hit is not None and hit.prediction.error == NOT_AN_IMAGE and not hit.prediction.ok
+        assert index.lookup(FileStat.of(locked), model, 5) is None, "the permission may be fixed: try again"
+        broken.write_bytes(b"still not a jpeg, but other bytes")
+        assert index.lookup(FileStat.of(broken), model, 5) is None, "a changed file is tried again"
+        index.store(model, 5, [(FileStat.of(broken), None, Prediction(path=broken, error=TRUNCATED))])
+        assert index.lookup(FileStat.of(broken), model, 5) is not None
+    finally:
+        index.close()
+
+
+def test_similar_on_a_folder_with_unreadable_files_indexes_nothing_twice(
+    tmp_path: Path, resnet18_weights: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "photos"
+    make_photos(folder, 3)
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    args = ["duplicates", str(folder), "--model", "resnet18", "--weights", str(resnet18_weights), "--format", "json"]
+    assert main(args) == 1
+    first = capsys.readouterr().err
+    assert "Indexed 3 new photo(s)" in first and "1 file(s) could not be read:" in first
+    assert main(args) == 1
+    again = capsys.readouterr().err
+    assert "Indexed" not in again, "nothing new: the failure is remembered, not decoded again"
+    assert "1 file(s) could not be read:" in again and "broken.jpg" in again

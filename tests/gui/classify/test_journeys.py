@@ -269,3 +269,50 @@ def test_selecting_an_unreadable_file_clears_the_features_tab(person: Person, tm
     text = window.feature_panel.grid_info.text()
     assert "zz-broken.jpg" in text and "could not be read" in text
     person.qtbot.waitUntil(lambda: window.feature_panel.grid_canvas._image is None, timeout=10_000)
+
+
+# -- banners that stayed after they stopped being true (issue 27, item 3) ----------------------------
+
+
+def test_the_previous_model_banner_goes_when_its_rows_go(person: Person, tmp_path: Path) -> None:
+    from resnet_desktop.core.models.ref import ModelRef
+
+    person.drop([photos(tmp_path / "in", 3)])
+    person.wait_idle()
+    person.window.set_model(ModelRef.parse("resnet18", "random"))
+    person.wait_model()
+    assert person.banner_text() == ("Model changed\nThe 3 images in the table were classified with the previous model.")
+    person.dialogs.answer(QMessageBox.StandardButton.Yes)
+    person.trigger("Clear Results")
+    assert person.banner_text() == "", "no row of the previous model is left: the banner is not true any more"
+    person.drop([photos(tmp_path / "more", 2)])
+    person.wait_idle()
+    assert person.banner_text() == ""
+
+
+def test_the_previous_model_banner_goes_when_every_row_is_classified_again(person: Person, tmp_path: Path) -> None:
+    from resnet_desktop.core.models.ref import ModelRef
+
+    folder = photos(tmp_path / "in", 3)
+    person.drop([folder])
+    person.wait_idle()
+    person.window.set_model(ModelRef.parse("resnet18", "random"))
+    person.wait_model()
+    assert "classified with the previous model" in person.banner_text()
+    person.drop([folder])  # the same photos again, with the new model: every row is now the new model's
+    person.wait_idle()
+    assert person.window.results.rowCount() == 3
+    assert person.banner_text() == ""
+
+
+def test_the_cancelled_banner_does_not_outlive_the_next_run(person: Person, tmp_path: Path) -> None:
+    big = photos(tmp_path / "big", 120)
+    person.drop([big])
+    person.qtbot.waitUntil(lambda: person.window.results.rowCount() >= 4, timeout=120_000)
+    person.press("Esc")
+    person.wait_idle()
+    assert person.banner_text().startswith("Classification cancelled\n")
+    person.drop([photos(tmp_path / "other", 2)])  # the person moved on to other photos
+    person.wait_idle()
+    assert person.banner_text() == ""
+    assert person.status_text().startswith("Classified 2 files")

@@ -119,8 +119,15 @@ def test_evaluate_click_a_cell_see_grad_cam_and_export(
     assert dialog.pair.path == chosen.path
     assert (dialog.pair.true_index, dialog.pair.pred_index) == (chosen.true_index, chosen.pred_index)
     assert dialog.pair.true_overlay.shape == dialog.pair.pred_overlay.shape == (320, 320, 3)
-    assert f"True: {report.rows[row]}" in dialog.true_caption.text()
-    assert f"Predicted: {report.columns[column]}" in dialog.pred_caption.text()
+    # What the person reads: plain text, line breaks as lines (it showed "…dots_02.jpg<br>Warm colours…").
+    lines = dialog.status.text().split("\n")
+    assert lines[0] == str(chosen.path)
+    assert lines[1] == "Warm colours: the parts of the photo that raised each class's score (layer4)."
+    assert dialog.status.textFormat() == Qt.TextFormat.PlainText and "<" not in dialog.status.text()
+    true_p, pred_p = dialog.pair.true_probability, dialog.pair.pred_probability
+    assert dialog.true_caption.text() == f"True: {report.rows[row]} (probability {true_p:.1%})"
+    assert dialog.pred_caption.text() == f"Predicted: {report.columns[column]} (probability {pred_p:.1%})"
+    assert dialog.true_caption.font().bold() and dialog.true_caption.textFormat() == Qt.TextFormat.PlainText
     assert not dialog.true_image.pixmap().isNull()
 
     (tmp_path / "out").mkdir()

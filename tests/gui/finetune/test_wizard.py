@@ -73,7 +73,7 @@ def test_whole_wizard_trains_saves_and_switches(qtbot, tmp_path: Path) -> None:
     _next(wizard)
 
     results = wizard.results_page
-    result = wizard.result
+    result = wizard.trained
     assert results.per_class.rowCount() == 3
     assert results.confusion_model.rowCount() == 3 and results.confusion_model.columnCount() == 3
     matrix = result.metrics["confusion"]
