@@ -98,15 +98,10 @@ class MainWindow(QMainWindow):
             self, self.results, self.banner, lambda: self.model_info.source if self.model_info else None, self.rerun
         )
         self.organize = OrganizeActions(
-            self,
-            self.settings.qsettings,
-            self.thumbnails,
-            self.results_panel.proxy.visible_rows,
-            self.results.rowCount,
-            allow=self.mix.allow_organize,
+            self, self.settings.qsettings, self.thumbnails, self.results_panel.proxy.visible_rows, self.results.rowCount
         )
-        self.organize_action = self.organize.organize_action
-        self.undo_organize_action, self.undo_history_action = self.organize.edit_actions
+        self.organize.allow = self.mix.allow_organize  # never one folder tree from two label sets
+        self.organize_action, self.undo_organize_action = self.organize.organize_action, self.organize.undo_action
         self.parquet_import = ParquetImport(self, self.results, self.mix, self.banner, self.status)
         self.model_export = ModelExport(
             self, self.settings, self.service, self.banner, self.status, lambda: self.models.retry()
@@ -275,8 +270,7 @@ class MainWindow(QMainWindow):
         tools_menu.addActions(self.organize.actions + self.library.tools_actions)
         tools_menu.aboutToShow.connect(self.organize.update)
         help_menu = bar.addMenu("&Help")
-        self.help = HelpActions(self)  # shortcuts and guide read from the actions and the README
-        self.help.fill(help_menu)
+        self.help = HelpActions(self, help_menu)  # shortcuts and guide read from the actions and the README
         help_menu.addActions([self.library.index_action, self.about_action])
 
     def _connect_service(self) -> None:

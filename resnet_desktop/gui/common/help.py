@@ -137,7 +137,7 @@ class GuideWindow(QDialog):
 class HelpActions:
     """Builds the Help menu's shortcuts and guide entries for ``window`` and opens what they show."""
 
-    def __init__(self, window: QMainWindow) -> None:
+    def __init__(self, window: QMainWindow, menu: QMenu | None = None) -> None:
         self.window = window
         self.guide: GuideWindow | None = None
         self.shortcuts_action = QAction("&Keyboard Shortcuts", window)
@@ -150,6 +150,8 @@ class HelpActions:
         if self.guide_menu.isEmpty():
             self.guide_menu.setEnabled(False)  # a build without its README: nothing to open
         window.addAction(self.shortcuts_action)
+        if menu is not None:
+            self.fill(menu)
 
     def fill(self, menu: QMenu) -> None:
         menu.addMenu(self.guide_menu)
