@@ -54,5 +54,9 @@ def test_every_text_and_chart_follows_the_theme(person: Person, qtbot, restore_l
             background, text = chart_colours(plot)
             assert (background < 90) == dark and (text > 170) == dark, (scheme, type(plot).__name__, background, text)
             assert_readable(plot, dark, f"{type(plot).__name__} after {scheme}")
+            legend = plot.getPlotItem().legend
+            for _sample, label in legend.items if legend is not None else []:
+                shown = QColor(label.item.toHtml().split("color:")[1].split(";")[0].split("'")[0].strip())  # #AARRGGBB
+                assert (shown.lightness() > 170) == dark, (scheme, label.text, shown.name())
     wizard.close()
     lab.close()

@@ -29,9 +29,10 @@ from resnet_desktop.gui.common.thumbnails import THUMB_SIZE, ThumbnailLoader
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
-COL_THUMB, COL_NAME, COL_LABEL, COL_CONFIDENCE, COL_FOLDER, COL_MODEL = range(6)
-#: "Model" is hidden while every row comes from one model (``ResultsPanel`` shows it otherwise).
-HEADERS = ("", "File", "Top-1 label", "Confidence", "Folder", "Model")
+COL_THUMB, COL_NAME, COL_LABEL, COL_CONFIDENCE, COL_MODEL, COL_FOLDER = range(6)
+#: "Model" is hidden while every row comes from one model (``ResultsPanel`` shows it otherwise); it
+#: comes before the long Folder column so it is seen without scrolling.
+HEADERS = ("", "File", "Top-1 label", "Confidence", "Model", "Folder")
 #: Numeric/lower-case values the proxy sorts by (so 9% sorts below 10%).
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 #: The ``Prediction`` behind a row (any column).

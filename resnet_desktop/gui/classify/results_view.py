@@ -143,6 +143,7 @@ class ResultsPanel(QWidget):
         header.resizeSection(COL_NAME, 180)
         header.resizeSection(COL_LABEL, 200)
         header.resizeSection(COL_CONFIDENCE, 130)
+        header.resizeSection(COL_MODEL, 180)
         header.setStretchLastSection(True)
         self._sorted_column = -1
         header.sortIndicatorChanged.connect(self._on_sort_changed)

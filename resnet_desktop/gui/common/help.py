@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QAction, QKeySequence, QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
@@ -69,14 +70,20 @@ class ShortcutsDialog(QDialog):
         for row, values in enumerate(rows):
             for column, value in enumerate(values):
                 self.table.setItem(row, column, QTableWidgetItem(value))
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(False)
         self.table.resizeColumnsToContents()
+        self.table.resizeRowsToContents()
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        fit_window(self, self.sizeHint().expandedTo(self.table.sizeHint()).boundedTo(self.maximumSize()), window)
+        # Every row without scrolling where the screen allows (fit_window caps it at the screen).
+        header = self.table.horizontalHeader()
+        width = header.length() + self.table.verticalScrollBar().sizeHint().width() + 48
+        height = self.table.verticalHeader().length() + header.height() + buttons.sizeHint().height() + 48
+        fit_window(self, QSize(width, height), window)
 
     def rows(self) -> list[tuple[str, str, str]]:
         """The table as the person reads it."""

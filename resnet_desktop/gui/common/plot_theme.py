@@ -40,6 +40,8 @@ def apply_palette(plot: pg.PlotWidget) -> None:
         fill.setAlpha(210)
         legend.setBrush(pg.mkBrush(fill))
         legend.setLabelTextColor(foreground)
+        for _sample, label in legend.items:  # setLabelTextColor stores the colour; the text is redrawn here
+            label.setText(label.text, color=foreground.name())
 
 
 class _Follower(QObject):
