@@ -1,9 +1,9 @@
 """Help: the keyboard shortcuts and the user guide, both generated, so neither can drift.
 
 Help > Keyboard Shortcuts lists every action of the window's menus that has a shortcut, read from
-the actions themselves (a new or changed shortcut shows up by itself). Help > User Guide has one
-entry per section of the README (its ``## `` headings, read when the menu is built) and opens the
-README in an in-app viewer at that section.
+the actions themselves (a new or changed shortcut shows up by itself). Help > User Guide (F1) opens
+the README in an in-app viewer with its sections (its ``## `` headings) listed beside it: choosing
+one scrolls to it.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHeaderView,
+    QListWidget,
     QMainWindow,
     QMenu,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QTextBrowser,
@@ -105,19 +107,27 @@ def guide_sections(path: Path | None = None) -> list[str]:
 
 
 class GuideWindow(QDialog):
-    """The README, rendered, scrolled to one section."""
+    """The README, rendered, with its sections listed on the left (choosing one scrolls to it)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("ResNet Desktop — User Guide")
         path = readme_file()
+        self.sections = QListWidget()
+        self.sections.addItems(guide_sections(path))
+        self.sections.currentTextChanged.connect(self.show_section)
         self.browser = QTextBrowser()
         self.browser.setOpenExternalLinks(True)
         self.browser.setSearchPaths([str(path.parent)])  # the screenshots next to it
         self.browser.setMarkdown(path.read_text(encoding="utf-8") if path.is_file() else f"{path} is missing.")
+        split = QSplitter()
+        split.addWidget(self.sections)
+        split.addWidget(self.browser)
+        split.setStretchFactor(1, 1)
+        split.setSizes([260, 700])
         layout = QVBoxLayout(self)
-        layout.addWidget(self.browser)
-        fit_window(self, self.sizeHint().expandedTo(self.browser.sizeHint()) * 2, parent)
+        layout.addWidget(split)
+        fit_window(self, QSize(1000, 760), parent)
 
     def show_section(self, title: str) -> bool:
         """Scroll so the heading ``title`` is at the top; False when there is no such section."""
@@ -150,19 +160,17 @@ class HelpActions:
         self.shortcuts_action = QAction("&Keyboard Shortcuts", window)
         self.shortcuts_action.setStatusTip("Every shortcut of the menus")
         self.shortcuts_action.triggered.connect(lambda _checked=False: self.show_shortcuts())
-        self.guide_menu = QMenu("&User Guide", window)
-        for title in guide_sections():
-            action = self.guide_menu.addAction(title)
-            action.triggered.connect(lambda _checked=False, t=title: self.show_guide(t))
-        if self.guide_menu.isEmpty():
-            self.guide_menu.setEnabled(False)  # a build without its README: nothing to open
-        window.addAction(self.shortcuts_action)
+        self.guide_action = QAction("&User Guide", window)
+        self.guide_action.setShortcut(QKeySequence.StandardKey.HelpContents)
+        self.guide_action.setStatusTip("The README, section by section")
+        self.guide_action.triggered.connect(lambda _checked=False: self.show_guide())
+        self.guide_action.setEnabled(readme_file().is_file())  # a build without its README: nothing to open
+        window.addActions([self.guide_action, self.shortcuts_action])
         if menu is not None:
             self.fill(menu)
 
     def fill(self, menu: QMenu) -> None:
-        menu.addMenu(self.guide_menu)
-        menu.addAction(self.shortcuts_action)
+        menu.addActions([self.guide_action, self.shortcuts_action])
         menu.addSeparator()
 
     def show_shortcuts(self) -> ShortcutsDialog:
@@ -170,11 +178,12 @@ class HelpActions:
         dialog.show()
         return dialog
 
-    def show_guide(self, section: str) -> GuideWindow:
+    def show_guide(self, section: str = "") -> GuideWindow:
         if self.guide is None:
             self.guide = GuideWindow(self.window)
             self.guide.finished.connect(lambda _result: setattr(self, "guide", None))
         self.guide.show()
         self.guide.raise_()
-        self.guide.show_section(section)
+        if section:
+            self.guide.show_section(section)
         return self.guide
