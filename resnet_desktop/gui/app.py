@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from resnet_desktop import __version__
 from resnet_desktop.core.errors import WeightsError
 from resnet_desktop.core.models.ref import ModelRef
+from resnet_desktop.gui.common import closing, qt_messages
 from resnet_desktop.gui.settings import APPLICATION, ORGANIZATION, AppSettings
 from resnet_desktop.gui.theme import apply_color_scheme
 
@@ -141,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     # --color-scheme is for this run; View > Theme is what is remembered.
     apply_color_scheme(app, args.color_scheme or settings.color_scheme())
     _install_excepthook()
+    qt_messages.install()  # Qt's decoder warnings name the file, as the core's do
 
     from resnet_desktop.gui.main_window import MainWindow
 
@@ -182,7 +184,17 @@ def main(argv: list[str] | None = None) -> int:
             window.classify(paths)  # queued: runs as soon as the model is ready
 
     QTimer.singleShot(0, start)
-    return int(app.exec())
+    closing.reset()
+    code = int(app.exec())
+    if closing.should_end():  # closed while work that cannot stop at once ran, or a process entry point
+        closing.end_now(code)
+    return code
+
+
+def run() -> int:
+    """The ``resnet-desktop-gui`` entry point: once the window has closed, the process ends at once."""
+    closing.end_process_when_closed()
+    return main()
 
 
 if __name__ == "__main__":

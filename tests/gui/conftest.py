@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QPalette
 
 from tests.gui.harness import Dialogs, Person, excepthook_spy
 
@@ -84,3 +85,15 @@ def person(qtbot, window, dialogs) -> Iterator[Person]:
     with excepthook_spy(driver):
         yield driver
     assert not driver.problems(), driver.problems()
+
+
+@pytest.fixture
+def restore_look(qapp):
+    """The app's style and palette are process-wide: put them back for the next test."""
+    from resnet_desktop.gui.theme import apply_color_scheme
+
+    style, palette = qapp.style().name(), QPalette(qapp.palette())
+    yield
+    apply_color_scheme(qapp, "system")
+    qapp.setStyle(style)
+    qapp.setPalette(palette)

@@ -23,16 +23,6 @@ TIMEOUT_MS = 120_000
 
 
 @pytest.fixture
-def restore_look(qapp):
-    """The app's style and palette are process-wide: put them back for the next test."""
-    style, palette = qapp.style().name(), QPalette(qapp.palette())
-    yield
-    apply_color_scheme(qapp, "system")
-    qapp.setStyle(style)
-    qapp.setPalette(palette)
-
-
-@pytest.fixture
 def front_door(qtbot, monkeypatch: pytest.MonkeyPatch, app_settings, restore_look):
     """Run ``cli.main(argv)`` with the event loop replaced by ``until(window)``: no blocking, and the
     settings in a temp file (no log file, the excepthook restored afterwards)."""

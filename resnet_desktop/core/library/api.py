@@ -31,7 +31,14 @@ from resnet_desktop.core.library.classify_job import (
 from resnet_desktop.core.library.folders import FolderStoreError, LibraryFolder
 from resnet_desktop.core.library.incremental import FROM_INDEX, NEW, Indexed
 from resnet_desktop.core.library.index import IndexInfo, LibraryIndex, LibraryIndexError
-from resnet_desktop.core.library.journal import OperationProgress, Outcome, find_journals, journal_folder
+from resnet_desktop.core.library.journal import (
+    JournalSummary,
+    OperationProgress,
+    Outcome,
+    find_journals,
+    journal_folder,
+)
+from resnet_desktop.core.library.journal import summary as journal_summary
 from resnet_desktop.core.library.library_folders import (
     LibraryView,
     add_folder,
@@ -128,6 +135,7 @@ __all__ = [
     "Naming",
     "NearDuplicates",
     "Neighbour",
+    "JournalSummary",
     "OperationProgress",
     "OrganizeOptions",
     "Outcome",
@@ -162,6 +170,7 @@ __all__ = [
     "index_location",
     "is_inside",
     "journal_folder",
+    "journal_summary",
     "last_rule_journal",
     "list_folders",
     "make_plan",

@@ -11,7 +11,6 @@ checked by :func:`gate_file`; its figures on the sample photos are shown for inf
 from __future__ import annotations
 
 import io
-import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from resnet_desktop.core.atomic import scratch_folder
 from resnet_desktop.core.errors import ExportError, ImageError
 from resnet_desktop.core.models import int8
 from resnet_desktop.core.models.gate import GateResult, PhotoSet, judge
@@ -235,7 +235,7 @@ def convert(
         raise ExportError(f"unknown precision {precision!r}")
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with tempfile.TemporaryDirectory(prefix="resnet-desktop-quant-") as tmp, int8.quiet_quantizer():
+    with scratch_folder("resnet-desktop-quant-") as tmp, int8.quiet_quantizer():
         source = int8.preprocessed(data, Path(tmp))
         target = Path(tmp) / "int8.onnx"
         head = [n.name for n in onnx.load(str(source)).graph.node if n.op_type in ("Gemm", "MatMul")]

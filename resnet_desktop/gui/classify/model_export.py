@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QWidget
 from resnet_desktop.core.errors import describe
 from resnet_desktop.core.models.ref import load
 from resnet_desktop.gui.classify.backend_menu import BackendMenu
-from resnet_desktop.gui.common.model_export import ask_export_path, export_work, exported_text
+from resnet_desktop.gui.common.model_export import ask_export_path, export_work, exported_text, model_name
 from resnet_desktop.gui.common.tasks import Task, TaskRunner
 from resnet_desktop.gui.settings import AppSettings
 
@@ -81,7 +81,7 @@ class ModelExport(QObject):
         if info is None or self.task is not None:
             return None
         arch = info.described.arch
-        chosen = ask_export_path(self.window, Path.home() / f"{arch}.onnx")
+        chosen = ask_export_path(self.window, model_name(info.described))  # "patterns", not "resnet18", for a fine-tune
         if chosen is None:
             return None
         path, format, precision = chosen

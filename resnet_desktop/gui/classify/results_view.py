@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QPainter, QPalette
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeyEvent, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDoubleSpinBox,
@@ -28,6 +28,7 @@ from resnet_desktop.gui.classify.results_model import (
     COL_CONFIDENCE,
     COL_FOLDER,
     COL_LABEL,
+    COL_MODEL,
     COL_NAME,
     COL_TAKEN,
     COL_THUMB,
@@ -73,6 +74,35 @@ class ConfidenceDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+class ResultsTable(QTableView):
+    """The table; Ctrl+Home/End/Page/arrow keys move the highlight with the current row.
+
+    With extended selection Qt moves only the current row on Ctrl+navigation (to toggle with Space):
+    the preview followed the current row while the highlight stayed on the old one, so the person saw
+    one photo and the actions (copy, remove) worked on another.
+    """
+
+    NAVIGATION = (
+        Qt.Key.Key_Home,
+        Qt.Key.Key_End,
+        Qt.Key.Key_PageUp,
+        Qt.Key.Key_PageDown,
+        Qt.Key.Key_Up,
+        Qt.Key.Key_Down,
+    )
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        super().keyPressEvent(event)
+        modifiers = event.modifiers()
+        ctrl_only = (
+            modifiers & Qt.KeyboardModifier.ControlModifier and not modifiers & Qt.KeyboardModifier.ShiftModifier
+        )
+        current = self.currentIndex()
+        if ctrl_only and event.key() in self.NAVIGATION and current.isValid():
+            flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+            self.selectionModel().select(current, flags)
+
+
 class ResultsPanel(QWidget):
     """Filter bar + sortable table; emits ``current_changed`` with the selected row (or ``None``)."""
 
@@ -98,7 +128,7 @@ class ResultsPanel(QWidget):
         bar.addWidget(self.min_confidence)
         bar.addWidget(self.count_label)
 
-        self.table = QTableView()
+        self.table = ResultsTable()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # arrival order until a header is clicked
@@ -117,6 +147,7 @@ class ResultsPanel(QWidget):
         header.resizeSection(COL_NAME, 180)
         header.resizeSection(COL_LABEL, 200)
         header.resizeSection(COL_CONFIDENCE, 130)
+        header.resizeSection(COL_MODEL, 180)
         header.resizeSection(COL_FOLDER, 240)
         header.setStretchLastSection(True)
         self.table.setColumnHidden(COL_TAKEN, True)  # shown with library photos, which have dates
@@ -151,6 +182,9 @@ class ResultsPanel(QWidget):
             signal.connect(self._update_actions)
         # The proxy reports a removal before the source has dropped the row: count again after it.
         model.rowsRemoved.connect(self._update_count)
+        for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.dataChanged):
+            signal.connect(self._update_model_column)
+        self.table.setColumnHidden(COL_MODEL, True)
         self._update_count()
         self._update_actions()
 
@@ -190,6 +224,10 @@ class ResultsPanel(QWidget):
         for action in (self.copy_action, self.remove_action, self.show_in_folder_action):
             action.setEnabled(has_selection)
         self.find_action.setEnabled(self.model.rowCount() > 0)
+
+    def _update_model_column(self, *_args: object) -> None:
+        """The Model column is shown while the table holds rows of more than one model."""
+        self.table.setColumnHidden(COL_MODEL, len(self.model.models()) <= 1)
 
     def _update_count(self, *_args: object) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()

@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from resnet_desktop.gui.common import save_folders
+
 if TYPE_CHECKING:
+    from resnet_desktop.core.inference.api import StoredModel
     from resnet_desktop.core.models.api import ExportResult
     from resnet_desktop.core.models.ref import LoadedModel
     from resnet_desktop.gui.common.tasks import TaskContext
@@ -29,18 +32,32 @@ CHOICES = {
 }
 
 
-def ask_export_path(parent: QWidget, start: Path) -> tuple[Path, str, str] | None:
+def model_name(model: LoadedModel | StoredModel) -> str:
+    """The name an export suggests: a model file's own name ("patterns"), else architecture and weights."""
+    if model.custom_file is not None:
+        return Path(model.custom_file).stem
+    weights = model.weights_name or "random"
+    return f"{model.arch}-{weights}"
+
+
+def ask_export_path(parent: QWidget, name: str, near: Path | None = None) -> tuple[Path, str, str] | None:
     """The file, format (``"onnx"`` or ``"torchscript"``) and precision the person chose, or None if
-    cancelled. The suffix follows the chosen filter when the person typed none."""
-    name, chosen = QFileDialog.getSaveFileName(parent, "Export Model", str(start), ";;".join(CHOICES))
-    if not name:
+    cancelled.
+
+    It starts at ``name``.onnx in the folder of the last model export (else ``near``, else Documents);
+    the suffix follows the chosen filter when the person typed none.
+    """
+    start = save_folders.start_path(save_folders.MODEL, f"{name}.onnx", near)
+    chosen_name, chosen = QFileDialog.getSaveFileName(parent, "Export Model", str(start), ";;".join(CHOICES))
+    if not chosen_name:
         return None
-    path = Path(name)
+    path = Path(chosen_name)
     format, precision = CHOICES.get(chosen, ("onnx", "fp32"))
     if path.suffix.lower() == ".pt":
         format, precision = "torchscript", "fp32"
     if not path.suffix:
         path = path.with_suffix(".pt" if format == "torchscript" else ".onnx")
+    save_folders.remember(save_folders.MODEL, path)
     return path, format, precision
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
-from PySide6.QtCore import QModelIndex, QPointF, QRectF, Signal
+from PySide6.QtCore import QModelIndex, QPointF, QRectF, QSize, Signal
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QTreeView, QVBoxLayout, QWidget
 
@@ -34,9 +34,9 @@ from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
 from resnet_desktop.gui.explain.cam import GradCamControl
 from resnet_desktop.gui.explain.detail import DetailSide, scaled_channel
-from resnet_desktop.gui.explain.export import ask_export_path, enlarge, write_png
+from resnet_desktop.gui.explain.export import MIN_GRID_EXPORT_SIDE, ask_export_path, enlarge, write_png
 from resnet_desktop.gui.explain.grid import GridSide
-from resnet_desktop.gui.explain.layout import NARROW_WIDTH, PanelLayout
+from resnet_desktop.gui.explain.layout import PanelLayout, mode_for
 from resnet_desktop.gui.explain.state import ImageState
 from resnet_desktop.gui.explain.tree import NAME_ROLE, LayerTree
 
@@ -119,7 +119,7 @@ class FeaturePanel(QWidget):
 
     @property
     def stacked(self) -> bool:
-        """True when narrow: the grid on top, tree and detail below."""
+        """True when narrow: the grid on top, tree and detail below (or, when short too, in two columns)."""
         return bool(self._layout.narrow)
 
     @property
@@ -230,8 +230,11 @@ class FeaturePanel(QWidget):
         layout.addWidget(self.status)
         self._gradcam = GradCamControl(right, self._submit, self.status.show_busy, self._show_cam, self._update_detail)
 
+    def sizeHint(self) -> QSize:
+        return QSize(self._layout.preferred_width(), super().sizeHint().height())
+
     def resizeEvent(self, event: QResizeEvent) -> None:
-        self._layout.arrange(narrow=event.size().width() < NARROW_WIDTH)
+        self._layout.arrange(mode_for(event.size().width(), event.size().height()))
         super().resizeEvent(event)
 
     def _update_enabled(self) -> None:
@@ -414,7 +417,12 @@ class FeaturePanel(QWidget):
 
     def export_grid(self) -> Path | None:
         """Save the current layer's channel grid (one pixel per activation) as PNG."""
-        return self._export("Export channel grid", f"{self._image.layer}-grid", self._grid.rgb)
+        rgb = self._grid.rgb
+        return self._export(
+            "Export channel grid",
+            f"{self._image.layer}-grid",
+            None if rgb is None else enlarge(rgb, MIN_GRID_EXPORT_SIDE),
+        )
 
     def export_channel(self) -> Path | None:
         """Save the enlarged channel, colour-mapped and scaled up with crisp pixels."""

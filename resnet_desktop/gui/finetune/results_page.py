@@ -283,7 +283,7 @@ class SavePage(WorkerPage):
         saved = self.saved_path
         if saved is None or self.is_running():
             return False
-        chosen = ask_export_path(self, saved.with_suffix(".onnx"))
+        chosen = ask_export_path(self, saved.stem, saved.parent)
         if chosen is None:
             return False
         path, format, precision = chosen

@@ -39,7 +39,7 @@ class Results(Protocol):
 
     def clear(self) -> None: ...
 
-    def append_predictions(self, predictions: Iterable[Prediction]) -> None: ...
+    def append_predictions(self, predictions: Iterable[Prediction], model: str = "") -> None: ...
 
 
 class Status(Protocol):
@@ -146,7 +146,7 @@ class LibraryActions(QObject):
         self.results.clear()
         for row in reopened.rows:
             self.results.origins[str(row.path)] = ORIGIN_TEXT["index"]
-        self.results.append_predictions(reopened.rows)
+        self.results.append_predictions(reopened.rows, reopened.model)
         self.status.set_message(f"Reopened {len(reopened.rows)} results from the library index ({reopened.model}).")
 
     # -- similar and duplicates --------------------------------------------------------------

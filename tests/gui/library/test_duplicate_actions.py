@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFileDialog
 
 from resnet_desktop.gui.library.duplicates_dialog import COMPARE, MOVE_OTHERS
-from resnet_desktop.gui.library.organize_dialog import LAST_JOURNAL_KEY
+from resnet_desktop.gui.library.organize_history import LAST_JOURNAL_KEY
 from tests.core.library.photos import make_photos, near_copies
 from tests.gui.harness import Person
 
