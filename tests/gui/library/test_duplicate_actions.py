@@ -29,6 +29,8 @@ def _duplicates(person: Person, folder: Path):  # type: ignore[no-untyped-def]
     person.dialogs.folder(folder)
     person.trigger("Find Near-Duplicates…")
     dialog = person.window.library.dialogs[-1]
+    # the dialog looks at once with the default threshold; Find is back when that search is done
+    person.qtbot.waitUntil(dialog.find_button.isEnabled, timeout=JOB_TIMEOUT_MS)
     dialog.threshold.setValue(0.998)  # separates copies from other photos with these random weights
     person.click(dialog.find_button)
     person.qtbot.waitUntil(lambda: [len(g) for g in dialog.groups or []] == [4], timeout=JOB_TIMEOUT_MS)
