@@ -86,6 +86,10 @@ class _Handlers:
     finished: Callable[[], object] | None = None
 
 
+def _ended_work(_ctx: TaskContext) -> None:
+    """What a finished task holds instead of its work."""
+
+
 class Task(QObject, Generic[Y_co, R_co]):
     """One piece of background work; created by a :class:`TaskRunner`, lives on the GUI thread."""
 
@@ -200,6 +204,11 @@ class Task(QObject, Generic[Y_co, R_co]):
                     handlers.finished()
                 self.finished.emit()
                 self.runner._forget(self)
+                # Drop the callbacks (often bound methods of the task's owner): a finished task must
+                # not keep its owner in a reference cycle that the collector would later break in the
+                # middle of event delivery (a QObject deleted there crashes Qt).
+                self._handlers = _Handlers()
+                self._work = _ended_work
             return
         if not self.is_current():
             return
