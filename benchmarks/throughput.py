@@ -21,26 +21,25 @@ import argparse
 import logging
 import os
 import statistics
+import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.photos import generate_jpegs  # noqa: E402 - generated in parallel processes; cluster.py imports it here
 from resnet_desktop.core.images import discover  # noqa: E402
 from resnet_desktop.core.inference.decode import decode_one  # noqa: E402
 from resnet_desktop.core.inference.engine import Engine  # noqa: E402
 from resnet_desktop.core.models import zoo  # noqa: E402
 
 logger = logging.getLogger("benchmarks.throughput")
-SAMPLES = REPO_ROOT / "assets" / "samples"
 
 
 # -- inputs ---------------------------------------------------------------------------------
@@ -49,27 +48,6 @@ SAMPLES = REPO_ROOT / "assets" / "samples"
 def _size(text: str) -> tuple[int, int]:
     width, _, height = text.lower().partition("x")
     return int(width), int(height)
-
-
-def generate_jpegs(count: int, size: tuple[int, int], seed: int = 0) -> list[Path]:
-    """``count`` JPEGs of ``size`` from the sample photos, upscaled, with sensor-like noise so that
-    they compress (and decode) like real camera files rather than smooth blow-ups."""
-    width, height = size
-    folder = Path(tempfile.gettempdir()) / f"resnet-desktop-bench-{width}x{height}"
-    folder.mkdir(exist_ok=True)
-    photos = sorted(p for p in SAMPLES.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-    rng = np.random.default_rng(seed)
-    paths = []
-    for i in range(count):
-        path = folder / f"photo-{i:04d}.jpg"
-        if not path.exists():
-            base = Image.open(photos[i % len(photos)]).convert("RGB").resize(size, Image.BICUBIC)
-            noisy = np.asarray(base, dtype=np.int16) + rng.normal(0, 5, (height, width, 3)).astype(np.int16)
-            tmp = path.with_suffix(".partial")
-            Image.fromarray(noisy.clip(0, 255).astype(np.uint8)).save(tmp, "JPEG", quality=90)
-            os.replace(tmp, path)
-        paths.append(path)
-    return paths
 
 
 # -- measurements ---------------------------------------------------------------------------
@@ -160,35 +138,92 @@ def model_only(engine: Engine, seconds: float = 3.0) -> float:
 
 
 class GpuSampler:
-    """Samples GPU utilisation (via torch.cuda.utilization, which needs pynvml) in the background."""
+    """Samples GPU utilisation in the background while a run is timed.
+
+    NVML through ``torch.cuda.utilization`` (needs the nvidia-ml-py package) when it works, else
+    ``nvidia-smi`` in a subprocess; ``source`` says which, and ``samples`` stays empty when neither
+    does (or on a CPU). The figure is NVML's: the share of each sample period in which at least
+    one kernel ran, so it says "busy", not "fully used".
+    """
+
+    PERIOD_S = 0.1
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
         self.samples: list[int] = []
+        self.source = "none (not a CUDA device)" if device.type != "cuda" else "none (no NVML, no nvidia-smi)"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._smi: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> GpuSampler:
-        if self.device.type == "cuda":
-            try:
-                torch.cuda.utilization(self.device)
-            except Exception:  # noqa: BLE001 - pynvml missing: report n/a
-                return self
-            self._thread = threading.Thread(target=self._run, daemon=True)
-            self._thread.start()
+        if self.device.type != "cuda":
+            return self
+        try:
+            torch.cuda.utilization(self.device)
+        except Exception:  # noqa: BLE001 - pynvml missing or NVML refused: try nvidia-smi
+            self._smi = _start_nvidia_smi(self.device, self.PERIOD_S)
+            if self._smi is not None:
+                self.source = "nvidia-smi"
+                self._thread = threading.Thread(target=self._read_smi, daemon=True)
+                self._thread.start()
+            return self
+        self.source = "NVML (torch.cuda.utilization)"
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
         return self
 
     def _run(self) -> None:
-        while not self._stop.wait(0.1):
+        while not self._stop.wait(self.PERIOD_S):
             self.samples.append(torch.cuda.utilization(self.device))
+
+    def _read_smi(self) -> None:
+        assert self._smi is not None and self._smi.stdout is not None
+        for line in self._smi.stdout:
+            if self._stop.is_set():
+                return
+            if line.strip().isdigit():
+                self.samples.append(int(line.strip()))
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
+        if self._smi is not None:
+            self._smi.terminate()
+            try:
+                self._smi.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._smi.kill()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(timeout=5)
+        if self._thread is not None and not self.samples:
+            self.source += " (no samples: the run was shorter than a sample period, or it failed)"
+
+    @property
+    def mean(self) -> float | None:
+        return statistics.mean(self.samples) if self.samples else None
 
     def text(self) -> str:
-        return f", GPU busy {statistics.mean(self.samples):.0f}%" if self.samples else ""
+        return f", GPU busy {self.mean:.0f}%" if self.mean is not None else ""
+
+
+def _start_nvidia_smi(device: torch.device, period_s: float) -> subprocess.Popen[str] | None:
+    """``nvidia-smi`` printing this GPU's utilisation every ``period_s``; None when it cannot run."""
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    target = str(index)
+    uuid = getattr(torch.cuda.get_device_properties(index), "uuid", None)
+    if os.environ.get("CUDA_VISIBLE_DEVICES") and uuid is not None:  # torch's index is not nvidia-smi's
+        target = str(uuid) if str(uuid).startswith("GPU-") else f"GPU-{uuid}"
+    command = [
+        "nvidia-smi",
+        f"--id={target}",
+        "--query-gpu=utilization.gpu",
+        "--format=csv,noheader,nounits",
+        f"--loop-ms={max(1, int(period_s * 1000))}",
+    ]
+    try:
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    except OSError:
+        return None
 
 
 # -- main -----------------------------------------------------------------------------------

@@ -97,3 +97,35 @@ def make_labeled_folder(
         for i in range(count):
             make_image(style, size, rng, any_colour=any_colour).save(folder / f"{style[0]}_{i:03d}{suffix}", quality=90)
     return root
+
+
+def make_digits_folder(
+    root: str | Path,
+    *,
+    per_class: int | None = None,
+    size: int = 64,
+    suffix: str = ".jpg",
+) -> Path:
+    """scikit-learn's handwritten digits (8x8, 1,797 in all) drawn as ``size`` x ``size`` RGB images in
+    ``root/<digit>/digit_NNNN.jpg``: data with real structure a head can learn, for tests and
+    benchmarks. ``per_class`` keeps the first that many of each digit. Needs scikit-learn (a test
+    dependency); refuses to write into an existing non-empty folder.
+    """
+    from sklearn.datasets import load_digits
+
+    root = Path(root)
+    if root.exists() and any(root.iterdir()):
+        raise FileExistsError(f"{root} already exists and is not empty; choose a new folder")
+    digits = load_digits()
+    written = [0] * 10
+    for index, (pixels, digit) in enumerate(zip(digits.images, digits.target, strict=True)):
+        label = int(digit)
+        if per_class is not None and written[label] >= per_class:
+            continue
+        ink = (255 - pixels * (255 / 16)).clip(0, 255).astype("uint8")  # dark ink on white paper
+        image = Image.fromarray(ink).resize((size, size), Image.Resampling.BICUBIC).convert("RGB")
+        folder = root / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        image.save(folder / f"digit_{index:04d}{suffix}", quality=95)
+        written[label] += 1
+    return root

@@ -84,6 +84,29 @@ def open_image(path: PathLike, *, draft_size: tuple[int, int] | None = None) -> 
         return _open_image(p, draft_size)
 
 
+def open_header(path: PathLike) -> Image.Image:
+    """Open ``path`` with its header read and no pixel decoded, or raise one ``ImageError``.
+
+    The checks :func:`open_image` makes before decoding (file system, allow-listed formats,
+    decompression bombs), for callers that decode the pixels elsewhere (the device decoder reads
+    format, mode, size and EXIF orientation from it). The caller closes the image.
+    """
+    p = Path(path)
+    with decoding(p):
+        _check_file(p)
+        try:
+            return _open_checked(p)
+        except ImageError:
+            raise
+        except Exception as exc:
+            raise ImageError(p, reason_for(exc, p)) from exc
+
+
+def exif_orientation(img: Image.Image, path: PathLike) -> int:
+    """The EXIF orientation (1-8) that :func:`open_image` applies; 1 when absent or unreadable."""
+    return _orientation(img, Path(path))
+
+
 def _open_image(p: Path, draft_size: tuple[int, int] | None) -> Image.Image:
     _check_file(p)
     try:

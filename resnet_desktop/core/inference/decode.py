@@ -16,7 +16,7 @@ import math
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -93,16 +93,23 @@ def precrop_long_side(image: Image.Image, resize_size: int, crop_size: int) -> I
     Images within the bound (every ordinary photo) are returned unchanged, so their pixels stay
     identical to torchvision's reference transform.
     """
-    width, height = image.size
+    box = precrop_box(image.width, image.height, resize_size, crop_size)
+    return image if box is None else image.crop(box)
+
+
+def precrop_box(width: int, height: int, resize_size: int, crop_size: int) -> tuple[int, int, int, int] | None:
+    """The (left, top, right, bottom) box :func:`precrop_long_side` keeps, or None to keep it all.
+
+    Shared with the device decoder, so both paths crop the same pixels.
+    """
     short, long = min(width, height), max(width, height)
     scale = resize_size / short
     limit = MAX_RESIZED_ASPECT * max(resize_size, crop_size)
     if long * scale <= limit:
-        return image
+        return None
     keep = min(long, math.ceil(limit / scale))  # still far wider than the crop: the filter margin
     start = (long - keep) // 2
-    box = (start, 0, start + keep, height) if width > height else (0, start, width, start + keep)
-    return image.crop(box)
+    return (start, 0, start + keep, height) if width > height else (0, start, width, start + keep)
 
 
 def normalize(
@@ -211,7 +218,7 @@ def decode_batches(
     pin_memory: bool = False,
     prefetch_batches: int = PREFETCH_BATCHES,
     overlap: bool = True,
-) -> Iterator[DecodedBatch]:
+) -> Generator[DecodedBatch, None, None]:
     """Yield :class:`DecodedBatch` es of up to ``batch_size`` files, in input order, decoding ahead.
 
     At most ``batch_size * prefetch_batches`` files are pulled from ``paths`` beyond those already

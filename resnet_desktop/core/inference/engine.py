@@ -6,16 +6,17 @@ inference copy of the model (BatchNorm folded into the convolutions, channels_la
 autocast. Results come out in input order, errors included, with memory bounded however many
 files there are. CPU precision stays fp32 (bf16 moved top-5 sets; see docs/PERFORMANCE.md), and
 the model uses one intra-op thread per core (``classify --threads 1`` for busy machines).
+``decoder="device"`` decodes JPEGs in batches on the engine's device instead of the CPU pool
+(``inference.device_decode``; for GPUs, where Pillow on the CPU is the limit).
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence, Sized
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,8 +28,16 @@ from resnet_desktop.core.devices import device_name as _device_name
 from resnet_desktop.core.devices import resolve_device
 from resnet_desktop.core.errors import SettingsError
 from resnet_desktop.core.inference.backends import select as select_backend
-from resnet_desktop.core.inference.decode import DecodedBatch, decode_batches, default_workers, normalize
-from resnet_desktop.core.inference.records import ClassScore, Prediction, Progress
+from resnet_desktop.core.inference.decode import (
+    PREFETCH_BATCHES,
+    DecodedBatch,
+    decode_batches,
+    default_workers,
+    normalize,
+)
+from resnet_desktop.core.inference.device_decode import DeviceDecoder, device_decode_batches
+from resnet_desktop.core.inference.folding import fold_batchnorm
+from resnet_desktop.core.inference.records import ClassScore, Prediction, Progress, RunTimings
 
 if TYPE_CHECKING:
     from resnet_desktop.core.inference.onnx_backend import OnnxRuntimeBackend
@@ -42,6 +51,9 @@ CPU_BATCH_SIZE = 8
 GPU_MIN_BATCH, GPU_MAX_BATCH = 16, 256
 #: Rough bf16 inference working set per 224x224 image for the biggest ResNets, with headroom.
 GPU_BYTES_PER_IMAGE = 48 * 1024 * 1024
+#: Who decodes: "pool" (Pillow on a thread pool, draft mode for big JPEGs; the default) or "device"
+#: (JPEGs batched through torchvision on the engine's device: nvJPEG on CUDA; see device_decode).
+DECODERS = ("pool", "device")
 
 
 def default_batch_size(device: torch.device, crop_size: int = 224) -> int:
@@ -86,7 +98,10 @@ class Engine:
         backend: str = "torch",
         precision: str = "fp32",
         calibration: Sequence[Path] | None = None,
+        decoder: str = "pool",
     ) -> None:
+        if decoder not in DECODERS:
+            raise SettingsError(f"unknown decoder {decoder!r}; choose one of {', '.join(DECODERS)}")
         self.loaded = loaded
         self.preprocessing = loaded.preprocessing
         self.categories = list(loaded.categories)
@@ -102,6 +117,11 @@ class Engine:
         self.overlap = True
         #: Things a person should know about this run (e.g. a fallback to the CPU).
         self.notices: list[str] = []
+        self.decoder = decoder
+        #: The device decoder (its counters say how many files it took) while ``decoder`` is "device".
+        self.device_decoder = DeviceDecoder(self.preprocessing, self.device) if decoder == "device" else None
+        #: Where the last (or current) classify run's time went.
+        self.last_run: RunTimings | None = None
         if autocast is True:
             self.autocast_dtype = _autocast_dtype(self.device)
         else:
@@ -145,7 +165,7 @@ class Engine:
         Folding saves one memory-bound pass per BatchNorm. The copy leaves ``loaded.model``
         untouched for hooks (feature maps) and for a later CPU fallback.
         """
-        placed = _fold_batchnorm(model.eval())
+        placed = fold_batchnorm(model.eval())
         return placed.to(device).to(memory_format=torch.channels_last).eval()
 
     def _hook_pooled(self) -> None:
@@ -211,6 +231,8 @@ class Engine:
         self.device = torch.device("cpu")
         self.device_name = _device_name(self.device)
         self.autocast_dtype = None
+        if self.device_decoder is not None:  # later runs decode on the CPU pool, the CPU's fast path
+            self.decoder, self.device_decoder = "pool", None
         self._model = self._place(self.loaded.model, self.device)  # drops the GPU copy
         self._hook_pooled()
         self.forward_batch_size = self.batch_size
@@ -262,8 +284,19 @@ class Engine:
 
     # -- streaming ---------------------------------------------------------------------------
 
-    def decode(self, paths: Iterable[str | Path], *, cancel: threading.Event | None = None) -> Iterator[DecodedBatch]:
+    def decode(
+        self, paths: Iterable[str | Path], *, cancel: threading.Event | None = None
+    ) -> Generator[DecodedBatch, None, None]:
         """The engine's own decoder settings (batch size, workers, pinning) over ``paths``."""
+        if self.device_decoder is not None:
+            return device_decode_batches(
+                paths,
+                self.device_decoder,
+                batch_size=self.batch_size,
+                workers=self.workers,
+                cancel=cancel,
+                prefetch_batches=PREFETCH_BATCHES if self.overlap else 1,
+            )
         return decode_batches(
             paths,
             self.preprocessing,
@@ -319,17 +352,29 @@ class Engine:
             total = len(paths)
         started = time.perf_counter()
         done = failed = 0
-        for batch in self.decode(paths, cancel=cancel):
-            for prediction in self._predictions(batch, topk, embeddings):
-                done += 1
-                failed += prediction.error is not None
-                yield prediction
-            if progress is not None:
+        waited = 0.0
+        self.last_run = RunTimings(images=0, elapsed_s=0.0, decode_wait_s=0.0)
+        batches = self.decode(paths, cancel=cancel)
+        try:
+            while True:
+                asked = time.perf_counter()
+                batch = next(batches, None)
+                waited += time.perf_counter() - asked
+                if batch is None:
+                    return
+                for prediction in self._predictions(batch, topk, embeddings):
+                    done += 1
+                    failed += prediction.error is not None
+                    yield prediction
                 elapsed = time.perf_counter() - started
-                rate = done / elapsed if elapsed > 0 else 0.0
-                progress(Progress(done=done, failed=failed, total=total, images_per_second=rate, elapsed_s=elapsed))
-            if cancel is not None and cancel.is_set():
-                return
+                self.last_run = RunTimings(images=done, elapsed_s=elapsed, decode_wait_s=waited)
+                if progress is not None:
+                    rate = done / elapsed if elapsed > 0 else 0.0
+                    progress(Progress(done=done, failed=failed, total=total, images_per_second=rate, elapsed_s=elapsed))
+                if cancel is not None and cancel.is_set():
+                    return
+        finally:
+            batches.close()
 
 
 def reference_logits(loaded: LoadedModel, path: str | Path) -> torch.Tensor:
@@ -352,30 +397,3 @@ def reference_predict(loaded: LoadedModel, path: str | Path, topk: int = 5) -> P
         for v, i in zip(values.tolist(), indices.tolist(), strict=True)
     )
     return Prediction(path=Path(path), scores=scores)
-
-
-def _fold_batchnorm(model: torch.nn.Module) -> torch.nn.Module:
-    """A copy of an eval-mode ResNet with each Conv2d+BatchNorm2d pair fused.
-
-    Walks torchvision's known ResNet pairs (stem, each block's convN/bnN, the downsample branch)
-    rather than tracing with torch.fx: fx patches ``nn.Module.__call__`` process-wide while it
-    traces, which breaks forwards running in other threads (the GUI classifies, captures feature
-    maps and fine-tunes in parallel). Modules that are not these pairs are copied unchanged.
-    """
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-
-    folded = copy.deepcopy(model)
-
-    def fuse_pair(owner: torch.nn.Module, conv_name: str, bn_name: str) -> None:
-        conv, bn = getattr(owner, conv_name, None), getattr(owner, bn_name, None)
-        if isinstance(conv, torch.nn.Conv2d) and isinstance(bn, torch.nn.BatchNorm2d):
-            setattr(owner, conv_name, fuse_conv_bn_eval(conv, bn))
-            setattr(owner, bn_name, torch.nn.Identity())
-
-    for module in folded.modules():
-        for index in (1, 2, 3):
-            fuse_pair(module, f"conv{index}", f"bn{index}")
-        downsample = getattr(module, "downsample", None)
-        if isinstance(downsample, torch.nn.Sequential) and len(downsample) == 2:
-            fuse_pair(downsample, "0", "1")
-    return folded

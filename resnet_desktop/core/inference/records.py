@@ -52,6 +52,20 @@ class Prediction:
 
 
 @dataclass(frozen=True)
+class RunTimings:
+    """Where one classify run's time went, so a benchmark can tell decode-bound from model-bound."""
+
+    images: int
+    elapsed_s: float
+    #: Time the model loop spent waiting for the next decoded batch (decoding not hidden behind the model).
+    decode_wait_s: float
+
+    @property
+    def decode_wait_share(self) -> float:
+        return self.decode_wait_s / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+@dataclass(frozen=True)
 class Progress:
     """Sent after each batch. ``done`` counts finished files (classified or failed)."""
 

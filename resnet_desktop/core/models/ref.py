@@ -177,7 +177,7 @@ def resolve(ref: ModelRef) -> ModelRef:
             return ModelRef(arch=detected, file=ref.file)  # our model file's own architecture wins
         raise WrongArchitectureError(
             f"{ref.file}: these are {detected} weights, but the chosen architecture is {ref.arch}; "
-            f"leave out --model (the architecture is detected) or choose {detected}"
+            f"leave out --model (the architecture is detected) or choose --model {detected}"
         )
     return ref if ref.arch is not None else ModelRef(arch=detected, file=ref.file)
 

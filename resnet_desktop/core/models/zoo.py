@@ -250,17 +250,16 @@ def _load_file(arch: str | None, path: Path) -> LoadedModel:
     guessed = weights_io.guess_resnet_arch(state)  # v1 and v1.5 state dicts have the same keys
     if arch is None:
         if guessed is None:
-            other = weights_io.other_architecture(state)
-            what = f" (they look like {other})" if other not in (None, "not a ResNet") else ""
+            weights_io.check_is_resnet(state, source=path)  # names another network ("MobileNet?")
             raise WrongArchitectureError(
-                f"{path}: these weights are not a torchvision ResNet{what}; ResNet Desktop runs "
-                f"{', '.join(ARCHITECTURES)}"
+                f"{path}: these weights are not one of the torchvision ResNets ({', '.join(ARCHITECTURES)}): "
+                "their layers do not match any of them"
             )
         arch = guessed
     elif guessed is not None and guessed != base_arch(arch):
         raise WrongArchitectureError(
             f"{path}: these are {guessed} weights, but the chosen architecture is {arch}; "
-            f"leave out --model (the architecture is detected) or choose {guessed}"
+            f"leave out --model (the architecture is detected) or choose --model {guessed}"
         )
     fc = state.get("fc.weight")
     num_classes = int(fc.shape[0]) if fc is not None and fc.dim() == 2 else 1000

@@ -29,11 +29,12 @@ import itertools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 from resnet_desktop.core.errors import CancelledError, ResNetDesktopError
 from resnet_desktop.gui.common.gc_guard import collect_on_gui_thread
@@ -52,6 +53,8 @@ Y_co = TypeVar("Y_co", covariant=True)
 R_co = TypeVar("R_co", covariant=True)
 
 _task_ids = itertools.count(1)
+#: The longest the GUI thread spends handing over results in one go (a flood never freezes the window).
+DELIVERY_SLICE_S = 0.02
 
 
 class TaskContext:
@@ -119,6 +122,10 @@ class Task(QObject, Generic[Y_co, R_co]):
         self._started = False
         self._finished_delivered = False
         self._id = next(_task_ids)
+        # Bound now, on the GUI thread: the pool thread never looks anything up on a QObject (a task can
+        # be deleted on the GUI thread while its worker is still returning).
+        self._put = runner._inbox.put
+        self._wake = runner._relay.wake.emit
 
     # -- state -----------------------------------------------------------------------------
 
@@ -190,8 +197,8 @@ class Task(QObject, Generic[Y_co, R_co]):
                 raise CancelledError("Cancelled.")
 
     def _post(self, kind: str, value: object) -> None:
-        self.runner._inbox.put((self._id, kind, value))
-        self.runner._relay.wake.emit()
+        self._put((self._id, kind, value))
+        self._wake()
 
     # -- delivery (GUI thread) -------------------------------------------------------------
 
@@ -357,7 +364,10 @@ class TaskRunner(QObject):
 
     @Slot()
     def _on_wake(self) -> None:
-        while True:
+        """Deliver waiting messages for at most ``DELIVERY_SLICE_S``, then let the event loop breathe
+        (paint, input, timers) before delivering the rest."""
+        started = time.monotonic()
+        while time.monotonic() - started < DELIVERY_SLICE_S:
             try:
                 task_id, kind, value = self._inbox.get_nowait()
             except queue.Empty:
@@ -365,6 +375,8 @@ class TaskRunner(QObject):
             task = self._by_id.get(task_id)
             if task is not None:
                 task._deliver(kind, value)
+        if not self._inbox.empty():
+            QTimer.singleShot(0, self._on_wake)
 
     def _forget(self, task: Task[object, object]) -> None:
         if task in self._active:

@@ -161,8 +161,8 @@ def other_architecture(state: Mapping[str, Tensor]) -> str | None:
     return "not a ResNet"
 
 
-def apply_state_dict(model: nn.Module, state: Mapping[str, Tensor], *, source: str | Path) -> None:
-    """Strictly load ``state`` into ``model``; on any mismatch say exactly what does not fit."""
+def check_is_resnet(state: Mapping[str, Tensor], *, source: str | Path) -> None:
+    """Refuse weights of another kind of network, naming the kind when the keys show it ("MobileNet?")."""
     other = other_architecture(state)
     if other is not None:
         hint = other if other == "not a ResNet" else f"{other}?"
@@ -170,6 +170,11 @@ def apply_state_dict(model: nn.Module, state: Mapping[str, Tensor], *, source: s
             f"{source}: this file is for another architecture ({hint}); ResNet Desktop runs ResNet weights "
             f"({', '.join(ARCHITECTURES)})"
         )
+
+
+def apply_state_dict(model: nn.Module, state: Mapping[str, Tensor], *, source: str | Path) -> None:
+    """Strictly load ``state`` into ``model``; on any mismatch say exactly what does not fit."""
+    check_is_resnet(state, source=source)
     problem = describe_mismatch(model, state, source=str(source))
     if problem:
         raise WeightsError(problem)
