@@ -356,7 +356,7 @@ class PhotoGrid(QListView):
     # -- painting ------------------------------------------------------------------------------------
 
     def _on_scrolled(self, _value: int) -> None:
-        self.thumbnails.drop_queued()
+        self.thumbnails.drop_queued(self.side)
         self.thumbnails.hold()
 
     def _on_thumbnail(self, _path: str, size: int) -> None:

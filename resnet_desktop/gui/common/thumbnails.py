@@ -101,6 +101,9 @@ class PixmapLRU:
 MAX_QUEUED = 512
 #: How often an idle decode thread looks up from its wait (to end promptly at shutdown).
 IDLE_WAIT_S = 0.25
+#: A decode thread with nothing to do for this long ends (the next request starts one again), so a
+#: loader nobody shut down never keeps the process from exiting.
+IDLE_EXIT_S = 2.0
 
 Key = tuple[str, int]
 
@@ -132,7 +135,7 @@ class ThumbnailLoader(QObject):
         self._failed: set[Key] = set()
         self._stack: deque[Key] = deque()  # shared with the decode threads, under ``_wake``
         self._wake = threading.Condition()
-        self._started = False
+        self._workers = 0  # decode threads serving the stack (under ``_wake``)
         self._closed = False
         self._hold_until = 0.0  # monotonic time before which the decode threads wait (``hold``)
 
@@ -150,26 +153,30 @@ class ThumbnailLoader(QObject):
                 if len(self._stack) > MAX_QUEUED:
                     dropped = self._stack.popleft()
                 self._wake.notify()
+                start = min(self._threads - self._workers, len(self._stack))
+                self._workers += max(0, start)
             if dropped is not None:
                 self._pending.discard(dropped)
-            if not self._started:
-                self._start()
+            for _ in range(start):
+                self._tasks.stream(self._serve, name="thumbnails", on_yielded=self._on_done)
         return None
 
-    def _start(self) -> None:
-        self._started = True
-        for n in range(self._threads):
-            self._tasks.stream(self._serve, name=f"thumbnails {n + 1}", on_yielded=self._on_done)
-
     def _serve(self, ctx: TaskContext) -> Generator[tuple[str, int, QImage], None, None]:
-        """One decode thread: the newest request first, until the loader shuts down."""
-        while not ctx.cancelled:
+        """One decode thread: the newest request first, until the loader shuts down or it has had
+        nothing to do for ``IDLE_EXIT_S``."""
+        idle_since = time.monotonic()
+        while True:
             with self._wake:
-                held = self._hold_until - time.monotonic()
+                now = time.monotonic()
+                if ctx.cancelled or (not self._stack and now - idle_since > IDLE_EXIT_S):
+                    self._workers -= 1
+                    return
+                held = self._hold_until - now
                 if held > 0 or not self._stack:
                     self._wake.wait(min(IDLE_WAIT_S, held) if held > 0 else IDLE_WAIT_S)
                     continue
                 path, size = self._stack.pop()
+                idle_since = now
             try:
                 image = _decode(path, size, self.disk)
             except Exception:  # one photo's failure never ends the thread
@@ -183,12 +190,17 @@ class ThumbnailLoader(QObject):
         GUI thread at every Qt call it makes (a cell costs ~15): paint first, decode when it settles."""
         self._hold_until = time.monotonic() + seconds
 
-    def drop_queued(self) -> None:
-        """Forget every decode asked for that has not started (rows scrolled out of sight ask again
-        when they are painted again)."""
+    def drop_queued(self, size: int | None = None) -> None:
+        """Forget every decode asked for (at ``size``, or any) that has not started: rows scrolled out
+        of sight ask again when they are painted again; other views' requests are kept."""
         with self._wake:
-            dropped = list(self._stack)
-            self._stack.clear()
+            dropped = [key for key in self._stack if size is None or key[1] == size]
+            if size is None:
+                self._stack.clear()
+            else:
+                kept = [key for key in self._stack if key[1] != size]
+                self._stack.clear()
+                self._stack.extend(kept)
         self._pending.difference_update(dropped)
 
     @property

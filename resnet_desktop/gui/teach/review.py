@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
 from resnet_desktop.gui.common.inline_status import InlineStatus
@@ -28,6 +28,32 @@ def rgb_pixmap(rgb: np.ndarray) -> QPixmap:
     height, width = data.shape[:2]
     image = QImage(data.data, width, height, 3 * width, QImage.Format.Format_RGB888)
     return QPixmap.fromImage(image.copy())
+
+
+class Picture(QLabel):
+    """A picture scaled to whatever room the label has (kept whole, never cropped)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.original: QPixmap | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(96, 96)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+
+    def show_pixmap(self, pixmap: QPixmap | None) -> None:
+        self.original = pixmap
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self.original is None or self.original.isNull():
+            self.clear()
+            return
+        keep, smooth = Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        self.setPixmap(self.original.scaled(self.width(), self.height(), keep, smooth))
 
 
 def left_text(left: int) -> str:
@@ -65,12 +91,8 @@ class ReviewPanel(QWidget):
         font.setBold(True)
         self.title.setFont(font)
         self.trail = InlineStatus(accuracy_trail(()))
-        self.photo = QLabel()
-        self.cam = QLabel()
-        for label in (self.photo, self.cam):
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            label.setMinimumSize(96, 96)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.photo = Picture()
+        self.cam = Picture()
         self.photo_caption = InlineStatus("Photo")
         self.cam_caption = InlineStatus("Grad-CAM")
         self.caption = InlineStatus("")
@@ -92,9 +114,9 @@ class ReviewPanel(QWidget):
     def show_item(self, item: ReviewItem | None, left: int, keys: str = "") -> None:
         self.item = item
         self.title.show_info(left_text(left))
-        self.cam.clear()
+        self.cam.show_pixmap(None)
         if item is None:
-            self.photo.clear()
+            self.photo.show_pixmap(None)
             self.caption.show_info(
                 "Every photo in the queue is done: the model is sure of the rest, or you labeled it."
             )
@@ -110,7 +132,7 @@ class ReviewPanel(QWidget):
     def show_cam(self, item: ReviewItem, rgb: np.ndarray) -> None:
         if item != self.item:
             return  # the person moved on
-        self.cam.setPixmap(rgb_pixmap(rgb).scaled(PHOTO_SIDE, PHOTO_SIDE, Qt.AspectRatioMode.KeepAspectRatio))
+        self.cam.show_pixmap(rgb_pixmap(rgb))
         self.cam_caption.show_info(f"Grad-CAM of {item.predicted}: warm = what raised its score")
 
     def show_cam_error(self, item: ReviewItem, error: BaseException) -> None:
@@ -127,8 +149,8 @@ class ReviewPanel(QWidget):
         if self.item is None:
             return
         pixmap = self.thumbnails.pixmap(str(self.item.path), PHOTO_SIDE)
-        if pixmap is not None:
-            self.photo.setPixmap(pixmap)
+        if pixmap is not None:  # small photos are shown as large as the Grad-CAM beside them
+            self.photo.show_pixmap(pixmap)
 
     def _on_thumbnail(self, path: str, size: int) -> None:
         if size == PHOTO_SIDE and self.item is not None and path == str(self.item.path):

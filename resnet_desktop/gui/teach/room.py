@@ -102,7 +102,7 @@ class TeachRoom(QWidget):
         modes.addWidget(self.all_button)
         modes.addWidget(self.review_button)
         modes.addStretch(1)
-        side = QSplitter(Qt.Orientation.Vertical)
+        self.side = side = QSplitter(Qt.Orientation.Vertical)
         side.addWidget(self.review)
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -362,6 +362,8 @@ class TeachRoom(QWidget):
         self.reviewing = on
         self.review.setVisible(on)
         if on:
+            total = sum(self.side.sizes()) or self.side.height()
+            self.side.setSizes([int(total * 0.62), total - int(total * 0.62)])
             if self.report is not None:
                 self.queue.measured(self.report.held_out_accuracy)
             self.review.show_accuracy(self.queue.accuracy)

@@ -191,7 +191,8 @@ def test_the_review_queue_goes_photo_by_photo_and_the_accuracy_is_shown(teach: R
     assert review.caption.text().startswith(f"The model is unsure: {first.predicted} (")
     assert review.keys.text() == f"Enter accepts {first.predicted}; 1-3 correct it. The next one comes up."
     assert teach.grid.selected_paths() == [str(first.path)], "the grid shows the queue with the current photo"
-    teach.qtbot.waitUntil(lambda: review.cam.pixmap() is not None and not review.cam.pixmap().isNull(), timeout=WAIT_MS)
+    teach.qtbot.waitUntil(lambda: review.cam.original is not None, timeout=WAIT_MS)
+    teach.qtbot.waitUntil(lambda: review.photo.original is not None, timeout=WAIT_MS)
     assert review.cam_caption.text().startswith(f"Grad-CAM of {first.predicted}")
 
     teach.person.press("Return")  # accept the prediction
