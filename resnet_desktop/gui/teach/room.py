@@ -173,7 +173,7 @@ class TeachRoom(QWidget):
         self._show_photos()
         self.classes.show_classes(info.classes)
         self.classes.show_accuracy(None)
-        self.status.show_info(f"{info.name}: {plural(len(photos), 'photo')}, {plural(len(labels), 'labeled')}.")
+        self.status.show_info(f"{info.name}: {plural(len(photos), 'photo')}, {len(labels)} labeled.")
         self.learn()
 
     def _show_photos(self) -> None:
