@@ -49,7 +49,7 @@ def reclassify(work: Path, count: int, threads: int) -> None:
     folder = work / "photos"
     make_photos(folder, count, size=(96, 72))
     loaded = load_model("resnet18", "random")
-    identity = ModelIdentity.of(loaded)
+    identity = ModelIdentity.of(loaded, "fp32")
     engine = Engine(loaded, "cpu")
     with LibraryIndex(work / "index.sqlite3") as index:
         started = time.perf_counter()
@@ -99,17 +99,21 @@ def resume(work: Path, count: int, batches: int) -> None:
     print(f"killed after {batches} batches ({stored} results committed) of {count}; the rerun says: {summary}")
 
 
+def synthetic_identity() -> ModelIdentity:
+    """A model row for vectors that no network made (the search benchmark's)."""
+    from resnet_desktop.core.library.index import BackboneIdentity
+
+    backbone = BackboneIdentity("resnet50", "synthetic", "{}", "fp32", "synthetic embeddings")
+    return ModelIdentity("resnet50", "synthetic", "{}", "synthetic embeddings", "-", "fp32", backbone)
+
+
 def search(work: Path, count: int, dim: int, queries: int) -> None:
     rng = np.random.default_rng(0)
     centers = np.abs(rng.normal(size=(max(1, count // 100), dim))).astype(np.float32)
     vectors = centers[rng.integers(0, len(centers), count)] + 0.7 * np.abs(rng.normal(size=(count, dim)))
     vectors = vectors.astype(np.float16).astype(np.float32)  # what the index stores
     with LibraryIndex(work / "search.sqlite3") as index:
-        index._db.execute(
-            "INSERT INTO models(key, arch, weights, preprocessing, description, created) "
-            "VALUES ('synthetic', 'resnet50', 'synthetic', '{}', 'synthetic embeddings', 0)"
-        )
-        model_id = int(index._db.execute("SELECT id FROM models").fetchone()[0])
+        model_id = index.model_id(synthetic_identity())
         started = time.perf_counter()
         score = (ClassScore("x", 0, 1.0),)
         for start in range(0, count, 5000):

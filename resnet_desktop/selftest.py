@@ -7,7 +7,8 @@ module which is not there (not built yet, or left out of the bundle) fails namin
 
 Steps: imports, devices, torchvision compiled ops, model (bundled weights, else seeded random
 weights), classify a bundled sample photo, record a feature map, one fine-tuning step on a tiny
-generated folder, Qt offscreen (platform plugin, a widget, the JPEG plugin, the app icon).
+generated folder, a head file (a label set's version) saved and loaded back through its backbone,
+Qt offscreen (platform plugin, a widget, the JPEG plugin, the app icon).
 """
 
 from __future__ import annotations
@@ -306,6 +307,40 @@ def step_finetune(ctx: SelfTestContext) -> str:
     )
 
 
+def step_head_file(ctx: SelfTestContext) -> str:
+    """A head file (model-file format 2: what a label set's version is) on this build's model: saved,
+    loaded back through its backbone reference, and answering as backbone features x head."""
+    import torch
+
+    loaded = ctx.need("loaded", "model")
+    headfile = _import("resnet_desktop.core.models.headfile")
+    zoo = _import("resnet_desktop.core.models.zoo")
+    features = int(loaded.model.fc.in_features)
+    generator = torch.Generator().manual_seed(0)
+    weight, bias = torch.randn(2, features, generator=generator), torch.randn(2, generator=generator)
+    path = headfile.save_head_file(
+        ctx.workdir / "version.safetensors",
+        weight,
+        bias,
+        base=loaded,
+        arch=loaded.arch,
+        class_names=list(FINETUNE_CLASSES),
+        preprocessing=loaded.preprocessing.to_dict(),
+    )
+    reloaded = zoo.load_model(None, path)
+    _check(list(reloaded.categories) == list(FINETUNE_CLASSES), f"it reloads with classes {reloaded.categories}")
+    crop = loaded.preprocessing.crop_size
+    x = torch.randn(1, 3, crop, crop, generator=generator)
+    with torch.no_grad():
+        loaded.model.eval()
+        pooled = torch.nn.Sequential(*list(loaded.model.children())[:-1])(x).flatten(1)
+        expected = pooled @ weight.T + bias
+        got = reloaded.model(x)
+    _check(torch.allclose(got, expected, atol=1e-3), "its answer is not the backbone's features times the head")
+    backbone = reloaded.meta["base_weights"]
+    return f"{path.name} ({path.stat().st_size:,} bytes), backbone {backbone}: reloaded, same answers"
+
+
 def step_qt(ctx: SelfTestContext) -> str:
     """Qt starts offscreen, paints a widget, decodes a JPEG (imageformats plugin) and the app icon."""
     from PySide6.QtCore import QSize
@@ -345,6 +380,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("onnx runtime", step_onnxruntime),
     ("feature map", step_feature_map),
     ("fine-tune", step_finetune),
+    ("head file", step_head_file),
 )
 
 

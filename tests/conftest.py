@@ -10,10 +10,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("RESNET_DESKTOP_OFFLINE", "1")
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.helpers import SAMPLES_DIR, save_random_weights
+
+if TYPE_CHECKING:
+    from tests.digits import DigitsWorld
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -52,3 +56,12 @@ def resnet18_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sample_photos() -> list[Path]:
     """The real photographs shipped in assets/samples (public domain / CC0)."""
     return sorted(p for p in SAMPLES_DIR.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+
+
+@pytest.fixture(scope="session")
+def digits_world(tmp_path_factory: pytest.TempPathFactory) -> DigitsWorld:
+    """Digits drawn as photos (train, pool, test folders), a fast base model, an index holding the
+    train and pool photos' embeddings: data with real structure for the teach tests."""
+    from tests.digits import DigitsWorld
+
+    return DigitsWorld(tmp_path_factory.mktemp("digits"))

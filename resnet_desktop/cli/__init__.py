@@ -16,10 +16,23 @@ import logging
 import sys
 
 from resnet_desktop import __version__
-from resnet_desktop.cli import bench, classify, duplicates, evaluate, explain, export, finetune, organize, similar
+from resnet_desktop.cli import (
+    bench,
+    classify,
+    duplicates,
+    evaluate,
+    explain,
+    export,
+    finetune,
+    labels,
+    organize,
+    review,
+    similar,
+    teach,
+)
 from resnet_desktop.cli.common import Exit, error, exit_code_for, stdout_closed
 
-COMMANDS = (classify, explain, finetune, evaluate, bench, organize, export, similar, duplicates)
+COMMANDS = (classify, explain, finetune, evaluate, bench, organize, export, similar, duplicates, labels, teach, review)
 
 #: Options of the desktop app (no command) that take a value.
 GUI_VALUE_OPTIONS = ("--model", "--arch", "--weights", "--device", "--color-scheme")

@@ -88,6 +88,12 @@ class OutputError(ResNetDesktopError):
     title = "The file could not be written"
 
 
+class TeachError(ResNetDesktopError):
+    """A label set, its labels or its versions cannot be used as asked (see the message for why)."""
+
+    title = "Teaching cannot go on"
+
+
 class CancelledError(ResNetDesktopError):
     """Work was cancelled by the user; whatever was finished is kept."""
 

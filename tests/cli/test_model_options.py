@@ -24,7 +24,10 @@ REQUIRED = {
     "export": ["--output", "m.onnx"],
     "similar": ["photo.jpg"],
     "duplicates": ["folder"],
+    "teach": ["--output", "v.safetensors"],
 }
+#: Commands that run no model of the person's choosing (a label set remembers its base model).
+NO_MODEL = {"labels": ["list"], "review": []}
 
 
 def _names() -> list[str]:
@@ -40,7 +43,14 @@ def _ref(args: argparse.Namespace) -> ModelRef:
 
 
 def test_every_command_is_covered() -> None:
-    assert _names() == sorted(REQUIRED) and len(COMMANDS) == len(REQUIRED)
+    assert _names() == sorted({**REQUIRED, **NO_MODEL}) and len(COMMANDS) == len(REQUIRED) + len(NO_MODEL)
+
+
+@pytest.mark.parametrize("command", sorted(NO_MODEL))
+def test_commands_without_a_model_refuse_model_options(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, *NO_MODEL[command], "--model", "resnet18"])
+    assert "unrecognized arguments: --model resnet18" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", sorted(REQUIRED))

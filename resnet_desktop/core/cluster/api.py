@@ -74,6 +74,7 @@ def store_in_index(output: Path, loaded: LoadedModel, topk: int) -> IndexImport 
     """
     from resnet_desktop.core.cluster.to_index import import_results
     from resnet_desktop.core.library.api import identity_of, optional_index
+    from resnet_desktop.core.library.index import FP32
 
     if not output.is_dir():
         return None
@@ -81,4 +82,4 @@ def store_in_index(output: Path, loaded: LoadedModel, topk: int) -> IndexImport 
     if index is None:
         return None
     with index:
-        return import_results(output, index, identity_of(loaded), topk)
+        return import_results(output, index, identity_of(loaded, FP32), topk)  # each row's precision wins

@@ -38,7 +38,8 @@ def done_paths(output: Path, model_id: str) -> set[str]:
     if not parts and any(output.iterdir()):
         raise OutputError(f"{output} is a folder that holds no results parts; choose another --output")
     rows = results.read_rows(output)
-    others = sorted({row.model_id for row in rows if row.model_id != model_id})
+    # the same model at another precision (a GPU worker's bf16 next to a CPU worker's fp32) is the same job
+    others = sorted({row.model_id for row in rows if results.split_precision(row.model_id)[0] != model_id})
     if others:
         raise OutputError(
             f"{output} holds results of another model ({', '.join(others)}; this run uses {model_id}); "

@@ -131,10 +131,11 @@ class Classifier:
             import ray
 
             package = cast(ModelPackage, ray.get(package[0]))
-        self.model_id = package.model_id
         self.topk = settings.topk
         device = "cuda" if torch.cuda.is_available() else "cpu"
         self.engine = Engine(unpack_model(package), device, batch_size=plan.batch_size, workers=plan.cpus_per_actor)
+        # each row says its precision, so the library index never serves a bf16 result to an fp32 run
+        self.model_id = results.with_precision(package.model_id, self.engine.numeric_precision)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> Any:
         paths = [str(p) for p in batch["path"]]

@@ -22,6 +22,9 @@ from resnet_desktop.core.errors import OutputError, SettingsError
 from resnet_desktop.core.inference.records import ClassScore, Prediction
 
 PART_GLOB = "part-*.parquet"
+#: A row's ``model_id`` names the precision it was computed at after this mark ("...@bf16" on a GPU);
+#: fp32 rows carry none (as every row did before), so a resumed job and its index hand-off agree.
+PRECISION_MARK = "@"
 SUFFIX = ".parquet"
 
 
@@ -118,6 +121,17 @@ def from_table(table: Any) -> list[Row]:
             Row(seq=int(seqs[i]), prediction=prediction, model_id=str(models[i] or ""), path_text=str(data["path"][i]))
         )
     return rows
+
+
+def with_precision(model_id: str, precision: str) -> str:
+    """The ``model_id`` a worker writes: the model's, plus the precision when it is not fp32."""
+    return model_id if precision == "fp32" else f"{model_id}{PRECISION_MARK}{precision}"
+
+
+def split_precision(model_id: str) -> tuple[str, str]:
+    """(the model's id, the precision) of a row's ``model_id``."""
+    base, mark, precision = model_id.rpartition(PRECISION_MARK)
+    return (base, precision) if mark else (model_id, "fp32")
 
 
 def part_files(folder: Path) -> list[Path]:

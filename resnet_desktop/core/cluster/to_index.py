@@ -1,9 +1,10 @@
 """Put what a cluster job wrote into the library index, so the app never classifies those files again.
 
 The rows are stored under the identity of the model the client loaded (the same identity a local
-run uses), keyed by each file's stat taken here. A photo whose modification time is later than the
-part that holds its row changed after the cluster read it: it is left out and classified afresh
-next time. URIs (``s3://``...) and files this machine cannot see are left out too.
+run uses) at the precision each row was computed at (its ``model_id`` says so: a GPU worker's rows
+are bf16, never served to an fp32 run), keyed by each file's stat taken here. A photo whose
+modification time is later than the part that holds its row changed after the cluster read it: it
+is left out and classified afresh next time. URIs (``s3://``...) and files this machine cannot see are left out too.
 """
 
 from __future__ import annotations
@@ -34,25 +35,32 @@ class IndexImport:
 
 
 def import_results(output: Path, index: LibraryIndex, identity: ModelIdentity, topk: int) -> IndexImport:
-    """Store every row of the results folder ``output`` in ``index`` for the model ``identity``."""
+    """Store every row of the results folder ``output`` in ``index`` for the model ``identity``, at
+    the precision each row names (``identity.precision`` is replaced by it)."""
     import pyarrow.parquet as pq
 
-    model_id = index.model_id(identity)
+    model_ids: dict[str, int] = {}
     counts = IndexImport()
-    pending: list[tuple[FileStat, str | None, Prediction]] = []
+    pending: dict[int, list[tuple[FileStat, str | None, Prediction]]] = {}
     for part in results.part_files(output):
         written_ns = part.stat().st_mtime_ns
         for row in results.from_table(pq.read_table(part)):
             stat = _local_stat(row.path_text)
             if stat is None:
                 counts.not_here += 1
-            elif stat.mtime_ns > written_ns:
+                continue
+            if stat.mtime_ns > written_ns:
                 counts.changed += 1
-            else:
-                pending.append((stat, None, row.prediction))  # the content hash is computed lazily
-            if len(pending) >= BATCH_ROWS:
-                counts.stored += _store(index, model_id, topk, pending)
-    counts.stored += _store(index, model_id, topk, pending)
+                continue
+            precision = results.split_precision(row.model_id)[1]
+            if precision not in model_ids:
+                model_ids[precision] = index.model_id(identity.at(precision))
+            batch = pending.setdefault(model_ids[precision], [])
+            batch.append((stat, None, row.prediction))  # the content hash is computed lazily
+            if len(batch) >= BATCH_ROWS:
+                counts.stored += _store(index, model_ids[precision], topk, batch)
+    for model_id, batch in pending.items():
+        counts.stored += _store(index, model_id, topk, batch)
     return counts
 
 

@@ -10,6 +10,10 @@ validation loss stops improving; it keeps its last iterate, the cross-validated 
 regulariser (rolling back to an earlier iterate under-fits; figures in docs/PERFORMANCE.md).
 ``adamw`` is plain mini-batch training with the person's learning rate and batch size; it rolls
 back to the lowest-validation-loss epoch.
+
+The teach room uses the same objective and optimiser (``fit_lbfgs``, ``choose_c``): a refit after
+each label change starts from the previous head (a warm start: the objective is convex, so only the
+time changes) with the regularisation fixed, and re-chooses it now and then on a subsample.
 """
 
 from __future__ import annotations
@@ -201,13 +205,15 @@ def choose_weight_decay(
     num_classes: int,
     config: HeadConfig,
     cancel: threading.Event | None = None,
+    *,
+    repeats: int = CV_REPEATS,
 ) -> float:
     """The L2 strength with the best cross-validated accuracy (log-loss breaks ties)."""
     per_class = torch.bincount(y[_first_of_group(groups)], minlength=num_classes)
     k = min(CV_FOLDS, int(per_class.min()))
     if k < 2:
         return 1.0 / x.shape[0]  # sklearn's default C=1
-    folds = [fold for repeat in range(CV_REPEATS) for fold in _folds(y, groups, k, config.seed + repeat)]
+    folds = [fold for repeat in range(repeats) for fold in _folds(y, groups, k, config.seed + repeat)]
     # Standardised once on all training features, as StandardScaler + LogisticRegressionCV does
     # (re-standardising per fold is no better).
     x = Standardizer(x)(x)
@@ -227,6 +233,28 @@ def choose_weight_decay(
     best = max(C_GRID, key=lambda c: (sum(a for a, _ in scores[c]), -sum(loss for _, loss in scores[c])))
     logger.info("cross-validation chose C=%g over %d folds", best, k)
     return 1.0 / (best * x.shape[0])
+
+
+def choose_c(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    num_classes: int,
+    *,
+    seed: int = 0,
+    repeats: int = CV_REPEATS,
+    cancel: threading.Event | None = None,
+) -> float:
+    """sklearn's C (inverse L2 strength, independent of the row count) by the same cross-validation
+    as :func:`choose_weight_decay`; one row per image (no augmented views)."""
+    groups = torch.arange(x.shape[0])
+    lam = choose_weight_decay(x, y, groups, num_classes, HeadConfig(seed=seed), cancel, repeats=repeats)
+    return 1.0 / (lam * x.shape[0])
+
+
+def fit_lbfgs(linear: nn.Linear, x: torch.Tensor, y: torch.Tensor, lam: float, iterations: int) -> float:
+    """Up to ``iterations`` L-BFGS steps on the head's objective from ``linear``'s current weights
+    (``x`` standardised); the final loss. A warm start converges in a fraction of the steps."""
+    return _lbfgs_run(_lbfgs(linear, iterations), linear, x, y, None, lam)
 
 
 def _first_of_group(groups: torch.Tensor) -> torch.Tensor:

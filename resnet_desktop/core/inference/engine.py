@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 CPU_BATCH_SIZE = 8
 #: Batch bounds on accelerators; the real size is picked from free memory.
 GPU_MIN_BATCH, GPU_MAX_BATCH = 16, 256
+#: The engine's precision settings by what their numbers are (``Engine.numeric_precision``).
+PRECISION_NAMES = {"fp32": "fp32", "fast": "int8", "torch.bfloat16": "bf16", "torch.float16": "fp16"}
 #: Rough bf16 inference working set per 224x224 image for the biggest ResNets, with headroom.
 GPU_BYTES_PER_IMAGE = 48 * 1024 * 1024
 #: Who decodes: "pool" (Pillow on a thread pool, draft mode for big JPEGs; the default) or "device"
@@ -178,6 +180,16 @@ class Engine:
     def model(self) -> torch.nn.Module:
         """The placed model (on ``device``, channels_last, eval); for benchmarks and diagnostics."""
         return self._model
+
+    @property
+    def numeric_precision(self) -> str:
+        """What the numbers are computed in: "fp32", "bf16"/"fp16" (CUDA autocast) or "int8" (the
+        Fast Mode). Part of the library index's identity, so results of two precisions never mix."""
+        if self._ort is not None:
+            return PRECISION_NAMES.get(self.precision, self.precision)
+        if self.autocast_dtype is not None:
+            return PRECISION_NAMES.get(str(self.autocast_dtype), str(self.autocast_dtype))
+        return "fp32"
 
     @property
     def onnxruntime(self) -> OnnxRuntimeBackend | None:

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 from resnet_desktop.core import images
 from resnet_desktop.core.inference.records import Progress
-from resnet_desktop.core.library.incremental import Indexed, IndexedRun
+from resnet_desktop.core.library.incremental import EngineLike, Indexed, IndexedRun
+from resnet_desktop.core.library.index import FP32
 from resnet_desktop.core.library.queries import identity_of, optional_index
 from resnet_desktop.core.work import Work, check_cancel
 
@@ -100,7 +101,9 @@ def classify_photos(
     """
     started = time.perf_counter()
     index, notices = optional_index() if use_index else (None, [])
-    run = IndexedRun(engine, index, identity_of(loaded) if index is not None else None, topk=topk)
+    # an engine made later (a factory) says its precision when made: IndexedRun adopts it then
+    precision = engine.numeric_precision if isinstance(engine, EngineLike) else FP32
+    run = IndexedRun(engine, index, identity_of(loaded, precision) if index is not None else None, topk=topk)
     summary = ClassifySummary(index_used=run.index is not None, notices=notices)
     progress: list[Progress] = []
     paths = photo_paths(inputs, skip=skip, exclude=exclude)

@@ -1,42 +1,123 @@
-"""What makes a stored result reusable: the same file (stat, content hash) and the same model."""
+"""What makes a stored result reusable: the same file (stat, content hash), the same model and the
+same numeric precision; and what makes a stored embedding reusable: the same backbone.
+
+A *backbone* is the network without its ``fc`` (identified by a hash of those weights), the
+preprocessing and the precision it ran at: every head on one backbone (the ImageNet classifier, a
+fine-tuned head, each version of a label set) shares its embeddings. A *model* is a backbone plus a
+head: results (top-k scores) belong to it.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from resnet_desktop.core.library.schema import model_key
+
 if TYPE_CHECKING:
+    from torch import nn
+
     from resnet_desktop.core.models.zoo import LoadedModel
 
 _HASH_CHUNK = 1 << 20
 #: SQLite integers are signed 64-bit; some file systems use all 64 bits of an inode number.
 _INODE_MASK = (1 << 63) - 1
+#: The precision of a plain PyTorch run on the CPU (see ``Engine.numeric_precision``).
+FP32 = "fp32"
+_BACKBONE_HASHES: weakref.WeakKeyDictionary[nn.Module, str] = weakref.WeakKeyDictionary()
+
+
+def _digest(parts: list[str]) -> str:
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+def backbone_hash(model: nn.Module) -> str:
+    """sha256 of every parameter and buffer except ``fc.*`` (computed once per model object):
+    two models that differ only in their head have the same backbone."""
+    cached = _BACKBONE_HASHES.get(model)
+    if cached is not None:
+        return cached
+    import torch
+
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        if name.startswith("fc."):
+            continue
+        t = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+        if t.numel():  # 0-d buffers (num_batches_tracked) cannot be viewed as bytes directly
+            digest.update(t.reshape(-1).view(torch.uint8).numpy())
+    value = _BACKBONE_HASHES[model] = digest.hexdigest()
+    return value
+
+
+@dataclass(frozen=True)
+class BackboneIdentity:
+    """Whose embeddings these are: the weights without ``fc``, the preprocessing, the precision."""
+
+    arch: str
+    weights: str
+    preprocessing: str
+    precision: str
+    description: str
+
+    @property
+    def key(self) -> str:
+        return _digest([self.arch, self.weights, self.preprocessing, self.precision])
+
+    @classmethod
+    def of(cls, loaded: LoadedModel, precision: str) -> BackboneIdentity:
+        return cls(
+            arch=loaded.arch,
+            weights="tensors:" + backbone_hash(loaded.model),
+            preprocessing=json.dumps(loaded.preprocessing.to_dict(), sort_keys=True),
+            precision=precision,
+            description=f"{loaded.arch} backbone of {loaded.source}",
+        )
 
 
 @dataclass(frozen=True)
 class ModelIdentity:
-    """What makes two runs' results interchangeable: same network, same weights, same preprocessing."""
+    """What makes two runs' results interchangeable: same network, weights, preprocessing, labels and
+    numeric precision (an fp32 result is never served to an int8 run); ``backbone`` owns embeddings."""
 
     arch: str
     weights: str
     preprocessing: str
     description: str
     categories_digest: str
+    precision: str
+    backbone: BackboneIdentity
+
+    @property
+    def base_key(self) -> str:
+        """The key without the precision (what a version-2 index keyed its models by)."""
+        return _digest([self.arch, self.weights, self.preprocessing, self.categories_digest])
 
     @property
     def key(self) -> str:
-        text = json.dumps([self.arch, self.weights, self.preprocessing, self.categories_digest])
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+        return model_key(self.base_key, self.precision)
+
+    def at(self, precision: str) -> ModelIdentity:
+        """The same model run at another precision (its backbone too)."""
+        return replace(self, precision=precision, backbone=replace(self.backbone, precision=precision))
 
     @classmethod
-    def of(cls, loaded: LoadedModel) -> ModelIdentity:
-        """Weights are named by the torchvision file (its name carries a hash), our files by their SHA-256."""
+    def of(cls, loaded: LoadedModel, precision: str) -> ModelIdentity:
+        """``precision`` is the engine's (``Engine.numeric_precision``): "fp32", "bf16", "int8"...
+
+        Weights are named by the torchvision file (its name carries a hash), our files by their
+        SHA-256 (a head-only model file also by its backbone's weights).
+        """
         if loaded.custom_file is not None:
             weights = "sha256:" + sha256_file(Path(loaded.custom_file))
+            if loaded.meta.get("backbone") is not None:  # a head-only file: its sidecar names the backbone
+                weights += "+backbone:" + backbone_hash(loaded.model)
         elif loaded.weights_name is None or loaded.weights_name.lower() == "random":
             from resnet_desktop.core.models.spec import RANDOM_WEIGHTS
 
@@ -50,6 +131,8 @@ class ModelIdentity:
             preprocessing=json.dumps(loaded.preprocessing.to_dict(), sort_keys=True),
             description=loaded.source,
             categories_digest=categories,
+            precision=precision,
+            backbone=BackboneIdentity.of(loaded, precision),
         )
 
 

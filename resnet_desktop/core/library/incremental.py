@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 from resnet_desktop.core.inference.records import Prediction, Progress
 from resnet_desktop.core.library.index import FileStat, LibraryIndex, LibraryIndexError, ModelIdentity, sha256_file
@@ -29,6 +29,14 @@ FROM_INDEX = "index"
 NEW = "new"
 #: Test hook: ``N`` makes a run stand still after committing N batches, until it is killed.
 PAUSE_ENV = "RESNET_DESKTOP_INDEX_PAUSE_AFTER"
+
+
+@runtime_checkable
+class EngineLike(Protocol):
+    """What tells an engine from a factory of one (without importing torch)."""
+
+    @property
+    def numeric_precision(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,7 @@ class IndexedRun:
         topk: int = 5,
         commit_every: int | None = None,
         embeddings: bool = True,
+        require_embedding: bool = False,
     ) -> None:
         self._engine = engine
         self.index = index
@@ -77,7 +86,10 @@ class IndexedRun:
         self.topk = topk
         self.commit_every = commit_every
         self.embeddings = embeddings
+        #: A stored result without a stored embedding is classified again (the teach room needs vectors).
+        self.require_embedding = require_embedding
         self.counts = RunCounts(notices=[])
+        self.identity = identity
         self.model_id: int | None = None
         if index is not None and identity is not None:
             self.model_id = self._guard(lambda: index.model_id(identity))
@@ -90,8 +102,18 @@ class IndexedRun:
 
     def engine(self) -> Engine:
         if not hasattr(self._engine, "classify"):
-            self._engine = self._engine()
+            made = self._engine()
+            self._engine = made
+            self._adopt_precision(made.numeric_precision)
         return cast("Engine", self._engine)
+
+    def _adopt_precision(self, precision: str) -> None:
+        """An engine made only now (a factory) runs at ``precision``: its results are stored under it."""
+        if self.identity is None or self.index is None or precision == self.identity.precision:
+            return
+        index, identity = self.index, self.identity.at(precision)
+        self.identity = identity
+        self.model_id = self._guard(lambda: index.model_id(identity))
 
     def close(self) -> None:
         """Commit what is pending and close the index this run was given (also when a failure dropped it)."""
@@ -200,7 +222,9 @@ class IndexedRun:
         except Exception as exc:  # noqa: BLE001 - a failing index never stops a run
             self._drop_index(f"The library index failed ({exc}); going on without it.")
             return path, stat, None
-        if hit is None:
+        if hit is None or (
+            self.require_embedding and hit.prediction.ok and not index.has_embedding(hit.file_id, model_id)
+        ):
             return path, stat, None
         prediction = replace(hit.prediction, path=path)
         return path, stat, Indexed(prediction, FROM_INDEX, hit.moved_from)
@@ -232,6 +256,15 @@ class IndexedRun:
 
     def _commit(self, pending: list[tuple[FileStat | None, Prediction]]) -> None:
         if self.index is None or self.model_id is None or not pending:
+            return
+        engine = self._engine if hasattr(self._engine, "classify") else None
+        running = getattr(engine, "numeric_precision", None)
+        if self.identity is not None and isinstance(running, str) and running != self.identity.precision:
+            # e.g. a GPU run fell back to the CPU: its results are not the identity's precision
+            self._drop_index(
+                f"The model now runs at {running}, not {self.identity.precision}; "
+                "its results are not stored in the library index."
+            )
             return
         items = []
         for stat, prediction in pending:

@@ -15,6 +15,7 @@ from typing import Any, Self
 
 from resnet_desktop.core.errors import ResNetDesktopError
 from resnet_desktop.core.inference.records import ClassScore, Prediction
+from resnet_desktop.core.library.migrate import migrate, user_version
 from resnet_desktop.core.library.schema import MIGRATIONS, SCHEMA_VERSION
 
 #: Overrides the index location (tests, portable installs); "off" disables the index.
@@ -127,28 +128,19 @@ class IndexConnection:
             raise
         return db
 
-    @staticmethod
-    def _migrate(db: sqlite3.Connection) -> None:
-        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        version = user_version(db)
         if version > SCHEMA_VERSION:
             raise LibraryIndexError(
                 f"the library index was written by a newer version (schema {version}, this one knows "
                 f"{SCHEMA_VERSION}); classifying without it"
             )
-        if version == SCHEMA_VERSION:
-            return
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            version = int(db.execute("PRAGMA user_version").fetchone()[0])  # another process may have won
-            for number in range(version, SCHEMA_VERSION):
-                for statement in MIGRATIONS[number].split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version = {number + 1}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        backup = migrate(db, self.path, MIGRATIONS)
+        if backup is not None:
+            self.notices.append(
+                f"The library index was upgraded from schema {version} to {SCHEMA_VERSION}; "
+                f"the previous file was kept as {backup.name}."
+            )
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Reading the library index: model rows, the lookup of a file's stored result (by path, or by
-content when it was moved or copied), results and embeddings below folders, sessions, sizes.
+"""Reading the library index: model and backbone rows, the lookup of a file's stored result (by
+path, or by content when it was moved or copied), results below folders, sessions, sizes.
+(Embeddings are read in ``index_embeddings``.)
 """
 
 from __future__ import annotations
@@ -7,16 +8,19 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 from resnet_desktop.core.images.reasons import is_about_the_content
 from resnet_desktop.core.inference.records import Prediction
-from resnet_desktop.core.library.identity import FileStat, ModelIdentity, sha256_file
-from resnet_desktop.core.library.index_db import IndexConnection, parse_scores
+from resnet_desktop.core.library.identity import BackboneIdentity, FileStat, ModelIdentity, sha256_file
+from resnet_desktop.core.library.index_db import IndexConnection, LibraryIndexError, parse_scores
+from resnet_desktop.core.library.schema import LEGACY_BACKBONE, model_key
+
+#: The precisions an engine writes (``Engine.numeric_precision``), for readers that do not run one.
+STORED_PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class IndexInfo:
     results: int
     embeddings: int
     models: int
+    backbones: int = 0
 
 
 class IndexReads(IndexConnection):
@@ -44,26 +49,126 @@ class IndexReads(IndexConnection):
     # -- models ------------------------------------------------------------------------------
 
     def model_id(self, identity: ModelIdentity) -> int:
-        row = self._db.execute("SELECT id FROM models WHERE key = ?", (identity.key,)).fetchone()
+        """The row of ``identity`` (created on first use), with its backbone row.
+
+        A model carried over from a version-2 index has a provisional backbone until it is loaded
+        again; then its embeddings join the backbone they really belong to (``_settle_backbone``).
+        """
+        row = self._db.execute(
+            "SELECT m.id, b.id, b.key FROM models m LEFT JOIN backbones b ON b.id = m.backbone_id WHERE m.key = ?",
+            (identity.key,),
+        ).fetchone()
+        if row is not None and row[2] == identity.backbone.key:
+            return int(row[0])
+        if row is not None and row[2] is not None and row[2].startswith(LEGACY_BACKBONE):
+            self._settle_backbone(int(row[1]), identity.backbone)
+            return int(row[0])
+        backbone_id = self.backbone_id(identity.backbone)
+        statements: list[tuple[str, Sequence[Any]]] = []
+        if row is not None:  # same name, other backbone weights (e.g. another torch's random init)
+            statements.append(("DELETE FROM models WHERE id = ?", (int(row[0]),)))
+        statements.append(
+            (
+                "INSERT OR IGNORE INTO models(key, arch, weights, preprocessing, description, created, "
+                "backbone_id, precision) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    identity.key,
+                    identity.arch,
+                    identity.weights,
+                    identity.preprocessing,
+                    identity.description,
+                    time.time(),
+                    backbone_id,
+                    identity.precision,
+                ),
+            )
+        )
+        self._write(statements)
+        return int(self._db.execute("SELECT id FROM models WHERE key = ?", (identity.key,)).fetchone()[0])
+
+    def stored_model_id(self, identity: ModelIdentity) -> int:
+        """For reading (similar photos, reopening): the row of ``identity`` when the index holds results
+        for it, else the same model's row at the precision with the most results (a library classified
+        on a GPU in bf16 is still found by a reader that assumes fp32)."""
+        best: tuple[int, int] | None = None
+        for precision in STORED_PRECISIONS:
+            row = self._db.execute(
+                "SELECT m.id, (SELECT count(*) FROM results r WHERE r.model_id = m.id) FROM models m WHERE m.key = ?",
+                (model_key(identity.base_key, precision),),
+            ).fetchone()
+            if row is None or not row[1]:
+                continue
+            if precision == identity.precision:
+                break  # its own rows win
+            if best is None or int(row[1]) > best[0]:
+                best = (int(row[1]), int(row[0]))
+        else:
+            if best is not None:
+                return best[1]
+        return self.model_id(identity)
+
+    def backbone_id(self, identity: BackboneIdentity) -> int:
+        """The row of a backbone (created on first use): what embeddings are stored under."""
+        row = self._db.execute("SELECT id FROM backbones WHERE key = ?", (identity.key,)).fetchone()
         if row is not None:
             return int(row[0])
+        self._write([_insert_backbone(identity)])
+        return int(self._db.execute("SELECT id FROM backbones WHERE key = ?", (identity.key,)).fetchone()[0])
+
+    def backbone_identity(self, key: str) -> BackboneIdentity | None:
+        """The stored identity of a backbone (the teach room names models on it without loading one)."""
+        row = self._db.execute(
+            "SELECT arch, weights, preprocessing, precision, description FROM backbones WHERE key = ?", (key,)
+        ).fetchone()
+        return BackboneIdentity(*(str(v) for v in row)) if row is not None else None
+
+    def find_backbone(self, key: str) -> int | None:
+        """The backbone row with this key, without creating one (no model needed: the teach room)."""
+        row = self._db.execute("SELECT id FROM backbones WHERE key = ?", (key,)).fetchone()
+        return int(row[0]) if row else None
+
+    def backbone_of(self, model_id: int) -> int:
+        """The backbone a model's embeddings are stored under."""
+        row = self._db.execute("SELECT backbone_id FROM models WHERE id = ?", (model_id,)).fetchone()
+        if row is None or row[0] is None:
+            raise LibraryIndexError(f"The library index has no model {model_id}")
+        return int(row[0])
+
+    def _settle_backbone(self, legacy_id: int, identity: BackboneIdentity) -> None:
+        """A provisional backbone becomes the real one, or its embeddings move into the real one."""
+        real = self._db.execute("SELECT id FROM backbones WHERE key = ?", (identity.key,)).fetchone()
+        if real is None:
+            self._write(
+                [
+                    (
+                        "UPDATE backbones SET key = ?, arch = ?, weights = ?, preprocessing = ?, precision = ?, "
+                        "description = ? WHERE id = ?",
+                        (
+                            identity.key,
+                            identity.arch,
+                            identity.weights,
+                            identity.preprocessing,
+                            identity.precision,
+                            identity.description,
+                            legacy_id,
+                        ),
+                    )
+                ]
+            )
+            return
         self._write(
             [
                 (
-                    "INSERT OR IGNORE INTO models(key, arch, weights, preprocessing, description, created) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        identity.key,
-                        identity.arch,
-                        identity.weights,
-                        identity.preprocessing,
-                        identity.description,
-                        time.time(),
-                    ),
-                )
+                    # new write numbers, above every one so far, so an ANN index picks the rows up
+                    "INSERT OR IGNORE INTO embeddings(file_id, backbone_id, dim, vector, seq) "
+                    "SELECT file_id, ?, dim, vector, seq + (SELECT coalesce(max(seq), 0) FROM embeddings) "
+                    "FROM embeddings WHERE backbone_id = ?",
+                    (int(real[0]), legacy_id),
+                ),
+                ("UPDATE models SET backbone_id = ? WHERE backbone_id = ?", (int(real[0]), legacy_id)),
+                ("DELETE FROM backbones WHERE id = ?", (legacy_id,)),
             ]
         )
-        return int(self._db.execute("SELECT id FROM models WHERE key = ?", (identity.key,)).fetchone()[0])
 
     def models(self) -> list[tuple[int, str]]:
         """(id, description) of every model with stored results, oldest first."""
@@ -153,9 +258,9 @@ class IndexReads(IndexConnection):
                         (stat.path, now, file_id),
                     ),
                     (
-                        "INSERT INTO embeddings(file_id, model_id, dim, vector, seq) "
-                        "SELECT (SELECT id FROM files WHERE path = ?), model_id, dim, vector, "
-                        "(SELECT coalesce(max(seq), 0) + 1 FROM embeddings) FROM embeddings WHERE file_id = ?",
+                        "INSERT INTO embeddings(file_id, backbone_id, dim, vector, seq) "
+                        "SELECT (SELECT id FROM files WHERE path = ?), backbone_id, dim, vector, "
+                        "seq + (SELECT coalesce(max(seq), 0) FROM embeddings) FROM embeddings WHERE file_id = ?",
                         (stat.path, file_id),
                     ),
                 ]
@@ -207,68 +312,6 @@ class IndexReads(IndexConnection):
             self._write([("DELETE FROM files WHERE id = ?", (file_id,)) for file_id in gone])
         return out
 
-    def embeddings(
-        self, model_id: int, inputs: Sequence[str | Path] | None = None, *, prune: bool = True
-    ) -> tuple[list[int], list[Path], np.ndarray]:
-        """(file ids, paths, float32 matrix) of the stored embeddings for the model (at or below ``inputs``)."""
-        where, params = self._under(inputs) if inputs else ("1", [])
-        rows = self._db.execute(
-            f"SELECT f.id, f.path, e.dim, e.vector FROM files f JOIN embeddings e ON e.file_id = f.id "
-            f"WHERE e.model_id = ? AND {where} ORDER BY f.path",
-            [model_id, *params],
-        ).fetchall()
-        ids: list[int] = []
-        paths: list[Path] = []
-        blobs: list[bytes] = []
-        gone: list[int] = []
-        dim = int(rows[0][2]) if rows else 0  # one model, one dimension
-        for file_id, path, _dim, blob in rows:
-            if prune and not os.path.exists(path):
-                gone.append(int(file_id))
-                continue
-            ids.append(int(file_id))
-            paths.append(Path(path))
-            blobs.append(blob)
-        if gone:
-            self._write([("DELETE FROM files WHERE id = ?", (file_id,)) for file_id in gone])
-        # one buffer, one conversion: per-row numpy arrays cost more than the query itself
-        matrix = np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), dim).astype(np.float32)
-        return ids, paths, matrix
-
-    def embeddings_version(self, model_id: int) -> tuple[int, int]:
-        """(count, last write seq) of the model's embeddings: changes whenever a cached matrix would."""
-        row = self._db.execute(
-            "SELECT count(*), coalesce(max(seq), 0) FROM embeddings WHERE model_id = ?", (model_id,)
-        ).fetchone()
-        return int(row[0]), int(row[1])
-
-    def embedding_of(self, path: str | Path, model_id: int) -> np.ndarray | None:
-        row = self._db.execute(
-            "SELECT e.vector FROM files f JOIN embeddings e ON e.file_id = f.id WHERE f.path = ? AND e.model_id = ?",
-            (str(path), model_id),
-        ).fetchone()
-        return np.frombuffer(row[0], dtype=np.float16).astype(np.float32) if row else None
-
-    def embeddings_since(self, model_id: int, seq: int) -> Iterator[tuple[int, int, np.ndarray]]:
-        """(file id, seq, float32 vector) written after ``seq``: what an ANN index has not seen yet."""
-        for file_id, row_seq, blob in self._db.execute(
-            "SELECT file_id, seq, vector FROM embeddings WHERE model_id = ? AND seq > ? ORDER BY seq",
-            (model_id, seq),
-        ):
-            yield int(file_id), int(row_seq), np.frombuffer(blob, dtype=np.float16).astype(np.float32)
-
-    def ann_state(self, model_id: int) -> tuple[int, int, int] | None:
-        """(seq reached, vectors the ANN was trained on, dimension) for the model's ANN file, or None."""
-        row = self._db.execute("SELECT seq, trained, dim FROM ann_state WHERE model_id = ?", (model_id,)).fetchone()
-        return (int(row[0]), int(row[1]), int(row[2])) if row else None
-
-    def embedding_count(self, model_id: int) -> int:
-        return int(self._db.execute("SELECT count(*) FROM embeddings WHERE model_id = ?", (model_id,)).fetchone()[0])
-
-    def ann_path(self, model_id: int) -> Path:
-        """The model's ANN index file, next to the index."""
-        return self.path.with_name(f"{self.path.name}.model{model_id}.faiss")
-
     def paths_of(self, file_ids: Sequence[int]) -> dict[int, Path]:
         out: dict[int, Path] = {}
         for start in range(0, len(file_ids), 500):
@@ -290,7 +333,24 @@ class IndexReads(IndexConnection):
             results=count("results"),
             embeddings=count("embeddings"),
             models=count("models"),
+            backbones=count("backbones"),
         )
 
     def integrity(self) -> str:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _insert_backbone(identity: BackboneIdentity) -> tuple[str, Sequence[Any]]:
+    return (
+        "INSERT OR IGNORE INTO backbones(key, arch, weights, preprocessing, precision, description, created) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            identity.key,
+            identity.arch,
+            identity.weights,
+            identity.preprocessing,
+            identity.precision,
+            identity.description,
+            time.time(),
+        ),
+    )

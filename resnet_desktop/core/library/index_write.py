@@ -14,7 +14,7 @@ import numpy as np
 
 from resnet_desktop.core.inference.records import Prediction
 from resnet_desktop.core.library.identity import FileStat
-from resnet_desktop.core.library.index_db import IndexConnection, scores_json
+from resnet_desktop.core.library.index_db import IndexConnection, LibraryIndexError, scores_json
 
 
 class IndexWrites(IndexConnection):
@@ -30,6 +30,10 @@ class IndexWrites(IndexConnection):
         if not items:
             return
         now = time.time()
+        backbone = self._db.execute("SELECT backbone_id FROM models WHERE id = ?", (model_id,)).fetchone()
+        if backbone is None or backbone[0] is None:
+            raise LibraryIndexError(f"The library index has no model {model_id}")
+        backbone_id = int(backbone[0])
         statements: list[tuple[str, Sequence[Any]]] = []
         for stat, sha, prediction in items:
             statements.append(
@@ -54,19 +58,34 @@ class IndexWrites(IndexConnection):
                 statements.append(
                     (
                         # seq is taken inside the transaction, so two writers never share one
-                        f"INSERT OR REPLACE INTO embeddings(file_id, model_id, dim, vector, seq) "
+                        f"INSERT OR REPLACE INTO embeddings(file_id, backbone_id, dim, vector, seq) "
                         f"VALUES ({file_ref}, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM embeddings))",
-                        (stat.path, model_id, int(vector.shape[0]), vector.tobytes()),
+                        (stat.path, backbone_id, int(vector.shape[0]), vector.tobytes()),
                     )
                 )
             else:
                 statements.append(
                     (
-                        f"DELETE FROM embeddings WHERE file_id = {file_ref} AND model_id = ?",
-                        (stat.path, model_id),
+                        f"DELETE FROM embeddings WHERE file_id = {file_ref} AND backbone_id = ?",
+                        (stat.path, backbone_id),
                     )
                 )
         self._write(statements)
+
+    def store_results(self, model_id: int, topk: int, items: Sequence[tuple[FileStat, Prediction]]) -> None:
+        """Results only, for files the index knows (their embeddings are left alone): what a head computed
+        from stored embeddings (the teach room's versions), so a run of that model finds them."""
+        now = time.time()
+        self._write(
+            [
+                (
+                    "INSERT OR REPLACE INTO results(file_id, model_id, topk, scores, error, updated) "
+                    "SELECT id, ?, ?, ?, NULL, ? FROM files WHERE path = ? AND size = ? AND mtime_ns = ?",
+                    (model_id, topk, scores_json(prediction), now, stat.path, stat.size, stat.mtime_ns),
+                )
+                for stat, prediction in items
+            ]
+        )
 
     def add_session(self, model_id: int, inputs: Sequence[str | Path], topk: int) -> int:
         self._write(
@@ -80,10 +99,12 @@ class IndexWrites(IndexConnection):
         return int(self._db.execute("SELECT max(id) FROM sessions").fetchone()[0])
 
     def set_ann_state(self, model_id: int, seq: int, trained: int, dim: int) -> None:
+        """Where the ANN file of the model's backbone has got to."""
         self._write(
             [
                 (
-                    "INSERT OR REPLACE INTO ann_state(model_id, seq, trained, dim) VALUES (?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO ann_state(backbone_id, seq, trained, dim) "
+                    "VALUES ((SELECT backbone_id FROM models WHERE id = ?), ?, ?, ?)",
                     (model_id, seq, trained, dim),
                 )
             ]
@@ -106,6 +127,9 @@ class IndexWrites(IndexConnection):
     def clear(self) -> None:
         """Forget everything (the file stays, empty)."""
         self._write(
-            [(f"DELETE FROM {table}", ()) for table in ("sessions", "embeddings", "results", "files", "models")]
+            [
+                (f"DELETE FROM {table}", ())
+                for table in ("sessions", "ann_state", "embeddings", "results", "files", "models", "backbones")
+            ]
         )
         self._db.execute("VACUUM")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from resnet_desktop.core.errors import ImageError
 from resnet_desktop.core.inference.records import Progress
 from resnet_desktop.core.library.classify_job import ClassifySummary, classify_photos
-from resnet_desktop.core.library.index import LibraryIndex, LibraryIndexError
+from resnet_desktop.core.library.index import FP32, LibraryIndex, LibraryIndexError
 from resnet_desktop.core.library.queries import identity_of, require_index
 from resnet_desktop.core.library.similar import DUPLICATE_THRESHOLD, Neighbour, duplicate_groups, normalize, similar
 from resnet_desktop.core.work import Work
@@ -90,7 +90,8 @@ def _index_inputs(
 
 
 def _model_id(index: LibraryIndex, loaded: LoadedModel) -> int:
-    return int(index.model_id(identity_of(loaded)))
+    """For reading the vectors: the model's rows at the precision the index holds most of."""
+    return int(index.stored_model_id(identity_of(loaded, FP32)))
 
 
 def find_similar(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from resnet_desktop.core.library import sessions
 from resnet_desktop.core.library.index import (
+    FP32,
     INDEX_ENV,
     IndexInfo,
     LibraryIndex,
@@ -59,11 +60,12 @@ def index_location() -> Path | None:
 _last_identity: list[tuple[weakref.ref[LoadedModel], ModelIdentity]] = []
 
 
-def identity_of(loaded: LoadedModel) -> ModelIdentity:
-    """What makes results of ``loaded`` reusable in the index (cached for the model last asked about)."""
+def identity_of(loaded: LoadedModel, precision: str) -> ModelIdentity:
+    """What makes results of ``loaded`` run at ``precision`` (``Engine.numeric_precision``) reusable in
+    the index (cached for the model last asked about: a model file is hashed once)."""
     if _last_identity and _last_identity[0][0]() is loaded:
-        return _last_identity[0][1]
-    identity = ModelIdentity.of(loaded)
+        return _last_identity[0][1].at(precision)
+    identity = ModelIdentity.of(loaded, precision)
     _last_identity[:] = [(weakref.ref(loaded), identity)]
     return identity
 
@@ -100,5 +102,5 @@ def reopen_last_session() -> Reopened | None:
 def reopen_folder(folder: Path, loaded: LoadedModel | None = None, topk: int = 5) -> Reopened:
     """What the index holds at or below ``folder``: with ``loaded``'s results, else the model with most there."""
     with require_index() as index:
-        model_id = int(index.model_id(identity_of(loaded))) if loaded is not None else None
+        model_id = int(index.stored_model_id(identity_of(loaded, FP32))) if loaded is not None else None
         return sessions.reopen_folder(index, folder, model_id, topk)

@@ -3,6 +3,11 @@
 safetensors cannot carry code, so opening a model file someone sent you is safe; the sidecar
 says what the weights mean (architecture, class names, preprocessing) in plain, readable JSON.
 Both files are written atomically and together, and never over an existing file by accident.
+
+Format version 1 holds the whole network. Version 2 (a *head file*: what a label set's version
+is) holds only ``fc.weight``/``fc.bias`` plus, in the sidecar, a reference to its backbone: a
+torchvision weights name or ``random`` (found through the usual download cache), or a weights
+file by path and SHA-256 (looked for there, then next to the model file). ``zoo`` loads both.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from resnet_desktop.core.models.spec import ARCHITECTURES, Preprocessing
 logger = logging.getLogger(__name__)
 
 FORMAT_NAME = "resnet-desktop-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: The version a whole-network file is written as (readers older than format 2 keep opening them).
+WHOLE_NETWORK_VERSION = 1
 WEIGHTS_SUFFIX = ".safetensors"
 #: Our headers are tens of KB; a bigger one is not ours (and is not worth reading to find out).
 _MAX_HEADER = 16 * 2**20
@@ -44,6 +51,43 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+@dataclass(frozen=True)
+class BackboneRef:
+    """Where a head file's backbone comes from: a torchvision weights name or ``random`` (``weights``),
+    or a weights file (``file``, where it was when the head was saved, and its ``sha256``)."""
+
+    weights: str | None = None
+    file: str | None = None
+    sha256: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"weights": self.weights, "file": self.file, "sha256": self.sha256}
+
+    @property
+    def file_name(self) -> str | None:
+        return Path(self.file).name if self.file else None
+
+    def describe(self) -> str:
+        return self.file_name or self.weights or "?"
+
+    @classmethod
+    def from_dict(cls, data: object, where: Path) -> BackboneRef:
+        if not isinstance(data, dict):
+            raise WeightsError(f"{where}: backbone must be a JSON object")
+        values: dict[str, str | None] = {}
+        for key in ("weights", "file", "sha256"):
+            value = data.get(key)
+            if value is not None and (not isinstance(value, str) or not value or len(value) > 4096):
+                raise WeightsError(f"{where}: backbone {key} must be a non-empty string")
+            values[key] = value
+        if (values["weights"] is None) == (values["file"] is None):
+            raise WeightsError(f"{where}: the backbone must name either torchvision weights or a weights file")
+        sha = values["sha256"]
+        if sha is not None and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
+            raise WeightsError(f"{where}: backbone sha256 must be 64 hexadecimal digits")
+        return cls(values["weights"], values["file"], sha)
+
+
 @dataclass
 class ModelFileMeta:
     """What the sidecar says. ``preprocessing`` is ``zoo.Preprocessing.to_dict()``."""
@@ -56,11 +100,14 @@ class ModelFileMeta:
     mode: str = "head"
     created: str = field(default_factory=_now)
     app_version: str = __version__
+    #: Set for a head file (format 2): the weights hold only ``fc``, the backbone comes from here.
+    backbone: BackboneRef | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {"backbone": self.backbone.to_dict()} if self.backbone is not None else {}
         return {
             "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
+            "format_version": FORMAT_VERSION if self.backbone is not None else WHOLE_NETWORK_VERSION,
             "arch": self.arch,
             "base_weights": self.base_weights,
             "class_names": list(self.class_names),
@@ -69,6 +116,7 @@ class ModelFileMeta:
             "mode": self.mode,
             "created": self.created,
             "app_version": self.app_version,
+            **extra,
         }
 
 
@@ -134,6 +182,9 @@ def _validate(data: object, where: Path) -> ModelFileMeta:
     if not isinstance(metrics, dict):
         raise WeightsError(f"{where}: metrics must be a JSON object")
     Preprocessing.from_dict(data["preprocessing"], source=str(where))  # bounds checked before any use
+    backbone = None
+    if version >= 2 and data.get("backbone") is not None:
+        backbone = BackboneRef.from_dict(data["backbone"], where)
     base = data.get("base_weights")
     return ModelFileMeta(
         arch=data["arch"],
@@ -144,6 +195,7 @@ def _validate(data: object, where: Path) -> ModelFileMeta:
         mode=str(data.get("mode", "head")),
         created=str(data.get("created", "")),
         app_version=str(data.get("app_version", "")),
+        backbone=backbone,
     )
 
 
@@ -185,6 +237,11 @@ def check_state_matches(meta: ModelFileMeta, state: Mapping[str, Tensor], path: 
         raise WeightsError(
             f"{path}: the classifier has {fc.shape[0]} outputs but {sidecar_path(path).name} "
             f"lists {len(meta.class_names)} class names; the two files do not belong together"
+        )
+    if meta.backbone is not None and set(state) != {"fc.weight", "fc.bias"}:
+        raise WeightsError(
+            f"{path}: a head file holds only fc.weight and fc.bias (its backbone is {meta.backbone.describe()}); "
+            "this one holds other weights too, so it is not one"
         )
 
 

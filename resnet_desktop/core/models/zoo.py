@@ -184,7 +184,7 @@ def load_model(
     one its layers show". Callers outside ``core.models`` go through ``ref.load(ModelRef)``.
     """
     if _is_path(weights):
-        return _load_file(arch, Path(weights).expanduser())
+        return _load_file(arch, Path(weights).expanduser(), progress=progress, cancel=cancel)
     arch = arch or DEFAULT_ARCH
     check_arch(arch, variants=True)
     if str(weights).strip().lower() == RANDOM_WEIGHTS:
@@ -239,11 +239,17 @@ def _load_random(arch: str) -> LoadedModel:
     )
 
 
-def _load_file(arch: str | None, path: Path) -> LoadedModel:
+def _load_file(
+    arch: str | None,
+    path: Path,
+    *,
+    progress: weights_io.ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> LoadedModel:
     if path.suffix.lower() == ".json":
         path = path.with_suffix(".safetensors")
     if modelfile.is_model_file(path):
-        return _load_model_file(path)
+        return _load_model_file(path, progress=progress, cancel=cancel)
     if arch is not None:
         check_arch(arch, variants=True)
     state = weights_io.load_state_dict(path)
@@ -278,11 +284,30 @@ def _load_file(arch: str | None, path: Path) -> LoadedModel:
     )
 
 
-def _load_model_file(path: Path) -> LoadedModel:
+def _load_model_file(
+    path: Path,
+    *,
+    progress: weights_io.ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> LoadedModel:
     meta = modelfile.read_meta(path)
     state = weights_io.load_state_dict(path)
     modelfile.check_state_matches(meta, state, path)
     preprocessing = Preprocessing.from_dict(meta.preprocessing, source=str(modelfile.sidecar_path(path)))
+    if meta.backbone is not None:
+        from resnet_desktop.core.models.headfile import load_head_file
+
+        base = load_head_file(path, meta, state, load_model, progress=progress, cancel=cancel)
+        return LoadedModel(
+            model=_ready(base.model),
+            arch=meta.arch,
+            categories=list(meta.class_names),
+            preprocessing=preprocessing,
+            source=f"{path.name} ({meta.arch}, {len(meta.class_names)} classes, taught on {meta.backbone.describe()})",
+            weights_name=meta.backbone.weights,
+            custom_file=path,
+            meta=meta.to_dict(),
+        )
     model = build_model(meta.arch, len(meta.class_names))
     weights_io.apply_state_dict(model, state, source=path)
     return LoadedModel(

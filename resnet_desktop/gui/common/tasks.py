@@ -16,8 +16,9 @@ Cancelling never goes through an event loop: ``task.cancel()`` sets ``ctx.cancel
 ``threading.Event``) which the core checks between batches. ``runner.invalidate()`` starts a new
 *generation*: tasks of older generations are cancelled and their results are dropped (only
 ``on_finished`` still runs), so an answer about an image or a model the window no longer shows can
-never reach it. Worker threads never touch a QObject: they put messages on a queue and wake the
-runner with an argument-less signal; the runner delivers them on the GUI thread.
+never reach it. Worker threads never touch a QObject: they put messages in an inbox and wake the
+runner (once per flood) with an argument-less signal; the runner delivers them on the GUI thread in
+slices of at most ``DELIVERY_SLICE_S``, so painting and input go on between slices.
 
 Expected failures (``ResNetDesktopError``: a bad file, a missing index) are logged in one line;
 anything else is a bug and is logged with its traceback.
@@ -90,69 +91,33 @@ class _Handlers:
 
 
 def _ended_work(_ctx: TaskContext) -> None:
-    """What a finished task holds instead of its work."""
+    """What a finished job holds instead of its work."""
 
 
-class Task(QObject, Generic[Y_co, R_co]):
-    """One piece of background work; created by a :class:`TaskRunner`, lives on the GUI thread."""
-
-    #: Always, last (also after a cancel or a failure, and for a stale generation).
-    finished = Signal()
+class _Job:
+    """The work itself, run on a pool thread: plain Python, so no worker ever holds (or frees) a QObject."""
 
     def __init__(
         self,
-        runner: TaskRunner,
         work: Callable[[TaskContext], object],
         name: str,
-        cancel: threading.Event | None,
-        handlers: _Handlers,
+        cancel: threading.Event,
         stream: bool,
+        inbox: _Inbox,
     ) -> None:
-        super().__init__(runner)
-        self.runner = runner
+        self.id = next(_task_ids)
         self.name = name
-        self.generation = runner.generation
-        self.cancel_event = cancel if cancel is not None else threading.Event()
+        self.cancel_event = cancel
         self.error: BaseException | None = None
-        self.result: R_co | None = None
+        self.result: object = None
+        self.started = False
+        self.ended = threading.Event()
         self._work = work
-        self._handlers = handlers
         self._stream = stream
-        self._ended = threading.Event()
-        self._started = False
-        self._finished_delivered = False
-        self._id = next(_task_ids)
-        # Bound now, on the GUI thread: the pool thread never looks anything up on a QObject (a task can
-        # be deleted on the GUI thread while its worker is still returning).
-        self._put = runner._inbox.put
-        self._wake = runner._relay.wake.emit
+        self._inbox = inbox  # the only thing the pool thread touches besides the work
 
-    # -- state -----------------------------------------------------------------------------
-
-    @property
-    def cancelled(self) -> bool:
-        return self.cancel_event.is_set() or isinstance(self.error, CancelledError)
-
-    @property
-    def done(self) -> bool:
-        """The work has ended (its ``finished`` signal may still be on its way)."""
-        return self._ended.is_set()
-
-    def is_current(self) -> bool:
-        """False once the runner moved to a newer generation: results are then dropped."""
-        return self.generation == self.runner.generation
-
-    def cancel(self) -> None:
-        self.cancel_event.set()
-
-    def wait(self, timeout_s: float | None = None) -> bool:
-        """Block until the work has ended (True) or ``timeout_s`` passed (False)."""
-        return self._ended.wait(timeout_s)
-
-    # -- running (pool thread) ---------------------------------------------------------------
-
-    def _run(self) -> None:
-        self._started = True
+    def run(self) -> None:
+        self.started = True
         ctx = TaskContext(self._post, self.cancel_event)
         outcome: tuple[str, object] | None = None
         try:
@@ -166,7 +131,7 @@ class Task(QObject, Generic[Y_co, R_co]):
             elif isinstance(value, Generator):
                 value.close()
                 raise TypeError(f"task {self.name}: a generator was given to submit(); use stream()")
-            self.result = value  # type: ignore[assignment]  # R, as the work's type says
+            self.result = value
             outcome = ("returned", value)
         except CancelledError as exc:
             self.error = exc
@@ -180,7 +145,7 @@ class Task(QObject, Generic[Y_co, R_co]):
             logger.warning("task %s failed unexpectedly", self.name, exc_info=True)
             outcome = ("failed", exc)
         finally:
-            self._ended.set()  # ``done`` is true before any of the final messages arrive
+            self.ended.set()  # ``done`` is true before any of the final messages arrive
             if outcome is not None:
                 self._post(*outcome)
             self._post("finished", None)
@@ -197,8 +162,59 @@ class Task(QObject, Generic[Y_co, R_co]):
                 raise CancelledError("Cancelled.")
 
     def _post(self, kind: str, value: object) -> None:
-        self._put((self._id, kind, value))
-        self._wake()
+        self._inbox.put((self.id, kind, value))
+
+
+class Task(QObject, Generic[Y_co, R_co]):
+    """The GUI thread's handle on one piece of background work (created by a :class:`TaskRunner`).
+
+    It has no Qt parent and is never handed to a worker: it lives as long as the runner lists it and
+    whoever keeps it, and is freed on the GUI thread (a parented object deleted with its window while a
+    deferred delete of it was pending crashed Qt: seen as a segfault in ``~QObject`` between tests).
+    """
+
+    #: Always, last (also after a cancel or a failure, and for a stale generation).
+    finished = Signal()
+
+    def __init__(self, runner: TaskRunner, job: _Job, handlers: _Handlers) -> None:
+        super().__init__()
+        self.runner = runner
+        self.job = job
+        self.name = job.name
+        self.generation = runner.generation
+        self.cancel_event = job.cancel_event
+        self._handlers = handlers
+        self._finished_delivered = False
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def error(self) -> BaseException | None:
+        return self.job.error
+
+    @property
+    def result(self) -> R_co | None:
+        return self.job.result  # type: ignore[return-value]  # R, as the work's type says
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set() or isinstance(self.job.error, CancelledError)
+
+    @property
+    def done(self) -> bool:
+        """The work has ended (its ``finished`` signal may still be on its way)."""
+        return self.job.ended.is_set()
+
+    def is_current(self) -> bool:
+        """False once the runner moved to a newer generation: results are then dropped."""
+        return self.generation == self.runner.generation
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Block until the work has ended (True) or ``timeout_s`` passed (False)."""
+        return self.job.ended.wait(timeout_s)
 
     # -- delivery (GUI thread) -------------------------------------------------------------
 
@@ -211,11 +227,11 @@ class Task(QObject, Generic[Y_co, R_co]):
                     handlers.finished()
                 self.finished.emit()
                 self.runner._forget(self)
-                # Drop the callbacks (often bound methods of the task's owner): a finished task must
-                # not keep its owner in a reference cycle that the collector would later break in the
-                # middle of event delivery (a QObject deleted there crashes Qt).
+                # Drop the callbacks and the work (often bound methods of the task's owner): a finished
+                # task must not keep its owner in a reference cycle that the collector would later break
+                # in the middle of event delivery (a QObject deleted there crashes Qt).
                 self._handlers = _Handlers()
-                self._work = _ended_work
+                self.job._work = _ended_work
             return
         if not self.is_current():
             return
@@ -231,6 +247,41 @@ class Task(QObject, Generic[Y_co, R_co]):
             callback(value)
 
 
+class _Inbox:
+    """Messages from the pool threads, waiting for the GUI thread (plain Python: workers touch only this).
+
+    A flood of messages wakes the GUI thread once: the first message after it last looked emits ``wake``.
+    """
+
+    def __init__(self, wake: Callable[[], None]) -> None:
+        self._messages: queue.SimpleQueue[tuple[int, str, object]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._wake_pending = False
+        self._wake = wake
+
+    def put(self, message: tuple[int, str, object]) -> None:
+        self._messages.put(message)
+        with self._lock:
+            if self._wake_pending:
+                return
+            self._wake_pending = True
+        self._wake()
+
+    def take(self) -> tuple[int, str, object] | None:
+        try:
+            return self._messages.get_nowait()
+        except queue.Empty:
+            return None
+
+    def looked(self) -> None:
+        """The GUI thread is about to read: the next message wakes it again."""
+        with self._lock:
+            self._wake_pending = False
+
+    def empty(self) -> bool:
+        return self._messages.empty()
+
+
 class _Relay(QObject):
     """Wakes the runner on the GUI thread; the messages themselves wait in the runner's queue."""
 
@@ -238,16 +289,16 @@ class _Relay(QObject):
 
 
 class _Runnable(QRunnable):
-    def __init__(self, task: Task[object, object]) -> None:
+    def __init__(self, job: _Job) -> None:
         super().__init__()
         self.setAutoDelete(True)
-        self.task = task
+        self.job = job
 
     def run(self) -> None:
         try:
-            self.task._run()
+            self.job.run()
         except RuntimeError:  # the runner's QObject was deleted while the app quit
-            logger.debug("task %s outlived its window", self.task.name)
+            logger.debug("task %s outlived its window", self.job.name)
 
 
 class TaskRunner(QObject):
@@ -275,7 +326,7 @@ class TaskRunner(QObject):
         # Created after the pool, so it is destroyed after it (the pool waits for its threads).
         self._relay = _Relay(self)
         self._relay.wake.connect(self._on_wake)
-        self._inbox: queue.SimpleQueue[tuple[int, str, object]] = queue.SimpleQueue()
+        self._inbox = _Inbox(self._relay.wake.emit)  # the emit is bound here, on the GUI thread
         self._by_id: dict[int, Task[object, object]] = {}
         self._active: list[Task[object, object]] = []
         self._closed = False
@@ -296,7 +347,7 @@ class TaskRunner(QObject):
         ``cancel``: an event of the caller's to use as the task's cancel flag (shared by related tasks).
         """
         handlers = _Handlers(None, on_progress, on_returned, on_failed, on_finished)  # type: ignore[arg-type]
-        task: Task[NoReturn, R] = Task(self, work, name or f"{self.name} task", cancel, handlers, False)
+        task: Task[NoReturn, R] = Task(self, self._job(work, name, cancel, stream=False), handlers)
         return self._start(task)
 
     def stream(
@@ -314,15 +365,21 @@ class TaskRunner(QObject):
         """Run the generator ``work(ctx)`` in the background: each item to ``on_yielded``, its return
         value to ``on_returned``; a cancel closes the generator between items."""
         handlers = _Handlers(on_yielded, on_progress, on_returned, on_failed, on_finished)  # type: ignore[arg-type]
-        task: Task[Y, R] = Task(self, work, name or f"{self.name} task", cancel, handlers, True)
+        task: Task[Y, R] = Task(self, self._job(work, name, cancel, stream=True), handlers)
         return self._start(task)
+
+    def _job(
+        self, work: Callable[[TaskContext], object], name: str, cancel: threading.Event | None, *, stream: bool
+    ) -> _Job:
+        event = cancel if cancel is not None else threading.Event()
+        return _Job(work, name or f"{self.name} task", event, stream, self._inbox)
 
     def _start(self, task: T) -> T:
         self._active.append(task)
-        self._by_id[task._id] = task
+        self._by_id[task.job.id] = task
         if self._closed:
             task.cancel()
-        self.pool.start(_Runnable(task))
+        self.pool.start(_Runnable(task.job))
         return task
 
     @property
@@ -351,8 +408,8 @@ class TaskRunner(QObject):
         self.cancel_all()
         self.pool.clear()  # queued work never starts: its tasks end here, unrun
         for task in self._active:
-            if not task._started:
-                task._ended.set()
+            if not task.job.started:
+                task.job.ended.set()
         return self.pool.waitForDone(int(timeout_s * 1000))
 
     def _default_failure(self, task: Task[object, object], exc: BaseException) -> None:
@@ -367,19 +424,22 @@ class TaskRunner(QObject):
         """Deliver waiting messages for at most ``DELIVERY_SLICE_S``, then let the event loop breathe
         (paint, input, timers) before delivering the rest."""
         started = time.monotonic()
-        while time.monotonic() - started < DELIVERY_SLICE_S:
-            try:
-                task_id, kind, value = self._inbox.get_nowait()
-            except queue.Empty:
+        self._inbox.looked()
+        while True:  # at least one message per turn, however short the slice
+            message = self._inbox.take()
+            if message is None:
                 return
+            task_id, kind, value = message
             task = self._by_id.get(task_id)
             if task is not None:
                 task._deliver(kind, value)
+            if time.monotonic() - started >= DELIVERY_SLICE_S:
+                break
         if not self._inbox.empty():
             QTimer.singleShot(0, self._on_wake)
 
     def _forget(self, task: Task[object, object]) -> None:
+        """Done with: dropped from the runner's lists (freed on the GUI thread once nobody holds it)."""
         if task in self._active:
             self._active.remove(task)
-        self._by_id.pop(task._id, None)
-        task.deleteLater()
+        self._by_id.pop(task.job.id, None)

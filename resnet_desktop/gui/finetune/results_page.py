@@ -34,6 +34,7 @@ from resnet_desktop.gui.finetune.worker import FineTunePage, WorkerPage
 if TYPE_CHECKING:
     from resnet_desktop.core.finetune.api import FineTuneResult
     from resnet_desktop.core.models.api import ExportResult
+    from resnet_desktop.core.teach.api import ImportReport
     from resnet_desktop.gui.common.tasks import TaskContext
 
 
@@ -173,6 +174,11 @@ class SavePage(WorkerPage):
         self.export_button.setToolTip("Also save the classifier as ONNX or TorchScript, verified against PyTorch")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self.export)
+        self.label_set_button = QPushButton("Keep as a Label Set")
+        self.label_set_button.setToolTip(
+            "Import this folder's photos and classes into a label set, to keep teaching them (labels by content)"
+        )
+        self.label_set_button.clicked.connect(self.keep_as_label_set)
         self.status = InlineStatus()
         where = QHBoxLayout()
         where.addWidget(self.location, 1)
@@ -184,6 +190,7 @@ class SavePage(WorkerPage):
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.use_button)
         buttons.addWidget(self.export_button)
+        buttons.addWidget(self.label_set_button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -294,6 +301,37 @@ class SavePage(WorkerPage):
                 on_returned=lambda result: self._show_plain(exported_text(result)),
                 on_failed=lambda exc: self._show_error("Not exported", exc),
                 on_finished=lambda: self.export_button.setEnabled(self.saved_path is not None),
+            )
+        )
+        return True
+
+    def keep_as_label_set(self) -> bool:
+        """Import the wizard's folder tree into a label set named after the folder (teach's store);
+        False if not started. Re-importing changes nothing: photos are known by their content."""
+        scan = self.owner().scan
+        if self.is_running() or scan is None:
+            return False
+        folder = scan.root
+        self.label_set_button.setEnabled(False)
+        self._show_plain(f"Importing {folder.name} into a label set…")
+
+        def work(_ctx: TaskContext) -> ImportReport:
+            from resnet_desktop.core.teach.api import import_labels, open_store
+            from resnet_desktop.core.work import drive
+
+            with open_store() as store:
+                return drive(import_labels(store, folder, folder.name))
+
+        self.run_task(
+            lambda tasks: tasks.submit(
+                work,
+                on_returned=lambda report: self._show_plain(
+                    f"Label set '{report.set_name}': {report.added} photos labeled in {len(report.classes)} "
+                    f"classes ({report.unchanged} already were); teach it with resnet-desktop teach --set "
+                    f"{report.set_name!r}."
+                ),
+                on_failed=lambda exc: self._show_error("Not imported", exc),
+                on_finished=lambda: self.label_set_button.setEnabled(True),
             )
         )
         return True

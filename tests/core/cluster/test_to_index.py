@@ -40,7 +40,7 @@ def test_rows_are_stored_except_unseen_and_changed_photos(tmp_path: Path) -> Non
     part = results.PartWriter(output).write(results.to_table(predictions, range(5), "resnet18:x", paths))
     later = part.stat().st_mtime_ns + 5 * 10**9
     os.utime(changed, ns=(later, later))  # edited after the cluster read it
-    identity = ModelIdentity.of(zoo.load_model("resnet18", "random"))
+    identity = ModelIdentity.of(zoo.load_model("resnet18", "random"), "fp32")
     index = LibraryIndex(tmp_path / "index.db")
     try:
         counts = import_results(output, index, identity, topk=2)
@@ -56,3 +56,23 @@ def test_rows_are_stored_except_unseen_and_changed_photos(tmp_path: Path) -> Non
         assert index.lookup(FileStat.of(kept), model, topk=3) is None  # the job kept only 2 classes
     finally:
         index.close()
+
+
+def test_rows_computed_at_another_precision_are_stored_under_it_and_the_job_resumes(tmp_path: Path) -> None:
+    from resnet_desktop.core.cluster import manifest
+
+    cpu_photo, gpu_photo = make_good_images(tmp_path / "photos", 2)
+    output = tmp_path / "results.parquet"
+    writer = results.PartWriter(output)
+    writer.write(results.to_table([Prediction(path=cpu_photo, scores=SCORES)], [0], "resnet18:x"))
+    bf16 = results.with_precision("resnet18:x", "bf16")  # what a GPU worker writes
+    assert bf16 == "resnet18:x@bf16" and results.with_precision("resnet18:x", "fp32") == "resnet18:x"
+    writer.write(results.to_table([Prediction(path=gpu_photo, scores=SCORES)], [1], bf16))
+    assert manifest.done_paths(output, "resnet18:x") == {str(cpu_photo), str(gpu_photo)}  # one job, resumable
+    identity = ModelIdentity.of(zoo.load_model("resnet18", "random"), "fp32")
+    with LibraryIndex(tmp_path / "index.db") as index:
+        assert import_results(output, index, identity, topk=2).stored == 2
+        fp32, at_bf16 = index.model_id(identity), index.model_id(identity.at("bf16"))
+        assert index.lookup(FileStat.of(cpu_photo), fp32, topk=2) is not None
+        assert index.lookup(FileStat.of(gpu_photo), fp32, topk=2) is None  # never served to an fp32 run
+        assert index.lookup(FileStat.of(gpu_photo), at_bf16, topk=2) is not None

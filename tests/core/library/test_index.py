@@ -160,7 +160,7 @@ def test_progress_reaches_the_total_with_hits_and_misses(tmp_path: Path, resnet1
     loaded = load_model("resnet18", resnet18_weights)
     engine = Engine(loaded, "cpu", batch_size=2)
     with LibraryIndex(tmp_path / "index.sqlite3") as index:
-        identity = ModelIdentity.of(loaded)
+        identity = ModelIdentity.of(loaded, "fp32")
         list(IndexedRun(engine, index, identity).classify(paths[:2]))
         seen = []
         run = IndexedRun(engine, index, identity)
@@ -185,7 +185,7 @@ def test_a_locked_index_is_a_notice_and_the_run_classifies_without_it(tmp_path: 
     other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
     try:
         with LibraryIndex(path, timeout_s=0.2) as index:
-            run = IndexedRun(Engine(loaded, "cpu", batch_size=2), index, ModelIdentity.of(loaded))
+            run = IndexedRun(Engine(loaded, "cpu", batch_size=2), index, ModelIdentity.of(loaded, "fp32"))
             items = list(run.classify(paths))
     finally:
         other.execute("ROLLBACK")
@@ -206,7 +206,10 @@ def test_a_failure_about_the_file_is_remembered_until_it_changes_and_one_about_t
     broken, locked = tmp_path / "broken.jpg", tmp_path / "locked.jpg"
     broken.write_bytes(b"not a jpeg at all")
     locked.write_bytes(b"\xff\xd8\xff")
-    identity = ModelIdentity("resnet18", "random:0", "{}", "test", "x")
+    from resnet_desktop.core.library.index import BackboneIdentity
+
+    backbone = BackboneIdentity("resnet18", "tensors:x", "{}", "fp32", "test")
+    identity = ModelIdentity("resnet18", "random:0", "{}", "test", "x", "fp32", backbone)
     index = LibraryIndex(tmp_path / "index.db")
     try:
         model = index.model_id(identity)

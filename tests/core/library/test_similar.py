@@ -29,8 +29,12 @@ def _fill(index: LibraryIndex, folder: Path, vectors: np.ndarray, start: int = 0
     model_id = index._db.execute("SELECT id FROM models").fetchone()
     if model_id is None:
         index._db.execute(
-            "INSERT INTO models(key, arch, weights, preprocessing, description, created) "
-            "VALUES ('k', 'resnet18', 'w', '{}', 'test model', 0)"
+            "INSERT INTO backbones(key, arch, weights, preprocessing, precision, description, created) "
+            "VALUES ('b', 'resnet18', 'w', '{}', 'fp32', 'test backbone', 0)"
+        )
+        index._db.execute(
+            "INSERT INTO models(key, arch, weights, preprocessing, description, created, backbone_id) "
+            "VALUES ('k', 'resnet18', 'w', '{}', 'test model', 0, 1)"
         )
         model_id = index._db.execute("SELECT id FROM models").fetchone()
     folder.mkdir(parents=True, exist_ok=True)
@@ -131,6 +135,6 @@ def test_a_version_1_index_is_migrated_in_place(tmp_path: Path) -> None:
     db.commit()
     db.close()
     with LibraryIndex(path) as index:
-        assert index._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert index._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert index.info().files == 1  # kept
-        assert index.ann_state(1) is None  # the new table is there
+        assert index._db.execute("SELECT count(*) FROM ann_state").fetchone()[0] == 0  # the new table is there

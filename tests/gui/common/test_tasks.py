@@ -36,7 +36,7 @@ def test_a_generator_yields_items_then_returns_on_the_gui_thread(qtbot, runner: 
             yield i
         return "done"
 
-    task = runner.submit(
+    task = runner.stream(
         work,
         on_yielded=lambda item: seen.append(("item", item, _on_gui_thread())),
         on_progress=lambda value: seen.append(("progress", value, _on_gui_thread())),
@@ -66,7 +66,7 @@ def test_cancel_stops_a_generator_between_items_and_is_not_a_failure(qtbot, runn
             closed.set()
 
     failures: list[BaseException] = []
-    task = runner.submit(work, on_failed=failures.append)
+    task = runner.stream(work, on_failed=failures.append)
     assert started.wait(5)
     with qtbot.waitSignal(task.finished, timeout=5000):
         task.cancel()
@@ -106,9 +106,11 @@ def test_failures_are_logged_with_traceback_and_reported(qtbot, runner: TaskRunn
     record = next(r for r in caplog.records if "broken" in r.getMessage())
     assert record.levelno == logging.WARNING and record.exc_info is not None
 
-    typed = runner.submit(lambda _ctx: (_ for _ in ()).throw(WeightsError("x.pth: not a model file")))
+    def not_a_model(_ctx: TaskContext) -> None:
+        raise WeightsError("x.pth: not a model file")
+
     got: list[BaseException] = []
-    typed.failed.connect(got.append)
+    typed = runner.submit(not_a_model, on_failed=got.append)
     with qtbot.waitSignal(typed.finished, timeout=5000):
         pass
     assert describe(got[0]) == "x.pth: not a model file"
@@ -137,3 +139,67 @@ def test_tasks_run_one_at_a_time_in_order_and_shutdown_waits(qtbot) -> None:
     queued = runner.submit(lambda _ctx: order.append(99))
     assert runner.shutdown(5)
     assert long.done and queued.done and 99 not in order, "queued work never starts after shutdown"
+
+
+def test_a_failure_nobody_handles_is_shown_in_the_runners_status_line(qtbot) -> None:
+    """Anki's QueryOp rule: the default failure path shows the error inline, in plain text."""
+    from resnet_desktop.gui.common.inline_status import InlineStatus, StatusKind
+
+    status = InlineStatus()
+    runner = TaskRunner(status=status)
+
+    def broken(_ctx: TaskContext) -> None:
+        raise WeightsError("<b>x.pth</b>: not a model file")
+
+    with qtbot.waitSignal(runner.submit(broken).finished, timeout=5000):
+        pass
+    assert status.kind is StatusKind.ERROR and status.text() == "<b>x.pth</b>: not a model file"
+    runner.shutdown(5)
+
+
+def test_expected_failures_are_one_log_line_and_bugs_keep_their_traceback(qtbot, runner: TaskRunner, caplog) -> None:
+    def expected(_ctx: TaskContext) -> None:
+        raise WeightsError("x.pth: not a model file")
+
+    with caplog.at_level(logging.WARNING, logger="resnet_desktop.gui.common.tasks"):
+        with qtbot.waitSignal(runner.submit(expected, name="load", on_failed=lambda _e: None).finished, timeout=5000):
+            pass
+    record = next(r for r in caplog.records if "load" in r.getMessage())
+    assert record.getMessage() == "task load: x.pth: not a model file" and record.exc_info is None
+
+
+def test_the_two_ways_in_refuse_the_wrong_kind_of_work(qtbot, runner: TaskRunner) -> None:
+    def generator(_ctx: TaskContext):
+        yield 1
+
+    failures: list[BaseException] = []
+    with qtbot.waitSignal(runner.submit(generator, on_failed=failures.append).finished, timeout=5000):
+        pass
+    with qtbot.waitSignal(runner.stream(lambda _ctx: 3, on_failed=failures.append).finished, timeout=5000):  # type: ignore[arg-type, return-value]
+        pass
+    assert [str(f) for f in failures] == [
+        "task test task: a generator was given to submit(); use stream()",
+        "task test task: stream() needs a generator, got int",
+    ]
+
+
+def test_a_flood_of_results_is_handed_over_in_slices(qtbot, runner: TaskRunner, monkeypatch) -> None:
+    """Thousands of items never arrive in one event-loop turn: a timer can fire between slices."""
+    from PySide6.QtCore import QTimer
+
+    from resnet_desktop.gui.common import tasks
+
+    monkeypatch.setattr(tasks, "DELIVERY_SLICE_S", 0.0)  # one message per turn at most
+    gate = threading.Event()
+    order: list[str] = []
+
+    def many(_ctx: TaskContext):
+        yield from range(50)
+        gate.set()
+
+    task = runner.stream(many, on_yielded=lambda i: order.append(f"item {i}"))
+    assert gate.wait(5)  # every item is queued before the GUI thread looks
+    QTimer.singleShot(0, lambda: order.append("timer"))
+    with qtbot.waitSignal(task.finished, timeout=5000):
+        pass
+    assert "timer" in order and 0 < order.index("timer") < len(order) - 1, "the event loop ran between items"
