@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from resnet_desktop.core.teach.api import ClassInfo, Scores
 from resnet_desktop.gui.common.grid import Badge
-from resnet_desktop.gui.teach.records import ClassInfo, Scores
 
 #: Tableau 10: distinct to most eyes, readable with black or white text (a class without a colour of
 #: its own gets the one of its position).

@@ -25,10 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_desktop.core.teach.api import ClassInfo, FitReport
 from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.text import plural
 from resnet_desktop.gui.teach.badges import class_colour
-from resnet_desktop.gui.teach.records import ClassInfo, FitReport
 
 #: Keys 1-9 then 0 label with the first ten classes.
 HOTKEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "0")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from resnet_desktop.gui.teach.records import ReviewItem
+from resnet_desktop.core.teach.api import ReviewItem
 
 
 class ReviewQueue:

@@ -14,9 +14,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
+from resnet_desktop.core.teach.api import ReviewItem
 from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
-from resnet_desktop.gui.teach.records import ReviewItem
 
 PHOTO_SIDE = 224
 DONE_TEXT = "Every photo in the queue is done: the model is sure of the rest, or you labeled it."
@@ -129,11 +129,12 @@ class ReviewPanel(QWidget):
         self.cam_caption.show_busy(f"Grad-CAM of {item.predicted}")
         self._show_photo()
 
-    def show_cam(self, item: ReviewItem, rgb: np.ndarray) -> None:
+    def show_cam(self, item: ReviewItem, version: int, rgb: np.ndarray) -> None:
+        """The Grad-CAM drawn by the set's active ``version`` (a refit is not a model file)."""
         if item != self.item:
             return  # the person moved on
         self.cam.show_pixmap(rgb_pixmap(rgb))
-        self.cam_caption.show_info(f"Grad-CAM of {item.predicted}: warm = what raised its score")
+        self.cam_caption.show_info(f"Grad-CAM of {item.predicted} (version {version}): warm = what raised its score")
 
     def show_cam_error(self, item: ReviewItem, error: BaseException) -> None:
         if item == self.item:

@@ -9,6 +9,7 @@ with its Grad-CAM: Enter accepts the prediction, a digit corrects it, the next o
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,17 +19,19 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from resnet_desktop.core.errors import describe
+from resnet_desktop.core.teach import api
+from resnet_desktop.core.teach.api import FitReport, LabelChange, LabelSetInfo, ReviewItem, Scores
+from resnet_desktop.core.work import Step, Work
 from resnet_desktop.gui.common.grid import PhotoGrid
 from resnet_desktop.gui.common.inline_status import InlineStatus, StatusKind
 from resnet_desktop.gui.common.text import plural
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
-from resnet_desktop.gui.teach.backend import TeachBackend
 from resnet_desktop.gui.teach.badges import BadgeBook
 from resnet_desktop.gui.teach.class_list import HOTKEYS, ClassListPanel, hotkey
 from resnet_desktop.gui.teach.controller import ScoresReady, TeachController
+from resnet_desktop.gui.teach.desk import TeachDesk
 from resnet_desktop.gui.teach.queue import ReviewQueue
 from resnet_desktop.gui.teach.quick_pick import QuickPick
-from resnet_desktop.gui.teach.records import FitReport, LabelChange, LabelSetInfo, ReviewItem, Scores
 from resnet_desktop.gui.teach.review import ReviewPanel, key_range
 
 REVIEW_BATCH = 50
@@ -54,15 +57,10 @@ class TeachRoom(QWidget):
     #: The badges changed after a refit (seconds from the change that caused it to new badges).
     badgesUpdated = Signal(float)
 
-    def __init__(
-        self,
-        backend: Callable[[], TeachBackend],
-        thumbnails: ThumbnailLoader,
-        parent: QWidget | None = None,
-    ) -> None:
+    def __init__(self, thumbnails: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.status = InlineStatus("Choose or create a label set.")
-        self.controller = TeachController(backend, self.status, self)
+        self.controller = TeachController(self.status, self)
         self.thumbnails = thumbnails
         self.info: LabelSetInfo | None = None
         self.labels: dict[str, str] = {}
@@ -143,27 +141,41 @@ class TeachRoom(QWidget):
     def _connect_classes(self) -> None:
         c = self.classes
         c.labelRequested.connect(lambda paths, name: self.label_paths([Path(p) for p in paths], name))
-        c.addRequested.connect(lambda name: self._change_classes(lambda b, s: b.add_class(s, name), f"Added {name}."))
-        c.renameRequested.connect(
-            lambda old, new: self._change_classes(lambda b, s: b.rename_class(s, old, new), f"Renamed {old} to {new}.")
+        c.addRequested.connect(
+            lambda name: self._change_classes(lambda d, s: api.add_class(d.store, s, name), f"Added {name}.")
         )
+        c.renameRequested.connect(self._rename_class)
         c.recolourRequested.connect(
-            lambda name, colour: self._change_classes(lambda b, s: b.recolour_class(s, name, colour), "")
+            lambda name, colour: self._change_classes(lambda d, s: api.recolour_class(d.store, s, name, colour), "")
         )
         c.deleteRequested.connect(self._delete_class)
 
     # -- opening a set -------------------------------------------------------------------------------
 
-    def open_set(self, name: str) -> None:
-        """Show ``name``'s photos, classes and labels, then learn from its labels."""
+    def open_set(self, name: str, opened: str | None = None) -> None:
+        """Show ``name``'s photos, classes and labels, then learn from its labels (a set never taught,
+        made by ``labels import``, has the photos of its scope embedded first). ``opened``: what the
+        status line says once it is open (else how many photos and labels it has)."""
         self.status.show_busy(f"Opening {name}")
 
-        def read(b: TeachBackend) -> tuple[LabelSetInfo, list[str], dict[str, str]]:
-            return b.set_info(name), b.photos(name), b.labels(name)
+        def read(d: TeachDesk, cancel: threading.Event) -> Work[Step, tuple[LabelSetInfo, list[str], dict[str, str]]]:
+            info = api.set_info(d.store, name)
+            session = d.session(name)
+            if not info.taught:
+                yield from api.prepare(session, cancel=cancel)
+                info = api.set_info(d.store, name)
+            return info, [str(p) for p in api.scope_photos(session)], d.labels(name)
 
-        self.controller.call(read, name="open set", on_done=self._show_set)
+        self.controller.stream(
+            read, name="open set", on_event=self.show_step, on_done=lambda found: self._show_set(found, opened)
+        )
 
-    def _show_set(self, found: tuple[LabelSetInfo, list[str], dict[str, str]]) -> None:
+    def show_step(self, step: Step) -> None:
+        """A long step's progress in the status line (embedding a folder: 120 / 5,000)."""
+        total = f" / {step.total}" if step.total else ""
+        self.status.show_busy(f"{step.message}: {step.done}{total}" if step.total else step.message)
+
+    def _show_set(self, found: tuple[LabelSetInfo, list[str], dict[str, str]], opened: str | None = None) -> None:
         info, photos, labels = found
         self.info, self.labels, self.scores, self.report = info, dict(labels), None, None
         self.queue = ReviewQueue()
@@ -173,7 +185,7 @@ class TeachRoom(QWidget):
         self._show_photos()
         self.classes.show_classes(info.classes)
         self.classes.show_accuracy(None)
-        self.status.show_info(f"{info.name}: {plural(len(photos), 'photo')}, {len(labels)} labeled.")
+        self.status.show_info(opened or f"{info.name}: {plural(len(photos), 'photo')}, {len(labels)} labeled.")
         self.learn()
 
     def _show_photos(self) -> None:
@@ -238,8 +250,9 @@ class TeachRoom(QWidget):
             self._show_review()
         self.controller.labels_changing()
 
-        def write(b: TeachBackend) -> tuple[LabelChange, LabelSetInfo]:
-            return b.label_photos(set_name, list(paths), class_name), b.set_info(set_name)
+        def write(d: TeachDesk) -> tuple[LabelChange, LabelSetInfo]:
+            change = api.label_photos(d.store, set_name, list(paths), class_name, index=d.index)
+            return change, api.set_info(d.store, set_name)
 
         def done(result: tuple[LabelChange, LabelSetInfo]) -> None:
             change, info = result
@@ -247,7 +260,7 @@ class TeachRoom(QWidget):
             self._set_info(info)
             self.learn(asked_at)
 
-        self.controller.call(write, name="label", on_done=done)
+        self.controller.call(write, name="label", on_done=done, write=True)
 
     def accept_prediction(self) -> None:
         """Enter: label with what the model predicts (the review's current photo, or the selection)."""
@@ -287,16 +300,19 @@ class TeachRoom(QWidget):
         self.grid.grid_model.set_badges(self.shown.badge)
 
     def _change_classes(
-        self, change: Callable[[TeachBackend, str], object], done_text: str, *, relearn: bool = False
+        self, change: Callable[[TeachDesk, str], object], done_text: str, *, relearn: bool = False
     ) -> None:
+        """``relearn``: the classes the head knows changed (renamed, deleted): learn again from cold."""
         if self.info is None:
             self.status.show_error("Choose or create a label set first.")
             return
         set_name = self.info.name
 
-        def work(b: TeachBackend) -> LabelSetInfo:
-            change(b, set_name)
-            return b.set_info(set_name)
+        def work(d: TeachDesk) -> LabelSetInfo:
+            change(d, set_name)
+            if relearn:
+                d.forget(set_name)
+            return api.set_info(d.store, set_name)
 
         def done(info: LabelSetInfo) -> None:
             self._set_info(info)
@@ -305,14 +321,25 @@ class TeachRoom(QWidget):
             if relearn:
                 self.learn()
 
-        self.controller.call(work, name="classes", on_done=done)
+        self.controller.call(work, name="classes", on_done=done, write=True)
+
+    def _show_labels(self, labels: dict[str, str]) -> None:
+        self.labels = labels
+        self.book.set_labels(labels)
+        if self.shown is not self.book:
+            self.shown.set_labels(labels)
 
     def _delete_class(self, name: str) -> None:
-        self.labels = {p: c for p, c in self.labels.items() if c != name}
-        self.book.set_labels(self.labels)
-        if self.shown is not self.book:
-            self.shown.set_labels(self.labels)
-        self._change_classes(lambda b, s: b.delete_class(s, name), f"Deleted {name} and its labels.", relearn=True)
+        self._show_labels({p: c for p, c in self.labels.items() if c != name})
+        self._change_classes(
+            lambda d, s: api.delete_class(d.store, s, name), f"Deleted {name} and its labels.", relearn=True
+        )
+
+    def _rename_class(self, old: str, new: str) -> None:
+        self._show_labels({p: (new if c == old else c) for p, c in self.labels.items()})
+        self._change_classes(
+            lambda d, s: api.rename_class(d.store, s, old, new), f"Renamed {old} to {new}.", relearn=True
+        )
 
     # -- learning ------------------------------------------------------------------------------------
 
@@ -384,7 +411,9 @@ class TeachRoom(QWidget):
             self._show_photos()
             self._show_review()
 
-        self.controller.call(lambda b: b.review_queue(set_name, REVIEW_BATCH), name="review queue", on_done=done)
+        self.controller.call(
+            lambda d: api.review_queue(d.session(set_name), REVIEW_BATCH), name="review queue", on_done=done
+        )
 
     def _show_review(self) -> None:
         current = self.queue.current
@@ -397,9 +426,9 @@ class TeachRoom(QWidget):
             self.grid.select_rows([row])
         set_name, item = self.info.name, current
         self.controller.cancellable(
-            lambda b, cancel: b.grad_cam(set_name, item.path, item.predicted, cancel),
+            lambda d, cancel: d.grad_cam(set_name, item.path, item.predicted, cancel),
             name="grad-cam",
-            on_done=lambda rgb: self.review.show_cam(item, rgb),
+            on_done=lambda found: self.review.show_cam(item, *found),
             on_failed=lambda exc: self.review.show_cam_error(item, exc),
         )
 

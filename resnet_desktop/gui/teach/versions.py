@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_desktop.core.teach.api import VersionComparison, VersionInfo
 from resnet_desktop.gui.common.inline_status import InlineStatus
-from resnet_desktop.gui.teach.records import VersionComparison, VersionInfo
 
 HEADERS = ("Version", "Saved", "Labels", "Held-out accuracy", "")
 

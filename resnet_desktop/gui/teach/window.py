@@ -19,12 +19,13 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QInputDialog, QLabel, QMai
 
 from resnet_desktop.core.inference.records import ClassScore, Prediction
 from resnet_desktop.core.models.ref import ModelRef
+from resnet_desktop.core.teach import api
+from resnet_desktop.core.teach.api import EmbedCounts, LabelSetInfo, VersionInfo
 from resnet_desktop.core.work import Step, Work
 from resnet_desktop.gui.common.text import plural
 from resnet_desktop.gui.common.thumb_cache import DiskThumbnailCache
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
-from resnet_desktop.gui.teach.backend import TeachBackend
-from resnet_desktop.gui.teach.records import EmbedCounts, LabelSetInfo, VersionInfo
+from resnet_desktop.gui.teach.desk import TeachDesk
 from resnet_desktop.gui.teach.room import TeachRoom
 from resnet_desktop.gui.teach.versions import VersionsDialog, accuracy
 
@@ -43,7 +44,6 @@ class TeachWindow(QMainWindow):
 
     def __init__(
         self,
-        backend: Callable[[], TeachBackend],
         base_model: Callable[[], ModelRef | None],
         parent: QWidget | None = None,
     ) -> None:
@@ -52,7 +52,7 @@ class TeachWindow(QMainWindow):
         self.resize(1280, 760)
         self.base_model = base_model
         self.thumbnails = ThumbnailLoader(self, disk=DiskThumbnailCache())
-        self.room = TeachRoom(backend, self.thumbnails, self)
+        self.room = TeachRoom(self.thumbnails, self)
         self.setCentralWidget(self.room)
         self.controller = self.room.controller
         self.status = self.room.status
@@ -111,7 +111,9 @@ class TeachWindow(QMainWindow):
 
     # -- label sets ------------------------------------------------------------------------------------
 
-    def refresh_sets(self, choose: str | None = None) -> None:
+    def refresh_sets(self, choose: str | None = None, opened: str | None = None) -> None:
+        """List the sets and open ``choose`` (else the first); ``opened``: what to say once it is open."""
+
         def shown(sets: list[LabelSetInfo]) -> None:
             names = [s.name for s in sets]
             self.sets.clear()
@@ -121,13 +123,13 @@ class TeachWindow(QMainWindow):
                 self.status.show_info("No label set yet: New Label Set… (Ctrl+N) names your classes.")
                 return
             self.sets.setCurrentText(wanted)
-            self._choose(wanted)
+            self._choose(wanted, opened)
 
-        self.controller.call(lambda b: b.list_sets(), name="label sets", on_done=shown)
+        self.controller.call(lambda d: api.list_sets(d.store), name="label sets", on_done=shown)
 
-    def _choose(self, name: str) -> None:
+    def _choose(self, name: str, opened: str | None = None) -> None:
         if name and (self.room.info is None or self.room.info.name != name):
-            self.room.open_set(name)
+            self.room.open_set(name, opened)
 
     def new_set(self) -> None:
         """Three questions: the set's name, its classes, and the folder of photos it sorts."""
@@ -149,28 +151,19 @@ class TeachWindow(QMainWindow):
         base = self.base_model()
         self.status.show_busy(f"Creating {name}")
 
-        def work(b: TeachBackend, cancel: threading.Event) -> Work[Step, tuple[LabelSetInfo, EmbedCounts]]:
-            info = b.create_set(name, classes, base=base, scope=scope)
-            counts = yield from b.prepare(info.name, cancel)
-            return info, counts
+        def work(d: TeachDesk, cancel: threading.Event) -> Work[Step, tuple[LabelSetInfo, EmbedCounts]]:
+            info = api.create_set(d.store, name, classes=classes, base=base, scope=scope)
+            counts = yield from api.prepare(d.session(info.name), base, cancel=cancel)
+            return api.set_info(d.store, info.name), counts
 
-        self.controller.stream(
-            work,
-            name="new label set",
-            on_event=self._on_step,
-            on_done=self._created,
-        )
-
-    def _on_step(self, step: Step) -> None:
-        total = f" / {step.total}" if step.total else ""
-        self.status.show_busy(f"{step.message}: {step.done}{total}" if step.total else step.message)
+        self.controller.stream(work, name="new label set", on_event=self.room.show_step, on_done=self._created)
 
     def _created(self, result: tuple[LabelSetInfo, EmbedCounts]) -> None:
         info, counts = result
-        self.refresh_sets(choose=info.name)
-        self.status.show_info(
-            f"Created {info.name} with {plural(len(info.classes), 'class', 'classes')}: "
-            f"{plural(counts.computed, 'photo')} embedded now, {counts.reused} already known."
+        self.refresh_sets(
+            choose=info.name,
+            opened=f"Created {info.name} with {plural(len(info.classes), 'class', 'classes')}: "
+            f"{plural(counts.computed, 'photo')} embedded now, {counts.reused} already known.",
         )
 
     # -- versions ------------------------------------------------------------------------------------
@@ -189,7 +182,7 @@ class TeachWindow(QMainWindow):
             )
             self._reload_versions()
 
-        self.controller.call(lambda b: b.save_version(name), name="save version", on_done=saved)
+        self.controller.call(lambda d: api.save_version(d.session(name)), name="save version", on_done=saved)
 
     def show_versions(self) -> VersionsDialog | None:
         if self.room.info is None:
@@ -207,7 +200,7 @@ class TeachWindow(QMainWindow):
         if info is None or dialog is None:
             return
         name = info.name
-        self.controller.call(lambda b: b.list_versions(name), name="versions", on_done=dialog.show_versions)
+        self.controller.call(lambda d: api.list_versions(d.store, name), name="versions", on_done=dialog.show_versions)
 
     def _activate(self, number: int) -> None:
         info = self.room.info
@@ -219,7 +212,7 @@ class TeachWindow(QMainWindow):
             self.status.show_info(f"Version {version.number} of {name} is the active one.")
             self._reload_versions()
 
-        self.controller.call(lambda b: b.activate_version(name, number), name="activate", on_done=done)
+        self.controller.call(lambda d: api.activate_version(d.store, name, number), name="activate", on_done=done)
 
     def _compare(self, first: int, second: int) -> None:
         info, dialog = self.room.info, self.versions_dialog
@@ -227,7 +220,9 @@ class TeachWindow(QMainWindow):
             return
         name = info.name
         self.controller.call(
-            lambda b: b.compare_versions(name, first, second), name="compare", on_done=dialog.show_comparison
+            lambda d: api.compare_versions(d.session(name), first, second),
+            name="compare",
+            on_done=dialog.show_comparison,
         )
 
     # -- acting on the classes -------------------------------------------------------------------------

@@ -1,43 +1,40 @@
-"""The teach room as a person uses it: keys label the selection, the class list counts and refuses,
-badges change after each refit without a click, the review queue goes from photo to photo.
-
-The core's teach front door (issue 23) is not on main yet: these tests stand on ``fake_core`` (the
-same use cases, a nearest-centroid head on digits), at the edge where the room calls the core.
+"""The teach room as a person uses it, on the real core (``core.teach.api``) and digits drawn as
+photos: keys label the selection, the class list counts and refuses, the head learns from the stored
+embeddings and the badges change after each refit without a click, the review queue goes from photo
+to photo (least sure first), Enter accepts and a digit corrects.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 
+from resnet_desktop.core.teach import api
 from resnet_desktop.gui.common.inline_status import StatusKind
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.teach.badges import PALETTE
 from resnet_desktop.gui.teach.room import NO_SELECTION, TeachRoom
+from tests.core.teach.conftest import Teaching
 from tests.gui.harness import Dialogs, Person
-from tests.gui.teach.fake_core import FakeTeachCore, make_digit_photos
+from tests.gui.teach.conftest import CLASSES, make_set, truth_of
 
 WAIT_MS = 20_000
 
 
 class Room:
-    """The room in a window, the fake core behind it, and a person at the keyboard."""
+    """The room in a window, the real core behind it, and a person at the keyboard."""
 
-    def __init__(self, qtbot, tmp_path: Path, dialogs: Dialogs) -> None:
-        self.photos = make_digit_photos(tmp_path / "digits", classes=3, per_class=12)
-        self.truth = {str(p): truth for p, (truth, _) in self.photos.items()}
-        self.core = FakeTeachCore({str(p): f for p, (_, f) in self.photos.items()}, tmp_path)
-        self.core.create_set("digits", ["zero", "one", "two"], base=None, scope=[])
-        self.core.threads.clear()  # the set is made by the test, on this thread; the room must not
+    def __init__(self, qtbot, t: Teaching, dialogs: Dialogs) -> None:
+        self.t = t
+        make_set(t)
+        self.truth = truth_of(t)
         self.thumbnails = ThumbnailLoader()
         self.window = QMainWindow()
-        self.room = TeachRoom(lambda: self.core, self.thumbnails)
+        self.room = TeachRoom(self.thumbnails)
         self.window.setCentralWidget(self.room)
         self.window.resize(1366, 768)
         qtbot.addWidget(self.window)
@@ -47,8 +44,12 @@ class Room:
         self.person = Person(qtbot, self.window, dialogs)
         self.grid = self.room.grid
         self.room.open_set("digits")
-        qtbot.waitUntil(lambda: self.grid.grid_model.rowCount() == 36, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: self.grid.grid_model.rowCount() == 48, timeout=WAIT_MS)
         self.person.focus(self.grid)
+
+    def stored_labels(self) -> dict[str, str]:
+        """The labels in the person's store, read as the CLI reads them."""
+        return {str(label.path): label.class_name for label in api.labels_of(self.t.store, "digits")}
 
     def rows_of(self, truth: str) -> list[int]:
         return [r for r, p in enumerate(self.grid.grid_model.paths()) if self.truth[p] == truth]
@@ -74,12 +75,22 @@ class Room:
 
 
 @pytest.fixture
-def teach(qtbot, tmp_path: Path, dialogs: Dialogs) -> Iterator[Room]:
-    room = Room(qtbot, tmp_path, dialogs)
+def teach(qtbot, teaching: Teaching, dialogs: Dialogs) -> Iterator[Room]:
+    room = Room(qtbot, teaching, dialogs)
     yield room
     assert room.room.shutdown()
     room.thumbnails.shutdown()
-    assert threading.get_ident() not in room.core.threads, "the core was called on the GUI thread"
+
+
+def test_opening_a_set_never_taught_embeds_its_scope_and_says_what_is_next(teach: Room) -> None:
+    assert teach.status() == "digits: 48 photos, 0 labeled. Label photos in 2 classes and the model starts learning."
+    info = api.set_info(teach.t.store, "digits")
+    assert info.taught, "opening bound the set to its base model's backbone"
+    assert teach.room.classes.row_texts() == [
+        "1  zero\n      0 labeled",
+        "2  one\n      0 labeled",
+        "3  two\n      0 labeled",
+    ]
 
 
 def test_keys_label_the_selection_and_the_class_list_counts(teach: Room) -> None:
@@ -90,7 +101,10 @@ def test_keys_label_the_selection_and_the_class_list_counts(teach: Room) -> None
     assert teach.room.classes.row_texts()[0] == "1  zero\n      3 labeled"
     badge = teach.grid.grid_model.badge(zeros[0])
     assert badge is not None and badge.mine and badge.colour == PALETTE[0]
-    assert "refit" not in teach.core.calls  # one class: nothing to learn yet
+    assert teach.stored_labels() == {teach.grid.grid_model.path(r): "zero" for r in zeros}
+    assert teach.room.scores is None  # one class: nothing to learn yet
+    teach.label(zeros[:1], "1")
+    assert teach.status().startswith("Labeled 0 photos as zero. 1 photo had that label already.")
 
 
 def test_a_key_with_no_class_and_no_selection_are_refused_saying_why(teach: Room) -> None:
@@ -102,23 +116,46 @@ def test_a_key_with_no_class_and_no_selection_are_refused_saying_why(teach: Room
     teach.person.press("2")
     assert teach.status() == NO_SELECTION
     teach.wait_idle()
-    assert "label_photos" not in teach.core.calls
+    assert teach.stored_labels() == {}
 
 
-def test_predictions_appear_without_a_click_and_backspace_clears(teach: Room) -> None:
+def test_the_head_learns_the_digits_and_predictions_appear_without_a_click(teach: Room) -> None:
     for key, truth in (("1", "zero"), ("2", "one"), ("3", "two")):
-        teach.label(teach.rows_of(truth)[:6], key)
-    unlabeled = teach.rows_of("two")[8]
-    teach.qtbot.waitUntil(lambda: teach.badge_text(unlabeled).startswith("two"), timeout=WAIT_MS)
-    assert teach.badge_text(unlabeled).endswith("%")
-    assert teach.room.last_latency_s is not None and teach.room.last_latency_s < 10
+        teach.label(teach.rows_of(truth)[:4], key)
+    teach.qtbot.waitUntil(lambda: teach.room.scores is not None and teach.room.report is not None, timeout=WAIT_MS)
+    teach.wait_idle()
+    unlabeled = [r for r in range(48) if not teach.badge_text(r).startswith("✓")]
+    assert len(unlabeled) == 36
+    right = sum(
+        teach.badge_text(r).split(" ")[0].rstrip("?") == teach.truth[teach.grid.grid_model.path(r)] for r in unlabeled
+    )
+    assert right >= 0.8 * len(unlabeled), f"{right} of {len(unlabeled)} unlabeled digits predicted right"
+    assert all(teach.badge_text(r).endswith("%") for r in unlabeled)
+    assert teach.room.last_latency_s is not None
     texts = teach.room.classes.row_texts()
-    assert texts[2].startswith("3  two\n      6 labeled · ")
+    counts = teach.room.book.predicted_counts()
+    assert texts[2] == f"3  two\n      4 labeled · {counts['two']} predicted"
+    assert sum(counts.values()) == 36  # the unlabeled photos
     assert teach.room.classes.accuracy.text().startswith("Held-out accuracy: ")
     labeled_two = teach.rows_of("two")[0]
     teach.label([labeled_two], "Backspace")
     assert teach.status() == "Cleared the label of 1 photo."
     assert not teach.badge_text(labeled_two).startswith("✓")
+    teach.qtbot.waitUntil(lambda: teach.badge_text(labeled_two).endswith("%"), timeout=WAIT_MS)
+    assert teach.grid.grid_model.path(labeled_two) not in teach.stored_labels()
+
+
+def test_one_label_in_each_of_two_classes_is_enough_to_learn(teach: Room) -> None:
+    teach.label(teach.rows_of("zero")[:1], "1")
+    assert teach.room.scores is None
+    teach.label(teach.rows_of("one")[:1], "2")
+    teach.qtbot.waitUntil(lambda: teach.room.scores is not None, timeout=WAIT_MS)
+    teach.wait_idle()
+    assert set(teach.room.scores.classes) == {"zero", "one"}  # type: ignore[union-attr]
+    assert (
+        teach.room.classes.accuracy.text()
+        == "Held-out accuracy: not measured yet (learned from 2 photos; none held out)."
+    )
 
 
 def test_typing_letters_picks_a_class_by_name(teach: Room) -> None:
@@ -132,7 +169,7 @@ def test_typing_letters_picks_a_class_by_name(teach: Room) -> None:
     teach.person.press("Return")
     teach.wait_idle()
     assert teach.status().startswith("Labeled 2 photos as one.")
-    assert teach.core.calls.count("label_photos") == 1
+    assert sorted(teach.stored_labels().values()) == ["one", "one"]
     assert not teach.room.quick_pick.isVisible() and teach.grid.hasFocus()
 
 
@@ -150,6 +187,7 @@ def test_dropping_photos_on_a_class_labels_them(teach: Room) -> None:
     QApplication.sendEvent(widget.viewport(), drop)
     teach.wait_idle()
     assert teach.status().startswith("Labeled 2 photos as two.")
+    assert teach.stored_labels() == dict.fromkeys(paths, "two")
 
 
 def test_classes_are_created_renamed_recoloured_and_deleted(teach: Room) -> None:
@@ -159,15 +197,22 @@ def test_classes_are_created_renamed_recoloured_and_deleted(teach: Room) -> None
     teach.wait_idle()
     assert teach.status() == "Added three."
     assert panel.row_texts()[3].startswith("4  three")
+    teach.person.dialogs.text("one")
+    teach.person.click(panel.new_button)
+    teach.wait_idle()
+    assert teach.status() == "The label set already has a class called 'one'"
+    assert teach.room.status.kind is StatusKind.ERROR
     panel.list.setCurrentRow(3)
     teach.person.dialogs.text("trois")
     teach.person.click(panel.rename_button)
     teach.wait_idle()
-    assert panel.row_texts()[3].startswith("4  trois") and teach.status() == "Renamed three to trois."
+    assert panel.row_texts()[3].startswith("4  trois")
+    assert teach.status() == "Renamed three to trois. Label photos in 2 classes and the model starts learning."
     teach.person.dialogs.colour("#123456")
     teach.person.click(panel.colour_button)
     teach.wait_idle()
     assert teach.room.book.colour("trois") == "#123456"
+    assert [c.colour for c in api.set_info(teach.t.store, "digits").classes][3] == "#123456"
     teach.label(teach.rows_of("zero")[:2], "4")
     panel.list.setCurrentRow(3)
     teach.person.dialogs.answer(QMessageBox.StandardButton.Yes)
@@ -176,51 +221,108 @@ def test_classes_are_created_renamed_recoloured_and_deleted(teach: Room) -> None
     assert "Delete the class 'trois' and its 2 labels?" in teach.person.dialogs.texts[-1]
     assert teach.status() == "Deleted trois and its labels. Label photos in 2 classes and the model starts learning."
     assert len(panel.row_texts()) == 3
+    assert teach.stored_labels() == {}
 
 
-def test_the_review_queue_goes_photo_by_photo_and_the_accuracy_is_shown(teach: Room) -> None:
+def test_renaming_a_class_the_head_knows_relearns_under_the_new_name(teach: Room) -> None:
+    for key, truth in (("1", "zero"), ("2", "one")):
+        teach.label(teach.rows_of(truth)[:3], key)
+    teach.qtbot.waitUntil(lambda: teach.room.scores is not None, timeout=WAIT_MS)
+    teach.room.classes.list.setCurrentRow(0)
+    teach.person.dialogs.text("nought")
+    teach.person.click(teach.room.classes.rename_button)
+    teach.qtbot.waitUntil(lambda: "nought" in (teach.room.scores.classes if teach.room.scores else ()), timeout=WAIT_MS)
+    teach.wait_idle()
+    zero = teach.rows_of("zero")[0]
+    assert teach.badge_text(zero) == "✓ nought"
+    assert teach.status() == "Renamed zero to nought."
+
+
+def test_review_before_anything_is_learned_says_what_to_do(teach: Room) -> None:
+    teach.person.press("Ctrl+R")
+    teach.wait_idle()
+    assert teach.status() == "Nothing to review yet: label photos in at least 2 classes first."
+    assert teach.room.review.count_text() == "Review queue: nothing left"
+
+
+def test_the_review_queue_goes_least_sure_first_enter_accepts_a_digit_corrects(teach: Room) -> None:
     for key, truth in (("1", "zero"), ("2", "one"), ("3", "two")):
         teach.label(teach.rows_of(truth)[:4], key)
+    teach.qtbot.waitUntil(lambda: teach.room.report is not None, timeout=WAIT_MS)
+    teach.wait_idle()
+    scores = teach.room.scores
+    assert scores is not None
     teach.person.press("Ctrl+R")
     review = teach.room.review
     teach.qtbot.waitUntil(lambda: review.item is not None, timeout=WAIT_MS)
     first = review.item
     assert first is not None
+    unlabeled = [i for i in range(len(scores)) if scores.labeled[i] < 0]
+    least_sure = min(unlabeled, key=lambda i: float(scores.margin[i]))
+    assert str(first.path) == scores.paths[least_sure], "the least sure photo comes first"
+    assert first.reason == "uncertain"
     left = teach.room.queue.left
     assert review.count_text() == f"Review queue: {left} left"
-    assert review.caption.text().startswith(f"The model is unsure: {first.predicted} (")
+    reasons = [item.reason for item in teach.room.queue.items]
+    assert reasons == ["uncertain"] * 36 + ["disagrees"] * (left - 36), "every unlabeled photo, then possible mistakes"
+    assert left - 36 == teach.room.report.disagreements  # type: ignore[union-attr]
+    assert review.caption.text() == f"The model is unsure: {first.predicted} ({first.confidence:.0%})."
     assert review.keys.text() == f"Enter accepts {first.predicted}; 1-3 correct it. The next one comes up."
     assert teach.grid.selected_paths() == [str(first.path)], "the grid shows the queue with the current photo"
-    teach.qtbot.waitUntil(lambda: review.cam.original is not None, timeout=WAIT_MS)
+    assert teach.grid.grid_model.rowCount() == left
     teach.qtbot.waitUntil(lambda: review.photo.original is not None, timeout=WAIT_MS)
-    assert review.cam_caption.text().startswith(f"Grad-CAM of {first.predicted}")
+    teach.qtbot.waitUntil(lambda: review.cam_caption.kind is not StatusKind.BUSY, timeout=WAIT_MS)
+    assert (
+        review.cam_caption.text()
+        == "No Grad-CAM: Grad-CAM needs a saved version: Save Version (Ctrl+S), then it shows here"
+    )
 
     teach.person.press("Return")  # accept the prediction
-    teach.wait_idle()
-    assert teach.core.sets["digits"].labels[str(first.path)] == first.predicted
+    assert review.count_text() == f"Review queue: {left - 1} left"  # at once, before the write and the refit
     second = review.item
     assert second is not None and second.path != first.path
-    correct = {"zero": "1", "one": "2", "two": "3"}[teach.truth[str(second.path)]]
-    teach.person.press(correct)  # correct it with a digit
     teach.wait_idle()
-    assert teach.core.sets["digits"].labels[str(second.path)] == teach.truth[str(second.path)]
+    assert teach.stored_labels()[str(first.path)] == first.predicted
+    assert teach.status() == f"Labeled 1 photo as {first.predicted}."
+    assert review.item == second, "the photo on screen stays while the queue is fetched again"
+    truth = teach.truth[str(second.path)]
+    teach.person.press(str(CLASSES.index(truth) + 1))  # correct it with a digit
+    teach.wait_idle()
+    assert teach.stored_labels()[str(second.path)] == truth
     assert review.item is None or review.item.path not in (first.path, second.path)
     assert review.trail.text().startswith("Held-out accuracy: ")
     teach.person.press("Ctrl+L")
-    assert teach.grid.grid_model.rowCount() == 36
+    assert teach.grid.grid_model.rowCount() == 48
+    assert teach.badge_text(teach.grid.grid_model.row_of(str(second.path)) or 0) == f"✓ {truth}"
 
 
-def test_closing_while_a_refit_runs_ends_the_worker_promptly(qtbot, tmp_path: Path, dialogs: Dialogs) -> None:
+def test_the_review_shows_the_grad_cam_of_the_active_version(teach: Room) -> None:
+    for key, truth in (("1", "zero"), ("2", "one"), ("3", "two")):
+        teach.label(teach.rows_of(truth)[:4], key)
+    teach.qtbot.waitUntil(lambda: teach.room.report is not None, timeout=WAIT_MS)
+    teach.wait_idle()
+    session = api.open_session(teach.t.store, teach.t.index, "digits")
+    from resnet_desktop.core.work import drive
+
+    drive(api.refit(session))
+    api.save_version(session)
+    teach.person.press("Ctrl+R")
+    review = teach.room.review
+    teach.qtbot.waitUntil(lambda: review.cam.original is not None, timeout=WAIT_MS)
+    item = review.item
+    assert item is not None
+    assert review.cam_caption.text() == f"Grad-CAM of {item.predicted} (version 1): warm = what raised its score"
+
+
+def test_closing_right_after_labeling_keeps_every_label(qtbot, teaching: Teaching, dialogs: Dialogs) -> None:
     import time
 
-    room = Room(qtbot, tmp_path, dialogs)
-    room.core.refit_pause_s = 30.0  # the out-of-fold part would take half a minute
+    room = Room(qtbot, teaching, dialogs)
     for key, truth in (("1", "zero"), ("2", "one")):
         room.grid.select_rows(room.rows_of(truth)[:5])
         room.person.press(key)
-    qtbot.waitUntil(lambda: room.room.controller.learning and "refit" in room.core.calls, timeout=WAIT_MS)
     started = time.monotonic()
     assert room.room.shutdown()
     assert time.monotonic() - started < 2.0
     room.thumbnails.shutdown()
-    assert sorted(room.core.sets["digits"].labels.values()).count("one") == 5, "every label was saved"
+    assert sorted(room.stored_labels().values()) == ["one"] * 5 + ["zero"] * 5, "every label was saved"
