@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, Q
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QColorDialog,
-    QHBoxLayout,
+    QGridLayout,
     QInputDialog,
     QListWidget,
     QListWidgetItem,
@@ -132,10 +132,10 @@ class ClassListPanel(QWidget):
         self.delete_button.clicked.connect(self.delete)
         for button in (self.new_button, self.rename_button, self.colour_button, self.delete_button):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # clicking one leaves the keys with the grid
-        buttons = QHBoxLayout()
+        buttons = QGridLayout()  # two by two: the panel stays narrow enough for a 1366-pixel screen
         buttons.setContentsMargins(0, 0, 0, 0)
-        for button in (self.new_button, self.rename_button, self.colour_button, self.delete_button):
-            buttons.addWidget(button)
+        for i, button in enumerate((self.new_button, self.rename_button, self.colour_button, self.delete_button)):
+            buttons.addWidget(button, i // 2, i % 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.accuracy)

@@ -19,6 +19,8 @@ from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 
 PHOTO_SIDE = 224
+#: Before the first saved version: Grad-CAM needs a model file, and a refit is not one.
+CAM_NEEDS_VERSION = "Grad-CAM shows here once a version is saved (Save Version, Ctrl+S)."
 DONE_TEXT = "Every photo in the queue is done: the model is sure of the rest, or you labeled it."
 
 
@@ -135,6 +137,11 @@ class ReviewPanel(QWidget):
             return  # the person moved on
         self.cam.show_pixmap(rgb_pixmap(rgb))
         self.cam_caption.show_info(f"Grad-CAM of {item.predicted} (version {version}): warm = what raised its score")
+
+    def show_cam_note(self, text: str) -> None:
+        """Why there is no Grad-CAM, when that is expected (no version saved yet): not an error."""
+        self.cam.show_pixmap(None)
+        self.cam_caption.show_info(text)
 
     def show_cam_error(self, item: ReviewItem, error: BaseException) -> None:
         if item == self.item:

@@ -9,6 +9,7 @@ with its Grad-CAM: Enter accepts the prediction, a digit corrects it, the next o
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -32,7 +33,7 @@ from resnet_desktop.gui.teach.controller import ScoresReady, TeachController
 from resnet_desktop.gui.teach.desk import TeachDesk
 from resnet_desktop.gui.teach.queue import ReviewQueue
 from resnet_desktop.gui.teach.quick_pick import QuickPick
-from resnet_desktop.gui.teach.review import ReviewPanel, key_range
+from resnet_desktop.gui.teach.review import CAM_NEEDS_VERSION, ReviewPanel, key_range
 
 REVIEW_BATCH = 50
 NO_SELECTION = "Select photos first: click one, Ctrl+click or Shift+click for more, Ctrl+A for all."
@@ -115,7 +116,7 @@ class TeachRoom(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(6, 0, 6, 4)  # nothing flush against the window edge
         layout.addLayout(modes)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.status)
@@ -424,6 +425,9 @@ class TeachRoom(QWidget):
         row = self.grid.grid_model.row_of(str(current.path))
         if row is not None:
             self.grid.select_rows([row])
+        if self.info.active_version is None:
+            self.review.show_cam_note(CAM_NEEDS_VERSION)
+            return
         set_name, item = self.info.name, current
         self.controller.cancellable(
             lambda d, cancel: d.grad_cam(set_name, item.path, item.predicted, cancel),
@@ -433,6 +437,13 @@ class TeachRoom(QWidget):
         )
 
     # -- closing -------------------------------------------------------------------------------------
+
+    def version_changed(self, number: int) -> None:
+        """A version was saved or made active: the review's Grad-CAM is drawn by it from now on."""
+        if self.info is not None:
+            self.info = dataclasses.replace(self.info, active_version=number)
+            if self.reviewing:
+                self._show_review()
 
     def shutdown(self) -> bool:
         return self.controller.shutdown()

@@ -176,6 +176,7 @@ class TeachWindow(QMainWindow):
         name = info.name
 
         def saved(version: VersionInfo) -> None:
+            self.room.version_changed(version.number)
             self.status.show_info(
                 f"Saved version {version.number} of {name} (held-out accuracy {accuracy(version.held_out_accuracy)}); "
                 "it is the active one."
@@ -209,6 +210,7 @@ class TeachWindow(QMainWindow):
         name = info.name
 
         def done(version: VersionInfo) -> None:
+            self.room.version_changed(version.number)
             self.status.show_info(f"Version {version.number} of {name} is the active one.")
             self._reload_versions()
 

@@ -120,10 +120,18 @@ def test_versions_are_saved_made_active_compared_and_the_answers_go_to_organize(
         person.focus(room.grid)
         person.press(key)
         _idle(qtbot, window)
+    person.press("Ctrl+R")  # the review: no Grad-CAM before a version is saved
+    qtbot.waitUntil(lambda: room.review.item is not None, timeout=WAIT_MS)
+    assert room.review.cam_caption.text() == "Grad-CAM shows here once a version is saved (Save Version, Ctrl+S)."
     person.trigger("Save Version")
     _idle(qtbot, window)
     assert window.status.text().startswith("Saved version 1 of Digits (held-out accuracy ")
     assert window.status.text().endswith("); it is the active one.")
+    qtbot.waitUntil(lambda: room.review.cam.original is not None, timeout=WAIT_MS)  # drawn by version 1 now
+    item = room.review.item
+    assert item is not None
+    assert room.review.cam_caption.text() == f"Grad-CAM of {item.predicted} (version 1): warm = what raised its score"
+    person.press("Ctrl+L")
     room.grid.select_rows(_rows_of(window, truth, "two")[4:6])
     person.focus(room.grid)
     person.press("3")
