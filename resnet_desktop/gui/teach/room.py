@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from resnet_desktop.core.errors import describe
+from resnet_desktop.core.models.ref import ModelRef
 from resnet_desktop.core.teach import api
 from resnet_desktop.core.teach.api import FitReport, LabelChange, LabelSetInfo, ReviewItem, Scores
 from resnet_desktop.core.work import Step, Work
@@ -72,6 +73,8 @@ class TeachRoom(QWidget):
         self.queue = ReviewQueue()
         self.reviewing = False
         self.last_latency_s: float | None = None
+        #: The model a set without one of its own is embedded with (the teach window's: the main window's).
+        self.base_model: Callable[[], ModelRef | None] = lambda: None
 
         self.grid = PhotoGrid(thumbnails)
         self.grid.claim_typing = True
@@ -158,12 +161,13 @@ class TeachRoom(QWidget):
         made by ``labels import``, has the photos of its scope embedded first). ``opened``: what the
         status line says once it is open (else how many photos and labels it has)."""
         self.status.show_busy(f"Opening {name}")
+        fallback = self.base_model()
 
         def read(d: TeachDesk, cancel: threading.Event) -> Work[Step, tuple[LabelSetInfo, list[str], dict[str, str]]]:
             info = api.set_info(d.store, name)
             session = d.session(name)
-            if not info.taught:
-                yield from api.prepare(session, cancel=cancel)
+            if not info.taught:  # its own base model (``teach --model``), else the window's
+                yield from api.prepare(session, None if info.base_model else fallback, cancel=cancel)
                 info = api.set_info(d.store, name)
             return info, [str(p) for p in api.scope_photos(session)], d.labels(name)
 

@@ -53,6 +53,7 @@ class TeachWindow(QMainWindow):
         self.base_model = base_model
         self.thumbnails = ThumbnailLoader(self, disk=DiskThumbnailCache())
         self.room = TeachRoom(self.thumbnails, self)
+        self.room.base_model = base_model
         self.setCentralWidget(self.room)
         self.controller = self.room.controller
         self.status = self.room.status

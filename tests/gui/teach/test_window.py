@@ -185,3 +185,18 @@ def test_closing_while_photos_are_embedded_takes_under_two_seconds(
     assert time.monotonic() - started < 2.0
     assert not window.isVisible()
     assert api.set_info(teaching.store, "Fresh").class_names == ["zero", "one"], "the set was saved before"
+
+
+def test_a_set_made_on_the_command_line_is_embedded_with_the_windows_model(
+    qtbot, teaching: Teaching, dialogs: Dialogs
+) -> None:
+    api.create_set(teaching.store, "Imported", classes=list(CLASSES), scope=scope_of(teaching))  # no base model
+    assert not api.set_info(teaching.store, "Imported").taught
+    window, _person = _window(qtbot, teaching, dialogs)
+    qtbot.waitUntil(lambda: window.room.grid.grid_model.rowCount() == 48, timeout=WAIT_MS)
+    _idle(qtbot, window)
+    assert window.status.text() == (
+        "Imported: 48 photos, 0 labeled. Label photos in 2 classes and the model starts learning."
+    )
+    info = api.set_info(teaching.store, "Imported")
+    assert info.taught and info.base_model is not None and str(teaching.world.model) in info.base_model
