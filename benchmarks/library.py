@@ -1,8 +1,12 @@
-"""The library index: re-classifying from the index vs the first run, a killed run resumed, and
-similar-photo queries over many stored embeddings (exact numpy vs the faiss ANN index).
+"""The library index: re-classifying from the index vs the first run, a killed run resumed,
+similar-photo queries over many stored embeddings (exact numpy vs the faiss ANN index), and at
+library scale (issue 25, ``library_scale``): the first row of a 100,000-file folder, re-opening
+100,000 photos, lookups on a 1,000,000-file index, opening it, bytes per photo, and what watching
+10,000 folders costs, each next to the code before (``library_baseline``) in the same run.
 
     .venv/bin/python benchmarks/library.py                 # 2,000 photos, 100,000 embeddings
     .venv/bin/python benchmarks/library.py --quick         # 200 photos, 20,000 embeddings
+    .venv/bin/python benchmarks/library.py --only scale    # issue 25's figures alone
 
 Photos are generated (small JPEGs with shapes, so decoding is cheap and the model dominates); the
 model is a seeded random resnet18 on the CPU. The baseline of each ratio is measured in the same
@@ -26,6 +30,8 @@ import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+
+import library_scale  # noqa: E402 - benchmarks/ is this script's folder
 
 from resnet_desktop.core.images import discover  # noqa: E402
 from resnet_desktop.core.inference.records import ClassScore, Prediction  # noqa: E402
@@ -162,9 +168,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dim", type=int, default=2048)
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1, help="model threads (default 1: the box is shared)")
-    parser.add_argument("--skip", choices=("classify", "resume", "search"), action="append", default=[])
+    parser.add_argument(
+        "--skip", choices=("classify", "resume", "search", "scale", "watch"), action="append", default=[]
+    )
+    parser.add_argument("--only", choices=("scale", "watch"), default=None, help="run this part alone")
+    parser.add_argument("--files", type=int, default=None, help="files in the big folder (default: 100,000)")
+    parser.add_argument("--index-files", type=int, default=None, help="rows of the big index (default: 1,000,000)")
+    parser.add_argument("--folders", type=int, default=None, help="folders to watch (default: 10,000)")
     args = parser.parse_args(argv)
+    if args.only:
+        args.skip = [part for part in ("classify", "resume", "search", "scale", "watch") if part != args.only]
     photos = args.photos or (200 if args.quick else 2000)
+    files = args.files or (10_000 if args.quick else 100_000)
+    index_files = args.index_files or (100_000 if args.quick else 1_000_000)
+    folders = args.folders or (1_000 if args.quick else 10_000)
     embeddings = args.embeddings or (20_000 if args.quick else 100_000)
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="resnet-desktop-library-") as tmp:
@@ -175,6 +192,12 @@ def main(argv: list[str] | None = None) -> int:
             resume(work, min(photos, 64), 3)
         if "search" not in args.skip:
             search(work, embeddings, args.dim, args.queries)
+        if "scale" not in args.skip:
+            library_scale.first_row(work, files, args.threads)
+            library_scale.reopen(work, files, min(files, 5_000))
+            library_scale.big_index(work, index_files, min(index_files, 10_000), 10_000 if not args.quick else 2_000)
+        if "watch" not in args.skip:
+            library_scale.watch_cost(work, folders)
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 

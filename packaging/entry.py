@@ -33,11 +33,11 @@ multiprocessing.freeze_support()
 
 
 def _main() -> int:
+    from resnet_desktop.__main__ import run
     from resnet_desktop.bundle import seed_torch_hub_cache
-    from resnet_desktop.cli import main
 
     seed_torch_hub_cache()
-    return main()
+    return run()  # the GUI's window closed: the process ends at once (gui.common.closing)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,9 @@ step prints PASS or FAIL with what it saw; any FAIL makes the exit code 1. A ste
 module which is not there (not built yet, or left out of the bundle) fails naming the module.
 
 Steps: imports, devices, torchvision compiled ops, model (bundled weights, else seeded random
-weights), classify a bundled sample photo, record a feature map, one fine-tuning step on a tiny
-generated folder, a head file (a label set's version) saved and loaded back through its backbone,
-Qt offscreen (platform plugin, a widget, the JPEG plugin, the app icon).
+weights), classify a bundled sample photo, read a HEIC, record a feature map, one fine-tuning step on
+a tiny generated folder, a head file (a label set's version) saved and loaded back through its
+backbone, Qt offscreen (platform plugin, a widget, the JPEG plugin, the app icon).
 """
 
 from __future__ import annotations
@@ -370,6 +370,22 @@ def step_qt(ctx: SelfTestContext) -> str:
     )
 
 
+def step_heic(ctx: SelfTestContext) -> str:
+    """Write a HEIC (an iPhone's photo format) with pillow-heif and read it back through the app's own
+    opener: the build carries pillow-heif and its libheif/HEVC libraries."""
+    from PIL import Image
+
+    pillow_heif = _import("pillow_heif")
+    images = _import("resnet_desktop.core.images")
+    path = ctx.workdir / "iphone.heic"
+    pillow_heif.from_pillow(Image.new("RGB", (96, 64), (200, 40, 30))).save(str(path), quality=90)
+    image = images.open_image(path)
+    _check(image.size == (96, 64), f"{path.name} decoded as {image.size}, expected (96, 64)")
+    red, green, blue = image.getpixel((48, 32))
+    _check(red > 150 and green < 100 and blue < 100, f"{path.name} decoded as colour {(red, green, blue)}")
+    return f"pillow-heif {pillow_heif.__version__}: wrote and read {path.name} ({image.width}x{image.height})"
+
+
 STEPS: tuple[tuple[str, Step], ...] = (
     ("imports", step_imports),
     ("qt", step_qt),
@@ -377,6 +393,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("torchvision ops", step_torchvision_ops),
     ("model", step_model),
     ("classify", step_classify),
+    ("heic", step_heic),
     ("onnx runtime", step_onnxruntime),
     ("feature map", step_feature_map),
     ("fine-tune", step_finetune),

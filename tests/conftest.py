@@ -65,3 +65,30 @@ def digits_world(tmp_path_factory: pytest.TempPathFactory) -> DigitsWorld:
     from tests.digits import DigitsWorld
 
     return DigitsWorld(tmp_path_factory.mktemp("digits"))
+
+
+@pytest.fixture(scope="session")
+def digits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """scikit-learn's handwritten digits drawn as images, in ``<part>/<digit>/``: ``train`` (25%),
+    ``gate`` (55%: fast mode calibrates on a quarter of it and is verified on the rest), ``test``."""
+    from tests.digit_folders import make_digits_folders
+
+    root = tmp_path_factory.mktemp("digits")
+    return make_digits_folders(root, [("train", 0.25), ("gate", 0.55), ("test", 0.2)])
+
+
+@pytest.fixture(scope="session")
+def digits_model(digits: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A head taught on the digits over a seeded random-init resnet18, at 64 px (the digits are
+    64 px drawings; it keeps every forward cheap). Its int8 model genuinely agrees with fp32."""
+    from tests.digit_folders import teach_digits
+
+    return teach_digits(digits["train"], tmp_path_factory.mktemp("digits-model") / "digits.safetensors")
+
+
+@pytest.fixture(scope="session")
+def tied_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model built so that int8 changes its answers: ten digit classes whose logits differ by a hair."""
+    from tests.digit_folders import tied_digits_model
+
+    return tied_digits_model(tmp_path_factory.mktemp("tied-model") / "tied.safetensors")

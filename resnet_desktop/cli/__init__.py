@@ -25,6 +25,7 @@ from resnet_desktop.cli import (
     export,
     finetune,
     labels,
+    library,
     organize,
     review,
     similar,
@@ -32,7 +33,21 @@ from resnet_desktop.cli import (
 )
 from resnet_desktop.cli.common import Exit, error, exit_code_for, stdout_closed
 
-COMMANDS = (classify, explain, finetune, evaluate, bench, organize, export, similar, duplicates, labels, teach, review)
+COMMANDS = (
+    classify,
+    explain,
+    finetune,
+    evaluate,
+    bench,
+    organize,
+    export,
+    similar,
+    duplicates,
+    labels,
+    teach,
+    review,
+    library,
+)
 
 #: Options of the desktop app (no command) that take a value.
 GUI_VALUE_OPTIONS = ("--model", "--arch", "--weights", "--device", "--color-scheme")
@@ -89,6 +104,7 @@ def _opens_paths(argv: list[str], commands: set[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    own_process = argv is None  # the process's own command line (not a test calling main)
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if _opens_paths(argv, _command_names(parser)):
@@ -104,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         return Exit.OK if run_self_test() else Exit.SOME_FAILED
     if args.command is None:
         return _start_gui(argv)
+    args.own_process = own_process
     return run_command(args)
 
 

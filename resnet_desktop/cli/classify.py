@@ -1,7 +1,8 @@
 """``resnet-desktop classify PATH...``: top-k labels for files and folders, as a table, CSV or JSON.
 
 Results stream in input order (one per file, failures included); the file formats are
-``core.inference.records``'. Torch is imported only when the command runs, so ``--help`` stays instant.
+``core.inference.records``'. Torch is imported only when the model needs it: a model whose ONNX
+Runtime graph is cached classifies without torch (``core.inference.api.open_classifier``).
 """
 
 from __future__ import annotations
@@ -20,15 +21,14 @@ from resnet_desktop.cli.common import (
     add_engine_options,
     add_model_options,
     check_output,
-    load_cli_model,
-    open_cli_engine,
+    open_cli_classifier,
     positive_int,
     printable,
     warning,
 )
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.api import Engine, Prediction
+    from resnet_desktop.core.inference.api import Classifier, Prediction
     from resnet_desktop.core.library.api import ClassifyEvent, ClassifySummary
 
 FORMATS = ("table", "csv", "json")
@@ -131,8 +131,8 @@ def run(args: argparse.Namespace) -> int:
     from resnet_desktop.core.library.api import classify_photos
     from resnet_desktop.core.work import drive
 
-    loaded = load_cli_model(args)
-    engine = open_cli_engine(args, loaded)
+    opened = open_cli_classifier(args)
+    engine = opened.classifier
     sink = AtomicFile(output, overwrite=args.force, text=True, newline="") if output is not None else None
     if sink is None and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="surrogateescape")  # CSV of a non-UTF-8 name: its own bytes
@@ -150,7 +150,9 @@ def run(args: argparse.Namespace) -> int:
             failures.append(event.prediction)
         writer.write(event.prediction)
 
-    work = classify_photos(loaded, engine, args.paths, topk=args.topk, use_index=not args.no_index)
+    work = classify_photos(
+        opened.model, engine, args.paths, topk=args.topk, use_index=not args.no_index, precision=opened.precision_tag
+    )
     try:
         summary = drive(work, show)
         writer.close()
@@ -177,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     return Exit.SOME_FAILED if failures else Exit.OK
 
 
-def _summary(summary: ClassifySummary, failures: list[Prediction], engine: Engine) -> None:
+def _summary(summary: ClassifySummary, failures: list[Prediction], engine: Classifier) -> None:
     err = sys.stderr
     for notice in engine.notices:
         print(f"Note: {notice}", file=err)

@@ -17,6 +17,7 @@ from resnet_desktop.cli.common import (
     ClassifyProgressLine,
     Exit,
     add_index_options,
+    fp32_only,
     load_cli_model,
     open_cli_engine,
     positive_fraction,
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from resnet_desktop.core.library.api import find_duplicates
     from resnet_desktop.core.work import drive
 
+    fp32_only(args, "duplicates")
     loaded = load_cli_model(args)
     bar = ClassifyProgressLine(sys.stderr)
     work = find_duplicates(loaded, lambda: open_cli_engine(args, loaded), args.folders, threshold=args.threshold)

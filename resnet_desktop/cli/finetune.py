@@ -74,6 +74,8 @@ def _progress_printer(stream: TextIO) -> Callable[[Any], None]:
             stream.write(f"\r[features] {event.images_done}/{event.images_total} images{eta}   ")
             if event.images_done == event.images_total:
                 stream.write("\n")
+        elif event.steps:  # cross-validation fits: one line, rewritten
+            stream.write(f"\r[{event.phase}] {event.message}   " + ("\n" if event.step == event.steps else ""))
         else:
             stream.write(f"[{event.phase}] {event.message}\n")
         stream.flush()

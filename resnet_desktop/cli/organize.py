@@ -22,8 +22,7 @@ from resnet_desktop.cli.common import (
     add_engine_options,
     add_model_options,
     fraction,
-    load_cli_model,
-    open_cli_engine,
+    open_cli_classifier,
     positive_int,
     warning,
 )
@@ -124,8 +123,7 @@ def classify(args: argparse.Namespace, dest: Path) -> list[Prediction]:
     from resnet_desktop.core.library.api import classify_photos, is_inside
     from resnet_desktop.core.work import drive
 
-    loaded = load_cli_model(args)
-    engine = open_cli_engine(args, loaded)
+    opened = open_cli_classifier(args)
     line = ClassifyProgressLine(sys.stderr)
     predictions: list[Prediction] = []
 
@@ -136,12 +134,13 @@ def classify(args: argparse.Namespace, dest: Path) -> list[Prediction]:
             predictions.append(event.prediction)
 
     work = classify_photos(
-        loaded,
-        engine,
+        opened.model,
+        opened.classifier,
         args.paths,
         topk=max(5, args.topk),
         use_index=not args.no_index,
         exclude=lambda path: is_inside(path, dest),
+        precision=opened.precision_tag,
     )
     try:
         summary = drive(work, keep)

@@ -17,6 +17,7 @@ from resnet_desktop.cli.common import (
     ClassifyProgressLine,
     Exit,
     add_index_options,
+    fp32_only,
     load_cli_model,
     open_cli_engine,
     positive_int,
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from resnet_desktop.core.library.api import find_similar
     from resnet_desktop.core.work import drive
 
+    fp32_only(args, "similar")
     loaded = load_cli_model(args)
     bar = ClassifyProgressLine(sys.stderr)
     work = find_similar(loaded, lambda: open_cli_engine(args, loaded), args.photo, folders=args.folders, k=args.k)

@@ -23,7 +23,10 @@ import errno
 import glob
 import os
 import secrets
+import shutil
 import stat
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -48,6 +51,64 @@ _REASONS = {
     errno.ENAMETOOLONG: "the file name is too long",
     errno.EISDIR: "it is a folder",
 }
+
+
+# Temp files and scratch folders this process is writing right now. A process that must end at once
+# (the app closed while a model loads or quantizes: ``os._exit`` skips every ``finally``) removes them
+# first with ``remove_in_progress``, so nothing half-written is left on disk.
+_in_progress: set[Path] = set()
+_in_progress_lock = threading.Lock()
+
+
+def _track(path: Path) -> None:
+    with _in_progress_lock:
+        _in_progress.add(path)
+
+
+def _untrack(path: Path | None) -> None:
+    if path is not None:
+        with _in_progress_lock:
+            _in_progress.discard(path)
+
+
+def in_progress() -> list[Path]:
+    """The temp files and scratch folders being written now (by any thread of this process)."""
+    with _in_progress_lock:
+        return sorted(_in_progress)
+
+
+def remove_in_progress() -> list[Path]:
+    """Delete every temp file and scratch folder still being written; returns what was removed.
+
+    Only for a process about to end without unwinding: the writers' own clean-up will not run."""
+    with _in_progress_lock:
+        paths = sorted(_in_progress)
+        _in_progress.clear()
+    removed = []
+    for path in paths:
+        try:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            removed.append(path)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            continue
+    return removed
+
+
+@contextmanager
+def scratch_folder(prefix: str) -> Iterator[Path]:
+    """A temporary folder for intermediate files, removed afterwards (and by ``remove_in_progress``)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as name:
+        folder = Path(name)
+        _track(folder)
+        try:
+            yield folder
+        finally:
+            _untrack(folder)
 
 
 def reason(exc: OSError) -> str:
@@ -266,6 +327,7 @@ class AtomicFile:
                 fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
             except FileExistsError:
                 continue
+            _track(temp)
             if mode != 0o666:
                 os.chmod(temp, mode)  # keep a replaced file's own mode exactly (the umask would narrow it)
             return fd, temp
@@ -277,6 +339,7 @@ class AtomicFile:
                 self.temp.unlink()
             except OSError:
                 pass
+            _untrack(self.temp)
             self.temp = None
 
     def flush(self) -> None:
@@ -319,6 +382,7 @@ class AtomicFile:
                 self._claim_and_rename()
             else:
                 temp.unlink()
+        _untrack(temp)
         self.temp = None
         _fsync_folder(target.parent)
 

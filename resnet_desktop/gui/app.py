@@ -3,9 +3,10 @@
 Only PySide6 and our Qt-only modules are imported here; torch, torchvision and the model are
 loaded by the inference worker after ``show()``, while the status bar says so.
 
-``RESNET_DESKTOP_STARTUP_TRACE=1`` (or ``--startup-trace``) prints ``STARTUP <event> <unix time>``
-lines for ``window_shown`` and ``model_ready``/``model_failed`` and then quits: the start-up
-benchmark (``benchmarks/startup.py``) reads them.
+``RESNET_DESKTOP_STARTUP_TRACE=1`` (or ``--startup-trace``) prints ``STARTUP <event> <unix time>
+torch_imported=0|1`` lines for ``window_shown``, ``model_ready``/``model_failed`` and, when PATHs are
+given, ``first_row`` (the first result in the table), and then quits: the start-up benchmark
+(``benchmarks/startup.py``) reads them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from resnet_desktop import __version__
 from resnet_desktop.core.errors import WeightsError
 from resnet_desktop.core.models.ref import ModelRef
+from resnet_desktop.gui.common import closing, qt_messages
 from resnet_desktop.gui.settings import APPLICATION, ORGANIZATION, AppSettings
 from resnet_desktop.gui.theme import apply_color_scheme
 
@@ -36,6 +38,10 @@ TRACE_ENV = "RESNET_DESKTOP_STARTUP_TRACE"
 
 def _trace(event: str, extra: str = "") -> None:
     print(f"STARTUP {event} {time.time():.6f} {extra}".rstrip(), flush=True)
+
+
+def _torch_flag() -> str:
+    return f"torch_imported={int('torch' in sys.modules)}"
 
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -136,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     # --color-scheme is for this run; View > Theme is what is remembered.
     apply_color_scheme(app, args.color_scheme or settings.color_scheme())
     _install_excepthook()
+    qt_messages.install()  # Qt's decoder warnings name the file, as the core's do
 
     from resnet_desktop.gui.main_window import MainWindow
 
@@ -149,16 +156,27 @@ def main(argv: list[str] | None = None) -> int:
         window.theme_menu.show_scheme(args.color_scheme)
     window.show()
     app.processEvents()
-    if trace:
-        _trace("window_shown", f"torch_imported={int('torch' in sys.modules)}")
-
-        def done(event: str) -> None:
-            _trace(event)
-            QTimer.singleShot(0, window.close)
-
-        window.modelReady.connect(lambda _info: done("model_ready"))
-        window.service.modelFailed.connect(lambda _exc: done("model_failed"))
     paths = [Path(p).expanduser().absolute() for p in args.paths]
+    if trace:
+        _trace("window_shown", _torch_flag())
+
+        def done(event: str, quit: bool = True) -> None:
+            _trace(event, _torch_flag())
+            if quit:
+                QTimer.singleShot(0, window.close)
+
+        window.modelReady.connect(lambda _info: done("model_ready", quit=not paths))
+        window.service.modelFailed.connect(lambda _exc: done("model_failed"))
+        if paths:
+            first: list[bool] = []
+
+            def first_row(*_args: object) -> None:
+                if not first:
+                    first.append(True)
+                    done("first_row")
+
+            window.service.predictions.connect(first_row)
+            window.service.jobFailed.connect(lambda *_a: done("job_failed"))
 
     def start() -> None:
         window.start()
@@ -166,7 +184,17 @@ def main(argv: list[str] | None = None) -> int:
             window.classify(paths)  # queued: runs as soon as the model is ready
 
     QTimer.singleShot(0, start)
-    return int(app.exec())
+    closing.reset()
+    code = int(app.exec())
+    if closing.should_end():  # closed while work that cannot stop at once ran, or a process entry point
+        closing.end_now(code)
+    return code
+
+
+def run() -> int:
+    """The ``resnet-desktop-gui`` entry point: once the window has closed, the process ends at once."""
+    closing.end_process_when_closed()
+    return main()
 
 
 if __name__ == "__main__":

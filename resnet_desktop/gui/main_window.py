@@ -27,20 +27,24 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_desktop.core.inference.records import Prediction
+from resnet_desktop.core.library.api import LibraryView
 from resnet_desktop.core.models.ref import ModelRef
 from resnet_desktop.gui.classify.export import export_visible
 from resnet_desktop.gui.classify.inputs import Inputs
 from resnet_desktop.gui.classify.job_status import JobStatus
+from resnet_desktop.gui.classify.mixing import MixGuard
 from resnet_desktop.gui.classify.model_control import STALE_ROWS, ModelControl
 from resnet_desktop.gui.classify.model_export import ModelExport
 from resnet_desktop.gui.classify.parquet_import import ParquetImport
 from resnet_desktop.gui.classify.preview import PreviewPanel
 from resnet_desktop.gui.classify.results_model import ResultsModel
 from resnet_desktop.gui.classify.results_view import ResultsPanel
+from resnet_desktop.gui.classify.row_models import RowModel
 from resnet_desktop.gui.classify.toolbar import ModelToolbar
-from resnet_desktop.gui.common import dialogs
+from resnet_desktop.gui.common import closing, dialogs, save_folders
 from resnet_desktop.gui.common.banner import Banner
 from resnet_desktop.gui.common.dropzone import DropOverlay, DropTarget, EmptyState
+from resnet_desktop.gui.common.help import HelpActions
 from resnet_desktop.gui.common.model_service import ClassifyJob, ModelInfo, ModelService
 from resnet_desktop.gui.common.shortcuts import Shortcut, add_action, keep_shortcuts
 from resnet_desktop.gui.common.side_panel import make_room_for_tab
@@ -50,6 +54,7 @@ from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.evaluate.tabs import SPEED_TAB
 from resnet_desktop.gui.explain.panel import FeaturePanel
 from resnet_desktop.gui.library.library_actions import LibraryActions
+from resnet_desktop.gui.library.library_dock import LibraryDock
 from resnet_desktop.gui.library.organize_actions import OrganizeActions
 from resnet_desktop.gui.settings import AppSettings
 from resnet_desktop.gui.tool_windows import ToolWindows
@@ -80,6 +85,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.settings = settings or AppSettings()
+        save_folders.use_settings(self.settings.qsettings)  # each kind of export remembers its folder there
         self.setWindowTitle("ResNet Desktop")
         self.service = ModelService(self)
         self.thumbnails = ThumbnailLoader(self)
@@ -90,11 +96,15 @@ class MainWindow(QMainWindow):
 
         self._build_actions()
         self._build_widgets()
+        self.mix = MixGuard(
+            self, self.results, self.banner, lambda: self.model_info.source if self.model_info else None, self.rerun
+        )
         self.organize = OrganizeActions(
             self, self.settings.qsettings, self.thumbnails, self.results_panel.proxy.visible_rows, self.results.rowCount
         )
-        self.organize_action, self.undo_organize_action = self.organize.actions
-        self.parquet_import = ParquetImport(self, self.results.append_predictions, self.banner, self.status)
+        self.organize.allow = self.mix.allow_organize  # never one folder tree from two label sets
+        self.organize_action, self.undo_organize_action = self.organize.organize_action, self.organize.undo_action
+        self.parquet_import = ParquetImport(self, self.results, self.mix, self.banner, self.status)
         self.model_export = ModelExport(
             self, self.settings, self.service, self.banner, self.status, lambda: self.models.retry()
         )
@@ -103,6 +113,9 @@ class MainWindow(QMainWindow):
             self.status,
             settings=self.settings.qsettings,
             show_photo=self.show_photo,
+        )
+        self.library_folders = LibraryDock(
+            self, self.status, lambda: self.model_info.ref if self.model_info else None, self._show_library
         )
         self.inputs = Inputs(
             self, self.settings, self.status, self.banner, lambda paths, keep: self.classify(paths, remember=keep)
@@ -246,6 +259,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.parquet_import.action)
         file_menu.addActions(self.library.file_actions)
         file_menu.addSeparator()
+        file_menu.addActions(self.library_folders.menu_actions)
+        file_menu.addSeparator()
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -254,19 +269,25 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([panel.copy_action, panel.remove_action, panel.show_in_folder_action, panel.find_action])
         self.addAction(panel.find_action)
         edit_menu.addSeparator()
+        edit_menu.addActions(self.organize.edit_actions)
+        edit_menu.aboutToShow.connect(self.organize.update)
+        edit_menu.addSeparator()
         edit_menu.addAction(self.cancel_action)
         edit_menu.addAction(self.clear_action)
         model_menu = bar.addMenu("&Model")
         model_menu.addAction(self.open_model_action)
         model_menu.addActions([*self.model_export.actions, self.model_export.backend_menu.menuAction()])
         self.theme_menu = ThemeMenu(self.settings, self)
-        bar.addMenu("&View").addMenu(self.theme_menu)
+        view_menu = bar.addMenu("&View")
+        view_menu.addMenu(self.theme_menu)
+        view_menu.addAction(self.library_folders.view_action)
         tools_menu = bar.addMenu("&Tools")
         tools_menu.addActions([self.teach_action, self.finetune_action, self.evaluate_action, self.bench_action])
         tools_menu.addSeparator()
         tools_menu.addActions(self.organize.actions + self.library.tools_actions)
         tools_menu.aboutToShow.connect(self.organize.update)
         help_menu = bar.addMenu("&Help")
+        self.help = HelpActions(self, help_menu)  # shortcuts and guide read from the actions and the README
         help_menu.addActions([self.library.index_action, self.about_action])
 
     def _connect_service(self) -> None:
@@ -277,6 +298,9 @@ class MainWindow(QMainWindow):
         s.loadProgress.connect(lambda *_: self.cancel_action.setEnabled(True))  # Esc stops a download
         s.modelFailed.connect(lambda _exc: self._on_busy(self.service.busy))
         self.models.modelReady.connect(self._on_model_ready)
+        # Feature maps need the torch model; a model running torch-free loads it when they are shown.
+        self.feature_panel.modelWanted.connect(s.request_torch_model)
+        s.torchModelReady.connect(self.feature_panel.set_model)
         self.results.rowsInserted.connect(self._on_rows_changed)
         self.results.modelReset.connect(self._on_rows_changed)
         # "Classified with the previous model" is withdrawn once no such row is left in the table.
@@ -295,14 +319,18 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         """Begin importing torch and loading the model in the worker (call after ``show()``)."""
         self.models.start()
+        self.library_folders.start()
 
     def set_model(self, ref: ModelRef, device: str | None = None) -> None:
         """Switch to ``ref`` (and ``device``): running work is cancelled, the choice remembered."""
         self.models.set_model(ref, device)
 
     def _on_model_ready(self, info: ModelInfo) -> None:
+        # Rows this model makes carry its name; its classes tell the table which label set they are in.
+        self.results.register(RowModel.of(info.source, info.categories))
         self._on_busy(self.service.busy)
-        self.feature_panel.set_model(info.loaded)
+        self.feature_panel.set_model(info.loaded, on_demand=True)
+        self.library_folders.model_ready(info.ref)
         self.modelReady.emit(info)
 
     def rerun(self) -> None:
@@ -319,6 +347,10 @@ class MainWindow(QMainWindow):
         paths = [Path(p) for p in paths]
         if not paths:
             return None
+        current = self.mix.current()
+        if current is not None and not self.mix.allow_adding([current]):
+            self.status.set_message("Nothing added: the table keeps the results of the other model.")
+            return None
         if remember:
             self.inputs.remember(paths)
         self.left.setCurrentWidget(self.results_panel)
@@ -333,6 +365,10 @@ class MainWindow(QMainWindow):
             job = self.classify([path], remember=False)
             if job is not None:
                 self._show_when_done[job.id] = path
+
+    def _show_library(self, view: LibraryView) -> None:
+        self.left.setCurrentWidget(self.results_panel)
+        self.results_panel.show_library(view)
 
     def _drop_text(self, paths: list[Path]) -> str:
         busy = " (queued after the current job)" if self.service.busy else ""
@@ -390,8 +426,12 @@ class MainWindow(QMainWindow):
 
     def export_results(self, path: Path | None = None) -> Path | None:
         """File > Export Results (Ctrl+E): the visible rows (filtered, in display order) to CSV or JSON."""
-        start = Path(self.inputs.start_folder()) / "results.csv"
-        return export_visible(self, self.results_panel.proxy.visible_rows(), start, self.status, self.banner, path)
+        rows = self.results_panel.proxy.visible_rows()
+        go, models = self.mix.export_models(rows)
+        if not go:
+            return None
+        near = Path(self.inputs.start_folder())  # the last folder opened (unless it is the app's samples)
+        return export_visible(self, rows, near, self.status, self.banner, path, models)
 
     def open_finetune(self) -> QWidget:
         return self.tools.open_finetune()
@@ -411,18 +451,20 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember the layout, cancel running work and wait for the worker threads to end."""
         if not self._closing:
-            if not self.tools.close_all():
-                event.ignore()  # the wizard's "save the trained model?" was answered Cancel
-                return
-            self._closing = True
             self.settings.save_window(self, self.splitter)
             self.settings.sync()
-            # Waiting for workers can take a while (a download blocked in a socket read only sees
-            # the cancel when the read returns): hide first so the person never sees a frozen window.
-            self.hide()
-            self.model_export.shutdown()
-            self.organize.shutdown()  # stops an organize after its current photo (the journal keeps it undoable)
-            self.service.shutdown()
-            self.thumbnails.shutdown()
-            self.feature_panel.shutdown()
+            # Work that cannot stop at once (a torch import, a quantization) is waited for only so long:
+            # then it is abandoned and the app's main ends the process (``closing``).
+            with closing.within():
+                if not self.tools.close_all():
+                    event.ignore()  # the wizard's "save the trained model?" was answered Cancel
+                    return
+                self._closing = True
+                self.hide()  # never a frozen window while the workers stop
+                self.model_export.shutdown()
+                self.organize.shutdown()  # stops after the current photo (the journal keeps it undoable)
+                self.library_folders.shutdown()  # background indexing: every batch it did is committed
+                self.service.shutdown()
+                self.thumbnails.shutdown()
+                self.feature_panel.shutdown()
         event.accept()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QSize
 from PySide6.QtWidgets import QMainWindow, QSplitter
 
 from resnet_desktop.core.errors import WeightsError
@@ -75,13 +75,13 @@ class AppSettings:
         self.qsettings.setValue("view/color_scheme", scheme)
 
     def backend(self) -> str:
-        """What runs the model on the CPU: "auto", "torch" or "onnxruntime" (Model > Backend).
+        """What runs the model: "auto", "torch" or "onnxruntime" (Model > Backend).
 
-        PyTorch by default: "auto" costs a one-off export and measurement per model (see
-        docs/PERFORMANCE.md), which a person opts into.
+        "auto" by default: PyTorch on a GPU, on the CPU the backend measured faster for the
+        architecture on this machine (measured once; later starts skip torch when it is ONNX Runtime).
         """
-        value = str(self.qsettings.value("model/backend", "torch") or "torch")
-        return value if value in BACKENDS else "torch"
+        value = str(self.qsettings.value("model/backend", "auto") or "auto")
+        return value if value in BACKENDS else "auto"
 
     def set_backend(self, backend: str) -> None:
         self.qsettings.setValue("model/backend", backend)
@@ -115,9 +115,13 @@ class AppSettings:
 
     def restore_window(self, window: QMainWindow, splitter: QSplitter) -> None:
         """Size, toolbar state and splitter as they were; a first start gets a size that fits 1280x800."""
+        from resnet_desktop.gui.common.screen_fit import fit_window, keep_on_screen
+
         geometry = self.geometry()
         if geometry is None or not window.restoreGeometry(geometry):
-            window.resize(1180, 720)
+            fit_window(window, QSize(1180, 720))  # at most the screen's free area, on it
+        else:
+            keep_on_screen(window)  # remembered on a bigger monitor: back inside this screen
         state = self.window_state()
         if state is not None:
             window.restoreState(state)

@@ -40,7 +40,7 @@ def test_export_plain_weights_file_reads_the_architecture_off_it(tmp_path: Path,
     ("extra", "message"),
     [
         (["--output", "model.txt"], "model.txt: give a file name ending in .onnx"),
-        (["--output", "m.onnx", "--calibration", "."], "--calibration is for --precision int8-static only"),
+        (["--output", "m.onnx", "--calibration", "."], "--calibration is for the int8 precisions only"),
         (["--output", "existing.onnx"], "existing.onnx already exists; use --force to replace it"),
     ],
 )

@@ -126,6 +126,6 @@ def test_finetune_checks_the_model_before_scanning_the_folder(
     missing = tmp_path / "no-such-folder"
     out = tmp_path / "m.safetensors"
     assert main(["finetune", str(missing), "-o", str(out), "--model", "resnet9000"]) == 2
-    assert "Unknown architecture 'resnet9000'" in capsys.readouterr().err
+    assert "unknown model 'resnet9000'; choose one of resnet18" in capsys.readouterr().err
     assert main(["finetune", str(missing), "-o", str(out), "--weights", str(tmp_path / "gone.pth")]) == 2
     assert "gone.pth: file not found" in capsys.readouterr().err

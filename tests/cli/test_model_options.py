@@ -25,6 +25,7 @@ REQUIRED = {
     "similar": ["photo.jpg"],
     "duplicates": ["folder"],
     "teach": ["--output", "v.safetensors"],
+    "library": ["add", "folder"],
 }
 #: Commands that run no model of the person's choosing (a label set remembers its base model).
 NO_MODEL = {"labels": ["list"], "review": []}

@@ -7,16 +7,24 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QPalette
 
 from tests.gui.harness import Dialogs, Person, excepthook_spy
 
 
 @pytest.fixture
 def app_settings(tmp_path: Path):
-    """AppSettings backed by an INI file in the test's temp dir (tests never share settings)."""
+    """AppSettings backed by an INI file in the test's temp dir (tests never share settings).
+
+    The backend is PyTorch here: the app's default, Auto, exports and measures each model once per
+    cache folder, and every test has its own (seconds per window). Tests of Auto, ONNX Runtime and
+    Fast Mode (``test_backend_menu.py``) choose them explicitly.
+    """
     from resnet_desktop.gui.settings import AppSettings
 
-    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings.set_backend("torch")
+    return settings
 
 
 @pytest.fixture
@@ -77,3 +85,15 @@ def person(qtbot, window, dialogs) -> Iterator[Person]:
     with excepthook_spy(driver):
         yield driver
     assert not driver.problems(), driver.problems()
+
+
+@pytest.fixture
+def restore_look(qapp):
+    """The app's style and palette are process-wide: put them back for the next test."""
+    from resnet_desktop.gui.theme import apply_color_scheme
+
+    style, palette = qapp.style().name(), QPalette(qapp.palette())
+    yield
+    apply_color_scheme(qapp, "system")
+    qapp.setStyle(style)
+    qapp.setPalette(palette)

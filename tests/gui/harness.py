@@ -47,6 +47,8 @@ class Dialogs:
     def __init__(self, monkeypatch: Any) -> None:
         self.calls: list[tuple[str, str]] = []
         self.texts: list[str] = []
+        #: Where each file dialog opened (its ``dir`` argument: a folder, or a suggested file in one).
+        self.starts: list[str] = []
         self._answers: dict[str, deque[Any]] = defaultdict(deque)
         for kind in ("getOpenFileNames", "getOpenFileName", "getExistingDirectory", "getSaveFileName"):
             monkeypatch.setattr(QFileDialog, kind, staticmethod(self._file_call(kind)))
@@ -97,6 +99,7 @@ class Dialogs:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             self.calls.append((kind, self._title(args, kwargs)))
+            self.starts.append(str(args[2]) if len(args) > 2 else str(kwargs.get("dir", "")))
             queue = self._answers[kind]
             return queue.popleft() if queue else cancelled
 

@@ -93,3 +93,30 @@ def test_closing_mid_job_cancels_and_exits_cleanly(tmp_path: Path, resnet18_weig
     assert "rows before close" in result.stdout
     assert "busy after close False thread running False" in result.stdout
     assert "QThread" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_model_whose_onnx_runtime_graph_is_cached_starts_and_classifies_without_torch(
+    tmp_path: Path, sample_photos: list[Path]
+) -> None:
+    """The issue's proof for the app: with ONNX Runtime chosen and the graph cached by an earlier
+    start, the model is ready and the first photo's row is in the table with torch never imported."""
+    settings = tmp_path / "config" / "ResNet Desktop" / "ResNet Desktop.conf"
+    settings.parent.mkdir(parents=True)
+    settings.write_text("[model]\nbackend=onnxruntime\n")
+    code = """
+        import sys
+        from resnet_desktop.gui.app import main
+        sys.exit(main(["resnet-desktop", "--startup-trace", "--arch", "resnet18", "--weights", "random", sys.argv[1]]))
+        """
+    first = run_child(code, tmp_path, str(sample_photos[0]))  # exports and remembers the graph (torch)
+    assert first.returncode == 0, first.stderr
+    again = run_child(code, tmp_path, str(sample_photos[1]))
+    assert again.returncode == 0, again.stderr
+    lines = {
+        parts[1]: parts[3] for parts in (line.split() for line in again.stdout.splitlines()) if parts[0] == "STARTUP"
+    }
+    assert lines == {
+        "window_shown": "torch_imported=0",
+        "model_ready": "torch_imported=0",
+        "first_row": "torch_imported=0",
+    }, again.stdout

@@ -23,16 +23,6 @@ TIMEOUT_MS = 120_000
 
 
 @pytest.fixture
-def restore_look(qapp):
-    """The app's style and palette are process-wide: put them back for the next test."""
-    style, palette = qapp.style().name(), QPalette(qapp.palette())
-    yield
-    apply_color_scheme(qapp, "system")
-    qapp.setStyle(style)
-    qapp.setPalette(palette)
-
-
-@pytest.fixture
 def front_door(qtbot, monkeypatch: pytest.MonkeyPatch, app_settings, restore_look):
     """Run ``cli.main(argv)`` with the event loop replaced by ``until(window)``: no blocking, and the
     settings in a temp file (no log file, the excepthook restored afterwards)."""
@@ -84,7 +74,7 @@ def test_gui_options_and_paths_on_the_front_door(front_door, resnet18_weights: P
 
     window = front_door(argv, lambda w: w.results.rowCount() == 3 and not w.service.busy)
     info = window.model_info
-    assert info is not None and info.ref.arch == "resnet18" and info.ref.weights == str(resnet18_weights)
+    assert info is not None and info.ref.arch == "resnet18" and info.ref.file == resnet18_weights
     assert info.device_name.lower().startswith("cpu")
     assert sorted(p.name for p in window.results.paths()) == ["cat.jpg", "coffee.jpg", "rocket.jpg"]
     assert is_dark(QApplication.palette())

@@ -28,6 +28,7 @@ __all__ = [
     "JobSettings",
     "check_address",
     "read_results",
+    "read_results_and_models",
     "require_ray",
     "run_cluster_job",
     "store_in_index",
@@ -49,6 +50,16 @@ def read_results(path: Path) -> list[Prediction]:
         raise SettingsError(f"Cannot read the results file {path}: {exc.strerror or exc}") from exc
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise SettingsError(f"{path} is not a results file written by 'classify --format json' ({exc})") from None
+
+
+def read_results_and_models(path: Path) -> list[tuple[Prediction, str]]:
+    """``read_results`` with the model that made each row (a results.parquet's ``model_id``; "" when the
+    file does not say, as a ``classify --format json`` file does not)."""
+    if path.suffix.lower() == ".parquet":
+        from resnet_desktop.core.cluster.results import read_rows
+
+        return [(row.prediction, row.model_id) for row in read_rows(path)]
+    return [(prediction, "") for prediction in read_results(path)]
 
 
 def run_cluster_job(

@@ -4,12 +4,12 @@ the CLI and the GUI show them (one set of columns and cell texts, so the two can
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from resnet_desktop.core.csvcells import SafeWriter, write_dicts
 from resnet_desktop.core.inference.records import Progress
 from resnet_desktop.core.models import spec
 
@@ -114,7 +114,7 @@ def cell_text(row: ComparisonRow, key: str) -> str:
 def comparison_csv(rows: Sequence[ComparisonRow]) -> str:
     """The comparison table as CSV (the GUI's export), raw values."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeWriter(out)  # a model's name can start with '=': never a live formula in a spreadsheet
     writer.writerow([key for key, _title in COLUMNS])
     for row in rows:
         data = row.to_dict()
@@ -144,10 +144,7 @@ def results_csv(results: Sequence[SpeedResult]) -> str:
     """One row per model, the ``SpeedResult`` fields as columns (the CLI's ``--format csv``, the GUI's export)."""
     rows = [r.to_dict() for r in results]
     out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_dicts(out, rows)  # neutralised cells: a model's name is text a person chose
     return out.getvalue()
 
 

@@ -22,7 +22,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -92,6 +92,16 @@ class EpochStats:
     train_acc: float
     val_loss: float
     val_acc: float
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class SelectStep:
+    """Cross-validating the L2 strength (lbfgs): ``done`` of ``total`` fits, reported as they finish so a
+    progress bar can move during what is most of a small run's time."""
+
+    done: int
+    total: int
     elapsed_s: float
 
 
@@ -209,6 +219,25 @@ def choose_weight_decay(
     repeats: int = CV_REPEATS,
 ) -> float:
     """The L2 strength with the best cross-validated accuracy (log-loss breaks ties)."""
+    steps = weight_decay_steps(x, y, groups, num_classes, config, cancel, repeats=repeats)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return float(stop.value)
+
+
+def weight_decay_steps(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    groups: torch.Tensor,
+    num_classes: int,
+    config: HeadConfig,
+    cancel: threading.Event | None = None,
+    *,
+    repeats: int = CV_REPEATS,
+) -> Generator[SelectStep, None, float]:
+    """``choose_weight_decay`` as a generator: a ``SelectStep`` after each fit, the strength as its value."""
     per_class = torch.bincount(y[_first_of_group(groups)], minlength=num_classes)
     k = min(CV_FOLDS, int(per_class.min()))
     if k < 2:
@@ -218,6 +247,7 @@ def choose_weight_decay(
     # (re-standardising per fold is no better).
     x = Standardizer(x)(x)
     scores: dict[float, list[tuple[float, float]]] = {c: [] for c in C_GRID}
+    total, done, started = len(folds) * len(C_GRID), 0, time.perf_counter()
     for held_out in folds:
         train_mask = ~held_out
         xt, yt, xv, yv = x[train_mask], y[train_mask], x[held_out], y[held_out]
@@ -230,6 +260,8 @@ def choose_weight_decay(
             _lbfgs_run(_lbfgs(linear, CV_ITERATIONS), linear, xt, yt, weight, 1.0 / (c * n_fold))
             loss, acc = _evaluate(linear, xv, yv, weight)
             scores[c].append((acc, loss))
+            done += 1
+            yield SelectStep(done, total, time.perf_counter() - started)
     best = max(C_GRID, key=lambda c: (sum(a for a, _ in scores[c]), -sum(loss for _, loss in scores[c])))
     logger.info("cross-validation chose C=%g over %d folds", best, k)
     return 1.0 / (best * x.shape[0])
@@ -272,14 +304,14 @@ def _train_head(
     num_classes: int,
     config: HeadConfig,
     cancel: threading.Event | None = None,
-) -> Iterator[EpochStats | Head]:
+) -> Iterator[EpochStats | SelectStep | Head]:
     scale = Standardizer(train_x)
     xt, xv = scale(train_x), scale(val_x)
     weight = class_weights(train_y, num_classes) if config.balance else None
     if config.optimizer == "lbfgs":
         lam = config.weight_decay
         if lam is None:
-            lam = choose_weight_decay(train_x, train_y, train_groups, num_classes, config, cancel)
+            lam = yield from weight_decay_steps(train_x, train_y, train_groups, num_classes, config, cancel)
     elif config.optimizer == "adamw":
         lam = 1e-4 if config.weight_decay is None else config.weight_decay
     else:
@@ -345,8 +377,9 @@ def train_head(
     num_classes: int,
     config: HeadConfig,
     cancel: threading.Event | None = None,
-) -> Iterator[EpochStats | Head]:
-    """Yield :class:`EpochStats` per epoch, then the :class:`Head`. Raises CancelledError.
+) -> Iterator[EpochStats | SelectStep | Head]:
+    """Yield :class:`SelectStep` per cross-validation fit (lbfgs choosing its L2 strength),
+    :class:`EpochStats` per epoch, then the :class:`Head`. Raises CancelledError.
 
     With ``config.threads`` set, runs on that many threads between events (see
     :func:`torch_threads`); the count is restored while the caller handles each event.

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TrainProgress:
-    """One progress event. ``phase``: "load", "features", "select", "train" or "finetune"."""
+    """One progress event. ``phase``: "load", "features", "select", "train" or "finetune".
+
+    ``step``/``steps`` count the fits of "select" (cross-validating the head's L2 strength)."""
 
     phase: str
     message: str = ""
@@ -34,6 +36,8 @@ class TrainProgress:
     val_acc: float | None = None
     eta_s: float | None = None
     elapsed_s: float = 0.0
+    step: int = 0
+    steps: int = 0
 
 
 @dataclass

@@ -35,7 +35,7 @@ from resnet_desktop.core.finetune.features import (
     layer3_backbone,
     pooled_backbone,
 )
-from resnet_desktop.core.finetune.head import EpochStats, Head, HeadConfig, train_head
+from resnet_desktop.core.finetune.head import EpochStats, Head, HeadConfig, SelectStep, train_head
 from resnet_desktop.core.finetune.metrics import ValPrediction, compute_metrics
 from resnet_desktop.core.finetune.result import FineTuneResult, TrainProgress
 from resnet_desktop.core.finetune.settings import MODES, FineTuneSettings
@@ -235,6 +235,8 @@ class _Run:
         ):
             if isinstance(step, EpochStats):
                 yield self._record(self._epoch_event("train", step))
+            elif isinstance(step, SelectStep):
+                yield self._select_event(step)
             else:
                 head = step
         assert head is not None
@@ -305,6 +307,17 @@ class _Run:
             balance=s.balance,
             seed=s.seed,
             threads=s.head_threads,
+        )
+
+    def _select_event(self, step: SelectStep) -> TrainProgress:
+        per_fit = step.elapsed_s / step.done
+        return TrainProgress(
+            "select",
+            f"Choosing the regularisation strength (cross-validation: fit {step.done} of {step.total})",
+            eta_s=per_fit * (step.total - step.done),
+            elapsed_s=self.elapsed(),
+            step=step.done,
+            steps=step.total,
         )
 
     def _epoch_event(self, phase: str, stats: EpochStats) -> TrainProgress:

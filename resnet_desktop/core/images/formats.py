@@ -18,7 +18,7 @@ from resnet_desktop.core.images.reasons import one_line
 # The package's logger name, as before the split, so log filters keep matching.
 logger = logging.getLogger("resnet_desktop.core.images")
 
-#: Suffixes (lower case, with the dot) of formats Pillow reads; HEIC/HEIF need pillow-heif.
+#: Suffixes (lower case, with the dot) of formats Pillow reads; HEIC/HEIF through pillow-heif.
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
     {
         ".jpg", ".jpeg", ".jpe", ".jfif", ".jif", ".mpo",
@@ -29,6 +29,7 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset(
         ".pcx", ".psd", ".dds", ".sgi", ".rgb", ".rgba", ".bw", ".qoi", ".xbm", ".xpm",
         ".im", ".msp", ".blp", ".ftc", ".ftu", ".fli", ".flc", ".gbr", ".dcx", ".ras", ".sun",
         ".fit", ".fits", ".pcd", ".pxr", ".iim",
+        ".imt", ".spi", ".spider",  # IM Tools, SPIDER (McIdas areas and XV thumbnails have no suffix of their own)
     }
 )  # fmt: skip
 
@@ -83,13 +84,15 @@ MAGIC = (
 )
 
 #: The formats we decode, in the order they are tried: raster formats Pillow (or pillow-heif) decodes
-#: itself. Never EPS/PS/PDF (Ghostscript runs), WMF/EMF (a system handler), MIC/FPX (OLE), nor the
-#: identify-only stubs (BUFR, GRIB, HDF5, MPEG). Formats without a signature check (TGA) come last,
-#: so they cannot claim a file that another format recognises (an ICO can pass for a TGA).
+#: itself (McIdas areas, XV thumbnails, SPIDER and IM Tools are plain raw rasters too). Never EPS/PS/PDF
+#: (Ghostscript runs), WMF/EMF (a system handler), MIC/FPX (OLE), nor the identify-only stubs (BUFR,
+#: GRIB, HDF5, MPEG). Formats with a weak signature check (TGA) or none (SPIDER, IMT: their openers
+#: parse a header) come last, so they cannot claim a file another format recognises.
 RASTER_FORMATS: tuple[str, ...] = (
     "JPEG", "MPO", "PNG", "GIF", "WEBP", "TIFF", "BMP", "DIB", "ICO", "CUR", "PPM",
     "JPEG2000", "HEIF", "AVIF", "ICNS", "PCX", "DCX", "PSD", "DDS", "SGI", "QOI", "XBM", "XPM",
-    "IM", "MSP", "BLP", "FTEX", "FLI", "GBR", "SUN", "FITS", "PIXAR", "IPTC", "PCD", "TGA",
+    "IM", "MSP", "BLP", "FTEX", "FLI", "GBR", "SUN", "FITS", "PIXAR", "IPTC", "PCD", "MCIDAS", "XVTHUMB",
+    "TGA", "SPIDER", "IMT",
 )  # fmt: skip
 
 # Register every plugin once, up front: which formats Pillow knows (and in which order it would try
@@ -109,7 +112,8 @@ def allowed_formats() -> list[str]:
 def refused_format(head: bytes) -> str | None:
     """The name of a format Pillow knows but we refuse, judged by signature checks only.
 
-    Only the plugins' ``accept`` functions run (a look at the first bytes), never their openers.
+    Only the plugins' ``accept`` functions run (a look at the first bytes), never their openers. (Every
+    format we refuse has one: a refused file is named, never called "not an image".)
     """
     allowed = set(RASTER_FORMATS)
     for name, (_factory, accept) in list(Image.OPEN.items()):

@@ -16,7 +16,10 @@ from PIL import Image, UnidentifiedImageError
 # The package's logger name, as before the split, so log filters keep matching.
 logger = logging.getLogger("resnet_desktop.core.images")
 
-HEIF_HINT = "HEIC needs the optional pillow-heif package: pip install 'resnet-desktop[heif]'"
+HEIF_HINT = (
+    "HEIC/HEIF needs the pillow-heif package, which this installation lacks: "
+    "reinstall resnet-desktop (pip install --force-reinstall resnet-desktop)"
+)
 TRUNCATED = "truncated or incomplete image data"
 NOT_AN_IMAGE = "not an image file (content is not a recognised image format)"
 TOO_BIG_FOR_MEMORY = "too large to decode in memory"

@@ -1,79 +1,43 @@
-"""Which backend runs the engine's model: PyTorch, ONNX Runtime, or ``auto`` (measured per machine).
+"""Which backend runs the engine's model: the rule (``backend_rule``) applied with torch at hand.
 
-``auto`` runs a short calibration once (the same batch through both backends, best of a few
-runs) and remembers the faster one in the cache folder, keyed by the weights hash, the crop size,
-the torch and onnxruntime versions and the core count, so it is measured again only when one of
-them changes. On a GPU, or when ONNX Runtime is missing or cannot run the model, ``auto`` means
-PyTorch (with a notice saying why, where a person would want to know).
+``auto`` without a remembered measurement runs a short one (the same batch through both backends,
+best of a few runs) and remembers it per architecture and machine (``backend_rule.record``). On a
+GPU ``auto`` means PyTorch; when ONNX Runtime is missing or cannot run the model, ``auto`` means
+PyTorch with a notice saying why. Fast mode never falls back silently: its refusal is an error.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import torch
 
-from resnet_desktop.core.atomic import write_bytes
-from resnet_desktop.core.errors import ResNetDesktopError, SettingsError
+from resnet_desktop.core.errors import ResNetDesktopError
+from resnet_desktop.core.inference import backend_rule
+from resnet_desktop.core.inference.backend_rule import BACKENDS as BACKENDS
+from resnet_desktop.core.inference.backend_rule import Measurement, Plan
+from resnet_desktop.core.inference.fast import FastModeRefused
+from resnet_desktop.core.models.backbone import package_version
 
 if TYPE_CHECKING:
+    from resnet_desktop.core.inference.fast import PhotoSet, Say
     from resnet_desktop.core.inference.onnx_backend import OnnxRuntimeBackend
+    from resnet_desktop.core.models.ref import ModelRef
     from resnet_desktop.core.models.zoo import LoadedModel
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "torch", "onnxruntime")
-#: Timed calls per backend in the calibration (after one warm-up each); the best one counts.
+#: Timed calls per backend in the measurement (after one warm-up each); the best one counts.
 CALIBRATION_RUNS = 2
-CHOICES_FILE = "backend-choices.json"
 
 
 def onnxruntime_version() -> str | None:
-    """The installed ONNX Runtime's version, or None when it cannot be imported."""
-    try:
-        module = importlib.import_module("onnxruntime")
-    except ImportError:
-        return None
-    return str(getattr(module, "__version__", "unknown"))
-
-
-@dataclass(frozen=True)
-class Choice:
-    """What ``auto`` decided and the measurement behind it (images/s of each backend)."""
-
-    backend: str
-    torch_ips: float
-    onnxruntime_ips: float
-    measured_now: bool
-
-
-def _choices_path() -> Path:
-    from resnet_desktop.core.inference.onnx_backend import cache_dir
-
-    return cache_dir() / CHOICES_FILE
-
-
-def _read_choices(path: Path) -> dict[str, dict[str, float | str]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}  # missing or damaged: measure again
-    return data if isinstance(data, dict) else {}
-
-
-def calibration_key(loaded: LoadedModel, threads: int) -> str:
-    from resnet_desktop.core.inference.onnx_backend import model_key
-
-    versions = f"torch{torch.__version__}|ort{onnxruntime_version()}"
-    return f"{model_key(loaded)}|{loaded.preprocessing.crop_size}|{versions}|cores{os.cpu_count()}|threads{threads}"
+    """The installed ONNX Runtime's version, or None when it is not installed."""
+    return package_version("onnxruntime") if backend_rule.onnxruntime_installed() else None
 
 
 def _best_rate(run: Callable[[], object], images: int) -> float:
@@ -100,101 +64,76 @@ def measure(
     return _best_rate(run_torch, batch), _best_rate(lambda: ort.run(x), batch)
 
 
-def remembered(loaded: LoadedModel, threads: int) -> Choice | None:
-    """The choice measured earlier for this model, machine and library versions, if any."""
-    entry = _read_choices(_choices_path()).get(calibration_key(loaded, threads))
-    if not isinstance(entry, dict) or entry.get("backend") not in ("torch", "onnxruntime"):
-        return None
-    try:
-        return Choice(str(entry["backend"]), float(entry["torch_ips"]), float(entry["onnxruntime_ips"]), False)
-    except (KeyError, TypeError, ValueError):
-        return None  # a damaged entry: measure again
-
-
-def choose(
-    loaded: LoadedModel,
-    torch_forward: Callable[[torch.Tensor], object],
-    ort: OnnxRuntimeBackend,
-    *,
-    batch: int,
-    threads: int,
-) -> Choice:
-    """The faster backend for this model on this machine: from the cache, or measured now and cached."""
-    known_choice = remembered(loaded, threads)
-    if known_choice is not None:
-        return known_choice
-    path = _choices_path()
-    key = calibration_key(loaded, threads)
-    known = _read_choices(path)
-    torch_ips, ort_ips = measure(torch_forward, ort, batch, loaded.preprocessing.crop_size)
-    backend = "onnxruntime" if ort_ips > torch_ips else "torch"
-    known[key] = {"backend": backend, "torch_ips": torch_ips, "onnxruntime_ips": ort_ips, "arch": loaded.arch}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes(path, json.dumps(known, indent=1).encode(), overwrite=True)
-    except (OSError, ResNetDesktopError) as exc:
-        logger.warning("could not remember the backend choice in %s: %s", path, exc)
-    logger.info(
-        "auto backend for %s: %s (torch %.1f, onnxruntime %.1f images/s)", loaded.arch, backend, torch_ips, ort_ips
-    )
-    return Choice(backend, torch_ips, ort_ips, True)
-
-
 @dataclass
 class Selection:
-    """The backend the engine runs (``ort`` is None for PyTorch) and what a person should know."""
+    """The backend the engine runs (``ort`` is None for PyTorch), why, and what a person should know."""
 
     name: str
     ort: OnnxRuntimeBackend | None
     notices: list[str]
-    choice: Choice | None = None
+    plan: Plan | None = None
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def choice(self) -> Measurement | None:
+        return self.plan.measurement if self.plan is not None else None
 
 
 def select(
     loaded: LoadedModel,
     requested: str,
     device: torch.device,
-    torch_forward: Callable[[torch.Tensor], object],
+    torch_forward: Callable[[], Callable[[torch.Tensor], object]],
     *,
     batch: int,
     precision: str = "fp32",
-    calibration: Sequence[Path] | None = None,
+    photos: PhotoSet | None = None,
+    refs: Sequence[ModelRef] = (),
+    workers: int | None = None,
+    say: Say | None = None,
 ) -> Selection:
-    """Resolve ``requested`` ("auto", "torch", "onnxruntime") for this model and device."""
-    if requested not in BACKENDS:
-        raise SettingsError(f"unknown backend {requested!r}; choose one of {', '.join(BACKENDS)}")
-    if precision != "fp32" and requested == "torch":
-        raise SettingsError(f"the {precision!r} precision runs on ONNX Runtime; choose the onnxruntime backend")
-    if requested == "torch":
-        return Selection("torch", None, [])
-    if device.type != "cpu":
-        if requested == "onnxruntime":
-            raise SettingsError("the ONNX Runtime backend runs on the CPU; choose --device cpu or the torch backend")
-        return Selection("torch", None, [])  # auto on an accelerator: PyTorch (bf16, cuDNN)
-    if onnxruntime_version() is None:
-        message = "ONNX Runtime is not installed; install it with: pip install onnxruntime"
-        if requested == "onnxruntime" or precision != "fp32":
-            raise SettingsError(message)
-        return Selection("torch", None, [f"{message}. Running on PyTorch instead."])
+    """Resolve ``requested`` ("auto", "torch", "onnxruntime") for this model, precision and device.
+
+    ``torch_forward`` places the PyTorch model (only called when PyTorch runs or is measured).
+    """
+    accelerator = str(device) if device.type != "cpu" else None
+    threads = torch.get_num_threads()
+    crop = loaded.preprocessing.crop_size
+    remembered = backend_rule.remembered(loaded.arch, crop, threads)
+    plan = backend_rule.plan(requested, precision, accelerator=accelerator, measurement=remembered)
+    if plan.backend == "torch":
+        notices = []
+        if requested == "auto" and not backend_rule.onnxruntime_installed():
+            notices.append("ONNX Runtime is not installed (pip install onnxruntime). Running on PyTorch instead.")
+        return Selection("torch", None, notices, plan)
     from resnet_desktop.core.inference.onnx_backend import OnnxRuntimeBackend
 
-    threads = torch.get_num_threads()
-    if requested == "auto" and precision == "fp32":
-        earlier = remembered(loaded, threads)
-        if earlier is not None and earlier.backend == "torch":
-            return Selection("torch", None, [], earlier)  # measured before: no graph, no session needed
     try:
-        ort = OnnxRuntimeBackend(loaded, threads=threads, precision=precision, calibration=calibration)
+        ort = OnnxRuntimeBackend(
+            loaded,
+            threads=threads,
+            precision=precision,
+            photos=photos,
+            refs=refs,
+            batch_size=batch,
+            workers=workers,
+            say=say,
+        )
+    except FastModeRefused:
+        raise
     except ResNetDesktopError as exc:
         if requested == "onnxruntime" or precision != "fp32":
             raise
-        return Selection("torch", None, [f"ONNX Runtime cannot run this model ({exc}); running on PyTorch."])
+        fallback = Plan(requested, "torch", "fp32", f"auto: ONNX Runtime cannot run this model ({exc})")
+        return Selection("torch", None, [f"ONNX Runtime cannot run this model ({exc}); running on PyTorch."], fallback)
     notices = []
-    if ort.agreement is not None:
-        notices.append(f"Fast (int8) model, agreement with fp32 PyTorch: {ort.agreement.summary()}")
-    if requested == "onnxruntime" or precision != "fp32":
-        return Selection("onnxruntime", ort, notices)
-    choice = choose(loaded, torch_forward, ort, batch=batch, threads=threads)
-    if choice.backend == "torch":
-        return Selection("torch", None, notices, choice)
-    return Selection("onnxruntime", ort, notices, choice)
+    if ort.gate is not None:
+        notices.append(f"Fast Mode (int8): {ort.gate.figure()} of yours.")
+    if plan.backend == backend_rule.MEASURE:
+        torch_ips, ort_ips = measure(torch_forward(), ort, batch, crop)
+        measurement = backend_rule.record(loaded.arch, crop, threads, torch_ips, ort_ips)
+        logger.info("auto backend for %s: %s", loaded.arch, measurement.text())
+        plan = backend_rule.plan(requested, precision, accelerator=None, measurement=measurement)
+        if plan.backend == "torch":
+            return Selection("torch", None, notices, plan)
+    return Selection("onnxruntime", ort, notices, plan)

@@ -1,115 +1,68 @@
-"""Parallel decoding of image files into model-ready batches (shared by the engine and fine-tuning).
+"""Parallel decoding of image files into model-ready torch batches (the engine and fine-tuning).
 
-Decoding a photo costs far more than running a ResNet on it, so files are decoded in a thread
-pool (Pillow releases the GIL while decoding and resizing) while the caller runs the model on
-the previous batch. Big JPEGs are decoded in draft mode (DCT scaling), several times cheaper
-than a full decode, which still leaves the short side at least ``resize_size`` pixels.
-
-Memory stays bounded: only a fixed window of files is in flight, and the input iterable
-(e.g. ``images.discover()``) is consumed lazily, never drained up front.
+The pixels come from ``inference.pixels`` (Pillow + numpy, shared with the torch-free ONNX Runtime
+path, so both backends see the same pixels) and the thread pool from ``inference.batching``; this
+module adds what PyTorch needs: uint8 tensors stacked into (optionally pinned) batches, a custom
+``transform`` for fine-tuning's augmented views, and ``normalize`` on the device.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import os
 import threading
-from collections import deque
 from collections.abc import Callable, Generator, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 from PIL import Image
-from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as F
 
-from resnet_desktop.core.errors import ImageError, SettingsError
+from resnet_desktop.core.errors import ImageError
 from resnet_desktop.core.images import open_image
+from resnet_desktop.core.inference.batching import (
+    CANCEL_POLL_S as CANCEL_POLL_S,
+)
+from resnet_desktop.core.inference.batching import (
+    MAX_BATCH_SIZE as MAX_BATCH_SIZE,
+)
+from resnet_desktop.core.inference.batching import (
+    PREFETCH_BATCHES,
+    Decoded,
+    decoded_batches,
+)
+from resnet_desktop.core.inference.batching import default_workers as default_workers
+from resnet_desktop.core.inference.pixels import DRAFT_OVERSAMPLE as DRAFT_OVERSAMPLE
+from resnet_desktop.core.inference.pixels import MAX_RESIZED_ASPECT as MAX_RESIZED_ASPECT
+from resnet_desktop.core.inference.pixels import draft_size_for, precrop_long_side, to_chw
+from resnet_desktop.core.inference.pixels import precrop_box as precrop_box
+from resnet_desktop.core.inference.pixels import resize_and_crop as resize_and_crop
 
 if TYPE_CHECKING:
     from resnet_desktop.core.models.spec import Preprocessing
 
 logger = logging.getLogger(__name__)
 
-#: How often a wait for a decode wakes up to look at the cancel flag (seconds).
-CANCEL_POLL_S = 0.05
-#: Batches decoded ahead of the one being consumed; bounds memory and keeps the pool busy.
-PREFETCH_BATCHES = 2
-
-#: Resized images are kept within this many times the model input along their long side (memory).
-MAX_RESIZED_ASPECT = 4
-#: The most images per batch: beyond it only memory grows, not speed.
-MAX_BATCH_SIZE = 1024
-
-#: Draft target relative to ``resize_size``: 2x leaves photos under twice the model input undrafted
-#: (identical to the reference) and halves the logit difference on big ones for a few ms more.
-DRAFT_OVERSAMPLE = 2
-
 Augment = Callable[[Image.Image], Image.Image]
 Transform = Callable[[Image.Image], torch.Tensor]
 
-
-def default_workers() -> int:
-    """Decode threads: one per usable core."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
-
-
-def draft_size_for(preprocessing: Preprocessing) -> tuple[int, int]:
-    """The JPEG draft request: the decoded short side stays >= ``DRAFT_OVERSAMPLE * resize_size``.
-
-    Pillow picks the largest DCT scale (1/2, 1/4, 1/8) for which *both* sides stay at least the
-    requested size, so a square request is safe for any aspect ratio and any EXIF orientation.
-    Oversampling 2x means only photos at least twice the model input are drafted and the final
-    antialiased resize still does real work, which keeps the result close to the full decode.
-    """
-    side = DRAFT_OVERSAMPLE * max(preprocessing.resize_size, preprocessing.crop_size)
-    return (side, side)
-
-
-def resize_and_crop(image: Image.Image, preprocessing: Preprocessing) -> Image.Image:
-    """Shorter side to ``resize_size`` (antialiased, in Pillow: fastest on CPU), then centre crop.
-
-    A very long, thin image (10000x1) would be upscaled to millions of pixels along its long side
-    only to be cropped away; such images are centre-cropped first to what the final crop can see.
-    """
-    interpolation = InterpolationMode(preprocessing.interpolation)
-    image = precrop_long_side(image, preprocessing.resize_size, preprocessing.crop_size)
-    image = F.resize(image, [preprocessing.resize_size], interpolation=interpolation, antialias=True)
-    return F.center_crop(image, [preprocessing.crop_size])
-
-
-def precrop_long_side(image: Image.Image, resize_size: int, crop_size: int) -> Image.Image:
-    """Centre-crop the long side of an image whose resize would exceed ``MAX_RESIZED_ASPECT`` times
-    the final size, keeping what the centre crop sees plus a margin for the resampling filter.
-
-    Images within the bound (every ordinary photo) are returned unchanged, so their pixels stay
-    identical to torchvision's reference transform.
-    """
-    box = precrop_box(image.width, image.height, resize_size, crop_size)
-    return image if box is None else image.crop(box)
-
-
-def precrop_box(width: int, height: int, resize_size: int, crop_size: int) -> tuple[int, int, int, int] | None:
-    """The (left, top, right, bottom) box :func:`precrop_long_side` keeps, or None to keep it all.
-
-    Shared with the device decoder, so both paths crop the same pixels.
-    """
-    short, long = min(width, height), max(width, height)
-    scale = resize_size / short
-    limit = MAX_RESIZED_ASPECT * max(resize_size, crop_size)
-    if long * scale <= limit:
-        return None
-    keep = min(long, math.ceil(limit / scale))  # still far wider than the crop: the filter margin
-    start = (long - keep) // 2
-    return (start, 0, start + keep, height) if width > height else (0, start, width, start + keep)
+__all__ = [
+    "CANCEL_POLL_S",
+    "DRAFT_OVERSAMPLE",
+    "MAX_BATCH_SIZE",
+    "MAX_RESIZED_ASPECT",
+    "PREFETCH_BATCHES",
+    "DecodedBatch",
+    "decode_batches",
+    "decode_one",
+    "default_workers",
+    "draft_size_for",
+    "normalize",
+    "precrop_box",
+    "precrop_long_side",
+    "resize_and_crop",
+]
 
 
 def normalize(
@@ -145,7 +98,7 @@ def decode_one(
             image = augment(image)
         if transform is not None:
             return transform(image), None
-        return F.pil_to_tensor(resize_and_crop(image, preprocessing)), None
+        return torch.from_numpy(to_chw(resize_and_crop(image, preprocessing))), None
     except ImageError as exc:
         return None, exc.reason
     except Exception as exc:  # one bad file must never stop a batch of thousands
@@ -173,8 +126,8 @@ class DecodedBatch:
         return len(self.paths)
 
 
-def _assemble(items: list[tuple[Path, torch.Tensor | None, str | None]], pin_memory: bool) -> DecodedBatch:
-    tensors = [t for _, t, e in items if e is None and t is not None]
+def _assemble(items: list[Decoded[torch.Tensor]], pin_memory: bool) -> DecodedBatch:
+    tensors = [d.pixels for d in items if d.error is None and d.pixels is not None]
     if tensors:
         shape = (len(tensors), *tensors[0].shape)
         try:
@@ -184,26 +137,8 @@ def _assemble(items: list[tuple[Path, torch.Tensor | None, str | None]], pin_mem
             pixels = torch.stack(tensors)
     else:
         pixels = torch.empty((0, 3, 0, 0), dtype=torch.uint8)
-    errors = [e if e is not None or t is not None else "no pixels produced" for _, t, e in items]
-    return DecodedBatch(paths=[p for p, _, _ in items], errors=errors, pixels=pixels)
-
-
-class _Cancelled(Exception):
-    """Internal: the cancel flag was seen while waiting for a decode."""
-
-
-def _wait(
-    future: Future[tuple[torch.Tensor | None, str | None]], cancel: threading.Event | None
-) -> tuple[torch.Tensor | None, str | None]:
-    if cancel is None:
-        return future.result()
-    while True:
-        if cancel.is_set():
-            raise _Cancelled
-        try:
-            return future.result(timeout=CANCEL_POLL_S)
-        except FutureTimeout:
-            continue
+    errors = [d.error if d.error is not None or d.pixels is not None else "no pixels produced" for d in items]
+    return DecodedBatch(paths=[d.path for d in items], errors=errors, pixels=pixels)
 
 
 def decode_batches(
@@ -219,56 +154,23 @@ def decode_batches(
     prefetch_batches: int = PREFETCH_BATCHES,
     overlap: bool = True,
 ) -> Generator[DecodedBatch, None, None]:
-    """Yield :class:`DecodedBatch` es of up to ``batch_size`` files, in input order, decoding ahead.
+    """Yield :class:`DecodedBatch` es of up to ``batch_size`` files, in input order, decoding ahead
+    (``inference.batching.decoded_batches``: bounded window, lazy input, prompt cancel).
 
-    At most ``batch_size * prefetch_batches`` files are pulled from ``paths`` beyond those already
-    yielded. ``augment`` (PIL -> PIL) runs on the decoded image before resize/crop (fine-tuning);
-    ``transform`` (PIL -> uint8 CHW tensor) replaces resize/crop entirely. When ``cancel`` is set the
-    generator stops within ~``CANCEL_POLL_S`` without waiting for the window; queued decodes are
-    dropped and running ones finish in the background. ``overlap=False`` decodes a batch only when
-    it is asked for (nothing decodes while the caller runs the model): on a CPU-only machine this
-    avoids decode threads and the model's threads fighting over the same cores.
+    ``augment`` (PIL -> PIL) runs on the decoded image before resize/crop (fine-tuning);
+    ``transform`` (PIL -> uint8 CHW tensor) replaces resize/crop entirely.
     """
-    if not 1 <= batch_size <= MAX_BATCH_SIZE:
-        raise SettingsError(f"the batch size must be from 1 to {MAX_BATCH_SIZE}, got {batch_size}")
-    window = batch_size * max(1, prefetch_batches) if overlap else batch_size
-    source = iter([paths] if isinstance(paths, (str, os.PathLike)) else paths)
-    pending: deque[tuple[Path, Future[tuple[torch.Tensor | None, str | None]]]] = deque()
-    exhausted = False
-    executor = ThreadPoolExecutor(max_workers=workers or default_workers(), thread_name_prefix="decode")
 
-    def top_up() -> None:
-        nonlocal exhausted
-        while not exhausted and len(pending) < window:
-            try:
-                item = next(source)
-            except StopIteration:
-                exhausted = True
-                return
-            path = Path(item)
-            future = executor.submit(decode_one, path, preprocessing, augment=augment, transform=transform)
-            pending.append((path, future))
+    def decode(path: Path) -> tuple[torch.Tensor | None, str | None]:
+        return decode_one(path, preprocessing, augment=augment, transform=transform)
 
-    try:
-        while True:
-            if cancel is not None and cancel.is_set():
-                return
-            top_up()
-            if not pending:
-                return
-            items: list[tuple[Path, torch.Tensor | None, str | None]] = []
-            while pending and len(items) < batch_size:
-                path, future = pending[0]
-                try:
-                    tensor, error = _wait(future, cancel)
-                except _Cancelled:
-                    return
-                pending.popleft()
-                items.append((path, tensor, error))
-                if overlap:
-                    top_up()
-            yield _assemble(items, pin_memory)
-    finally:
-        for _, future in pending:
-            future.cancel()
-        executor.shutdown(wait=False, cancel_futures=True)
+    for items in decoded_batches(
+        paths,
+        decode,
+        batch_size=batch_size,
+        workers=workers,
+        cancel=cancel,
+        prefetch_batches=prefetch_batches,
+        overlap=overlap,
+    ):
+        yield _assemble(items, pin_memory)

@@ -27,6 +27,7 @@ from PIL import Image
 from resnet_desktop.core.devices import device_name as _device_name
 from resnet_desktop.core.devices import resolve_device
 from resnet_desktop.core.errors import SettingsError
+from resnet_desktop.core.inference.backend_rule import record_auto_accelerator
 from resnet_desktop.core.inference.backends import select as select_backend
 from resnet_desktop.core.inference.decode import (
     PREFETCH_BATCHES,
@@ -40,7 +41,10 @@ from resnet_desktop.core.inference.folding import fold_batchnorm
 from resnet_desktop.core.inference.records import ClassScore, Prediction, Progress, RunTimings
 
 if TYPE_CHECKING:
+    from resnet_desktop.core.inference.backend_rule import Plan
+    from resnet_desktop.core.inference.fast import PhotoSet
     from resnet_desktop.core.inference.onnx_backend import OnnxRuntimeBackend
+    from resnet_desktop.core.models.ref import ModelRef
     from resnet_desktop.core.models.zoo import LoadedModel
 
 logger = logging.getLogger(__name__)
@@ -101,7 +105,14 @@ class Engine:
         precision: str = "fp32",
         calibration: Sequence[Path] | None = None,
         decoder: str = "pool",
+        photos: PhotoSet | None = None,
+        ref: ModelRef | None = None,
+        say: Callable[[str], None] | None = None,
     ) -> None:
+        """``backend``/``precision`` follow ``backend_rule``; fast mode builds (or reuses) the int8
+        graph from ``photos`` (or ``calibration``, split into calibration and verification photos)
+        and refuses with ``FastModeRefused`` unless its gate passes. ``ref`` is the reference the
+        person gave, remembered with the cached graph so the next start finds it without torch."""
         if decoder not in DECODERS:
             raise SettingsError(f"unknown decoder {decoder!r}; choose one of {', '.join(DECODERS)}")
         self.loaded = loaded
@@ -109,6 +120,8 @@ class Engine:
         self.categories = list(loaded.categories)
         self.device = resolve_device(device)
         self.device_name = _device_name(self.device)
+        if device == "auto":  # what "auto" found, so a torch-free start can decide without torch
+            record_auto_accelerator(self.device_name if self.device.type != "cpu" else None)
         self.workers = workers or default_workers()
         self.batch_size = batch_size or default_batch_size(self.device, self.preprocessing.crop_size)
         if self.batch_size < 1:
@@ -128,26 +141,39 @@ class Engine:
             self.autocast_dtype = _autocast_dtype(self.device)
         else:
             self.autocast_dtype = autocast or None
-        self._model = self._place(loaded.model, self.device)
+        #: The placed PyTorch copy; None while ONNX Runtime runs the model (no second copy in memory).
+        self._model: torch.nn.Module | None = None
         #: Pooled backbone outputs of the current forward, collected only while embeddings are asked for.
         self._pooled: list[torch.Tensor] | None = None
-        self._hook_pooled()
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        self._warm_up()
-        # The ONNX Runtime backend ("auto": whichever a short run measured faster; see backends.py).
+        if photos is None and calibration is not None:
+            from resnet_desktop.core.inference.fast import split_photos
+
+            photos = split_photos(list(calibration))
         selection = select_backend(
             loaded,
             backend,
             self.device,
-            self._model,
+            self._ensure_model,
             batch=self.batch_size,
             precision=precision,
-            calibration=calibration,
+            photos=photos,
+            refs=[ref] if ref is not None else [],
+            workers=self.workers,
+            say=say,
         )
-        self.backend, self._ort, self.backend_choice = selection.name, selection.ort, selection.choice
+        self.backend, self._ort = selection.name, selection.ort
+        self.plan: Plan | None = selection.plan
+        #: The measurement behind ``auto`` (None when nothing was measured).
+        self.backend_choice = selection.choice
         self.precision = precision if self._ort is not None else "fp32"
         self.notices.extend(selection.notices)
+        if self._ort is None:
+            self._ensure_model()
+            self._warm_up()
+        else:
+            self._model = None  # measured with it, maybe: the runner needs none
         logger.info(
             "Engine ready: %s on %s (%s), batch %d, %d decode workers, autocast %s",
             loaded.arch,
@@ -170,16 +196,23 @@ class Engine:
         placed = fold_batchnorm(model.eval())
         return placed.to(device).to(memory_format=torch.channels_last).eval()
 
-    def _hook_pooled(self) -> None:
+    def _hook_pooled(self, model: torch.nn.Module) -> None:
         """The embedding is the input of ``fc``: a hook on ``avgpool`` keeps it, no second forward."""
-        pool = getattr(self._model, "avgpool", None)
-        if isinstance(pool, torch.nn.Module) and isinstance(getattr(self._model, "fc", None), torch.nn.Module):
+        pool = getattr(model, "avgpool", None)
+        if isinstance(pool, torch.nn.Module) and isinstance(getattr(model, "fc", None), torch.nn.Module):
             pool.register_forward_hook(self._record_pooled)
+
+    def _ensure_model(self) -> torch.nn.Module:
+        """The placed PyTorch model, placed now if it is not (ONNX Runtime engines place it only on demand)."""
+        if self._model is None:
+            self._model = self._place(self.loaded.model, self.device)
+            self._hook_pooled(self._model)
+        return self._model
 
     @property
     def model(self) -> torch.nn.Module:
         """The placed model (on ``device``, channels_last, eval); for benchmarks and diagnostics."""
-        return self._model
+        return self._ensure_model()
 
     @property
     def numeric_precision(self) -> str:
@@ -220,7 +253,7 @@ class Engine:
         non_blocking = self.device.type == "cuda" and pixels.is_pinned()
         x = normalize(pixels, self.preprocessing, device=self.device, non_blocking=non_blocking)
         with torch.inference_mode(), self.autocast():
-            out = self._model(x)
+            out = self._ensure_model()(x)
         return out.float().cpu()
 
     def _record_pooled(self, _module: torch.nn.Module, _inputs: object, output: torch.Tensor) -> None:
@@ -245,8 +278,8 @@ class Engine:
         self.autocast_dtype = None
         if self.device_decoder is not None:  # later runs decode on the CPU pool, the CPU's fast path
             self.decoder, self.device_decoder = "pool", None
-        self._model = self._place(self.loaded.model, self.device)  # drops the GPU copy
-        self._hook_pooled()
+        self._model = None  # drops the GPU copy
+        self._ensure_model()
         self.forward_batch_size = self.batch_size
         torch.cuda.empty_cache()
 
@@ -358,6 +391,13 @@ class Engine:
         """
         if topk < 1:
             raise SettingsError("top-k must be at least 1")
+        if self._ort is not None:  # numpy pixels straight into ONNX Runtime: no torch tensors on the way
+            runner = self._ort.runner
+            runner.batch_size, runner.workers, runner.overlap = self.batch_size, self.workers, self.overlap
+            yield from runner.classify(
+                paths, topk=topk, cancel=cancel, progress=progress, total=total, embeddings=embeddings
+            )
+            return
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         if total is None and isinstance(paths, Sized):

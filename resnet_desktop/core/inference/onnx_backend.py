@@ -1,31 +1,31 @@
-"""The engine's ONNX Runtime backend: the model's two-output graph run by ORT on the CPU.
+"""The engine's ONNX Runtime backend: the torch-free runner (``ort_runner``) seen from the PyTorch engine.
 
-The graph is exported once per model and kept in the cache folder, keyed by the weights hash and
-the exporter version, so a second start loads it in well under a second instead of exporting
-again. A damaged cache file is rebuilt, never trusted. The "fast" precision is the static int8
-graph, calibrated on the bundled sample photos (or a folder) and verified like any export.
+The graph comes from the cache (``graph_store``; exported once per backbone, so a second start
+loads it in well under a second, and a damaged file is rebuilt, never trusted). The fast precision
+is the int8 graph built from the person's own photos and used only when its gate passes
+(``inference.fast``); without photos, the model's last verified fast graph is used, if any.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from resnet_desktop.core.atomic import write_bytes
-from resnet_desktop.core.errors import ExportError, WeightsError
-from resnet_desktop.core.models import quantize
-from resnet_desktop.core.models.graph import EMBEDDING_NAME, INPUT_NAME, LOGITS_NAME, exporter_version, onnx_bytes
+from resnet_desktop.core.errors import ExportError
+from resnet_desktop.core.inference import fast, graph_store
+from resnet_desktop.core.inference.graph_store import cache_dir as cache_dir
+from resnet_desktop.core.inference.ort_runner import OrtRunner
+from resnet_desktop.core.models.gate import judge
+from resnet_desktop.core.models.ort_session import require_onnxruntime
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.models.quantize import Agreement
+    from resnet_desktop.core.inference.fast import PhotoSet, Say
+    from resnet_desktop.core.models.gate import GateResult
+    from resnet_desktop.core.models.ref import ModelRef
     from resnet_desktop.core.models.zoo import LoadedModel
 
 logger = logging.getLogger(__name__)
@@ -34,81 +34,28 @@ logger = logging.getLogger(__name__)
 ENGINE_PRECISIONS = ("fp32", "fast")
 
 
-def cache_dir() -> Path:
-    """Where exported graphs and backend measurements live (``platformdirs``' user cache)."""
-    from platformdirs import user_cache_path
-
-    return user_cache_path("resnet-desktop", appauthor=False) / "onnx"
-
-
-_HASHES: weakref.WeakKeyDictionary[torch.nn.Module, str] = weakref.WeakKeyDictionary()
-
-
-def model_key(loaded: LoadedModel) -> str:
-    """The weights hash of ``loaded.model`` (computed once per model object in this process)."""
-    from resnet_desktop.core.models.graph import weights_hash
-
-    key = _HASHES.get(loaded.model)
-    if key is None:
-        key = _HASHES[loaded.model] = weights_hash(loaded.model)
-    return key
-
-
-def _identity(path: Path) -> str:
-    try:
-        st = path.stat()
-    except OSError:
-        return str(path)
-    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
-
-
-def graph_path(loaded: LoadedModel, precision: str = "fp32", calibration: Sequence[Path] | None = None) -> Path:
-    parts = [model_key(loaded), exporter_version(), str(loaded.preprocessing.to_dict()), precision]
-    if precision != "fp32":
-        import onnxruntime
-
-        parts.extend([onnxruntime.__version__, f"recipe{quantize.RECIPE_VERSION}"])
-        parts.extend(_identity(p) for p in calibration or ())  # a changed calibration photo re-calibrates
-    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
-    return cache_dir() / f"{loaded.arch}-{precision}-{digest}.onnx"
-
-
-@dataclass
-class CachedGraph:
-    path: Path
-    data: bytes
-    built: bool
-    agreement: Agreement | None = None
-
-
-def cached_graph(
-    loaded: LoadedModel, precision: str = "fp32", calibration: Sequence[Path] | None = None
-) -> CachedGraph:
-    """The graph from the cache, or exported (and for "fast", quantised and verified) and cached."""
-    path = graph_path(loaded, precision, calibration)
-    try:
-        data = path.read_bytes()
-        quantize.session(data)  # a truncated or damaged cache file is rebuilt below
-        return CachedGraph(path, data, built=False)
-    except FileNotFoundError:
-        pass
-    except (OSError, WeightsError) as exc:
-        logger.warning("rebuilding the cached ONNX graph %s: %s", path, exc)
-    data = onnx_bytes(loaded.model, loaded.preprocessing.crop_size)
-    agreement = None
-    if precision == "fast":
-        data = quantize.convert(data, "int8-static", loaded.preprocessing, calibration=calibration)
-        inputs = quantize.verification_inputs(loaded.preprocessing)
-        agreement = quantize.agreement(loaded, data, inputs, precision="int8-static")
-        if not agreement.passed:
-            raise ExportError(f"The int8 model does not agree well enough with PyTorch: {agreement.summary()}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes(path, data, overwrite=True)  # our cache, not a user's file
-    return CachedGraph(path, data, built=True, agreement=agreement)
+def fast_entry(
+    stored: graph_store.StoredModel,
+    photos: PhotoSet | None,
+    *,
+    threads: int | None = None,
+    say: Say | None = None,
+) -> tuple[graph_store.StoredModel, graph_store.FastEntry]:
+    """The verified fast graph: built from ``photos``, or the model's last one; ``FastModeRefused`` otherwise."""
+    if photos is None:
+        entry = stored.verified_fast()
+        if entry is None:
+            earlier = stored.fast.get(stored.last_fast or "")
+            if earlier is not None:
+                raise fast.refusal(earlier.gate)
+            raise fast.refusal(judge([], [], class_names=[]))
+        return stored, entry
+    stored, entry = fast.build(stored, photos, threads=threads, say=say)
+    return stored, fast.require_passed(entry)
 
 
 class OnnxRuntimeBackend:
-    """Runs normalised float batches through an ORT session; returns logits and embeddings."""
+    """Runs normalised float batches through the runner's ORT session; returns torch logits and embeddings."""
 
     name = "onnxruntime"
 
@@ -118,22 +65,35 @@ class OnnxRuntimeBackend:
         *,
         threads: int | None = None,
         precision: str = "fp32",
-        calibration: Sequence[Path] | None = None,
+        photos: PhotoSet | None = None,
+        refs: Sequence[ModelRef] = (),
+        batch_size: int | None = None,
+        workers: int | None = None,
+        say: Say | None = None,
     ) -> None:
-        quantize.require_onnxruntime()
+        require_onnxruntime()
         if precision not in ENGINE_PRECISIONS:
             raise ExportError(f"unknown precision {precision!r}; choose one of {', '.join(ENGINE_PRECISIONS)}")
         self.precision = precision
         self.threads = threads or torch.get_num_threads()
-        graph = cached_graph(loaded, precision, calibration)
-        self.graph_path, self.built, self.agreement = graph.path, graph.built, graph.agreement
-        self.session = quantize.session(graph.data, threads=self.threads)
+        self.stored = graph_store.remember(loaded, refs)
+        #: Whether this start exported the graph (False: it came from the cache).
+        self.built = self.stored.exported_now
+        self.gate: GateResult | None = None
+        graph = None
+        if precision == "fast":
+            self.stored, entry = fast_entry(self.stored, photos, threads=self.threads, say=say)
+            graph, self.gate = entry.graph, entry.gate
+        self.runner = OrtRunner(
+            self.stored, graph=graph, precision=precision, threads=self.threads, batch_size=batch_size, workers=workers
+        )
+        self.graph_path = self.runner.graph_path
 
     def run(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``x``: float32 ``(N, 3, H, W)`` normalised (any memory format)."""
         array = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
-        logits, embedding = self.session.run([LOGITS_NAME, EMBEDDING_NAME], {INPUT_NAME: array})
-        return torch.from_numpy(np.asarray(logits)), torch.from_numpy(np.asarray(embedding))
+        logits, embedding = self.runner.run(array)
+        return torch.from_numpy(logits), torch.from_numpy(embedding)
 
     def describe(self) -> dict[str, Any]:
         return {

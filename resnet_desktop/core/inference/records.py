@@ -2,20 +2,24 @@
 
 ``Prediction`` is the one result type of the engine, the CLI, the GUI table and the exports.
 JSON (the README's schema) is ``[{"path", "predictions": [{"label", "index", "probability"}]} |
-{"path", "error"}]``. CSV comes in two shapes: ``long`` (the CLI's: one row per file and rank,
-``path,rank,label,index,probability,error``) and ``wide`` (the GUI's: one row per file,
-``path,error,label_1,index_1,probability_1,...``).
+{"path", "error"}]``. CSV has one schema, the CLI's and the app's alike: one row per file and rank,
+``path,rank,label,index,probability,error`` (a file that failed is one row with its error). Rows of
+more than one model (the app's table can mix them) add the model's name: a last CSV column
+``model``, a ``"model"`` key in JSON. CSV cells are neutralised against formula injection
+(``core.csvcells``); JSON keeps the exact text.
 """
 
 from __future__ import annotations
 
-import csv
+import io
 import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+
+from resnet_desktop.core.csvcells import SafeWriter
 
 LONG_CSV_HEADER = ("path", "rank", "label", "index", "probability", "error")
 
@@ -104,8 +108,12 @@ def from_dict(data: dict[str, Any]) -> Prediction:
     return Prediction(path=path, scores=scores)
 
 
-def to_json(predictions: Iterable[Prediction]) -> str:
-    return json.dumps([to_dict(p) for p in predictions], indent=2, ensure_ascii=False) + "\n"
+def to_json(predictions: Iterable[Prediction], models: Sequence[str] | None = None) -> str:
+    """The JSON array; with ``models`` (one name per prediction) each object also says its ``"model"``."""
+    objects = [to_dict(p) for p in predictions]
+    if models is not None:
+        objects = [{**obj, "model": model} for obj, model in zip(objects, models, strict=True)]
+    return json.dumps(objects, indent=2, ensure_ascii=False) + "\n"
 
 
 def long_csv_rows(prediction: Prediction) -> Iterator[tuple[object, ...]]:
@@ -118,23 +126,14 @@ def long_csv_rows(prediction: Prediction) -> Iterator[tuple[object, ...]]:
         yield (path, rank, score.label, score.index, f"{_probability(score.probability):.6f}", "")
 
 
-def wide_csv(predictions: Sequence[Prediction]) -> str:
-    """One row per file: ``path, error``, then ``label_i, index_i, probability_i`` for each rank."""
-    import io
-
-    ranks = max((len(p.scores) for p in predictions), default=1) or 1
-    header = ["path", "error"]
-    for rank in range(1, ranks + 1):
-        header += [f"label_{rank}", f"index_{rank}", f"probability_{rank}"]
+def long_csv(predictions: Sequence[Prediction], models: Sequence[str] | None = None) -> str:
+    """The CSV of ``predictions`` as one text (the app's export); ``models`` adds the ``model`` column."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    for prediction in predictions:
-        line = [str(prediction.path), prediction.error or ""]
-        for score in prediction.scores:
-            line += [score.label, str(score.index), repr(score.probability)]
-        line += [""] * (len(header) - len(line))
-        writer.writerow(line)
+    writer = SafeWriter(out)
+    writer.writerow(LONG_CSV_HEADER + (("model",) if models is not None else ()))
+    for i, prediction in enumerate(predictions):
+        extra = (models[i],) if models is not None else ()
+        writer.writerows(row + extra for row in long_csv_rows(prediction))
     return out.getvalue()
 
 
@@ -160,7 +159,7 @@ class LongCsvWriter:
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self.csv = csv.writer(stream, lineterminator="\n")
+        self.csv = SafeWriter(stream)
         self.csv.writerow(LONG_CSV_HEADER)
 
     def write(self, prediction: Prediction) -> None:

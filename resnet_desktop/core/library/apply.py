@@ -50,8 +50,11 @@ def _now() -> str:
 # -- begin ---------------------------------------------------------------------------------------
 
 
-def begin(plan: Plan) -> Path:
-    """Create the destination folder and the journal (header + every planned operation); return its path."""
+def begin(plan: Plan, *, journal_folder: Path | None = None) -> Path:
+    """Create the destination folder and the journal (header + every planned operation); return its path.
+
+    The journal goes next to the destination, or into ``journal_folder`` (a library folder's rules keep
+    theirs with the folder list, not among the photos)."""
     dest = plan.dest
     if dest.exists() and not dest.is_dir():
         raise OutputError(f"Cannot organize into {dest}: it is a file, not a folder")
@@ -80,7 +83,9 @@ def begin(plan: Plan) -> Path:
         if isinstance(op, SidecarOp):
             record["style"] = "full" if op.sidecar == Path(f"{op.photo}.xmp") else "base"
         ops.append(record)
-    return journal.create(dest, header, ops)
+    if journal_folder is not None:
+        journal_folder.mkdir(parents=True, exist_ok=True)
+    return journal.create(dest, header, ops, folder=journal_folder)
 
 
 def _read_only(folder: Path) -> bool:

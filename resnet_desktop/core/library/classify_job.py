@@ -25,8 +25,8 @@ from resnet_desktop.core.library.queries import identity_of, optional_index
 from resnet_desktop.core.work import Work, check_cancel
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.engine import Engine
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.inference.classifier import Classifier
+    from resnet_desktop.core.library.identity import DescribedModel
 
 ClassifyEvent = Indexed | Progress
 
@@ -82,8 +82,8 @@ def count_photos(
 
 
 def classify_photos(
-    loaded: LoadedModel,
-    engine: Engine | Callable[[], Engine],
+    loaded: DescribedModel,
+    engine: Classifier | Callable[[], Classifier],
     inputs: Sequence[str | Path],
     *,
     topk: int = 5,
@@ -91,24 +91,29 @@ def classify_photos(
     skip: frozenset[Path] = frozenset(),
     exclude: Callable[[Path], bool] | None = None,
     remember_session: bool = True,
+    run: str | None = None,
     cancel: threading.Event | None = None,
+    precision: str | None = None,
 ) -> Work[ClassifyEvent, ClassifySummary]:
-    """Classify the photos of ``inputs`` with ``loaded`` (run by ``engine``, or a factory of one).
+    """Classify the photos of ``inputs`` with ``loaded`` (run by ``engine``, or a factory of one);
+    ``precision`` ("fp32", or a fast graph's "fast:<calibration>"; default: the engine's) keeps results
+    of different precisions apart.
 
     Yields each result as an :class:`Indexed` (``.prediction``, ``.source``: "index" or "new") and
     ``Progress`` after each engine batch; returns the :class:`ClassifySummary`. Cancelling keeps
     what was yielded (and committed). The index is opened and closed here, on the calling thread.
+    ``run`` ties this session to the others of one app run (Reopen Last Session brings them all back).
     """
     started = time.perf_counter()
     index, notices = optional_index() if use_index else (None, [])
-    # an engine made later (a factory) says its precision when made: IndexedRun adopts it then
-    precision = engine.numeric_precision if isinstance(engine, EngineLike) else FP32
-    run = IndexedRun(engine, index, identity_of(loaded, precision) if index is not None else None, topk=topk)
-    summary = ClassifySummary(index_used=run.index is not None, notices=notices)
+    if precision is None:  # an engine made later (a factory) says its precision when made: IndexedRun adopts it
+        precision = engine.numeric_precision if isinstance(engine, EngineLike) else FP32
+    indexed = IndexedRun(engine, index, identity_of(loaded, precision) if index is not None else None, topk=topk)
+    summary = ClassifySummary(index_used=indexed.index is not None, notices=notices)
     progress: list[Progress] = []
     paths = photo_paths(inputs, skip=skip, exclude=exclude)
     remembered = [Path(p) for p in inputs] if remember_session else None
-    stream = run.classify(paths, cancel=cancel, progress=progress.append, inputs=remembered)
+    stream = indexed.classify(paths, cancel=cancel, progress=progress.append, inputs=remembered, run=run)
     try:
         for item in stream:
             yield from _drain(progress)
@@ -118,9 +123,10 @@ def classify_photos(
         yield from _drain(progress)
     finally:
         stream.close()  # commits what the engine finished before the index is closed
-        summary.notices.extend(run.counts.notices or [])
-        summary.from_index, summary.moved, summary.new = run.counts.from_index, run.counts.moved, run.counts.new
-        run.close()
+        counts = indexed.counts
+        summary.notices.extend(counts.notices or [])
+        summary.from_index, summary.moved, summary.new = counts.from_index, counts.moved, counts.new
+        indexed.close()
         summary.elapsed_s = time.perf_counter() - started
     return summary
 

@@ -15,14 +15,34 @@ import os
 import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from resnet_desktop.core.library.schema import model_key
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.models.spec import Preprocessing
+
+
+class DescribedModel(Protocol):
+    """What an identity is made of: a torch ``LoadedModel`` or the graph cache's ``StoredModel``."""
+
+    @property
+    def arch(self) -> str: ...
+    @property
+    def categories(self) -> list[str]: ...
+    @property
+    def preprocessing(self) -> Preprocessing: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def weights_name(self) -> str | None: ...
+    @property
+    def custom_file(self) -> Path | None: ...
+    @property
+    def meta(self) -> dict[str, Any]: ...
+
 
 _HASH_CHUNK = 1 << 20
 #: SQLite integers are signed 64-bit; some file systems use all 64 bits of an inode number.
@@ -32,28 +52,39 @@ FP32 = "fp32"
 _BACKBONE_HASHES: weakref.WeakKeyDictionary[nn.Module, str] = weakref.WeakKeyDictionary()
 
 
+def numbers_of(precision: str) -> str:
+    """What the numbers are for an identity's precision: a fast graph's "fast:<calibration>" is int8
+    (what ``Engine.numeric_precision`` says while running it)."""
+    return "int8" if precision == "fast" or precision.startswith("fast:") else precision
+
+
 def _digest(parts: list[str]) -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
 
 def backbone_hash(model: nn.Module) -> str:
-    """sha256 of every parameter and buffer except ``fc.*`` (computed once per model object):
-    two models that differ only in their head have the same backbone."""
+    """sha256 of every parameter and buffer except ``fc.*`` (computed once per model object): two
+    models that differ only in their head have the same backbone. The graph cache's digest, so a
+    model described without torch (``StoredModel.backbone``) has the same identity."""
     cached = _BACKBONE_HASHES.get(model)
     if cached is not None:
         return cached
-    import torch
+    from resnet_desktop.core.models.graph import model_backbone_digest
 
-    digest = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        if name.startswith("fc."):
-            continue
-        t = tensor.detach().cpu().contiguous()
-        digest.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
-        if t.numel():  # 0-d buffers (num_batches_tracked) cannot be viewed as bytes directly
-            digest.update(t.reshape(-1).view(torch.uint8).numpy())
-    value = _BACKBONE_HASHES[model] = digest.hexdigest()
+    value = _BACKBONE_HASHES[model] = model_backbone_digest(model)
     return value
+
+
+def backbone_of(loaded: DescribedModel) -> str:
+    """The backbone digest: the graph cache knows it without torch, a torch model is hashed (once)."""
+    from resnet_desktop.core.inference.graph_store import StoredModel
+
+    if isinstance(loaded, StoredModel):
+        return loaded.backbone
+    from resnet_desktop.core.models.zoo import LoadedModel
+
+    assert isinstance(loaded, LoadedModel), type(loaded)
+    return backbone_hash(loaded.model)
 
 
 @dataclass(frozen=True)
@@ -71,10 +102,10 @@ class BackboneIdentity:
         return _digest([self.arch, self.weights, self.preprocessing, self.precision])
 
     @classmethod
-    def of(cls, loaded: LoadedModel, precision: str) -> BackboneIdentity:
+    def of(cls, loaded: DescribedModel, precision: str) -> BackboneIdentity:
         return cls(
             arch=loaded.arch,
-            weights="tensors:" + backbone_hash(loaded.model),
+            weights="tensors:" + backbone_of(loaded),
             preprocessing=json.dumps(loaded.preprocessing.to_dict(), sort_keys=True),
             precision=precision,
             description=f"{loaded.arch} backbone of {loaded.source}",
@@ -108,16 +139,18 @@ class ModelIdentity:
         return replace(self, precision=precision, backbone=replace(self.backbone, precision=precision))
 
     @classmethod
-    def of(cls, loaded: LoadedModel, precision: str) -> ModelIdentity:
-        """``precision`` is the engine's (``Engine.numeric_precision``): "fp32", "bf16", "int8"...
+    def of(cls, loaded: DescribedModel, precision: str) -> ModelIdentity:
+        """``precision`` is the engine's (``Engine.numeric_precision``): "fp32", "bf16", or a fast
+        graph's "fast:<calibration>"; its results never share index rows with another precision's.
 
         Weights are named by the torchvision file (its name carries a hash), our files by their
         SHA-256 (a head-only model file also by its backbone's weights).
         """
         if loaded.custom_file is not None:
-            weights = "sha256:" + sha256_file(Path(loaded.custom_file))
+            known = loaded.meta.get("file_sha256")  # the graph cache hashed it once for this file version
+            weights = "sha256:" + (str(known) if known else sha256_file(Path(loaded.custom_file)))
             if loaded.meta.get("backbone") is not None:  # a head-only file: its sidecar names the backbone
-                weights += "+backbone:" + backbone_hash(loaded.model)
+                weights += "+backbone:" + backbone_of(loaded)
         elif loaded.weights_name is None or loaded.weights_name.lower() == "random":
             from resnet_desktop.core.models.spec import RANDOM_WEIGHTS
 

@@ -38,6 +38,7 @@ from resnet_desktop.core.library.index_db import LibraryIndexError as LibraryInd
 from resnet_desktop.core.library.index_db import default_index_path
 from resnet_desktop.core.library.index_embeddings import EmbeddingReads
 from resnet_desktop.core.library.index_embeddings import EmbeddingRows as EmbeddingRows
+from resnet_desktop.core.library.index_folders import IndexFolders
 from resnet_desktop.core.library.index_read import Hit as Hit
 from resnet_desktop.core.library.index_read import IndexInfo as IndexInfo
 from resnet_desktop.core.library.index_read import IndexReads
@@ -68,11 +69,12 @@ __all__ = [
 ]
 
 
-class LibraryIndex(IndexReads, EmbeddingReads, IndexWrites):
+class LibraryIndex(IndexReads, EmbeddingReads, IndexWrites, IndexFolders):
     """One connection to the index file. Use from the thread that opened it; close when done.
 
     Opening and the write transaction live in ``index_db``, lookups and reads in ``index_read``,
-    embeddings in ``index_embeddings``, batch commits and hygiene in ``index_write``.
+    embeddings in ``index_embeddings``, batch commits and hygiene in ``index_write``, library
+    folders' queries in ``index_folders``.
     """
 
 

@@ -5,6 +5,7 @@ and path-prefix matching that the reading and writing halves of ``LibraryIndex``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -23,6 +24,11 @@ INDEX_ENV = "RESNET_DESKTOP_INDEX"
 INDEX_NAME = "library.sqlite3"
 #: How long a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_S = 30.0
+#: An index up to this size is checked (``PRAGMA quick_check``, ~0.1 s here) every time it is opened.
+#: A bigger one is checked only after a query found it damaged (the flag file ``NAME.check``): the
+#: check reads every page, seconds at 100,000 photos and a minute at 1,000,000, too long for each open.
+CHECK_ON_OPEN_BYTES = 64 << 20
+CHECK_FLAG_SUFFIX = ".check"
 
 
 class LibraryIndexError(ResNetDesktopError):
@@ -79,6 +85,19 @@ def is_locked(exc: sqlite3.Error) -> bool:
     return "locked" in str(exc).lower() or "busy" in str(exc).lower()
 
 
+def check_flag(path: Path) -> Path:
+    """The file whose presence says "check this index before using it again"."""
+    return path.with_name(path.name + CHECK_FLAG_SUFFIX)
+
+
+def needs_check(path: Path) -> bool:
+    """Small files always; big ones when a query found damage since the last check."""
+    try:
+        return path.stat().st_size <= CHECK_ON_OPEN_BYTES or check_flag(path).exists()
+    except OSError:
+        return True
+
+
 class IndexConnection:
     """One connection to the index file. Use from the thread that opened it; close when done."""
 
@@ -119,9 +138,14 @@ class IndexConnection:
             db.execute("PRAGMA foreign_keys = ON")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
-            check = db.execute("PRAGMA quick_check").fetchone()
-            if check is None or check[0] != "ok":
-                raise sqlite3.DatabaseError(f"integrity check failed: {check[0] if check else 'no answer'}")
+            if needs_check(self.path):
+                check = db.execute("PRAGMA quick_check").fetchone()
+                if check is None or check[0] != "ok":
+                    raise sqlite3.DatabaseError(f"integrity check failed: {check[0] if check else 'no answer'}")
+                with contextlib.suppress(OSError):
+                    check_flag(self.path).unlink(missing_ok=True)
+            else:
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a file that is no database fails here
             self._migrate(db)
         except BaseException:
             db.close()
@@ -141,6 +165,12 @@ class IndexConnection:
                 f"The library index was upgraded from schema {version} to {SCHEMA_VERSION}; "
                 f"the previous file was kept as {backup.name}."
             )
+
+    def suspect(self, exc: BaseException) -> None:
+        """A query failed: if SQLite says the file is damaged, check it (and move it aside) next time it opens."""
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+            with contextlib.suppress(OSError):
+                check_flag(self.path).touch()
 
     # -- lifecycle ---------------------------------------------------------------------------
 

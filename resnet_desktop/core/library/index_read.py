@@ -22,6 +22,9 @@ from resnet_desktop.core.library.schema import LEGACY_BACKBONE, model_key
 #: The precisions an engine writes (``Engine.numeric_precision``), for readers that do not run one.
 STORED_PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 
+#: Paths per lookup query (SQLite allows 32,766 parameters; 500 keeps each statement small).
+LOOKUP_CHUNK = 500
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -41,6 +44,19 @@ class IndexInfo:
     embeddings: int
     models: int
     backbones: int = 0
+
+
+def _stored_hit(
+    stat: FileStat, row: tuple[int, int, int, int | None, str | None, str | None], topk: int, path: Path | None
+) -> Hit | None:
+    """The stored result of the file known by this path, if it is still valid for ``stat``."""
+    file_id, size, mtime_ns, stored_topk, scores, error = row
+    unchanged = size == stat.size and mtime_ns == stat.mtime_ns
+    if unchanged and scores is not None and stored_topk is not None and stored_topk >= topk:
+        return Hit(Prediction(path=path or Path(stat.path), scores=parse_scores(scores, topk)), file_id)
+    if unchanged and error is not None and is_about_the_content(str(error)):
+        return Hit(Prediction(path=path or Path(stat.path), scores=(), error=str(error)), file_id)
+    return None  # changed (its row is updated when the result comes), or not classified deeply enough
 
 
 class IndexReads(IndexConnection):
@@ -189,22 +205,32 @@ class IndexReads(IndexConnection):
         file is unchanged when it is about the file's own bytes (truncated, not an image); a failure that
         depends on the machine (permission, a missing decoder) is tried again.
         """
-        row = self._db.execute(
-            "SELECT f.id, f.size, f.mtime_ns, r.topk, r.scores, r.error FROM files f "
-            "LEFT JOIN results r ON r.file_id = f.id AND r.model_id = ? WHERE f.path = ?",
-            (model_id, stat.path),
-        ).fetchone()
-        if row is not None:
-            file_id, size, mtime_ns, stored_topk, scores, error = row
-            unchanged = size == stat.size and mtime_ns == stat.mtime_ns
-            if unchanged and scores is not None and stored_topk >= topk:
-                return Hit(Prediction(path=Path(stat.path), scores=parse_scores(scores, topk)), int(file_id))
-            if unchanged and error is not None and is_about_the_content(str(error)):
-                return Hit(Prediction(path=Path(stat.path), scores=(), error=str(error)), int(file_id))
-            if size == stat.size and mtime_ns == stat.mtime_ns:
-                return None  # unchanged but not (or not deeply enough) classified with this model
-            return None  # changed: classify again (its row is updated when the result comes)
-        return self._find_moved(stat, model_id, topk)
+        return self.lookup_many([stat], model_id, topk)[0]
+
+    def lookup_many(
+        self, stats: Sequence[FileStat], model_id: int, topk: int, paths: Sequence[Path] | None = None
+    ) -> list[Hit | None]:
+        """``lookup`` of many files: one query per ``LOOKUP_CHUNK`` paths; only files the index does not
+        know by path are looked for by content (one query each). ``paths``: the ``Path`` of each stat,
+        used in the hits' predictions (making 10,000 of them again costs more than the query)."""
+        rows: dict[str, tuple[int, int, int, int | None, str | None, str | None]] = {}
+        for start in range(0, len(stats), LOOKUP_CHUNK):
+            chunk = [s.path for s in stats[start : start + LOOKUP_CHUNK]]
+            marks = ",".join("?" * len(chunk))
+            for path, *row in self._db.execute(
+                "SELECT f.path, f.id, f.size, f.mtime_ns, r.topk, r.scores, r.error FROM files f "
+                f"LEFT JOIN results r ON r.file_id = f.id AND r.model_id = ? WHERE f.path IN ({marks})",
+                [model_id, *chunk],
+            ):
+                rows[str(path)] = (int(row[0]), int(row[1]), int(row[2]), row[3], row[4], row[5])
+        out: list[Hit | None] = []
+        for position, stat in enumerate(stats):
+            row = rows.get(stat.path)
+            if row is None:
+                out.append(self._find_moved(stat, model_id, topk))
+            else:
+                out.append(_stored_hit(stat, row, topk, paths[position] if paths is not None else None))
+        return out
 
     def _find_moved(self, stat: FileStat, model_id: int, topk: int) -> Hit | None:
         candidates = self._db.execute(
@@ -279,6 +305,13 @@ class IndexReads(IndexConnection):
         if row is None:
             return None
         return int(row[0]), [Path(p) for p in json.loads(row[1])], int(row[2])
+
+    def recent_files(self, limit: int) -> list[Path]:
+        """The files classified most recently (readable ones: they have a content hash), newest first."""
+        rows = self._db.execute(
+            "SELECT path FROM files WHERE sha256 IS NOT NULL ORDER BY seen DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [Path(path) for (path,) in rows]
 
     def folders(self) -> list[Path]:
         """The inputs of past sessions, newest first, each once."""

@@ -87,12 +87,13 @@ class IndexWrites(IndexConnection):
             ]
         )
 
-    def add_session(self, model_id: int, inputs: Sequence[str | Path], topk: int) -> int:
+    def add_session(self, model_id: int, inputs: Sequence[str | Path], topk: int, *, run: str | None = None) -> int:
+        """Remember a classify run's inputs; ``run`` ties the sessions of one app run together."""
         self._write(
             [
                 (
-                    "INSERT INTO sessions(model_id, inputs, topk, started) VALUES (?, ?, ?, ?)",
-                    (model_id, json.dumps([str(p) for p in inputs]), topk, time.time()),
+                    "INSERT INTO sessions(model_id, inputs, topk, started, run) VALUES (?, ?, ?, ?, ?)",
+                    (model_id, json.dumps([str(p) for p in inputs]), topk, time.time(), run),
                 )
             ]
         )

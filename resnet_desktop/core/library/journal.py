@@ -116,9 +116,17 @@ class JournalWriter:
         self.close()
 
 
-def create(dest: Path, header: HeaderRecord, ops: Iterable[JournalRecord], *, now: datetime | None = None) -> Path:
-    """Write a new journal (header + plan) next to ``dest``, under a name no other journal has."""
-    folder = journal_folder(dest)
+def create(
+    dest: Path,
+    header: HeaderRecord,
+    ops: Iterable[JournalRecord],
+    *,
+    now: datetime | None = None,
+    folder: Path | None = None,
+) -> Path:
+    """Write a new journal (header + plan) next to ``dest`` (or in ``folder``), under a name no other
+    journal has."""
+    folder = folder if folder is not None else journal_folder(dest)
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in [{"type": "header", **header}, *ops])
     for n in range(1, 1000):
@@ -239,3 +247,34 @@ class Outcome:
     @property
     def finished(self) -> bool:
         return self.stopped is None and not self.cancelled
+
+
+@dataclass(frozen=True)
+class JournalSummary:
+    """One past organize as a history list shows it."""
+
+    path: Path
+    created: str
+    dest: Path
+    mode: str
+    done: int
+    undone: int
+
+    @property
+    def fully_undone(self) -> bool:
+        return self.done > 0 and self.undone >= self.done
+
+    def describe(self) -> str:
+        """``2026-05-01 14:03  12 photos copied into /x/sorted (undone)``."""
+        when = self.created.replace("T", " ")[:16] or self.path.stem
+        verb = {"copy": "copied", "move": "moved", "hardlink": "linked", "symlink": "linked"}.get(self.mode, self.mode)
+        state = " (undone)" if self.fully_undone else (f" ({self.undone} undone)" if self.undone else "")
+        return f"{when}  {self.done} photo{'s' if self.done != 1 else ''} {verb} into {self.dest}{state}"
+
+
+def summary(path: Path) -> JournalSummary:
+    """What a journal did, for the history of organizes (``SettingsError`` if it is not one)."""
+    state = read(path)
+    mode = str(state.header.get("options", {}).get("mode", ""))
+    undone = sum(1 for op_id in state.done if op_id in state.undone)
+    return JournalSummary(Path(path), str(state.header.get("created", "")), state.dest, mode, len(state.done), undone)

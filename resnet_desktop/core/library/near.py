@@ -24,8 +24,8 @@ from resnet_desktop.core.library.similar import DUPLICATE_THRESHOLD, Neighbour, 
 from resnet_desktop.core.work import Work
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.engine import Engine
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.inference.classifier import Classifier as Engine
+    from resnet_desktop.core.library.identity import DescribedModel as LoadedModel
 
 
 @dataclass

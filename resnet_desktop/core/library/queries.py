@@ -25,7 +25,7 @@ from resnet_desktop.core.library.index import (
 from resnet_desktop.core.library.sessions import Reopened
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.models.zoo import LoadedModel
+    from resnet_desktop.core.library.identity import DescribedModel
 
 
 def index_switched_off_message() -> str:
@@ -57,17 +57,28 @@ def index_location() -> Path | None:
 
 
 #: The last model's identity: a model file is hashed once per model, not once per job.
-_last_identity: list[tuple[weakref.ref[LoadedModel], ModelIdentity]] = []
+_last_identity: list[tuple[weakref.ref[DescribedModel], ModelIdentity]] = []
 
 
-def identity_of(loaded: LoadedModel, precision: str) -> ModelIdentity:
-    """What makes results of ``loaded`` run at ``precision`` (``Engine.numeric_precision``) reusable in
-    the index (cached for the model last asked about: a model file is hashed once)."""
+def identity_of(loaded: DescribedModel, precision: str) -> ModelIdentity:
+    """What makes results of ``loaded`` (a torch model or the graph cache's description of one) run at
+    ``precision`` reusable in the index (cached for the model last asked about: a model file is hashed
+    once)."""
     if _last_identity and _last_identity[0][0]() is loaded:
         return _last_identity[0][1].at(precision)
     identity = ModelIdentity.of(loaded, precision)
     _last_identity[:] = [(weakref.ref(loaded), identity)]
     return identity
+
+
+def your_photos(limit: int = 1000) -> list[Path]:
+    """The person's own photos the index knows (classified most recently first, still on disk): what
+    the app's Fast Mode calibrates and verifies on. Empty when the index is off or cannot be read."""
+    index, _notices = optional_index()
+    if index is None:
+        return []
+    with index:
+        return [path for path in index.recent_files(limit) if path.is_file()]
 
 
 # -- the index's own use cases (Help > Library Index…, File > Reopen…) --------------------------
@@ -99,7 +110,7 @@ def reopen_last_session() -> Reopened | None:
         return sessions.reopen_last(index)
 
 
-def reopen_folder(folder: Path, loaded: LoadedModel | None = None, topk: int = 5) -> Reopened:
+def reopen_folder(folder: Path, loaded: DescribedModel | None = None, topk: int = 5) -> Reopened:
     """What the index holds at or below ``folder``: with ``loaded``'s results, else the model with most there."""
     with require_index() as index:
         model_id = int(index.stored_model_id(identity_of(loaded, FP32))) if loaded is not None else None

@@ -147,5 +147,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     );
     """,
     _backbones,
+    # 4: library folders: the date a photo was taken (EXIF, for browsing; NULL: not read yet, '': the
+    # photo does not say) and the app run a session belongs to (Reopen Last Session brings back every
+    # drop of that run, not only the last)
+    """
+    ALTER TABLE files ADD COLUMN taken TEXT;
+    CREATE INDEX files_taken ON files(taken);
+    ALTER TABLE sessions ADD COLUMN run TEXT;
+    CREATE INDEX sessions_run ON sessions(run);
+    """,
 )
+
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,13 +13,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from resnet_desktop.core.errors import SettingsError
+from resnet_desktop.core.models.gate import PhotoSet, labeled_photos, split_photos
 from resnet_desktop.core.models.spec import EXPORT_FORMATS, EXPORT_PRECISIONS
 
 if TYPE_CHECKING:  # these import torch
     from resnet_desktop.core.models.export import ExportResult as ExportResult
     from resnet_desktop.core.models.zoo import LoadedModel
 
-__all__ = ["FORMATS", "PRECISIONS", "export_model", "info_dict"]
+__all__ = [
+    "FORMATS",
+    "PRECISIONS",
+    "PhotoSet",
+    "check_int8_photos",
+    "export_model",
+    "info_dict",
+    "labeled_photos",
+    "split_photos",
+]
 
 FORMATS = EXPORT_FORMATS
 PRECISIONS = EXPORT_PRECISIONS
@@ -32,20 +42,22 @@ def export_model(
     format: str = "onnx",
     precision: str = "fp32",
     calibration: Path | None = None,
+    photos: PhotoSet | None = None,
     overwrite: bool = False,
     progress: Callable[[str], object] | None = None,
     cancel: threading.Event | None = None,
 ) -> ExportResult:
-    """Export ``loaded`` to ``output`` and verify it (``calibration``: a folder of photos for int8-static).
+    """Export ``loaded`` to ``output`` and verify it. int8 calibrates and is verified on the person's
+    photos: ``calibration`` (a folder; ``FOLDER/<class name>/...`` counts as labeled) or ``photos``.
 
     Nothing is written when the verification refuses the file (``ExportError`` with the figures).
     """
-    from resnet_desktop.core.models import export, quantize
+    from resnet_desktop.core.models import export
     from resnet_desktop.core.work import check_cancel
 
-    if calibration is not None and precision != "int8-static":
-        raise SettingsError("--calibration is for --precision int8-static only")
-    images = quantize.calibration_images(calibration) if precision == "int8-static" else None
+    check_int8_photos(precision, calibration)
+    if calibration is not None:
+        photos = labeled_photos(calibration)
 
     def stage(message: str) -> None:
         check_cancel(cancel)  # a cancel takes effect between stages (each takes a few seconds at most)
@@ -57,10 +69,16 @@ def export_model(
         output,
         format=format,
         precision=precision,
-        calibration=images,
+        photos=photos,
         overwrite=overwrite,
         progress=stage,
     )
+
+
+def check_int8_photos(precision: str, calibration: Path | None) -> None:
+    """``--calibration`` only with int8 (refused before the model is loaded)."""
+    if calibration is not None and not precision.startswith("int8"):
+        raise SettingsError("--calibration is for the int8 precisions only")
 
 
 def info_dict(result: ExportResult) -> dict[str, Any]:

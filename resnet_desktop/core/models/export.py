@@ -8,7 +8,8 @@ names travel in the file's ``metadata_props``, so a consumer needs no sidecar.
 We use PyTorch's TorchScript-based exporter (``dynamo=False``): it works offline with no extra
 package and exports a ResNet in about a second; the ``torch.export``-based one needs onnxscript
 (one more dependency for the installer) and we have not measured it. A file is written only after
-it agreed with PyTorch on the bundled sample photos and a few random images (``quantize.agreement``).
+it agreed with PyTorch on the bundled sample photos and a few random images (``quantize.agreement``),
+and an int8 file only after it passed the quality gate on the person's own photos (``models.gate``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from resnet_desktop import __version__
 from resnet_desktop.core.atomic import check_writable, write_bytes
 from resnet_desktop.core.errors import ExportError, SettingsError, WeightsError
 from resnet_desktop.core.models import quantize, spec
+from resnet_desktop.core.models.gate import MAX_VERIFICATION, MIN_PHOTOS, GateResult, PhotoSet
 from resnet_desktop.core.models.graph import exporter_version, graph_module, onnx_bytes
 from resnet_desktop.core.models.spec import Preprocessing
 
@@ -134,6 +136,12 @@ class ExportResult:
     precision: str
     size_bytes: int
     agreement: Agreement
+    #: int8 only: the quality gate on the person's photos (what decided that the file was written).
+    gate: GateResult | None = None
+
+    def verified(self) -> str:
+        """How the file was verified, in one line (the gate's figure for int8)."""
+        return self.gate.summary() if self.gate is not None else self.agreement.summary()
 
 
 def _check_choice(value: str, choices: Sequence[str], what: str) -> None:
@@ -179,14 +187,16 @@ def export_model(
     *,
     format: str = "onnx",
     precision: str = "fp32",
-    calibration: Sequence[Path] | None = None,
+    photos: PhotoSet | None = None,
     overwrite: bool = False,
     progress: Progress | None = None,
 ) -> ExportResult:
     """Export, verify against PyTorch, and only then write ``output`` atomically.
 
-    Raises ``ExportError`` with the agreement figures when the file does not match PyTorch
-    within the bound (nothing is written), ``OutputError`` when ``output`` cannot be written.
+    int8 calibrates on ``photos.calibration`` (static) and must pass the quality gate on
+    ``photos.verification`` (at least ``gate.MIN_PHOTOS`` of the person's photos). Raises
+    ``ExportError`` with the figures when the file does not match PyTorch within the bound or fails
+    the gate (nothing is written), ``OutputError`` when ``output`` cannot be written.
     """
     _check_choice(format, FORMATS, "format")
     _check_choice(precision, PRECISIONS, "precision")
@@ -194,8 +204,12 @@ def export_model(
         raise SettingsError("TorchScript export is fp32 only; use --format onnx for fp16/int8")
     output = Path(output)
     check_writable(output, overwrite=overwrite)  # refuse before the slow part
+    int8 = precision.startswith("int8")
+    if int8:
+        photos = int8_photos(precision, photos)
     say: Progress = progress or (lambda _message: None)
     say(f"Exporting {loaded.arch} to {format} ({precision})…")
+    calibration = photos.calibration if int8 and photos is not None else None
     data = (
         torchscript_bytes(loaded) if format == "torchscript" else build_onnx(loaded, precision, calibration=calibration)
     )
@@ -204,9 +218,35 @@ def export_model(
     agreement = quantize.agreement(loaded, data, inputs, precision=precision, format=format)
     if not agreement.passed:
         raise ExportError(f"The exported model does not match PyTorch, so it was not written: {agreement.summary()}")
+    result = None
+    if int8 and photos is not None:
+        say(f"Checking the int8 model against PyTorch on {len(photos.verification)} of your photos…")
+        result = quantize.gate_file(loaded, data, photos)
+        if not result.passed:
+            raise ExportError(f"The int8 model would change answers, so it was not written: {result.summary()}")
     written = write_bytes(output, data, overwrite=overwrite)
-    logger.info("exported %s to %s (%d bytes): %s", loaded.arch, written, len(data), agreement.summary())
-    return ExportResult(written, format, precision, len(data), agreement)
+    verified = result.summary() if result is not None else agreement.summary()
+    logger.info("exported %s to %s (%d bytes): %s", loaded.arch, written, len(data), verified)
+    return ExportResult(written, format, precision, len(data), agreement, result)
+
+
+def int8_photos(precision: str, photos: PhotoSet | None) -> PhotoSet:
+    """The photos an int8 export calibrates and verifies on, refused when there are too few to verify.
+
+    Dynamic int8 calibrates on nothing, so every photo verifies it.
+    """
+    if photos is not None and precision == "int8-dynamic":
+        every = [*photos.calibration, *photos.verification]
+        photos = PhotoSet([], every[:MAX_VERIFICATION], None)  # labels: only the static split keeps them
+    found = len(photos.verification) if photos is not None else 0
+    if found < MIN_PHOTOS:
+        raise ExportError(
+            f"The int8 model cannot be verified, so it was not written: it needs at least {MIN_PHOTOS} of your "
+            f"photos that were not used to calibrate it ({found} available); give a folder of your photos "
+            "(export --calibration FOLDER)"
+        )
+    assert photos is not None
+    return photos
 
 
 def info_dict(result: ExportResult) -> dict[str, Any]:
@@ -217,4 +257,5 @@ def info_dict(result: ExportResult) -> dict[str, Any]:
         "precision": result.precision,
         "size_bytes": result.size_bytes,
         **result.agreement.to_dict(),
+        "gate": result.gate.to_dict() if result.gate is not None else None,
     }

@@ -11,20 +11,18 @@ import io
 import warnings
 from typing import Any, cast
 
+import numpy as np
 import torch
 from torch import nn
 
 from resnet_desktop.core.errors import SettingsError
-
-OPSET = 17
-#: Bumped when the graph we produce changes; part of the on-disk graph cache key.
-GRAPH_VERSION = 1
-INPUT_NAME, LOGITS_NAME, EMBEDDING_NAME = "input", "logits", "embedding"
-
-
-def exporter_version() -> str:
-    """What the graph depends on besides the weights: our graph, torch's exporter, the opset."""
-    return f"graph{GRAPH_VERSION}-torch{torch.__version__}-opset{OPSET}"
+from resnet_desktop.core.models.backbone import EMBEDDING_NAME as EMBEDDING_NAME
+from resnet_desktop.core.models.backbone import GRAPH_VERSION as GRAPH_VERSION
+from resnet_desktop.core.models.backbone import INPUT_NAME as INPUT_NAME
+from resnet_desktop.core.models.backbone import LOGITS_NAME as LOGITS_NAME
+from resnet_desktop.core.models.backbone import OPSET as OPSET
+from resnet_desktop.core.models.backbone import backbone_digest, head_of
+from resnet_desktop.core.models.backbone import exporter_version as exporter_version
 
 
 class Classifier(nn.Module):
@@ -59,6 +57,21 @@ def weights_hash(model: nn.Module) -> str:
         if t.numel():  # 0-d buffers (num_batches_tracked) cannot be viewed as bytes directly
             digest.update(t.reshape(-1).view(torch.uint8).numpy())
     return digest.hexdigest()
+
+
+def state_arrays(model: nn.Module) -> dict[str, np.ndarray]:
+    """The model's parameters and buffers as numpy arrays (views of the CPU tensors, no copy)."""
+    return {name: t.detach().cpu().contiguous().numpy() for name, t in model.state_dict().items()}
+
+
+def model_backbone_digest(model: nn.Module) -> str:
+    """:func:`backbone.backbone_digest` of a torch model (the same value its safetensors file gives)."""
+    return backbone_digest(state_arrays(model).items())
+
+
+def model_head(model: nn.Module) -> tuple[np.ndarray, np.ndarray] | None:
+    """``fc``'s weight and bias as float32 numpy arrays (None for a model without a linear head)."""
+    return head_of(state_arrays(model))
 
 
 def onnx_bytes(model: nn.Module, crop_size: int) -> bytes:

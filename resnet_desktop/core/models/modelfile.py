@@ -18,14 +18,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
-from torch import Tensor, nn
+from typing import TYPE_CHECKING, Any
 
 from resnet_desktop import __version__
 from resnet_desktop.core.atomic import AtomicFile, atomic_group, check_writable
 from resnet_desktop.core.errors import IncompleteModelError, WeightsError
 from resnet_desktop.core.models.spec import ARCHITECTURES, Preprocessing
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
 
 logger = logging.getLogger(__name__)
 
@@ -228,6 +229,11 @@ def read_meta(path: str | Path) -> ModelFileMeta:
     return _validate(data, side)
 
 
+def model_file_source(path: Path, meta: ModelFileMeta) -> str:
+    """How a loaded model file is named in status lines and results (torch and torch-free alike)."""
+    return f"{path.name} ({meta.arch}, {len(meta.class_names)} classes, fine-tuned)"
+
+
 def check_state_matches(meta: ModelFileMeta, state: Mapping[str, Tensor], path: str | Path) -> None:
     """The classifier's output rows must match the class names, or labels would be wrong."""
     fc = state.get("fc.weight")
@@ -254,6 +260,7 @@ def save_model_file(
 ) -> Path:
     """Write ``path`` (.safetensors) and its sidecar: both files, or neither (the sidecar lands last)."""
     from safetensors.torch import save
+    from torch import nn
 
     path = Path(path)
     if path.suffix.lower() != WEIGHTS_SUFFIX:

@@ -1,20 +1,18 @@
 """fp16 / int8 variants of an exported graph, and how closely any exported file agrees with PyTorch.
 
-int8 uses ONNX Runtime's own quantisation tools: dynamic (weights only, no data needed) or static
-(QDQ, per-channel weights, activations calibrated on the bundled sample photos or a person's
-folder). The agreement is measured, never assumed: fp32 must keep every top-1 and stay within
-``FP32_BOUND`` of PyTorch's logits; reduced precisions must keep top-5 sets overlapping by at
-least ``MIN_TOP5_OVERLAP`` of 5 on average.
+int8 uses ONNX Runtime's own quantisation tools: dynamic (weights only) or static (``models.int8``'s
+recipe, calibrated on the person's own photos). The agreement is measured, never assumed: fp32 must
+keep every top-1 and stay within ``FP32_BOUND`` of PyTorch's logits; fp16 must keep top-5 sets
+overlapping by at least ``MIN_TOP5_OVERLAP`` of 5 on average; int8 must pass the quality gate
+(``models.gate``: top-1 agreement on at least 100 of the person's photos not used for calibration),
+checked by :func:`gate_file`; its figures on the sample photos are shown for information only.
 """
 
 from __future__ import annotations
 
 import io
-import logging
-import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,55 +20,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from resnet_desktop.core.errors import ExportError, ImageError, WeightsError
+from resnet_desktop.core.atomic import scratch_folder
+from resnet_desktop.core.errors import ExportError, ImageError
+from resnet_desktop.core.models import int8
+from resnet_desktop.core.models.gate import GateResult, PhotoSet, judge
 from resnet_desktop.core.models.graph import INPUT_NAME, LOGITS_NAME, graph_module
+from resnet_desktop.core.models.ort_session import require_onnxruntime as require_onnxruntime
+from resnet_desktop.core.models.ort_session import session as session
 
 if TYPE_CHECKING:
     import onnx
-    import onnxruntime
 
     from resnet_desktop.core.models.spec import Preprocessing
     from resnet_desktop.core.models.zoo import LoadedModel
 
 FP32_BOUND = 1e-3
 MIN_TOP5_OVERLAP = 4.0
-#: Bumped when the fp16/int8 recipe changes (part of the engine's graph cache key).
-RECIPE_VERSION = 2
 RANDOM_INPUTS = 2
 RANDOM_SEED = 0
-#: Calibration images for static int8: more barely moves the ranges, and each costs a forward.
-MAX_CALIBRATION_IMAGES = 64
-
-
-def require_onnxruntime() -> Any:
-    """The ``onnxruntime`` module, or a plain error saying how to get it."""
-    try:
-        import onnxruntime
-    except ImportError as exc:
-        raise ExportError("ONNX Runtime is not installed; install it with: pip install 'resnet-desktop[onnx]'") from exc
-    return onnxruntime
-
-
-def session(
-    data: bytes | str | Path, *, threads: int | None = None, spin: bool = False
-) -> onnxruntime.InferenceSession:
-    """A CPU session. ``threads`` intra-op threads; no spinning, so idle pool threads leave the
-    cores to the decode threads between batches."""
-    ort = require_onnxruntime()
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.inter_op_num_threads = 1
-    if threads:
-        options.intra_op_num_threads = threads
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-    options.log_severity_level = 3  # warnings about unused initializers are noise for a person
-    source = data if isinstance(data, bytes) else str(data)
-    try:
-        return ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        where = "" if isinstance(data, bytes) else f"{data}: "
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"{where}ONNX Runtime cannot run this model: {first}") from exc
 
 
 def _reference_tensor(path: Path, preprocessing: Preprocessing) -> torch.Tensor:
@@ -97,23 +64,6 @@ def verification_inputs(
     return torch.stack(tensors)
 
 
-def calibration_images(folder: str | Path | None) -> list[Path]:
-    """Images for static int8 calibration: a folder (first ``MAX_CALIBRATION_IMAGES``) or the samples."""
-    from resnet_desktop.core.images import discover
-    from resnet_desktop.resources import sample_images
-
-    if folder is None:
-        return sample_images()
-    found: list[Path] = []
-    for path in discover([Path(folder)]):
-        found.append(path)
-        if len(found) >= MAX_CALIBRATION_IMAGES:
-            break
-    if not found:
-        raise ExportError(f"{folder}: no images found to calibrate the int8 model with")
-    return found
-
-
 @dataclass(frozen=True)
 class Agreement:
     """How an exported file's logits compare with PyTorch's on the same inputs."""
@@ -130,6 +80,8 @@ class Agreement:
     def rule(self) -> str:
         if self.precision == "fp32":
             return f"every top-1 equal and max |logit diff| <= {FP32_BOUND:g}"
+        if self.precision.startswith("int8"):
+            return "for information; the gate on your photos decides"
         return f"mean top-5 overlap >= {MIN_TOP5_OVERLAP:g}/5"
 
     def summary(self) -> str:
@@ -154,6 +106,8 @@ def compare(reference: torch.Tensor, candidate: torch.Tensor, precision: str) ->
     n = reference.shape[0]
     if precision == "fp32":
         passed = top1 == n and diff <= FP32_BOUND
+    elif precision.startswith("int8"):
+        passed = True  # the quality gate (gate_file) decides, on the person's photos
     else:
         passed = mean_overlap >= MIN_TOP5_OVERLAP
     return Agreement(precision, n, top1, mean_overlap, min(overlaps, default=0), diff, passed)
@@ -183,40 +137,53 @@ def agreement(
     return compare(torch_logits(loaded, inputs), run_file(data, inputs, format=format), precision)
 
 
-class _Calibration:
-    """ONNX Runtime's CalibrationDataReader over images, one at a time (bounded memory)."""
+def reference_batches(
+    paths: Sequence[Path], preprocessing: Preprocessing, batch_size: int = 16
+) -> Iterator[tuple[list[int], torch.Tensor]]:
+    """Normalised batches of ``paths`` (torchvision's reference transform after a draft-mode open),
+    each with the positions it holds; unreadable photos are skipped."""
+    from resnet_desktop.core.images import open_image
 
-    def __init__(self, paths: Sequence[Path], preprocessing: Preprocessing) -> None:
-        self._items = self._tensors(paths, preprocessing)
-
-    @staticmethod
-    def _tensors(paths: Sequence[Path], preprocessing: Preprocessing) -> Iterator[dict[str, np.ndarray]]:
-        for path in paths:
-            try:
-                x = _reference_tensor(path, preprocessing)
-            except ImageError:
-                continue  # an unreadable calibration image is skipped, the rest still calibrate
-            yield {INPUT_NAME: x[None].numpy()}
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        return next(self._items, None)
-
-
-class _FromOnnxRuntime(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "onnxruntime" not in record.pathname
+    draft = 2 * max(preprocessing.resize_size, preprocessing.crop_size)
+    transform = preprocessing.reference_transforms()
+    positions: list[int] = []
+    tensors: list[torch.Tensor] = []
+    for position, path in enumerate(paths):
+        try:
+            tensors.append(transform(open_image(path, draft_size=(draft, draft))))
+        except ImageError:
+            continue
+        positions.append(position)
+        if len(tensors) == batch_size:
+            yield positions, torch.stack(tensors)
+            positions, tensors = [], []
+    if tensors:
+        yield positions, torch.stack(tensors)
 
 
-@contextmanager
-def _quiet_quantizer() -> Iterator[None]:
-    """ORT's quantiser logs advice for developers on the root logger; a person need not see it."""
-    root = logging.getLogger()
-    quiet = _FromOnnxRuntime()
-    root.addFilter(quiet)
-    try:
-        yield
-    finally:
-        root.removeFilter(quiet)
+def gate_file(loaded: LoadedModel, data: bytes, photos: PhotoSet) -> GateResult:
+    """The quality gate of an int8 file: its top-1 against PyTorch fp32 on the verification photos."""
+    sess = session(data)
+    module = graph_module(loaded.model)  # one eval copy for every batch
+    index = {name: i for i, name in enumerate(loaded.categories)}
+    reference: list[int] = []
+    candidate: list[int] = []
+    labels: list[int | None] = []
+    for positions, batch in reference_batches(photos.verification, loaded.preprocessing):
+        with torch.inference_mode():
+            reference += module(batch)[0].argmax(dim=1).tolist()
+        (logits,) = sess.run([LOGITS_NAME], {INPUT_NAME: batch.contiguous().numpy()})
+        candidate += np.asarray(logits).argmax(axis=1).tolist()
+        if photos.labels is not None:
+            labels += [index.get(photos.labels[p] or "") for p in positions]
+    labeled = any(label is not None for label in labels)
+    return judge(
+        reference,
+        candidate,
+        class_names=loaded.categories,
+        labels=labels if labeled else None,
+        calibration_photos=len(photos.calibration),
+    )
 
 
 def _sort_nodes(graph: onnx.GraphProto) -> None:
@@ -241,7 +208,11 @@ def _sort_nodes(graph: onnx.GraphProto) -> None:
 def convert(
     data: bytes, precision: str, preprocessing: Preprocessing, *, calibration: Sequence[Path] | None = None
 ) -> bytes:
-    """The fp16 or int8 version of an fp32 graph (metadata is set afterwards by the caller)."""
+    """The fp16 or int8 version of an fp32 graph (metadata is set afterwards by the caller).
+
+    int8-static calibrates on ``calibration`` (the person's photos) with ``models.int8``'s recipe;
+    both int8 kinds keep the classifier layer in fp32.
+    """
     import onnx
 
     require_onnxruntime()
@@ -251,30 +222,23 @@ def convert(
         model = convert_float_to_float16(onnx.load_model_from_string(data), keep_io_types=True)
         _sort_nodes(model.graph)  # the converter appends its input casts last; the ONNX checker wants order
         return bytes(model.SerializeToString())
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+    if precision == "int8-static":
+        if not calibration:
+            raise ExportError("int8-static needs photos to calibrate on")
+        batches = [
+            batch[i : i + 1].numpy()
+            for _positions, batch in reference_batches(calibration, preprocessing)
+            for i in range(batch.shape[0])
+        ]
+        return int8.quantize(data, batches, int8.DEFAULT_RECIPE)
+    if precision != "int8-dynamic":
+        raise ExportError(f"unknown precision {precision!r}")
+    from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with tempfile.TemporaryDirectory(prefix="resnet-desktop-quant-") as tmp, _quiet_quantizer():
-        raw, source, target = Path(tmp) / "raw.onnx", Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
-        raw.write_bytes(data)  # scratch files of ours, deleted with the folder
-        # Shape inference + constant folding first: without it the exporter's folded BatchNorm
-        # biases are not initializers, those convs stay fp32, and int8 ran at ~0.6x fp32 here.
-        quant_pre_process(raw, source, skip_symbolic_shape=True)
-        if precision == "int8-dynamic":
-            # ConvInteger has CPU kernels for uint8 weights only.
-            quantize_dynamic(source, target, weight_type=QuantType.QUInt8)
-        elif precision == "int8-static":
-            reader = _Calibration(calibration or calibration_images(None), preprocessing)
-            quantize_static(
-                source,
-                target,
-                reader,
-                quant_format=QuantFormat.QDQ,
-                per_channel=True,
-                activation_type=QuantType.QUInt8,
-                weight_type=QuantType.QInt8,
-                calibrate_method=CalibrationMethod.MinMax,
-            )
-        else:
-            raise ExportError(f"unknown precision {precision!r}")
+    with scratch_folder("resnet-desktop-quant-") as tmp, int8.quiet_quantizer():
+        source = int8.preprocessed(data, Path(tmp))
+        target = Path(tmp) / "int8.onnx"
+        head = [n.name for n in onnx.load(str(source)).graph.node if n.op_type in ("Gemm", "MatMul")]
+        # ConvInteger has CPU kernels for uint8 weights only; the classifier layer stays fp32.
+        quantize_dynamic(source, target, weight_type=QuantType.QUInt8, nodes_to_exclude=head)
         return target.read_bytes()

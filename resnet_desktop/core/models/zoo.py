@@ -315,7 +315,7 @@ def _load_model_file(
         arch=meta.arch,
         categories=list(meta.class_names),
         preprocessing=preprocessing,
-        source=f"{path.name} ({meta.arch}, {len(meta.class_names)} classes, fine-tuned)",
+        source=modelfile.model_file_source(path, meta),
         weights_name=meta.base_weights,
         custom_file=path,
         meta=meta.to_dict(),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QPainter, QPalette
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeyEvent, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDoubleSpinBox,
@@ -22,10 +22,15 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_desktop.core.inference.records import Prediction
+from resnet_desktop.core.library.api import LibraryView
+from resnet_desktop.gui.classify.browse_bar import BrowseBar
 from resnet_desktop.gui.classify.results_model import (
     COL_CONFIDENCE,
+    COL_FOLDER,
     COL_LABEL,
+    COL_MODEL,
     COL_NAME,
+    COL_TAKEN,
     COL_THUMB,
     CONFIDENCE_ROLE,
     ROW_ROLE,
@@ -69,6 +74,35 @@ class ConfidenceDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+class ResultsTable(QTableView):
+    """The table; Ctrl+Home/End/Page/arrow keys move the highlight with the current row.
+
+    With extended selection Qt moves only the current row on Ctrl+navigation (to toggle with Space):
+    the preview followed the current row while the highlight stayed on the old one, so the person saw
+    one photo and the actions (copy, remove) worked on another.
+    """
+
+    NAVIGATION = (
+        Qt.Key.Key_Home,
+        Qt.Key.Key_End,
+        Qt.Key.Key_PageUp,
+        Qt.Key.Key_PageDown,
+        Qt.Key.Key_Up,
+        Qt.Key.Key_Down,
+    )
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        super().keyPressEvent(event)
+        modifiers = event.modifiers()
+        ctrl_only = (
+            modifiers & Qt.KeyboardModifier.ControlModifier and not modifiers & Qt.KeyboardModifier.ShiftModifier
+        )
+        current = self.currentIndex()
+        if ctrl_only and event.key() in self.NAVIGATION and current.isValid():
+            flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+            self.selectionModel().select(current, flags)
+
+
 class ResultsPanel(QWidget):
     """Filter bar + sortable table; emits ``current_changed`` with the selected row (or ``None``)."""
 
@@ -94,7 +128,7 @@ class ResultsPanel(QWidget):
         bar.addWidget(self.min_confidence)
         bar.addWidget(self.count_label)
 
-        self.table = QTableView()
+        self.table = ResultsTable()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # arrival order until a header is clicked
@@ -113,7 +147,10 @@ class ResultsPanel(QWidget):
         header.resizeSection(COL_NAME, 180)
         header.resizeSection(COL_LABEL, 200)
         header.resizeSection(COL_CONFIDENCE, 130)
+        header.resizeSection(COL_MODEL, 180)
+        header.resizeSection(COL_FOLDER, 240)
         header.setStretchLastSection(True)
+        self.table.setColumnHidden(COL_TAKEN, True)  # shown with library photos, which have dates
         self._sorted_column = -1
         header.sortIndicatorChanged.connect(self._on_sort_changed)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
@@ -128,8 +165,11 @@ class ResultsPanel(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._update_actions)
         self.table.doubleClicked.connect(lambda _i: self._open_current())
 
+        self.browse_bar = BrowseBar(self.proxy)
+        self.browse_bar.closed.connect(lambda: self._show_taken(False))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.browse_bar)
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
         for signal in (
@@ -142,8 +182,32 @@ class ResultsPanel(QWidget):
             signal.connect(self._update_actions)
         # The proxy reports a removal before the source has dropped the row: count again after it.
         model.rowsRemoved.connect(self._update_count)
+        for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.dataChanged):
+            signal.connect(self._update_model_column)
+        self.table.setColumnHidden(COL_MODEL, True)
         self._update_count()
         self._update_actions()
+
+    def show_library(self, view: LibraryView) -> None:
+        """Show a library folder's photos (or the whole library's) from the index: each with its
+        folder's model, its date taken and tags; date and tag filters; newest photo first."""
+        self.model.clear()
+        self.model.taken.update(view.taken)
+        self.model.tags.update(view.tags)
+        by_model: dict[str, list[Prediction]] = {}
+        for row in view.rows:
+            folder = next((f for f in view.models if Path(row.path).is_relative_to(f)), "")
+            by_model.setdefault(view.models.get(folder, ""), []).append(row)
+            self.model.origins[str(row.path)] = "From the library index"
+        for model, rows in by_model.items():
+            self.model.append_predictions(rows, model)
+        self.browse_bar.show_library(view.title, view.all_tags)
+        self._show_taken(True)
+        self.table.sortByColumn(COL_TAKEN, Qt.SortOrder.DescendingOrder)
+
+    def _show_taken(self, shown: bool) -> None:
+        self.table.setColumnHidden(COL_TAKEN, not shown)
+        self.table.horizontalHeader().setStretchLastSection(not shown)
 
     def _table_action(self, text: str, slot: object, shortcut: QKeySequence.StandardKey | None = None) -> QAction:
         """An action on the selected rows: in the table's context menu, its key only while the table has focus."""
@@ -160,6 +224,10 @@ class ResultsPanel(QWidget):
         for action in (self.copy_action, self.remove_action, self.show_in_folder_action):
             action.setEnabled(has_selection)
         self.find_action.setEnabled(self.model.rowCount() > 0)
+
+    def _update_model_column(self, *_args: object) -> None:
+        """The Model column is shown while the table holds rows of more than one model."""
+        self.table.setColumnHidden(COL_MODEL, len(self.model.models()) <= 1)
 
     def _update_count(self, *_args: object) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()

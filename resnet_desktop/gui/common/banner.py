@@ -77,6 +77,7 @@ class Banner(QFrame):
         self.topic = topic
         for button in self._button_widgets:
             self.buttons.removeWidget(button)
+            button.hide()  # at once: deleteLater waits for the event loop, and both buttons showed till then
             button.deleteLater()
         self._button_widgets = []
         for label, callback in actions:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QMimeData, QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStyle, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStyle, QVBoxLayout, QWidget
 
 
 def local_paths(mime: QMimeData | None) -> list[Path]:
@@ -116,7 +116,11 @@ class EmptyState(QWidget):
         super().__init__(parent)
         icon = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon).pixmap(64, 64))
-        title = QLabel("Drop photos or folders anywhere on this window", alignment=Qt.AlignmentFlag.AlignCenter)
+        # Wrapped: one long line made the results side 486 px wide at least, so on a small screen the
+        # Features tab could not get the room it needs.
+        title = QLabel(
+            "Drop photos or folders anywhere on this window", alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True
+        )
         font = title.font()
         font.setPointSizeF(font.pointSizeF() * 1.4)
         font.setBold(True)
@@ -142,3 +146,6 @@ class EmptyState(QWidget):
         layout.addSpacing(12)
         layout.addLayout(buttons)
         layout.addStretch(3)
+        # Shown only before the first results: its width must not hold the results side open later
+        # (a stacked widget is as wide as its widest page).
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)

@@ -28,16 +28,18 @@ from resnet_desktop.core.models.ref import ModelRef, ref_of
 from resnet_desktop.gui.common.model_work import MIN_EMIT_INTERVAL_S as MIN_EMIT_INTERVAL_S
 from resnet_desktop.gui.common.model_work import Catalog as Catalog
 from resnet_desktop.gui.common.model_work import ClassifyJob as ClassifyJob
+from resnet_desktop.gui.common.model_work import Loaded as Loaded
 from resnet_desktop.gui.common.model_work import build_catalog, new_id
 from resnet_desktop.gui.common.model_work import classify_stream as classify_stream
 from resnet_desktop.gui.common.model_work import count_files as count_files
 from resnet_desktop.gui.common.model_work import load_and_place as load_and_place
+from resnet_desktop.gui.common.model_work import load_torch_model as load_torch_model
 from resnet_desktop.gui.common.tasks import Task, TaskRunner
 
 if TYPE_CHECKING:
     import torch
 
-    from resnet_desktop.core.inference.api import Engine
+    from resnet_desktop.core.inference.api import Opened, StoredModel
     from resnet_desktop.core.models.ref import LoadedModel
 
 logger = logging.getLogger(__name__)
@@ -48,7 +50,7 @@ class LoadRequest:
     ref: ModelRef
     device: str
     id: int = field(default_factory=new_id)
-    task: Task[NoReturn, tuple[LoadedModel, Engine]] | None = None
+    task: Task[NoReturn, Loaded] | None = None
 
     def cancel(self) -> None:
         if self.task is not None:
@@ -57,10 +59,15 @@ class LoadRequest:
 
 @dataclass
 class ModelInfo:
-    """A model that is ready to classify. ``loaded`` is the core's ``LoadedModel`` (never run here)."""
+    """A model that is ready to classify.
+
+    ``loaded`` is the core's torch ``LoadedModel`` (never run here), or None while the model runs
+    torch-free on ONNX Runtime: ask ``ModelService.request_torch_model`` for it (feature maps,
+    Grad-CAM, export); ``model`` always describes it (classes, preprocessing, index identity).
+    """
 
     ref: ModelRef
-    loaded: LoadedModel
+    loaded: LoadedModel | None
     device: str
     device_name: str
     source: str
@@ -68,6 +75,24 @@ class ModelInfo:
     notices: list[str] = field(default_factory=list)
     #: What runs the model: "torch", "onnxruntime" or "onnxruntime int8" (the Fast Mode).
     backend: str = "torch"
+    model: LoadedModel | StoredModel | None = None
+    #: What runs and why, for a person ("ONNX Runtime, fp32 (auto: measured ...)").
+    running: str = ""
+    #: Fast Mode's gate figure when it runs ("99.5% top-1 agreement with fp32 on 250 photos").
+    fast_figure: str | None = None
+    #: Why Fast Mode was asked for but not used (refused or cannot be verified), for the banner.
+    fast_refused: str | None = None
+
+    @property
+    def described(self) -> LoadedModel | StoredModel:
+        """What describes the model (classes, preprocessing, index identity), torch or not."""
+        described = self.model if self.model is not None else self.loaded
+        assert described is not None, "a ModelInfo has a model or a loaded model"
+        return described
+
+    @property
+    def categories(self) -> list[str]:
+        return list(self.described.categories)
 
 
 class ModelService(QObject):
@@ -77,6 +102,8 @@ class ModelService(QObject):
     catalogReady = Signal(Catalog)
     loadProgress = Signal(int, int)  # done bytes, total bytes (-1 unknown)
     modelReady = Signal(ModelInfo)
+    #: The torch model of the current model, loaded on request (``request_torch_model``).
+    torchModelReady = Signal(object)
     modelFailed = Signal(BaseException)  # a core error type; CancelledError when cancelled
     jobQueued = Signal(ClassifyJob)
     jobStarted = Signal(ClassifyJob, int)  # job, total files (-1: still counting)
@@ -91,7 +118,8 @@ class ModelService(QObject):
         super().__init__(parent)
         self._runner = TaskRunner(self, max_threads=1, name="inference")
         self._counter = TaskRunner(self, max_threads=1, name="count-files")
-        self._engine: Engine | None = None
+        self._opened: Opened | None = None
+        self._torch_task: Task[NoReturn, LoadedModel] | None = None
         self.catalog: Catalog | None = None
         self.model: ModelInfo | None = None
         self._load: LoadRequest | None = None
@@ -99,15 +127,25 @@ class ModelService(QObject):
         self.queue: deque[ClassifyJob] = deque()
         self._started = False
         self._closing = False
-        #: Engine backend and precision for the next load (the Model > Backend setting).
-        self.backend, self.precision = "torch", "fp32"
+        #: Backend and precision for the next load (the Model > Backend setting).
+        self.backend, self.precision = "auto", "fp32"
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     @property
     def engine_model(self) -> torch.nn.Module | None:
-        """The module the inference thread actually runs (the engine's inference copy), or None."""
-        return self._engine.model if self._engine is not None else None
+        """The module the inference thread actually runs (the PyTorch engine's inference copy), or
+        None (no model, or ONNX Runtime runs it)."""
+        classifier = self._opened.classifier if self._opened is not None else None
+        if classifier is None or classifier.backend != "torch":
+            return None
+        model: torch.nn.Module = getattr(classifier, "model")  # noqa: B009 - the Engine's, not in the protocol
+        return model
+
+    @property
+    def classifier_backend(self) -> str | None:
+        """ "torch" or "onnxruntime": what runs the current model (None: no model)."""
+        return self._opened.classifier.backend if self._opened is not None else None
 
     @property
     def running(self) -> bool:
@@ -115,11 +153,12 @@ class ModelService(QObject):
         return self._runner.busy or self._counter.busy
 
     def start(self) -> None:
-        """Import torch on the service's thread and list models and devices (the window is shown)."""
+        """List models and devices on the service's thread (remembered from the last start, else by
+        importing torch) once the window is shown."""
         if self._started:
             return
         self._started = True
-        self.stage.emit("Loading PyTorch…")
+        self.stage.emit("Starting…")
         self._runner.submit(lambda _ctx: build_catalog(), name="catalog", on_returned=self._on_catalog)
 
     def shutdown(self) -> None:
@@ -174,32 +213,68 @@ class ModelService(QObject):
         self.catalog = catalog
         self.catalogReady.emit(catalog)
 
-    def _on_load_progress(self, request: LoadRequest, value: tuple[int, int]) -> None:
-        if request is self._load:
+    def _on_load_progress(self, request: LoadRequest, value: tuple[int, int] | str) -> None:
+        if request is not self._load:
+            return
+        if isinstance(value, str):
+            self.stage.emit(value)  # "Calibrating the fast (int8) model on 64 of your photos…"
+        else:
             self.loadProgress.emit(*value)
 
-    def _on_model_ready(self, request: LoadRequest, value: tuple[LoadedModel, Engine]) -> None:
+    def _on_model_ready(self, request: LoadRequest, value: Loaded) -> None:
         if request is not self._load:
             return
         if request.task is not None and request.task.cancel_event.is_set():
             return  # cancelled after the work ended: reported as cancelled by _on_load_finished
-        loaded, engine = value
+        opened = value.opened
+        classifier = opened.classifier
         self._load = None
-        self._engine = engine
+        self._opened = opened
+        described = opened.model
         info = ModelInfo(
-            ref=ref_of(loaded),
-            loaded=loaded,
-            device=str(engine.device),
-            device_name=engine.device_name,
-            source=loaded.source,
-            num_classes=len(loaded.categories),
-            notices=list(engine.notices),
-            backend=engine.backend + (" int8" if engine.precision == "fast" else ""),
+            ref=ref_of(opened.loaded) if opened.loaded is not None else request.ref,
+            loaded=opened.loaded,
+            device=str(getattr(classifier, "device", "cpu")),
+            device_name=classifier.device_name,
+            source=described.source,
+            num_classes=len(described.categories),
+            notices=list(classifier.notices)
+            + ([f"{value.fast_refused} Running fp32 instead."] if value.fast_refused is not None else []),
+            backend=classifier.backend + (" int8" if classifier.precision == "fast" else ""),
+            model=described,
+            running=opened.describe(),
+            fast_figure=opened.gate.figure() if opened.gate is not None else None,
+            fast_refused=str(value.fast_refused) if value.fast_refused is not None else None,
         )
         self.model = info
         logger.info("Model ready: %s on %s", info.source, info.device_name)
         self.modelReady.emit(info)
         self._start_next()
+
+    def request_torch_model(self) -> bool:
+        """Load the current model's torch weights (on the service's thread) for what needs them;
+        ``torchModelReady`` follows. False when there is no model or it is already loaded/loading."""
+        info = self.model
+        if info is None or info.loaded is not None or self._torch_task is not None:
+            return False
+        self.stage.emit(f"Loading {info.source} for this view…")
+        self._torch_task = self._runner.submit(
+            lambda ctx: load_torch_model(info.ref, ctx),
+            name=f"torch {info.source}",
+            on_returned=lambda loaded: self._on_torch_model(info, loaded),
+            on_failed=lambda exc: self.modelFailed.emit(exc),
+            on_finished=self._on_torch_finished,
+        )
+        return True
+
+    def _on_torch_model(self, info: ModelInfo, loaded: LoadedModel) -> None:
+        if info is not self.model:
+            return  # another model was loaded meanwhile
+        info.loaded = loaded
+        self.torchModelReady.emit(loaded)
+
+    def _on_torch_finished(self) -> None:
+        self._torch_task = None
 
     def _on_model_failed(self, request: LoadRequest, exc: BaseException) -> None:
         """A failed load keeps the model that worked (``self.model``), and its queued jobs go on."""
@@ -229,16 +304,16 @@ class ModelService(QObject):
         return job
 
     def _start_next(self) -> None:
-        if self.current_job is not None or self._load is not None or self._engine is None:
+        if self.current_job is not None or self._load is not None or self._opened is None:
             return
         if self._closing or not self.queue:
             return
         job = self.current_job = self.queue.popleft()
         job.model = self.model.source if self.model is not None else ""
-        engine = self._engine
+        opened = self._opened
         self.jobStarted.emit(job, -1)
         task = self._runner.stream(
-            lambda ctx: classify_stream(engine, job, ctx),
+            lambda ctx: classify_stream(opened, job, ctx),
             name=f"classify job {job.id}",
             cancel=job.cancel,
             on_yielded=lambda chunk: self.predictions.emit(job, chunk),

@@ -1,7 +1,7 @@
 """The model service's work: what runs on its one background thread (no Qt object is touched here),
-and the job record it fills in. The work itself is core's: ``core.models.ref.load`` and
-``core.inference.api.open_engine`` to get a model ready, ``core.library.api.classify_photos`` to
-classify a job through the library index; this module only chunks results for the GUI.
+and the job record it fills in. The work itself is core's: ``core.inference.api.open_classifier`` to
+get a model ready (torch-free when its ONNX Runtime graph is cached), ``core.library.api.classify_photos``
+to classify a job through the library index; this module only chunks results for the GUI.
 
 ``ModelService`` (``gui.common.model_service``) submits these functions as tasks; it looks them up in
 its own module at call time, so a test can replace ``model_service.load_and_place`` and the like there.
@@ -13,6 +13,7 @@ import itertools
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from resnet_desktop.core.models.ref import ModelRef
 from resnet_desktop.gui.common.tasks import TaskContext
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.api import Engine, Prediction
+    from resnet_desktop.core.inference.api import FastModeRefused, Opened, PhotoSet, Prediction
     from resnet_desktop.core.models.ref import LoadedModel
 
 # The service's logger: these lines read as they did when this work lived in service.py.
@@ -32,6 +33,8 @@ logger = logging.getLogger("resnet_desktop.gui.common.model_service")
 _ids = itertools.count(1)
 #: Smallest gap between two "predictions" signals; batches arriving faster are merged.
 MIN_EMIT_INTERVAL_S = 0.05
+#: This app run: every job's session carries it, so Reopen Last Session brings back all of them.
+APP_RUN = uuid.uuid4().hex
 
 
 def new_id() -> int:
@@ -59,24 +62,66 @@ class ClassifyJob:
     index_notices: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Loaded:
+    """What a load returns: the ready classifier, and why fast mode was not used when it was asked for."""
+
+    opened: Opened
+    fast_refused: FastModeRefused | None = None
+
+
+def fast_mode_photos(ref: ModelRef) -> PhotoSet | None:
+    """The photos the app's Fast Mode calibrates and verifies on: None when ``ref`` has a verified fast
+    model already, else the person's own photos the library index knows (classified before)."""
+    from resnet_desktop.core.inference.api import fast_photos
+    from resnet_desktop.core.library.api import your_photos
+
+    return fast_photos(ref, "fast", None, your_photos())
+
+
 def load_and_place(
     ref: ModelRef,
     device: str,
     ctx: TaskContext,
-    backend: str = "torch",
+    backend: str = "auto",
     precision: str = "fp32",
-) -> tuple[LoadedModel, Engine]:
-    """``ref.load`` then ``open_engine`` on ``device`` (a weights file brings its own architecture).
-    Download progress goes to ``ctx.progress((done, total))``."""
-    from resnet_desktop.core.inference.api import open_engine
-    from resnet_desktop.core.models.ref import load
+) -> Loaded:
+    """``ref`` ready to classify on ``device`` (``open_classifier``: torch-free when it can be).
+    Download progress goes to ``ctx.progress((done, total))``, stage messages to ``ctx.progress(str)``.
+    Fast mode that is refused (or cannot be verified yet) loads fp32 and says why."""
+    from resnet_desktop.core.inference.api import FastModeRefused, open_classifier
 
     def progress(done: int, total: int | None) -> None:
         ctx.progress((int(done), int(total) if total else -1))
 
-    loaded = load(ref, progress=progress, cancel=ctx.cancel)
+    def open_(chosen_precision: str, photos: PhotoSet | None) -> Opened:
+        return open_classifier(
+            ref,
+            backend=backend,
+            precision=chosen_precision,
+            device=device,
+            photos=photos,
+            progress=progress,
+            cancel=ctx.cancel,
+            say=ctx.progress,
+        )
+
+    if precision == "fast":
+        try:
+            return Loaded(open_(precision, fast_mode_photos(ref)))
+        except FastModeRefused as refused:
+            ctx.check()
+            return Loaded(open_("fp32", None), fast_refused=refused)
+    opened = open_(precision, None)
     ctx.check()
-    return loaded, open_engine(loaded, device, backend=backend, precision=precision)
+    return Loaded(opened)
+
+
+def load_torch_model(ref: ModelRef, ctx: TaskContext) -> LoadedModel:
+    """The torch model of ``ref``, for what needs it (feature maps, Grad-CAM, export, the lab)."""
+    from resnet_desktop.core.models.ref import load
+
+    return load(ref, cancel=ctx.cancel)
 
 
 def count_files(job: ClassifyJob, ctx: TaskContext) -> int:
@@ -86,7 +131,7 @@ def count_files(job: ClassifyJob, ctx: TaskContext) -> int:
     return count_photos(job.inputs, skip=job.skip, cancel=ctx.cancel)
 
 
-def classify_stream(engine: Engine, job: ClassifyJob, ctx: TaskContext) -> Generator[list[Prediction], None, None]:
+def classify_stream(opened: Opened, job: ClassifyJob, ctx: TaskContext) -> Generator[list[Prediction], None, None]:
     """The predictions for ``job`` (core's ``classify_photos``: known files from the library index at
     once, the rest from the engine), in chunks at most every ``MIN_EMIT_INTERVAL_S``; progress events
     go to ``ctx.progress``. Without a usable index the engine does all of them and the job says why."""
@@ -95,7 +140,16 @@ def classify_stream(engine: Engine, job: ClassifyJob, ctx: TaskContext) -> Gener
 
     pending: list[Prediction] = []
     last = 0.0
-    work = classify_photos(engine.loaded, engine, job.inputs, topk=job.topk, skip=job.skip, cancel=ctx.cancel)
+    work = classify_photos(
+        opened.model,
+        opened.classifier,
+        job.inputs,
+        topk=job.topk,
+        skip=job.skip,
+        run=APP_RUN,
+        cancel=ctx.cancel,
+        precision=opened.precision_tag,
+    )
     summary: ClassifySummary | None = None
     try:
         while True:
@@ -122,8 +176,10 @@ def classify_stream(engine: Engine, job: ClassifyJob, ctx: TaskContext) -> Gener
 
 
 def build_catalog() -> Catalog:
+    """The models and devices to offer: remembered from the last torch start (no torch import), else built."""
     from PySide6 import __version__ as pyside_version
 
     from resnet_desktop.core.inference.api import build_catalog as core_catalog
+    from resnet_desktop.core.inference.api import cached_catalog
 
-    return core_catalog({"PySide6": pyside_version})
+    return cached_catalog({"PySide6": pyside_version}) or core_catalog({"PySide6": pyside_version})

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QSizePolicy, QStatusBar, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QProgressBar, QPushButton, QSizePolicy, QStatusBar, QWidget
+
+from resnet_desktop.gui.common.elided import ElidedLabel
+
+#: The model/device label takes at most this share of the bar; the message gets the rest.
+MODEL_SHARE = 0.35
 
 
 def format_eta(seconds: float) -> str:
@@ -32,19 +38,18 @@ class StatusBar(QStatusBar):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.message = QLabel()
-        self.message.setTextFormat(Qt.TextFormat.PlainText)
-        # Long messages must not make the window wider than the screen: they are cut instead.
+        # Long messages must not make the window wider than the screen: they are elided ("…", the full
+        # text in the tooltip) instead, and so is the model label, which never takes the message's room.
+        self.message = ElidedLabel()
         self.message.setMinimumWidth(80)
-        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(380)
-        self.progress.setMinimumWidth(300)
+        self.progress.setMinimumWidth(180)
         self.progress.setTextVisible(True)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop (Esc); finished results are kept")
-        self.model_label = QLabel()
-        self.model_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.model_label = ElidedLabel(Qt.TextElideMode.ElideMiddle)
+        self.model_label.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
         self.model_label.setMaximumWidth(520)
         self.model_label.setContentsMargins(12, 0, 4, 0)  # never runs into the message on its left
         self.addWidget(self.message, 1)
@@ -59,11 +64,11 @@ class StatusBar(QStatusBar):
 
     def set_model_text(self, text: str) -> None:
         """The loaded model and device, elided to fit; the full text is the tooltip."""
-        metrics = self.model_label.fontMetrics()
-        self.model_label.setText(
-            metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, self.model_label.maximumWidth())
-        )
-        self.model_label.setToolTip(text)
+        self.model_label.setText(text)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self.model_label.setMaximumWidth(min(520, int(event.size().width() * MODEL_SHARE)))
+        super().resizeEvent(event)
 
     def set_idle(self) -> None:
         self.progress.hide()

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 from resnet_desktop.core.errors import CancelledError, ResNetDesktopError
+from resnet_desktop.gui.common import closing
 from resnet_desktop.gui.common.gc_guard import collect_on_gui_thread
 
 if TYPE_CHECKING:
@@ -213,8 +214,12 @@ class Task(QObject, Generic[Y_co, R_co]):
         self.cancel_event.set()
 
     def wait(self, timeout_s: float | None = None) -> bool:
-        """Block until the work has ended (True) or ``timeout_s`` passed (False)."""
-        return self.job.ended.wait(timeout_s)
+        """Block until the work has ended (True) or ``timeout_s`` passed (False); while the app closes,
+        at most what is left of its budget (``closing``)."""
+        ended = self.job.ended.wait(closing.bounded(timeout_s))
+        if not ended:
+            closing.note_abandoned(self.name)
+        return ended
 
     # -- delivery (GUI thread) -------------------------------------------------------------
 
@@ -410,7 +415,11 @@ class TaskRunner(QObject):
         for task in self._active:
             if not task.job.started:
                 task.job.ended.set()
-        return self.pool.waitForDone(int(timeout_s * 1000))
+        budget = closing.bounded(timeout_s)
+        done = self.pool.waitForDone(int((timeout_s if budget is None else budget) * 1000))
+        if not done:
+            closing.note_abandoned(self.name)
+        return done
 
     def _default_failure(self, task: Task[object, object], exc: BaseException) -> None:
         """Anki's ``QueryOp`` rule: a failure nobody handles is shown, not swallowed."""

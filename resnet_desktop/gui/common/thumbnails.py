@@ -21,6 +21,7 @@ from collections.abc import Generator
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
+from resnet_desktop.gui.common.qt_messages import decoding
 from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
 from resnet_desktop.gui.common.thumb_cache import DiskThumbnailCache
 
@@ -42,7 +43,8 @@ def read_scaled(path: str, max_side: int) -> tuple[QImage, str | None]:
         return QImage(), f"{size.width()}x{size.height()} is too large to preview"
     if size.isValid() and (size.width() > max_side or size.height() > max_side):
         reader.setScaledSize(size.scaled(QSize(max_side, max_side), Qt.AspectRatioMode.KeepAspectRatio))
-    image = reader.read()
+    with decoding(path):  # libjpeg's "Corrupt JPEG data" is then said with this file's name
+        image = reader.read()
     if image.isNull():
         return QImage(), reader.errorString()
     if image.width() > max_side or image.height() > max_side:  # formats that ignore setScaledSize

@@ -13,6 +13,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QIODevice, QPointF, Signal
 from PySide6.QtWidgets import QWidget
 
+from resnet_desktop.gui.common.plot_theme import follow_palette
+
 BAR_BRUSH = pg.mkBrush("#1f77b4")
 GAP_BRUSH = pg.mkBrush(214, 39, 40, 110)
 #: Cells above this count show no number (the text would not fit).
@@ -51,7 +53,7 @@ class ConfusionPlot(pg.PlotWidget):  # type: ignore[misc]
     cellClicked = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, background="w")
+        super().__init__(parent)
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
@@ -68,6 +70,7 @@ class ConfusionPlot(pg.PlotWidget):  # type: ignore[misc]
         self.addItem(self.selection)
         self.shape = (0, 0)
         self._texts: list[pg.TextItem] = []
+        follow_palette(self)  # the window's colours, light or dark, also after View > Theme
 
     def set_matrix(self, matrix: np.ndarray, rows: Sequence[str], columns: Sequence[str]) -> None:
         self.shape = (int(matrix.shape[0]), int(matrix.shape[1]))
@@ -111,7 +114,7 @@ class ReliabilityPlot(pg.PlotWidget):  # type: ignore[misc]
     """Accuracy per confidence bin against the diagonal of perfect calibration."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, background="w", title="Reliability")
+        super().__init__(parent, title="Reliability")
         self.setLabel("bottom", "confidence")
         self.setLabel("left", "accuracy")
         self.setXRange(0, 1)
@@ -120,6 +123,7 @@ class ReliabilityPlot(pg.PlotWidget):  # type: ignore[misc]
             self.getAxis(axis).enableAutoSIPrefix(False)
         self.showGrid(x=True, y=True, alpha=0.3)
         self.setMouseEnabled(x=False, y=False)
+        follow_palette(self)  # the window's colours, light or dark, also after View > Theme
 
     def set_bins(self, bins: Sequence[tuple[float, float, float | None, float | None]]) -> None:
         """``bins``: (lower, upper, mean confidence, accuracy); empty bins have None."""
@@ -140,7 +144,7 @@ class SweepPlot(pg.PlotWidget):  # type: ignore[misc]
     """Accuracy of the kept photos and the share kept, against the confidence threshold."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, background="w", title="Confidence threshold")
+        super().__init__(parent, title="Confidence threshold")
         self.setLabel("bottom", "threshold")
         self.getAxis("bottom").enableAutoSIPrefix(False)
         self.setXRange(0, 1)
@@ -148,6 +152,7 @@ class SweepPlot(pg.PlotWidget):  # type: ignore[misc]
         self.showGrid(x=True, y=True, alpha=0.3)
         self.addLegend(offset=(-10, -10))
         self.setMouseEnabled(x=False, y=False)
+        follow_palette(self)  # the window's colours, light or dark, also after View > Theme
 
     def set_sweep(self, rows: Sequence[tuple[float, float, float | None]], suggested: float) -> None:
         """``rows``: (threshold, share kept, accuracy or None)."""
@@ -163,11 +168,12 @@ class BarChart(pg.PlotWidget):  # type: ignore[misc]
     """One bar per model (images/s in the speed tab, top-1 in the comparison)."""
 
     def __init__(self, title: str, y_label: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent, background="w", title=title)
+        super().__init__(parent, title=title)
         self.setLabel("left", y_label)
         self.showGrid(y=True, alpha=0.3)
         self.setMouseEnabled(x=False, y=False)
         self.values: list[float] = []
+        follow_palette(self)  # the window's colours, light or dark, also after View > Theme
 
     def set_bars(self, labels: Sequence[str], values: Sequence[float]) -> None:
         self.clear()

@@ -295,8 +295,9 @@ class EvaluatePanel(QWidget):
         if report is None:
             return None
         if path is None:
-            start = str((self.folder() or Path.home()) / "evaluation.json")
-            path = export.ask_save_path(self, "Export Report", start, "JSON (*.json)", ".json")
+            path = export.ask_save_path(
+                self, "Export Report", "evaluation.json", "JSON (*.json)", ".json", self.folder()
+            )
             if path is None:
                 return None
         self.view.tabs.setCurrentIndex(1)  # the matrix must be laid out to be grabbed
@@ -317,8 +318,9 @@ class EvaluatePanel(QWidget):
         from resnet_desktop.core.evaluate.api import comparison_csv
 
         if path is None:
-            start = str((self.folder() or Path.home()) / "comparison.csv")
-            path = export.ask_save_path(self, "Export Comparison", start, "CSV (*.csv)", ".csv")
+            path = export.ask_save_path(
+                self, "Export Comparison", "comparison.csv", "CSV (*.csv)", ".csv", self.folder()
+            )
             if path is None:
                 return None
         try:

@@ -7,18 +7,26 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from resnet_desktop.core.atomic import write_bytes, write_text
+from resnet_desktop.gui.common import save_folders
 from resnet_desktop.gui.common.dialogs import confirm_changed_name
 
 
-def ask_save_path(parent: QWidget, title: str, start: str, name_filter: str, suffix: str) -> Path | None:
-    """The save dialog; ``suffix`` is added when missing (asking again if that file exists)."""
-    path, _chosen = QFileDialog.getSaveFileName(parent, title, start, name_filter)
+def ask_save_path(
+    parent: QWidget, title: str, name: str, name_filter: str, suffix: str, near: Path | None = None
+) -> Path | None:
+    """The save dialog, starting at ``name`` in the last report folder (else ``near``, else Documents);
+    ``suffix`` is added when missing (asking again if that file exists)."""
+    start = save_folders.start_path(save_folders.REPORT, name, near)
+    path, _chosen = QFileDialog.getSaveFileName(parent, title, str(start), name_filter)
     if not path:
         return None
     result = Path(path)
     if result.suffix.lower() != suffix:
         result = result.with_suffix(suffix)
-    return result if confirm_changed_name(parent, Path(path), result) else None
+    if not confirm_changed_name(parent, Path(path), result):
+        return None
+    save_folders.remember(save_folders.REPORT, result)
+    return result
 
 
 def png_beside(path: Path, tag: str) -> Path:

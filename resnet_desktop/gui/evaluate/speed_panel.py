@@ -195,7 +195,7 @@ class SpeedPanel(QWidget):
         from resnet_desktop.core.evaluate.api import results_csv
 
         if path is None:
-            path = export.ask_save_path(self, "Export Benchmark", str(Path.home() / "bench.csv"), "CSV (*.csv)", ".csv")
+            path = export.ask_save_path(self, "Export Benchmark", "bench.csv", "CSV (*.csv)", ".csv")
             if path is None:
                 return None
         try:

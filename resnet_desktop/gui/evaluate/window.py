@@ -10,10 +10,11 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 
+from resnet_desktop.gui.common.screen_fit import fit_window
 from resnet_desktop.gui.common.tasks import TaskRunner
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.evaluate import jobs
@@ -31,7 +32,8 @@ class CurrentModel(Protocol):
     """What the lab needs of the main window's ready model (``gui.classify``'s ``ModelInfo``)."""
 
     ref: ModelRef
-    loaded: LoadedModel
+    #: None while the model runs torch-free: the lab loads it itself.
+    loaded: LoadedModel | None
 
 
 _SETTINGS_KEY = "evaluate/state"
@@ -69,7 +71,7 @@ class ModelLabWindow(QMainWindow):
                 self.evaluate.preloaded[current] = current_loaded
             if not self.evaluate.models.texts():
                 self.evaluate.models.add_choice(current)
-        self.resize(1100, 820)
+        fit_window(self, QSize(1100, 820), parent)  # it ran off 1024x700 and 1366x768 screens
 
     @classmethod
     def for_model(

@@ -38,7 +38,11 @@ class DetailSide(QWidget):
         self.reset()
         self.detail_title = QLabel("No channel selected")
         self.detail_title.setTextFormat(Qt.TextFormat.PlainText)
-        self.detail_title.setStyleSheet("font-weight: bold")
+        # A bold font, not a style sheet: a widget with a style sheet keeps the palette it was polished
+        # with, so after View > Theme its text was dark grey on dark grey.
+        bold = self.detail_title.font()
+        bold.setBold(True)
+        self.detail_title.setFont(bold)
         self.detail_title.setWordWrap(True)
         self.detail_canvas = ImageCanvas(smooth=False, minimum=120)
         self.readout = QLabel(" ")
@@ -72,13 +76,15 @@ class DetailSide(QWidget):
         exports.addWidget(self.export_channel_button)
         exports.addWidget(self.export_overlay_button)
 
-        detail = QWidget()
+        #: The picture part (title, enlarged map, readout) and the settings part (overlay, Grad-CAM,
+        #: exports): on a short screen the panel puts the settings under the layer tree instead.
+        self.picture = detail = QWidget()
         detail_layout = QVBoxLayout(detail)
         detail_layout.setContentsMargins(0, 0, 0, 0)
         detail_layout.addWidget(self.detail_title)
         detail_layout.addWidget(self.detail_canvas, 1)
         detail_layout.addWidget(self.readout)
-        settings = QWidget()
+        self.settings = settings = QWidget()
         settings_layout = QVBoxLayout(settings)
         settings_layout.setContentsMargins(0, 0, 0, 0)
         settings_layout.addWidget(self.overlay_check)
@@ -86,10 +92,18 @@ class DetailSide(QWidget):
         settings_layout.addWidget(cam_box)
         settings_layout.addLayout(exports)
         settings_layout.addStretch(1)
-        layout = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(detail, 1)
-        layout.addWidget(settings, 0)
+        self._layout = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.take_parts_back()
+
+    def take_parts_back(self) -> None:
+        """The picture over the settings again (after the panel lent them out to its short layout)."""
+        if self._layout.indexOf(self.picture) < 0:
+            self._layout.insertWidget(0, self.picture, 1)
+        if self._layout.indexOf(self.settings) < 0:
+            self._layout.addWidget(self.settings, 0)
+        self.picture.show()
+        self.settings.show()
 
     def reset(self) -> None:
         #: The values under the shown map (for the readout), and the overlay picture if one is shown.

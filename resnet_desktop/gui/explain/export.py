@@ -8,9 +8,12 @@ import numpy as np
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from resnet_desktop.core.explain.api import save_png
+from resnet_desktop.gui.common import save_folders
 from resnet_desktop.gui.common.dialogs import confirm_changed_name
 
 MIN_EXPORT_SIDE = 256
+#: A channel grid has one pixel per activation (layer4: 183 px): exported at least this large to be read.
+MIN_GRID_EXPORT_SIDE = 1024
 
 
 def ask_png_path(parent: QWidget, title: str, start: Path) -> Path | None:
@@ -21,13 +24,18 @@ def ask_png_path(parent: QWidget, title: str, start: Path) -> Path | None:
         return None
     path = Path(chosen)
     final = path if path.suffix.lower() == ".png" else path.with_name(path.name + ".png")
-    return final if confirm_changed_name(parent, path, final) else None
+    if not confirm_changed_name(parent, path, final):
+        return None
+    save_folders.remember(save_folders.PICTURE, final)
+    return final
 
 
 def ask_export_path(parent: QWidget, title: str, image: Path | None, suffix: str) -> Path | None:
-    """Ask for a name, suggesting ``<stem>-<suffix>.png`` next to ``image``; None when cancelled."""
+    """Ask for a name, suggesting ``<stem>-<suffix>.png`` in the last picture folder, else next to ``image``
+    (never in the app's own sample folder); None when cancelled."""
     stem = image.stem if image else "image"
-    return ask_png_path(parent, title, (image.parent if image else Path.home()) / f"{stem}-{suffix}.png")
+    start = save_folders.start_path(save_folders.PICTURE, f"{stem}-{suffix}.png", image.parent if image else None)
+    return ask_png_path(parent, title, start)
 
 
 def write_png(rgb: np.ndarray, target: Path) -> None:

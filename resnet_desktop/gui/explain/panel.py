@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
-from PySide6.QtCore import QModelIndex, QPointF, QRectF, Signal
+from PySide6.QtCore import QModelIndex, QPointF, QRectF, QSize, Signal
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QTreeView, QVBoxLayout, QWidget
 
@@ -34,9 +34,9 @@ from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
 from resnet_desktop.gui.explain.cam import GradCamControl
 from resnet_desktop.gui.explain.detail import DetailSide, scaled_channel
-from resnet_desktop.gui.explain.export import ask_export_path, enlarge, write_png
+from resnet_desktop.gui.explain.export import MIN_GRID_EXPORT_SIDE, ask_export_path, enlarge, write_png
 from resnet_desktop.gui.explain.grid import GridSide
-from resnet_desktop.gui.explain.layout import NARROW_WIDTH, PanelLayout
+from resnet_desktop.gui.explain.layout import PanelLayout, mode_for
 from resnet_desktop.gui.explain.state import ImageState
 from resnet_desktop.gui.explain.tree import NAME_ROLE, LayerTree
 
@@ -63,11 +63,15 @@ class FeaturePanel(QWidget):
     camShown = Signal(int)
     #: Something failed; the message is also in the status line.
     failed = Signal(str)
+    #: The panel is shown with an image but the model runs torch-free: load the torch model, then
+    #: ``set_model`` it (feature maps need the torch model; classifying does not).
+    modelWanted = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, budget_bytes: int = 256 * 1024 * 1024) -> None:
         super().__init__(parent)
         self.budget_bytes = budget_bytes
         self._loaded: LoadedModel | None = None
+        self._on_demand = False
         self._path: Path | None = None
         self._pending = False
         self._tasks = TaskRunner(self, max_threads=1, name="features")  # one capture at a time, in order
@@ -78,9 +82,11 @@ class FeaturePanel(QWidget):
 
     # -- public API ------------------------------------------------------------------------
 
-    def set_model(self, loaded: LoadedModel) -> None:
-        """Show this model; the current image is captured again."""
+    def set_model(self, loaded: LoadedModel | None, *, on_demand: bool = False) -> None:
+        """Show this model; the current image is captured again. ``None`` with ``on_demand``: a model
+        is ready but not loaded with torch; ``modelWanted`` asks for it once an image is shown here."""
         self._loaded = loaded
+        self._on_demand = loaded is None and on_demand
         self._tree.clear_layers()
         self._request_capture()
 
@@ -113,7 +119,7 @@ class FeaturePanel(QWidget):
 
     @property
     def stacked(self) -> bool:
-        """True when narrow: the grid on top, tree and detail below."""
+        """True when narrow: the grid on top, tree and detail below (or, when short too, in two columns)."""
         return bool(self._layout.narrow)
 
     @property
@@ -224,8 +230,11 @@ class FeaturePanel(QWidget):
         layout.addWidget(self.status)
         self._gradcam = GradCamControl(right, self._submit, self.status.show_busy, self._show_cam, self._update_detail)
 
+    def sizeHint(self) -> QSize:
+        return QSize(self._layout.preferred_width(), super().sizeHint().height())
+
     def resizeEvent(self, event: QResizeEvent) -> None:
-        self._layout.arrange(narrow=event.size().width() < NARROW_WIDTH)
+        self._layout.arrange(mode_for(event.size().width(), event.size().height()))
         super().resizeEvent(event)
 
     def _update_enabled(self) -> None:
@@ -254,6 +263,13 @@ class FeaturePanel(QWidget):
         self._wanted_layer = wanted_layer
         self._grid.clear_picture()
         self._detail.clear_picture()
+        if self._loaded is None and self._on_demand and self._path is not None:
+            self.grid_info.setText("Loading the model for feature maps…")
+            self._pending = True
+            if self.isVisible():
+                self.modelWanted.emit()
+            self._update_enabled()
+            return
         if self._loaded is None or self._path is None:
             hint = "Choose an image" if self._loaded is not None else "Load a model"
             self.grid_info.setText(f"{hint} to see its feature maps.")
@@ -275,7 +291,9 @@ class FeaturePanel(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self._pending:
+        if self._pending and self._loaded is None:
+            self.modelWanted.emit()
+        elif self._pending:
             self._start_capture()
 
     def _on_failed(self, kind: str, exc: BaseException) -> None:
@@ -399,7 +417,12 @@ class FeaturePanel(QWidget):
 
     def export_grid(self) -> Path | None:
         """Save the current layer's channel grid (one pixel per activation) as PNG."""
-        return self._export("Export channel grid", f"{self._image.layer}-grid", self._grid.rgb)
+        rgb = self._grid.rgb
+        return self._export(
+            "Export channel grid",
+            f"{self._image.layer}-grid",
+            None if rgb is None else enlarge(rgb, MIN_GRID_EXPORT_SIDE),
+        )
 
     def export_channel(self) -> Path | None:
         """Save the enlarged channel, colour-mapped and scaled up with crisp pixels."""

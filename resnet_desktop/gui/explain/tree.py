@@ -76,10 +76,19 @@ class LayerTree(QTreeView):
         self.blockSignals(False)
         self.scrollTo(index)
 
+    def expected_width(self) -> int:
+        """What a ResNet's three columns need before the tree is filled (the widest names of each column),
+        so the window can make room for them at once."""
+        metrics = self.fontMetrics()
+        samples = ("maxpool", "AdaptiveAvgPool2d", "2048×14×14")
+        return sum(metrics.horizontalAdvance(text) + 16 for text in samples) + 2 * self.indentation()
+
     def content_width(self) -> int:
         """Room for all three columns (and the scroll bar), at most MAX_TREE_WIDTH."""
         header = self.header()
         columns = sum(max(header.sectionSize(c), self.sizeHintForColumn(c)) for c in range(header.count()))
+        if self.is_empty():
+            columns = max(columns, self.expected_width())
         scrollbar = self.verticalScrollBar().sizeHint().width()
         return min(MAX_TREE_WIDTH, max(220, columns + scrollbar + 2 * self.frameWidth() + 4))
 

@@ -278,21 +278,22 @@ class SavePage(WorkerPage):
         self.status.show_error(exc, what)
 
     def export(self) -> bool:
-        """Export the saved model file (the save dialog picks ONNX or TorchScript); False if not started."""
+        """Export the saved model file (the save dialog picks ONNX fp32/fp16/int8 or TorchScript);
+        False if not started."""
         saved = self.saved_path
         if saved is None or self.is_running():
             return False
-        chosen = ask_export_path(self, saved.with_suffix(".onnx"))
+        chosen = ask_export_path(self, saved.stem, saved.parent)
         if chosen is None:
             return False
-        path, format = chosen
+        path, format, precision = chosen
         self.export_button.setEnabled(False)
         self._show_plain(f"Exporting {saved.name}…")
 
         def work(ctx: TaskContext) -> ExportResult:
             from resnet_desktop.core.models.ref import ModelRef, load
 
-            return export_work(load(ModelRef(file=saved)), path, format, ctx)
+            return export_work(load(ModelRef(file=saved)), path, format, ctx, precision)
 
         self.run_task(
             lambda tasks: tasks.submit(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -108,7 +109,8 @@ class SettingsPage(QWizardPage):
             "chooses its own step size. They apply to AdamW and to the last-stage mode."
         )
         self.hyper_note.setWordWrap(True)
-        self.hyper_note.setStyleSheet("color: palette(placeholder-text);")
+        # A palette role, not a style sheet: it follows View > Theme (a style sheet keeps its first colours).
+        self.hyper_note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         form.addRow(self.hyper_note)
         form.addRow("Augmented views", self.augment)
         form.addRow("Class balancing", self.balance)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from resnet_desktop.gui.common.cells import number_cell
 from resnet_desktop.gui.common.inline_status import InlineStatus
+from resnet_desktop.gui.common.plot_theme import follow_palette
 from resnet_desktop.gui.common.tasks import TaskContext
 from resnet_desktop.gui.finetune.worker import WorkerPage
 
@@ -35,13 +36,14 @@ def _plot(
     title: str, y_label: str, legend_offset: tuple[int, int] = (-10, 10)
 ) -> tuple[pg.PlotWidget, pg.PlotDataItem, pg.PlotDataItem]:
     """A curve pair; the legend sits in the corner the curves move away from (negative = right/bottom)."""
-    widget = pg.PlotWidget(title=title, background="w")
+    widget = pg.PlotWidget(title=title)
     widget.setLabel("bottom", "epoch")
     widget.setLabel("left", y_label)
     widget.showGrid(x=True, y=True, alpha=0.3)
-    widget.addLegend(offset=legend_offset, brush=pg.mkBrush(255, 255, 255, 210))
+    widget.addLegend(offset=legend_offset)
     train = widget.plot([], [], pen=TRAIN_PEN, symbol="o", symbolSize=5, symbolBrush="#1f77b4", name="train")
     val = widget.plot([], [], pen=VAL_PEN, symbol="o", symbolSize=5, symbolBrush="#ff7f0e", name="validation")
+    follow_palette(widget)  # the window's colours, light or dark, also after View > Theme
     return widget, train, val
 
 
@@ -153,6 +155,8 @@ class TrainingPage(WorkerPage):
     # -- events ------------------------------------------------------------------------------------
 
     def _on_item(self, item: TrainProgress) -> None:
+        # The bar shows the phase that runs: images, cross-validation fits, epochs; a phase with no
+        # count yet is "busy", never the last phase's 100 %.
         if item.epoch:
             self._add_epoch(item)
             self.progress.setRange(0, item.epochs)
@@ -160,6 +164,11 @@ class TrainingPage(WorkerPage):
         elif item.images_total:
             self.progress.setRange(0, item.images_total)
             self.progress.setValue(item.images_done)
+        elif item.steps:
+            self.progress.setRange(0, item.steps)
+            self.progress.setValue(item.step)
+        else:
+            self.progress.setRange(0, 0)
         self.status.show_info(item.message)
         self.eta.setText(format_eta(item.eta_s))
 

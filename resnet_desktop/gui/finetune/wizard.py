@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFontDatabase, QPalette
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from resnet_desktop.core.finetune.api import DatasetScan
 from resnet_desktop.gui.common.cells import number_cell
 from resnet_desktop.gui.common.inline_status import InlineStatus
+from resnet_desktop.gui.common.screen_fit import fit_window
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.finetune.worker import WorkerPage
 
@@ -63,7 +64,8 @@ class FolderPage(QWizardPage):
         row.addWidget(self.edit, 1)
         row.addWidget(browse)
         example = QLabel("photos/\n  cats/   img001.jpg, img002.jpg, …\n  dogs/   …\n  birds/  …")
-        example.setStyleSheet("font-family: monospace; color: palette(mid);")
+        example.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        example.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # follows View > Theme
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(example)
@@ -220,7 +222,7 @@ class FineTuneWizard(QWizard):
         self.setWindowTitle("Fine-tune a new classifier")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, False)
-        self.resize(900, 680)
+        fit_window(self, QSize(900, 680), parent)  # never larger than the screen, on it
         self.current_loaded_model = current_loaded_model
         self.thumbnails = ThumbnailLoader(self)
         self.folder_page = FolderPage()

@@ -33,12 +33,12 @@ from resnet_desktop.core.library import api as library
 from resnet_desktop.core.library.api import DUPLICATE_THRESHOLD, NearDuplicates, OperationProgress, Outcome
 from resnet_desktop.gui.common.tasks import TaskContext
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
+from resnet_desktop.gui.library import organize_history
 from resnet_desktop.gui.library.compare_dialog import CompareDialog
-from resnet_desktop.gui.library.organize_dialog import LAST_JOURNAL_KEY
 from resnet_desktop.gui.library.similar_dialog import ICON_SIZE, EngineFactory, ThumbnailDialog
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.api import Progress
+    from resnet_desktop.core.inference.api import Progress, StoredModel
     from resnet_desktop.core.models.ref import LoadedModel
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -53,7 +53,7 @@ class DuplicatesDialog(ThumbnailDialog):
     def __init__(
         self,
         folder: Path,
-        loaded: LoadedModel,
+        loaded: LoadedModel | StoredModel,
         engine: EngineFactory,
         thumbnails: ThumbnailLoader,
         settings: QSettings,
@@ -221,7 +221,7 @@ class DuplicatesDialog(ThumbnailDialog):
 
     def _on_move_step(self, step: Path | OperationProgress) -> None:
         if isinstance(step, Path):
-            self.settings.setValue(LAST_JOURNAL_KEY, str(step))  # Edit > Undo Last Organize
+            organize_history.remember(self.settings, step)  # Edit > Undo Last Organize / Undo Organize…
         else:
             self.status.show_busy(f"Moving: {step.done} of {step.total} done")
 

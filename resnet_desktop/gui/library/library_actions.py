@@ -26,7 +26,7 @@ from resnet_desktop.gui.library.index_dialog import IndexDialog
 from resnet_desktop.gui.library.similar_dialog import EngineFactory, SimilarDialog
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.api import Engine, Prediction
+    from resnet_desktop.core.inference.api import Classifier, Prediction
 
 D = TypeVar("D", bound=QWidget)
 ORIGIN_TEXT = {FROM_INDEX: "From the library index", NEW: "Newly classified"}
@@ -39,7 +39,7 @@ class Results(Protocol):
 
     def clear(self) -> None: ...
 
-    def append_predictions(self, predictions: Iterable[Prediction]) -> None: ...
+    def append_predictions(self, predictions: Iterable[Prediction], model: str = "") -> None: ...
 
 
 class Status(Protocol):
@@ -128,7 +128,7 @@ class LibraryActions(QObject):
                 return
             folder = Path(chosen)
         info = self.service.model
-        loaded = info.loaded if info is not None else None
+        loaded = info.model if info is not None else None
         chosen_folder = folder
         self.status.set_message(f"Reopening {folder} from the library index…")
         self._query(lambda: reopen_folder(chosen_folder, loaded), self._show_reopened, "Reopen")
@@ -146,18 +146,19 @@ class LibraryActions(QObject):
         self.results.clear()
         for row in reopened.rows:
             self.results.origins[str(row.path)] = ORIGIN_TEXT["index"]
-        self.results.append_predictions(reopened.rows)
+        self.results.append_predictions(reopened.rows, reopened.model)
         self.status.set_message(f"Reopened {len(reopened.rows)} results from the library index ({reopened.model}).")
 
     # -- similar and duplicates --------------------------------------------------------------
 
     def _engine_for(self, info: ModelInfo) -> EngineFactory:
-        """An engine of the window's model for files the index lacks, made on the dialog's own thread."""
+        """An fp32 classifier of the window's model for files the index lacks (torch-free when it can
+        be), made on the dialog's own thread: similar photos compare fp32 embeddings."""
 
-        def make() -> Engine:
-            from resnet_desktop.core.inference.api import open_engine
+        def make() -> Classifier:
+            from resnet_desktop.core.inference.api import open_classifier
 
-            return open_engine(info.loaded, info.device)
+            return open_classifier(info.ref, backend=self.service.backend, device=info.device).classifier
 
         return make
 
@@ -178,7 +179,7 @@ class LibraryActions(QObject):
         if info is None:
             self.banner.show_message("Find similar photos", "Wait until the model is ready.", level="info")
             return None
-        dialog = SimilarDialog(Path(row.path), info.loaded, self._engine_for(info), self.thumbnails, self.window)
+        dialog = SimilarDialog(Path(row.path), info.described, self._engine_for(info), self.thumbnails, self.window)
         dialog.photoActivated.connect(self.show_photo)
         return self._show(dialog)
 
@@ -193,7 +194,7 @@ class LibraryActions(QObject):
                 return None
             folder = Path(chosen)
         engine = self._engine_for(info)
-        dialog = DuplicatesDialog(folder, info.loaded, engine, self.thumbnails, self.settings, self.window)
+        dialog = DuplicatesDialog(folder, info.described, engine, self.thumbnails, self.settings, self.window)
         dialog.photoActivated.connect(self.show_photo)
         return self._show(dialog)
 

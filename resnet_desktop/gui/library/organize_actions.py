@@ -1,7 +1,8 @@
-"""The window's two organize actions (Tools menu) and when they are enabled.
+"""The window's organize actions and when they are enabled.
 
-"Organize into Folders…" works on the table's visible rows; "Undo Last Organize" on the journal the
-last organize left (remembered in the settings, so it survives a restart).
+Tools > "Organize into Folders…" works on the table's visible rows. Edit > "Undo Last Organize"
+(Ctrl+Z) reverses the newest organize not yet undone, Edit > "Undo Organize…" any past one, chosen
+from the history (``organize_history``: remembered in the settings, so it survives a restart).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
-from resnet_desktop.gui.library.organize_dialog import LAST_JOURNAL_KEY, OrganizeDialog
+from resnet_desktop.gui.library import organize_history as history
+from resnet_desktop.gui.library.organize_dialog import OrganizeDialog
 from resnet_desktop.gui.library.organize_undo import UndoDialog
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ class OrganizeActions(QObject):
         thumbnails: ThumbnailLoader,
         rows: Callable[[], Sequence[Prediction]],
         row_count: Callable[[], int],
+        allow: Callable[[Sequence[Prediction]], bool] = lambda _rows: True,
     ) -> None:
         super().__init__(window)
         self.window = window
@@ -37,6 +40,8 @@ class OrganizeActions(QObject):
         self.thumbnails = thumbnails
         self.rows = rows
         self.row_count = row_count
+        #: Says no (and why, in the window) to rows Organize must not sort together (two label sets).
+        self.allow = allow
         self.dialog: OrganizeDialog | None = None
         self.undo_dialog: UndoDialog | None = None
         self.organize_action = QAction("&Organize into Folders…", window)
@@ -44,25 +49,35 @@ class OrganizeActions(QObject):
         self.organize_action.setStatusTip("Copy, move or link the photos in the table into one folder per class")
         self.organize_action.triggered.connect(self.open_dialog)
         self.undo_action = QAction("&Undo Last Organize", window)
-        self.undo_action.setStatusTip("Put every photo back where the last organize found it")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.setStatusTip("Put every photo back where the last organize (not yet undone) found it")
         self.undo_action.triggered.connect(self.undo_last)
-        window.addAction(self.organize_action)
-        window.addAction(self.undo_action)
+        self.history_action = QAction("Undo &Organize…", window)
+        self.history_action.setStatusTip("Choose a past organize, newest first, and put its photos back")
+        self.history_action.triggered.connect(self.open_history)
+        for action in (self.organize_action, self.undo_action, self.history_action):
+            window.addAction(action)
+        self.history_dialog: history.UndoHistoryDialog | None = None
         self.update()
 
     @property
     def actions(self) -> list[QAction]:
-        return [self.organize_action, self.undo_action]
+        """For the Tools menu."""
+        return [self.organize_action]
+
+    @property
+    def edit_actions(self) -> list[QAction]:
+        """For the Edit menu."""
+        return [self.undo_action, self.history_action]
 
     def last_journal(self) -> Path | None:
-        value = self.settings.value(LAST_JOURNAL_KEY, "")
-        path = Path(str(value)) if value else None
-        return path if path is not None and path.is_file() else None
+        return history.last_undoable(self.settings)
 
     def update(self) -> None:
         """Enable Organize when the table has rows (cheap: called as rows stream in), Undo when there is a journal."""
         self.organize_action.setEnabled(self.row_count() > 0)
         self.undo_action.setEnabled(self.last_journal() is not None and self.undo_dialog is None)
+        self.history_action.setEnabled(self.undo_dialog is None)
 
     def open_dialog(self) -> OrganizeDialog | None:
         """Organize the table's visible rows."""
@@ -77,6 +92,8 @@ class OrganizeActions(QObject):
         rows = list(rows)
         if not any(row.ok for row in rows):
             return None  # error rows alone: nothing to sort (they are listed as left alone otherwise)
+        if not self.allow(rows):
+            return None
         dialog = OrganizeDialog(rows, self.settings, self.thumbnails, self.window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.organized.connect(lambda _journal: self.update())
@@ -85,9 +102,23 @@ class OrganizeActions(QObject):
         dialog.show()
         return dialog
 
+    def open_history(self) -> history.UndoHistoryDialog:
+        """Edit > Undo Organize…: the past organizes, newest first; the chosen one is undone."""
+        dialog = history.UndoHistoryDialog(self.settings, self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.chosen.connect(self.undo)
+        self.history_dialog = dialog
+        dialog.destroyed.connect(lambda *_a: setattr(self, "history_dialog", None))
+        dialog.show()
+        return dialog
+
     def undo_last(self) -> UndoDialog | None:
+        """Edit > Undo Last Organize (Ctrl+Z): the newest organize not yet undone."""
         journal = self.last_journal()
-        if journal is None or self.undo_dialog is not None:
+        return self.undo(journal) if journal is not None else None
+
+    def undo(self, journal: Path) -> UndoDialog | None:
+        if self.undo_dialog is not None:
             return None
         dialog = UndoDialog(journal, self.window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -99,8 +130,8 @@ class OrganizeActions(QObject):
         return dialog
 
     def _after_undo(self, journal: Path, complete: bool) -> None:
-        if complete and Path(str(self.settings.value(LAST_JOURNAL_KEY, ""))) == journal:
-            self.settings.remove(LAST_JOURNAL_KEY)  # nothing left to undo
+        if complete:
+            history.mark_undone(self.settings, journal)  # Ctrl+Z moves on to the organize before it
         self.update()
 
     def _forget_dialog(self, *_args: object) -> None:
@@ -111,6 +142,6 @@ class OrganizeActions(QObject):
         self.update()
 
     def shutdown(self) -> None:
-        for dialog in (self.dialog, self.undo_dialog):
+        for dialog in (self.dialog, self.undo_dialog, self.history_dialog):
             if dialog is not None:
                 dialog.close()

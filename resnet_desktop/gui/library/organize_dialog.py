@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtCore import QSettings, QSize, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -26,8 +26,10 @@ from resnet_desktop.core.errors import describe
 from resnet_desktop.core.library import api as library
 from resnet_desktop.core.library.api import OperationProgress, Outcome, Plan, make_plan
 from resnet_desktop.gui.common.inline_status import InlineStatus
+from resnet_desktop.gui.common.screen_fit import fit_window
 from resnet_desktop.gui.common.tasks import TaskContext, TaskRunner
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
+from resnet_desktop.gui.library import organize_history as history
 from resnet_desktop.gui.library.organize_options import OptionsForm
 from resnet_desktop.gui.library.organize_preview import PlanTree
 
@@ -35,8 +37,6 @@ if TYPE_CHECKING:
     from collections.abc import Generator, Sequence
 
     from resnet_desktop.core.inference.api import Prediction
-
-LAST_JOURNAL_KEY = "organize/last_journal"
 
 
 class OrganizeDialog(QDialog):
@@ -54,7 +54,7 @@ class OrganizeDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Organize into Folders")
-        self.resize(900, 620)
+        fit_window(self, QSize(900, 620), parent)  # never larger than the screen, on it
         self.rows = list(rows)
         self.settings = settings
         self.plan: Plan | None = None
@@ -185,7 +185,7 @@ class OrganizeDialog(QDialog):
     def _on_step(self, item: Path | OperationProgress) -> None:
         if isinstance(item, Path):
             self.journal = item
-            self.settings.setValue(LAST_JOURNAL_KEY, str(item))
+            history.remember(self.settings, item)  # Edit > Undo Organize… lists it from now on
             return
         self.progress.setRange(0, item.total)
         self.progress.setValue(item.done)
@@ -199,7 +199,7 @@ class OrganizeDialog(QDialog):
         if outcome.stopped:
             lines = [f"Stopped: {outcome.stopped}", f"{outcome.done} of {outcome.total} done; nothing was lost."]
         lines += [why for _path, why in outcome.problems[:10]]
-        lines.append("Tools > Undo Last Organize reverses it.")
+        lines.append("Edit > Undo Last Organize (Ctrl+Z) reverses it.")
         self.summary.show_info("\n".join(lines))
 
     def _on_finished(self) -> None:

@@ -1,4 +1,4 @@
-"""Tools > Undo Last Organize: reverse the last organize in the background, list what was refused."""
+"""Edit > Undo Last Organize / Undo Organize…: reverse one organize in the background, list what was refused."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class UndoDialog(QDialog):
 
     def __init__(self, journal: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Undo Last Organize")
+        self.setWindowTitle("Undo Organize")
         self.resize(640, 150)
         self.journal = journal
         self.outcome: Outcome | None = None

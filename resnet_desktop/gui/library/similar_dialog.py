@@ -31,12 +31,12 @@ from resnet_desktop.gui.common.tasks import TaskRunner
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 
 if TYPE_CHECKING:
-    from resnet_desktop.core.inference.api import Engine, Progress
+    from resnet_desktop.core.inference.api import Classifier, Progress, StoredModel
     from resnet_desktop.core.models.ref import LoadedModel
 
 ICON_SIZE = 96
 #: Makes the engine for the files the index does not know yet (called on the dialog's worker thread).
-EngineFactory = Callable[[], "Engine"]
+EngineFactory = Callable[[], "Classifier"]
 
 
 def square(pixmap: QPixmap) -> QPixmap:
@@ -96,7 +96,7 @@ class SimilarDialog(ThumbnailDialog):
     def __init__(
         self,
         photo: Path,
-        loaded: LoadedModel,
+        loaded: LoadedModel | StoredModel,
         engine: EngineFactory,
         thumbnails: ThumbnailLoader,
         parent: QWidget | None = None,

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from resnet_desktop.core.errors import CancelledError, WeightsError
-from resnet_desktop.core.evaluate import speed
+from resnet_desktop.core.evaluate import records, speed
 from resnet_desktop.core.models import zoo
 from resnet_desktop.core.models.ref import ModelRef
 
@@ -43,8 +43,8 @@ def test_ratios_and_v1_pairs() -> None:
         )
 
     results = [result("resnet18", 10.0), result("resnet50", 4.0), result("resnet50-v1", 5.0)]
-    assert speed.ratios(results) == [1.0, 0.4, 0.5]
-    assert [(a.arch, b.arch) for a, b in speed.v1_pairs(results)] == [("resnet50-v1", "resnet50")]
+    assert records.ratios(results) == [1.0, 0.4, 0.5]
+    assert [(a.arch, b.arch) for a, b in records.v1_pairs(results)] == [("resnet50-v1", "resnet50")]
 
 
 def test_cancel_and_bad_choices() -> None:

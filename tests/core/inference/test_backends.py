@@ -1,7 +1,8 @@
-"""The engine on ONNX Runtime: same records as on PyTorch, cached graph and choice, ``auto`` fallbacks."""
+"""The engine on ONNX Runtime: same records as on PyTorch, cached graph and measurement, ``auto`` and its fallbacks."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -11,9 +12,10 @@ import torch
 
 from resnet_desktop.cli import main
 from resnet_desktop.core.errors import SettingsError
-from resnet_desktop.core.inference import backends, onnx_backend
+from resnet_desktop.core.inference import backend_rule, backends, graph_store
 from resnet_desktop.core.inference.engine import Engine
-from resnet_desktop.core.models import quantize, zoo
+from resnet_desktop.core.inference.fast import FastModeRefused
+from resnet_desktop.core.models import backbone, zoo
 
 
 @pytest.fixture(scope="module")
@@ -38,48 +40,59 @@ def test_onnxruntime_and_torch_agree_on_the_sample_photos(loaded: zoo.LoadedMode
         assert np.allclose(x.embedding, y.embedding, atol=1e-4)
 
 
+def test_an_onnxruntime_engine_holds_no_pytorch_copy_of_the_model(loaded: zoo.LoadedModel) -> None:
+    engine = Engine(loaded, "cpu", backend="onnxruntime", workers=1)
+    assert engine._model is None  # the runner runs the graph: no folded, placed second copy in memory
+    assert Engine(loaded, "cpu", backend="torch", workers=1)._model is not None
+
+
 def test_graph_is_cached_on_disk_and_a_damaged_cache_is_rebuilt(
     loaded: zoo.LoadedModel, sample_photos: list[Path]
 ) -> None:
     first = Engine(loaded, "cpu", backend="onnxruntime", workers=1)
-    assert first._ort is not None and first._ort.built
-    path = first._ort.graph_path
-    assert path.parent == onnx_backend.cache_dir() and path.stat().st_size > 10_000_000
+    assert first.onnxruntime is not None and first.onnxruntime.built
+    path = first.onnxruntime.graph_path
+    assert path.parent == graph_store.cache_dir() / "graphs" and path.stat().st_size > 10_000_000
     second = Engine(loaded, "cpu", backend="onnxruntime", workers=1)
-    assert second._ort is not None and not second._ort.built and second._ort.graph_path == path
+    assert second.onnxruntime is not None and not second.onnxruntime.built and second.onnxruntime.graph_path == path
 
     path.write_bytes(path.read_bytes()[:4096])  # a truncated cache file (disk full, killed mid-write)
     third = Engine(loaded, "cpu", backend="onnxruntime", workers=1)
-    assert third._ort is not None and third._ort.built
+    assert third.onnxruntime is not None and third.onnxruntime.built
     assert next(third.classify(sample_photos[:1])).ok
 
 
-def test_graph_cache_key_follows_weights_and_exporter_version(
+def test_graph_cache_key_follows_the_backbone_and_the_exporter(
     loaded: zoo.LoadedModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    other = zoo.load_model("resnet18", "random")
+    before = graph_store.remember(loaded).fp32_graph()
+    other_head = zoo.load_model("resnet18", "random")
     with torch.no_grad():
-        other.model.fc.bias += 1
-    assert onnx_backend.graph_path(other) != onnx_backend.graph_path(loaded)
-    before, fast = onnx_backend.graph_path(loaded), onnx_backend.graph_path(loaded, "fast")
-    assert fast != before
-    monkeypatch.setattr(quantize, "RECIPE_VERSION", quantize.RECIPE_VERSION + 1)  # a new int8 recipe
-    assert onnx_backend.graph_path(loaded) == before and onnx_backend.graph_path(loaded, "fast") != fast
-    monkeypatch.setattr(torch, "__version__", "99.0")
-    assert onnx_backend.graph_path(loaded) != before
+        other_head.model.fc.bias += 1
+    assert graph_store.remember(other_head).fp32_graph() == before  # a new head: the same graph
+    other_backbone = zoo.load_model("resnet18", "random")
+    with torch.no_grad():
+        other_backbone.model.conv1.weight += 1
+    assert graph_store.remember(other_backbone).fp32_graph() != before
+    monkeypatch.setattr(backbone, "package_version", lambda name: "99.0")  # another torch exporter
+    assert graph_store.fp32_graph_path(graph_store.remember(loaded).backbone) != before
 
 
-def test_auto_measures_once_then_uses_the_cached_choice(
+def test_auto_measures_once_per_architecture_then_uses_the_remembered_measurement(
     loaded: zoo.LoadedModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = Engine(loaded, "cpu", backend="auto", workers=1)
     choice = first.backend_choice
     assert choice is not None and choice.measured_now and choice.torch_ips > 0 and choice.onnxruntime_ips > 0
     assert first.backend == choice.backend == ("onnxruntime" if choice.onnxruntime_ips > choice.torch_ips else "torch")
-    second = Engine(loaded, "cpu", backend="auto", workers=1)
+    assert first.plan is not None and first.plan.reason.startswith("auto: measured ONNX Runtime")
+    other_weights = zoo.load_model("resnet18", "random")
+    with torch.no_grad():
+        other_weights.model.fc.weight *= 2
+    second = Engine(other_weights, "cpu", backend="auto", workers=1)  # same architecture: not measured again
     assert second.backend_choice is not None and not second.backend_choice.measured_now
     assert second.backend == first.backend
-    monkeypatch.setattr(backends, "onnxruntime_version", lambda: "0.0-new")  # a library upgrade
+    monkeypatch.setattr(backend_rule, "package_version", lambda name: "0.0-new")  # a library upgrade
     third = Engine(loaded, "cpu", backend="auto", workers=1)
     assert third.backend_choice is not None and third.backend_choice.measured_now
 
@@ -99,8 +112,13 @@ def test_auto_falls_back_to_torch_with_a_notice_when_onnxruntime_is_missing(
 def test_unknown_backend_and_fast_on_torch_are_refused(loaded: zoo.LoadedModel) -> None:
     with pytest.raises(SettingsError, match="unknown backend 'tensorrt'"):
         Engine(loaded, "cpu", backend="tensorrt")
-    with pytest.raises(SettingsError, match="runs on ONNX Runtime"):
+    with pytest.raises(SettingsError, match="only ONNX Runtime runs; choose the auto or onnxruntime backend"):
         Engine(loaded, "cpu", backend="torch", precision="fast")
+
+
+def test_fast_without_photos_or_a_verified_model_cannot_be_verified(loaded: zoo.LoadedModel) -> None:
+    with pytest.raises(FastModeRefused, match="Fast mode cannot be verified"):
+        Engine(loaded, "cpu", backend="onnxruntime", precision="fast")
 
 
 def test_classify_cli_backend_option(
@@ -112,24 +130,11 @@ def test_classify_cli_backend_option(
     assert "(onnxruntime, fp32)" in ort_out.err
     assert main([*args, "--format", "json", "--backend", "torch"]) == 0
     torch_out = capsys.readouterr()
-    import json
-
     on_ort, on_torch = json.loads(ort_out.out), json.loads(torch_out.out)
     assert [r["predictions"][0]["index"] for r in on_ort] == [r["predictions"][0]["index"] for r in on_torch]
 
 
-def test_fast_precision_runs_the_int8_graph_and_says_how_well_it_agrees(
-    loaded: zoo.LoadedModel, sample_photos: list[Path]
-) -> None:
-    engine = Engine(loaded, "cpu", backend="onnxruntime", precision="fast", workers=1)
-    assert (engine.backend, engine.precision) == ("onnxruntime", "fast")
-    assert engine.onnxruntime is not None and "-fast-" in engine.onnxruntime.graph_path.name
-    assert any(n.startswith("Fast (int8) model, agreement with fp32 PyTorch: top-1 equal on") for n in engine.notices)
-    results = list(engine.classify(sample_photos, embeddings=True))
-    assert all(r.ok and r.embedding is not None for r in results)
-
-
-def test_classify_cli_fast_mode_calibrated_on_a_folder(
+def test_classify_cli_fast_mode_on_two_photos_cannot_be_verified(
     resnet18_weights: Path, sample_photos: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import shutil
@@ -139,33 +144,24 @@ def test_classify_cli_fast_mode_calibrated_on_a_folder(
     for photo in sample_photos[:2]:
         shutil.copy(photo, folder)
     args = ["classify", str(sample_photos[0]), "--model", "resnet18", "--weights", str(resnet18_weights)]
-    assert main([*args, "--precision", "fast", "--calibration", str(folder)]) == 0
-    err = capsys.readouterr().err
-    assert "(onnxruntime, fast)" in err and "Note: Fast (int8) model, agreement with fp32 PyTorch" in err
+    assert main([*args, "--precision", "fast", "--calibration", str(folder)]) == 2
+    assert "Fast mode cannot be verified: it needs at least 100 of your photos" in capsys.readouterr().err
     assert main([*args, "--calibration", str(folder)]) == 2
     assert "--calibration is for --precision fast only" in capsys.readouterr().err
 
 
-def test_a_remembered_torch_choice_needs_no_onnx_graph(loaded: zoo.LoadedModel) -> None:
-    import json
-
-    Engine(loaded, "cpu", backend="auto", workers=1)  # measures and remembers
-    choices = onnx_backend.cache_dir() / backends.CHOICES_FILE
-    data = json.loads(choices.read_text())
-    (entry,) = data.values()
-    entry["backend"] = "torch"  # as if PyTorch had been faster on this machine
-    choices.write_text(json.dumps(data))
-    for graph in onnx_backend.cache_dir().glob("*.onnx"):
-        graph.unlink()
+def test_a_remembered_torch_measurement_needs_no_onnx_graph(loaded: zoo.LoadedModel) -> None:
+    backend_rule.record("resnet18", 224, torch.get_num_threads(), torch_ips=30.0, onnxruntime_ips=20.0)
     engine = Engine(loaded, "cpu", backend="auto", workers=1)
     assert engine.backend == "torch" and engine.onnxruntime is None
     assert engine.backend_choice is not None and not engine.backend_choice.measured_now
-    assert list(onnx_backend.cache_dir().glob("*.onnx")) == []  # nothing exported this time
+    assert not (graph_store.cache_dir() / "graphs").exists()  # nothing exported this time
 
 
 def test_on_an_accelerator_auto_is_torch_and_onnxruntime_is_refused(loaded: zoo.LoadedModel) -> None:
     cuda = torch.device("cuda")  # select() decides before anything touches the device
-    chosen = backends.select(loaded, "auto", cuda, loaded.model, batch=8)
+    chosen = backends.select(loaded, "auto", cuda, lambda: loaded.model, batch=8)
     assert (chosen.name, chosen.ort, chosen.notices) == ("torch", None, [])
+    assert chosen.plan is not None and chosen.plan.reason == "auto: the GPU (cuda) runs PyTorch"
     with pytest.raises(SettingsError, match="runs on the CPU"):
-        backends.select(loaded, "onnxruntime", cuda, loaded.model, batch=8)
+        backends.select(loaded, "onnxruntime", cuda, lambda: loaded.model, batch=8)

@@ -80,8 +80,8 @@ def test_a_version_2_index_is_backed_up_then_migrated_with_its_results_and_embed
     path = tmp_path / "library.sqlite3"
     vectors = _version_2_index(path, photos, identity)
     with LibraryIndex(path) as index:
-        assert index._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
-        assert any("upgraded from schema 2 to 3" in n and "library.sqlite3.v2-backup" in n for n in index.notices)
+        assert index._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert any("upgraded from schema 2 to 4" in n and "library.sqlite3.v2-backup" in n for n in index.notices)
         model_id = index.model_id(identity)
         assert model_id == 1  # the old row, found under the new key (fp32 + its old key)
         hit = index.lookup(FileStat.of(photos[1]), model_id, 1)

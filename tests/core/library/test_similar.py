@@ -135,6 +135,7 @@ def test_a_version_1_index_is_migrated_in_place(tmp_path: Path) -> None:
     db.commit()
     db.close()
     with LibraryIndex(path) as index:
-        assert index._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert index._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert index.info().files == 1  # kept
+        assert index._db.execute("SELECT taken FROM files").fetchone() == (None,)  # library folders: not read yet
         assert index._db.execute("SELECT count(*) FROM ann_state").fetchone()[0] == 0  # the new table is there

@@ -13,7 +13,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QThread, QTimer, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog, QPushButton
 
-from resnet_desktop.core.inference.records import Prediction, to_dict
+from resnet_desktop.core.inference.records import LONG_CSV_HEADER, Prediction, to_dict
 from resnet_desktop.core.models.ref import ModelRef
 from resnet_desktop.gui.classify.results_model import COL_CONFIDENCE
 from tests.gui.harness import select
@@ -258,14 +258,16 @@ def test_export_round_trip(qtbot, window, dialogs, mixed_folder, tmp_path: Path)
     assert json.loads(json_path.read_text(encoding="utf-8")) == [to_dict(r) for r in shown]
     csv_path = export_via_menu(window, dialogs, tmp_path / "out.csv")
     with csv_path.open(newline="", encoding="utf-8") as handle:
-        lines = list(csv.DictReader(handle))
-    assert [line["path"] for line in lines] == [str(r.path) for r in shown]
-    for line, row in zip(lines, shown, strict=True):
-        assert line["error"] == (row.error or "")
-        for rank, score in enumerate(row.scores, start=1):
-            assert line[f"label_{rank}"] == score.label
-            assert int(line[f"index_{rank}"]) == score.index
-            assert float(line[f"probability_{rank}"]) == score.probability
+        lines = list(csv.reader(handle))
+    # One CSV schema everywhere: the CLI's (one row per file and rank), in the table's order.
+    assert lines[0] == list(LONG_CSV_HEADER) == ["path", "rank", "label", "index", "probability", "error"]
+    expected: list[list[str]] = []
+    for r in shown:
+        if r.error:
+            expected.append([str(r.path), "", "", "", "", r.error])
+        for rank, score in enumerate(r.scores, start=1):
+            expected.append([str(r.path), str(rank), score.label, str(score.index), f"{score.probability:.6f}", ""])
+    assert lines[1:] == expected
 
     # Filtered export writes what the table shows.
     window.results_panel.min_confidence.setValue(0.5)  # > 0 hides error rows

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtWidgets import QFileDialog
 
 from resnet_desktop.core.models import export, quantize
-from resnet_desktop.gui.common.model_export import ONNX_FILTER
+from resnet_desktop.gui.common.model_export import ONNX_FILTER, ONNX_FP16_FILTER, ONNX_INT8_FILTER, TORCHSCRIPT_FILTER
 
 
 def model_menu_action(window, text: str):
@@ -26,12 +26,12 @@ def model_menu_action(window, text: str):
     raise AssertionError(f"no {text!r} in the Model menu")
 
 
-def choose_save_path(monkeypatch: pytest.MonkeyPatch, path: Path | None) -> list[str]:
+def choose_save_path(monkeypatch: pytest.MonkeyPatch, path: Path | None, chosen: str = ONNX_FILTER) -> list[str]:
     asked: list[str] = []
 
     def fake(_parent, caption, _start, filters):
         asked.append(filters)
-        return (str(path), ONNX_FILTER) if path is not None else ("", "")
+        return (str(path), chosen) if path is not None else ("", "")
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(fake))
     return asked
@@ -45,7 +45,7 @@ def test_export_model_writes_a_verified_onnx_of_the_loaded_model(qtbot, window, 
     with qtbot.waitSignal(window.model_export.exported, timeout=120_000):
         action.trigger()
         assert not action.isEnabled()  # one export at a time
-    assert "ONNX model (*.onnx)" in asked[0]
+    assert asked[0].split(";;") == [ONNX_FILTER, ONNX_FP16_FILTER, ONNX_INT8_FILTER, TORCHSCRIPT_FILTER]
     info = export.read_onnx_info(target)
     assert info.arch == "resnet18" and info.class_names == window.model_info.loaded.categories
     assert window.banner.isVisible()
@@ -61,6 +61,22 @@ def test_export_refused_by_verification_shows_why_and_writes_nothing(qtbot, wind
     assert window.banner.title.text() == "The model was not exported"
     assert "does not match PyTorch, so it was not written" in window.banner.text.text()
     assert not (tmp_path / "strict.onnx").exists()
+
+
+def test_export_offers_fp16_and_int8_and_int8_needs_photos_to_be_verified(qtbot, window, tmp_path, monkeypatch) -> None:
+    half = tmp_path / "half.onnx"
+    choose_save_path(monkeypatch, half, ONNX_FP16_FILTER)
+    with qtbot.waitSignal(window.model_export.exported, timeout=120_000):
+        model_menu_action(window, "&Export Model…").trigger()
+    assert export.read_onnx_info(half).precision == "fp16"
+    qtbot.waitUntil(lambda: window.model_export.task is None, timeout=10_000)
+    small = tmp_path / "small.onnx"
+    choose_save_path(monkeypatch, small, ONNX_INT8_FILTER)
+    model_menu_action(window, "&Export Model…").trigger()
+    qtbot.waitUntil(lambda: window.model_export.task is None, timeout=120_000)
+    assert window.banner.title.text() == "The model was not exported"
+    assert "The int8 model cannot be verified, so it was not written" in window.banner.text.text()
+    assert not small.exists()  # the library index knows none of this person's photos yet
 
 
 def test_cancelled_save_dialog_exports_nothing(qtbot, window, monkeypatch) -> None:
@@ -79,19 +95,11 @@ def test_without_a_model_export_is_disabled_and_a_backend_choice_waits(qtbot, ma
 
 def test_backend_setting_reloads_on_onnxruntime_and_is_remembered(qtbot, window, app_settings, make_window) -> None:
     action = model_menu_action(window, "&ONNX Runtime")
-    assert model_menu_action(window, "&PyTorch").isChecked()  # the default
+    assert model_menu_action(window, "&PyTorch").isChecked()  # the tests' setting (the app's default is Auto)
     with qtbot.waitSignal(window.modelReady, timeout=120_000):
         action.trigger()
     assert app_settings.backend() == "onnxruntime"
-    assert window.service._engine is not None and window.service._engine.backend == "onnxruntime"
+    assert window.service.classifier_backend == "onnxruntime"
+    model_menu_action(window, "Running: ONNX Runtime, fp32 (you chose ONNX Runtime)")
     again = make_window(start=False)
     assert model_menu_action(again, "&ONNX Runtime").isChecked()
-
-
-def test_fast_mode_reloads_on_int8_and_says_so(qtbot, window, app_settings) -> None:
-    with qtbot.waitSignal(window.modelReady, timeout=120_000):
-        model_menu_action(window, "&Fast Mode (int8, ONNX Runtime)").trigger()
-    assert app_settings.fast_mode()
-    qtbot.waitUntil(lambda: "Fast Mode int8" in window.status.model_label.toolTip(), timeout=10_000)
-    assert window.model_info.backend == "onnxruntime int8"
-    assert "Fast (int8) model, agreement with fp32 PyTorch: top-1 equal on" in window.banner.text.text()

@@ -67,7 +67,13 @@ def open_lab(window, action_name: str = "evaluate_action"):
 
 
 def test_evaluate_click_a_cell_see_grad_cam_and_export(
-    qtbot, window, model_file: Path, heldout: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    qtbot,
+    window,
+    resnet18_weights: Path,
+    model_file: Path,
+    heldout: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     from resnet_desktop.core.evaluate.run import run_evaluation
     from resnet_desktop.core.models.zoo import load_model
@@ -77,7 +83,7 @@ def test_evaluate_click_a_cell_see_grad_cam_and_export(
     lab = open_lab(window)
     panel = lab.evaluate
     # The lab starts with the window's current model; replace it with the fine-tuned file.
-    assert panel.models.texts() == [f"resnet18:{window.model_info.spec.weights}"]
+    assert panel.models.texts() == [f"resnet18:{resnet18_weights}"]
     panel.models.list.setCurrentRow(0)
     click(qtbot, panel.models.remove_button)
     answer_dialogs(monkeypatch, folder=heldout, open_file=model_file, save=tmp_path / "out" / "report")

@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFileDialog
 
 from resnet_desktop.gui.library.duplicates_dialog import COMPARE, MOVE_OTHERS
-from resnet_desktop.gui.library.organize_dialog import LAST_JOURNAL_KEY
+from resnet_desktop.gui.library.organize_history import LAST_JOURNAL_KEY
 from tests.core.library.photos import make_photos, near_copies
 from tests.gui.harness import Person
 
@@ -29,6 +29,8 @@ def _duplicates(person: Person, folder: Path):  # type: ignore[no-untyped-def]
     person.dialogs.folder(folder)
     person.trigger("Find Near-Duplicates…")
     dialog = person.window.library.dialogs[-1]
+    # the dialog looks at once with the default threshold; Find is back when that search is done
+    person.qtbot.waitUntil(dialog.find_button.isEnabled, timeout=JOB_TIMEOUT_MS)
     dialog.threshold.setValue(0.998)  # separates copies from other photos with these random weights
     person.click(dialog.find_button)
     person.qtbot.waitUntil(lambda: [len(g) for g in dialog.groups or []] == [4], timeout=JOB_TIMEOUT_MS)

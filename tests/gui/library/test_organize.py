@@ -108,14 +108,13 @@ def test_move_stop_and_resume(qtbot, classified) -> None:
 
     stopped = []
 
-    def stop_on_first_step(item: object) -> None:
-        if not stopped and not isinstance(item, Path):
+    def stop_on_first_step(done: int) -> None:
+        if not stopped and done >= 1:  # the bar moved: one operation is done, the rest are not
             stopped.append(True)
             qtbot.mouseClick(dialog.stop_button, Qt.MouseButton.LeftButton)
 
+    dialog.progress.valueChanged.connect(stop_on_first_step)
     qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
-    task = dialog._runner.active[0]
-    task.yielded.connect(stop_on_first_step)
     qtbot.waitUntil(
         lambda: not dialog.busy and dialog.apply_button.isEnabled() or "Done:" in dialog.summary.text(),
         timeout=JOB_TIMEOUT_MS,

@@ -1,0 +1,85 @@
+"""Model > Backend through the real menu: never a contradiction, always what runs and why, and a model
+whose ONNX Runtime graph is cached runs without torch until something needs torch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from resnet_desktop.core.inference import backend_rule
+from resnet_desktop.core.inference.classifier import open_classifier
+from resnet_desktop.core.models.ref import ModelRef
+from tests.gui.classify.test_model_export import model_menu_action
+
+FAST = "&Fast Mode (int8, ONNX Runtime)"
+
+
+def test_choosing_pytorch_turns_fast_mode_off_and_says_why(make_window, app_settings) -> None:
+    app_settings.set_backend("onnxruntime")
+    app_settings.set_fast_mode(True)
+    window = make_window(start=False)
+    assert model_menu_action(window, FAST).isChecked()
+    model_menu_action(window, "&PyTorch").trigger()
+    assert model_menu_action(window, "&PyTorch").isChecked() and not model_menu_action(window, FAST).isChecked()
+    assert (app_settings.backend(), app_settings.fast_mode()) == ("torch", False)
+    assert window.status.message.text() == (
+        "Backend: PyTorch. It applies to the next model that is loaded. "
+        "Fast Mode is off: the int8 model runs only on ONNX Runtime."
+    )
+
+
+def test_fast_mode_with_pytorch_chosen_moves_the_backend_to_auto(make_window, app_settings) -> None:
+    window = make_window(start=False)
+    assert model_menu_action(window, "&PyTorch").isChecked()
+    model_menu_action(window, FAST).trigger()
+    assert model_menu_action(window, "&Auto (fastest measured on this machine)").isChecked()
+    assert model_menu_action(window, FAST).isChecked()
+    assert (app_settings.backend(), app_settings.fast_mode()) == ("auto", True)
+    assert window.service.backend == "auto" and window.service.precision == "fast"
+    assert window.status.message.text().endswith("The backend is now Auto: Fast Mode runs on ONNX Runtime.")
+
+
+def test_a_remembered_contradiction_is_made_consistent(make_window, app_settings) -> None:
+    app_settings.set_fast_mode(True)  # PyTorch + Fast Mode, as older versions could remember
+    window = make_window(start=False)
+    assert model_menu_action(window, "&PyTorch").isChecked() and not model_menu_action(window, FAST).isChecked()
+    assert (window.service.backend, window.service.precision) == ("torch", "fp32")
+
+
+@pytest.mark.parametrize(("torch_ips", "runs"), [(10.0, "ONNX Runtime"), (30.0, "PyTorch")])
+def test_auto_runs_what_was_measured_faster_and_the_menu_says_so(
+    qtbot, make_window, app_settings, resnet18_weights: Path, sample_photos: list[Path], torch_ips: float, runs: str
+) -> None:
+    ref = ModelRef.parse("resnet18", str(resnet18_weights))
+    open_classifier(ref, backend="onnxruntime", device="cpu")  # a start before this one cached the graph
+    backend_rule.record("resnet18", 224, backend_rule.threads_default(), torch_ips=torch_ips, onnxruntime_ips=20.0)
+    app_settings.set_backend("auto")
+    window = make_window(ref)
+    measured = f"ONNX Runtime 20.0 vs PyTorch {torch_ips:.1f} images/s"
+    running = model_menu_action(window, f"Running: {runs}, fp32 (auto: measured {measured})")
+    assert not running.isEnabled()  # information, not a choice
+    assert window.service.classifier_backend == ("onnxruntime" if runs == "ONNX Runtime" else "torch")
+    assert (window.model_info.loaded is None) == (runs == "ONNX Runtime")  # torch-free: no torch model held
+    with qtbot.waitSignal(window.service.jobFinished, timeout=120_000):
+        window.classify(sample_photos[:2])
+    assert window.results.rowCount() == 2
+    qtbot.waitUntil(lambda: window.model_export.backend_menu.title() == f"&Backend ({runs})", timeout=10_000)
+
+
+def test_feature_maps_load_the_torch_model_only_when_they_are_shown(
+    qtbot, make_window, app_settings, resnet18_weights: Path, sample_photos: list[Path]
+) -> None:
+    ref = ModelRef.parse("resnet18", str(resnet18_weights))
+    open_classifier(ref, backend="onnxruntime", device="cpu")
+    app_settings.set_backend("onnxruntime")
+    window = make_window(ref)
+    assert window.model_info.loaded is None
+    with qtbot.waitSignal(window.service.jobFinished, timeout=120_000):
+        window.classify(sample_photos[:1])
+    window.results_panel.select_row(0)
+    assert window.model_info.loaded is None  # the Features tab is not shown: nothing needs torch yet
+    with qtbot.waitSignal(window.service.torchModelReady, timeout=120_000):
+        window.side_tabs.setCurrentIndex(1)  # Features
+    assert window.model_info.loaded is not None
+    qtbot.waitUntil(lambda: window.feature_panel._tree.is_empty() is False, timeout=120_000)
