@@ -128,7 +128,9 @@ class MainWindow(QMainWindow):
             table_paths=self.results.paths,
             rerun=self.rerun,
         )
-        self.tools = ToolWindows(self, self.settings, lambda: self.model_info, self.models.use_model_file)
+        self.tools = ToolWindows(
+            self, self.settings, lambda: self.model_info, self.models.use_model_file, self.organize.organize_rows
+        )
         self.jobs = JobStatus(self.service, self.status, self.banner, self.results, resume=self.classify)
         self._connect_service()
         self.settings.restore_window(self, self.splitter)
@@ -174,6 +176,12 @@ class MainWindow(QMainWindow):
             "Use a .safetensors/.pth file or a fine-tuned model",
         )
         self.finetune_action = self._action("&Fine-tune New Classifier…", lambda: self.open_finetune())
+        self.teach_action = self._action(
+            "&Teach Your Own Classes…",
+            lambda: self.open_teach(),
+            "Ctrl+T",
+            "Label a few photos into your own classes; the model learns as you label and sorts the rest",
+        )
         self.evaluate_action = self._action(
             "&Evaluate on Labeled Folder…", lambda: self.open_model_lab(), None, "Accuracy, confusion, calibration"
         )
@@ -274,7 +282,7 @@ class MainWindow(QMainWindow):
         view_menu.addMenu(self.theme_menu)
         view_menu.addAction(self.library_folders.view_action)
         tools_menu = bar.addMenu("&Tools")
-        tools_menu.addActions([self.finetune_action, self.evaluate_action, self.bench_action])
+        tools_menu.addActions([self.teach_action, self.finetune_action, self.evaluate_action, self.bench_action])
         tools_menu.addSeparator()
         tools_menu.addActions(self.organize.actions + self.library.tools_actions)
         tools_menu.aboutToShow.connect(self.organize.update)
@@ -427,6 +435,9 @@ class MainWindow(QMainWindow):
 
     def open_finetune(self) -> QWidget:
         return self.tools.open_finetune()
+
+    def open_teach(self) -> QWidget:
+        return self.tools.open_teach()
 
     def open_model_lab(self, tab: int = 0) -> QWidget:
         return self.tools.open_model_lab(tab)

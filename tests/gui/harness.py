@@ -19,9 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QColor, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QColorDialog,
+    QComboBox,
+    QFileDialog,
+    QInputDialog,
+    QMessageBox,
+    QWidget,
+)
 
 JOB_TIMEOUT_MS = 120_000
 UNEXPECTED = "Unexpected error"
@@ -45,6 +54,8 @@ class Dialogs:
             monkeypatch.setattr(QFileDialog, kind, staticmethod(self._file_call(kind)))
         for kind in ("question", "warning", "information", "critical", "about"):
             monkeypatch.setattr(QMessageBox, kind, staticmethod(self._box_call(kind)))
+        monkeypatch.setattr(QInputDialog, "getText", staticmethod(self._edge_call("getText", ("", False))))
+        monkeypatch.setattr(QColorDialog, "getColor", staticmethod(self._edge_call("getColor", QColor())))
 
     # -- queue answers ---------------------------------------------------------------------------
 
@@ -59,6 +70,14 @@ class Dialogs:
 
     def save(self, path: Path, name_filter: str = "") -> None:
         self._answers["getSaveFileName"].append((str(path), name_filter))
+
+    def text(self, answer: str) -> None:
+        """What a person types into the next ``QInputDialog.getText`` before pressing OK."""
+        self._answers["getText"].append((answer, True))
+
+    def colour(self, colour: str) -> None:
+        """The colour a person picks in the next ``QColorDialog.getColor``."""
+        self._answers["getColor"].append(QColor(colour))
 
     def answer(self, button: QMessageBox.StandardButton) -> None:
         """The button a person presses in the next ``QMessageBox.question``."""
@@ -81,6 +100,17 @@ class Dialogs:
         def call(*args: Any, **kwargs: Any) -> Any:
             self.calls.append((kind, self._title(args, kwargs)))
             self.starts.append(str(args[2]) if len(args) > 2 else str(kwargs.get("dir", "")))
+            queue = self._answers[kind]
+            return queue.popleft() if queue else cancelled
+
+        return call
+
+    def _edge_call(self, kind: str, cancelled: Any) -> Callable[..., Any]:
+        """A dialog whose answer is queued (``text``, ``colour``); unanswered, it is cancelled."""
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            title = str(args[2]) if kind == "getColor" and len(args) > 2 else self._title(args, kwargs)
+            self.calls.append((kind, title))
             queue = self._answers[kind]
             return queue.popleft() if queue else cancelled
 

@@ -11,6 +11,7 @@ app with its task runner, cancelling through a ``threading.Event``.
 A person labeling in the app: ``label_photos`` (one short write) -> ``refit(session)`` in the
 background (its first event, ``HeadReady``, means the head can score) -> ``scores(session)`` for the
 badges -> ``review_queue(session)`` for what to look at next -> ``save_version`` when they say so.
+A new set in the app: ``create_set`` -> ``prepare(session)`` (embeds its scope) -> ``scope_photos``.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ __all__ = [
     "open_library",
     "open_session",
     "open_store",
+    "prepare",
     "publish_version",
     "recolour_class",
     "refit",
@@ -95,6 +97,7 @@ __all__ = [
     "review",
     "review_queue",
     "save_version",
+    "scope_photos",
     "scores",
     "set_info",
     "set_retention",
@@ -283,6 +286,23 @@ def _prepare(
     embedding.bind_base(session, loaded)
     check_cancel(cancel)
     return (yield from embedding.embed_missing(session, loaded, list(inputs), device=device, cancel=cancel))
+
+
+def prepare(
+    session: TeachSession,
+    base: ModelRef | None = None,
+    *,
+    device: str = "auto",
+    cancel: threading.Event | None = None,
+) -> Work[Step, EmbedCounts]:
+    """Make a set ready to learn without learning yet (the app, right after a new set): bind it to
+    ``base`` (else its own base model) and embed the scope's photos that have no embedding."""
+    return _prepare(session, base, session.row.scope, device, cancel)
+
+
+def scope_photos(session: TeachSession) -> list[Path]:
+    """The photos of the set's scope that have an embedding (what ``scores`` covers), by path."""
+    return [Path(p) for p in session.scope_rows().paths]
 
 
 def _learn(session: TeachSession, cancel: threading.Event | None) -> Work[Step | HeadReady, FitReport]:

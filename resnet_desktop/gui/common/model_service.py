@@ -102,7 +102,8 @@ class ModelService(QObject):
     catalogReady = Signal(Catalog)
     loadProgress = Signal(int, int)  # done bytes, total bytes (-1 unknown)
     modelReady = Signal(ModelInfo)
-    #: The torch model of the current model, loaded on request (``request_torch_model``).
+    #: The torch model of the current model (a ``LoadedModel``), loaded on request
+    #: (``request_torch_model``); typed ``object`` because naming the class here would import torch.
     torchModelReady = Signal(object)
     modelFailed = Signal(BaseException)  # a core error type; CancelledError when cancelled
     jobQueued = Signal(ClassifyJob)

@@ -91,6 +91,10 @@ class _Handlers:
     finished: Callable[[], object] | None = None
 
 
+def _ended_work(_ctx: TaskContext) -> None:
+    """What a finished job holds instead of its work."""
+
+
 class _Job:
     """The work itself, run on a pool thread: plain Python, so no worker ever holds (or frees) a QObject."""
 
@@ -228,6 +232,11 @@ class Task(QObject, Generic[Y_co, R_co]):
                     handlers.finished()
                 self.finished.emit()
                 self.runner._forget(self)
+                # Drop the callbacks and the work (often bound methods of the task's owner): a finished
+                # task must not keep its owner in a reference cycle that the collector would later break
+                # in the middle of event delivery (a QObject deleted there crashes Qt).
+                self._handlers = _Handlers()
+                self.job._work = _ended_work
             return
         if not self.is_current():
             return

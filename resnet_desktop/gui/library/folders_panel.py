@@ -92,6 +92,7 @@ class FoldersPanel(QWidget):
     """Folders, each with its numbers and what is happening to it; Add, Remove, Pause/Resume below."""
 
     #: a folder was activated (double-click, Enter): show it in the table; None: the whole library
+    #: (``Path | None``: a signal typed ``Path`` cannot carry None)
     browseRequested = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:

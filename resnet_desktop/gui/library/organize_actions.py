@@ -80,11 +80,16 @@ class OrganizeActions(QObject):
         self.history_action.setEnabled(self.undo_dialog is None)
 
     def open_dialog(self) -> OrganizeDialog | None:
+        """Organize the table's visible rows."""
+        return self.organize_rows(list(self.rows()))
+
+    def organize_rows(self, rows: Sequence[Prediction]) -> OrganizeDialog | None:
+        """The organize room for ``rows`` (the table's, or a label set's answers from the teach window)."""
         if self.dialog is not None:
             self.dialog.raise_()
             self.dialog.activateWindow()
             return self.dialog
-        rows = list(self.rows())
+        rows = list(rows)
         if not any(row.ok for row in rows):
             return None  # error rows alone: nothing to sort (they are listed as left alone otherwise)
         if not self.allow(rows):

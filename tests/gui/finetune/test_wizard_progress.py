@@ -10,10 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtWidgets import QMessageBox
+
 from tests.gui.finetune.conftest import TRAIN_TIMEOUT_MS, press_next
 
 
-def test_progress_follows_cross_validation_and_epochs_stream(qtbot, make_wizard, labeled: Path) -> None:
+def test_progress_follows_cross_validation_and_epochs_stream(qtbot, make_wizard, labeled: Path, monkeypatch) -> None:
     wizard = make_wizard(labeled)
     page = wizard.training_page
     real = page._on_item
@@ -57,4 +59,6 @@ def test_progress_follows_cross_validation_and_epochs_stream(qtbot, make_wizard,
     assert [s["rows"] for s in epochs] == list(range(1, len(epochs) + 1)), "one new row per finished epoch"
     assert all(s["points"] == s["rows"] for s in epochs), "the charts grow with the table"
     assert seen.index(epochs[0]) > seen.index(select[-1])
+    # the trained model was not saved: closing asks (a modal box); this test discards it
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a, **_k: QMessageBox.StandardButton.Discard)
     wizard.close()
