@@ -35,14 +35,14 @@ def settle(seconds: float) -> None:
         time.sleep(0.01)
 
 
-def make_photos(folder: Path, count: int) -> Path:
+def make_photos(folder: Path, count: int, size: tuple[int, int] = (800, 600)) -> Path:
     import numpy as np
     from PIL import Image
 
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     for i in range(count):
-        Image.fromarray((rng.random((600, 800, 3)) * 255).astype("uint8")).save(folder / f"p{i:03d}.png")
+        Image.fromarray((rng.random((size[1], size[0], 3)) * 255).astype("uint8")).save(folder / f"p{i:03d}.png")
     return folder
 
 
@@ -58,7 +58,10 @@ def reach(state: str, window: object, workdir: Path) -> None:
         until(lambda: not window.service.busy)
         return
     if state == "fast-mode":
-        window.model_export.fast_action.trigger()
+        # Fast Mode calibrates and verifies on the person's photos in the index (100 or more)
+        window.classify([make_photos(workdir / "photos", 150, (160, 120))])
+        until(lambda: window.results.rowCount() == 150 and not window.service.busy)
+        window.model_export.backend.fast_action.trigger()
         until(lambda: window.service.is_loading)
         settle(1.0)  # the int8 model is being calibrated and quantized
     elif state == "exporting":

@@ -11,18 +11,19 @@ the ``keep_fp32`` worst are excluded from quantisation.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import logging
-import tempfile
+import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
+from resnet_desktop.core.atomic import scratch_folder
 from resnet_desktop.core.errors import ExportError
 from resnet_desktop.core.models.backbone import INPUT_NAME
 from resnet_desktop.core.models.ort_session import require_onnxruntime, session
@@ -102,11 +103,32 @@ def quiet_quantizer() -> Iterator[None]:
     root = logging.getLogger()
     quiet = _FromOnnxRuntime()
     root.addFilter(quiet)
+    real = sys.stdout
+    # Only this thread's prints are dropped: ``redirect_stdout`` swaps stdout for every thread, and
+    # the app quantises on a worker while the GUI thread (or the CLI's progress) goes on printing.
+    sys.stdout = _SilentIn(threading.get_ident(), real)
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            yield
+        yield
     finally:
+        if isinstance(sys.stdout, _SilentIn):
+            sys.stdout = real
         root.removeFilter(quiet)
+
+
+class _SilentIn(io.TextIOBase):
+    """stdout that drops what one thread writes and passes the others' writes on."""
+
+    def __init__(self, thread: int, real: TextIO) -> None:
+        super().__init__()
+        self._thread, self._real = thread, real
+
+    def write(self, text: str) -> int:
+        if threading.get_ident() == self._thread:
+            return len(text)
+        return self._real.write(text)
+
+    def flush(self) -> None:
+        self._real.flush()
 
 
 def preprocessed(data: bytes, folder: Path) -> Path:
@@ -177,7 +199,7 @@ def input_losses(fp32: Path, int8: Path, batches: Sequence[NDArray[np.float32]])
     # the tensor each conv (same node name) actually reads.
     q_inputs = {node.name: node.input[0] for node in q_model.graph.node if node.op_type == "Conv"}
     names = [n for n in conv_inputs if n in q_inputs]
-    with tempfile.TemporaryDirectory(prefix="resnet-desktop-int8-") as tmp:
+    with scratch_folder("resnet-desktop-int8-") as tmp:
         outputs_f = _with_outputs(float_model, [conv_inputs[n] for n in names], Path(tmp) / "f.onnx")
         outputs_q = _with_outputs(q_model, [q_inputs[n] for n in names], Path(tmp) / "q.onnx")
         sf, sq = session(outputs_f), session(outputs_q)
@@ -214,7 +236,7 @@ def quantize(data: bytes, batches: Sequence[NDArray[np.float32]], recipe: Recipe
     require_onnxruntime()
     if not batches:
         raise ExportError("no calibration photos could be read to build the int8 model")
-    with tempfile.TemporaryDirectory(prefix="resnet-desktop-quant-") as tmp, quiet_quantizer():
+    with scratch_folder("resnet-desktop-quant-") as tmp, quiet_quantizer():
         folder = Path(tmp)
         source = preprocessed(data, folder)
         model = onnx.load(str(source))
