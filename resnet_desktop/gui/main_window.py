@@ -129,7 +129,9 @@ class MainWindow(QMainWindow):
             rerun=self.rerun,
         )
         self.tools = ToolWindows(
-            self, self.settings, lambda: self.model_info, self.models.use_model_file, self.organize.organize_rows
+            *(self, self.settings, lambda: self.model_info, self.models.use_model_file),
+            organize_rows=self.organize.organize_rows,
+            keyword_rows=self.organize.keyword_rows,
         )
         self.jobs = JobStatus(self.service, self.status, self.banner, self.results, resume=self.classify)
         self._connect_service()

@@ -30,6 +30,7 @@ class ToolWindows(QObject):
         model_info: Callable[[], ModelInfo | None],
         use_model_file: Callable[[str | Path], None],
         organize_rows: Callable[[Sequence[Prediction]], object] | None = None,
+        keyword_rows: Callable[[Sequence[Prediction]], object] | None = None,
     ) -> None:
         super().__init__(window)
         self._window = window
@@ -37,6 +38,7 @@ class ToolWindows(QObject):
         self._model_info = model_info
         self._use_model_file = use_model_file
         self._organize_rows = organize_rows
+        self._keyword_rows = keyword_rows
         self.wizard: FineTuneWizard | None = None
         self.lab: ModelLabWindow | None = None
         self.teach: TeachWindow | None = None
@@ -69,7 +71,8 @@ class ToolWindows(QObject):
 
     def open_teach(self) -> TeachWindow:
         """Tools > Teach Your Own Classes: label sets on the library; new sets start from the window's
-        model; "Organize by These Classes" opens the organize room with the set's answers."""
+        model; "Organize by These Classes" and "Write Keywords" open the organize room's dialogs with
+        the set's answers."""
         if self.teach is None:
             from resnet_desktop.gui.teach.window import TeachWindow
 
@@ -80,6 +83,8 @@ class ToolWindows(QObject):
             teach = TeachWindow(base, self._window)
             if self._organize_rows is not None:
                 teach.organizeRequested.connect(self._organize_rows)
+            if self._keyword_rows is not None:
+                teach.keywordsRequested.connect(self._keyword_rows)
             teach.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # closed, its worker is gone: a new one next time
             teach.destroyed.connect(self._forget_teach)
             self.teach = teach

@@ -6,9 +6,9 @@
   ``find_duplicates``;
 - the index itself: ``require_index``/``optional_index``, ``index_info``, ``forget_folder``,
   ``clear_index``, ``reopen_last_session``, ``reopen_folder``;
-- organize and XMP keywords: ``make_plan`` (or ``set_aside_plan``: move chosen photos into a folder)
-  -> ``begin`` (the journal) -> ``apply`` / ``undo``, each a generator of ``OperationProgress``
-  returning an ``Outcome``;
+- organize and XMP keywords: ``make_plan`` (or ``set_aside_plan``: move chosen photos into a folder;
+  ``keywords_plan``: keywords only, journals in ``keyword_journals()``) -> ``begin`` (the journal)
+  -> ``apply`` / ``undo``, each a generator of ``OperationProgress`` returning an ``Outcome``;
 - library folders that keep themselves current: ``add_folder``/``remove_folder``/``list_folders``,
   ``set_folder_model``/``set_folder_rules``, ``folder_statuses``, ``scan_folders`` (one pass),
   ``watch_library`` (watch until cancelled), ``last_rule_journal`` (to undo what a rule did),
@@ -39,6 +39,7 @@ from resnet_desktop.core.library.journal import (
     journal_folder,
 )
 from resnet_desktop.core.library.journal import summary as journal_summary
+from resnet_desktop.core.library.keywords import keyword_journals, keywords_plan
 from resnet_desktop.core.library.library_folders import (
     LibraryView,
     add_folder,
@@ -171,6 +172,8 @@ __all__ = [
     "is_inside",
     "journal_folder",
     "journal_summary",
+    "keyword_journals",
+    "keywords_plan",
     "last_rule_journal",
     "list_folders",
     "make_plan",

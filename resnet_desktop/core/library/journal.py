@@ -249,6 +249,10 @@ class Outcome:
         return self.stopped is None and not self.cancelled
 
 
+#: ``JournalSummary.mode`` of a journal that only added keywords to sidecars.
+KEYWORDS_MODE = "keywords"
+
+
 @dataclass(frozen=True)
 class JournalSummary:
     """One past organize as a history list shows it."""
@@ -267,8 +271,11 @@ class JournalSummary:
     def describe(self) -> str:
         """``2026-05-01 14:03  12 photos copied into /x/sorted (undone)``."""
         when = self.created.replace("T", " ")[:16] or self.path.stem
-        verb = {"copy": "copied", "move": "moved", "hardlink": "linked", "symlink": "linked"}.get(self.mode, self.mode)
         state = " (undone)" if self.fully_undone else (f" ({self.undone} undone)" if self.undone else "")
+        if self.mode == KEYWORDS_MODE:
+            sidecars = f"{self.done} XMP sidecar{'s' if self.done != 1 else ''}"
+            return f"{when}  keywords written to {sidecars} in {self.dest}{state}"
+        verb = {"copy": "copied", "move": "moved", "hardlink": "linked", "symlink": "linked"}.get(self.mode, self.mode)
         return f"{when}  {self.done} photo{'s' if self.done != 1 else ''} {verb} into {self.dest}{state}"
 
 
@@ -276,5 +283,7 @@ def summary(path: Path) -> JournalSummary:
     """What a journal did, for the history of organizes (``SettingsError`` if it is not one)."""
     state = read(path)
     mode = str(state.header.get("options", {}).get("mode", ""))
+    if state.ops and all(op.get("action") == "xmp" for op in state.ops):
+        mode = KEYWORDS_MODE  # a keywords-only journal (Write Keywords…, a folder's XMP rule)
     undone = sum(1 for op_id in state.done if op_id in state.undone)
     return JournalSummary(Path(path), str(state.header.get("created", "")), state.dest, mode, len(state.done), undone)

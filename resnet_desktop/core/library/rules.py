@@ -20,9 +20,9 @@ from resnet_desktop.core.library.folders import FolderStore, LibraryFolder
 from resnet_desktop.core.library.index import LibraryIndex
 from resnet_desktop.core.library.index_db import parse_scores
 from resnet_desktop.core.library.journal import OperationProgress
-from resnet_desktop.core.library.organize import OrganizeOptions, Plan, SidecarOp, chosen_scores, make_plan
+from resnet_desktop.core.library.keywords import keywords_plan
+from resnet_desktop.core.library.organize import OrganizeOptions, Plan, make_plan
 from resnet_desktop.core.library.rule_settings import ORGANIZE_RULE, XMP_RULE, FolderRules
-from resnet_desktop.core.library.xmp import hierarchical_keyword, sidecar_paths
 from resnet_desktop.core.work import Work
 
 #: Rule journals live with the folder list, not among the photos.
@@ -46,16 +46,7 @@ def journals_folder(store: FolderStore) -> Path:
 
 def xmp_plan(photos: Sequence[Prediction], rules: FolderRules, folder: Path) -> Plan:
     """Keywords only: the top label at or above the threshold, into each photo's sidecar."""
-    options = OrganizeOptions(threshold=rules.threshold, xmp=True, xmp_naming=rules.xmp_naming)
-    plan = Plan(folder, options)
-    for prediction in photos:
-        labels = [s.label for s in chosen_scores(prediction, rules.threshold, 1)]
-        if not labels:
-            continue
-        hierarchical = tuple(hierarchical_keyword(label) for label in labels)
-        for sidecar in sidecar_paths(prediction.path, rules.xmp_naming):
-            plan.operations.append(SidecarOp(prediction.path, sidecar, tuple(labels), hierarchical))
-    return plan
+    return keywords_plan(photos, folder, threshold=rules.threshold, naming=rules.xmp_naming)
 
 
 def organize_plan(photos: Sequence[Prediction], rules: FolderRules, folder: Path) -> Plan:

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from resnet_desktop.core.errors import TeachError
 from resnet_desktop.core.library.index import LibraryIndex, LibraryIndexError, open_index
@@ -50,6 +51,9 @@ from resnet_desktop.core.teach.session import TeachSession
 from resnet_desktop.core.teach.store import UserStore, default_store_path
 from resnet_desktop.core.work import Step, Work, check_cancel
 
+if TYPE_CHECKING:
+    from resnet_desktop.core.models.ref import LoadedModel
+
 __all__ = [
     "NONE_CLASS",
     "ClassFigures",
@@ -75,6 +79,8 @@ __all__ = [
     "choose_regularisation",
     "compare_versions",
     "create_set",
+    "current_model",
+    "current_model_file",
     "default_store_path",
     "delete_class",
     "delete_set",
@@ -396,6 +402,18 @@ def set_retention(store: UserStore, set_name: str | None, keep: int) -> None:
 def active_model(store: UserStore, set_name: str | None = None) -> ModelRef:
     """The active version as a model reference (what "Organize by these classes" and "Write keywords" run)."""
     return ModelRef(file=versions.version_file(store, labels_mod.find_set(store, set_name)))
+
+
+def current_model_file(session: TeachSession) -> ModelRef:
+    """The session's current head (its last refit) as a head file in the store's folder of the set: a
+    model reference every command loads, before any version is saved and between two."""
+    return ModelRef(file=versions.current_head_file(session))
+
+
+def current_model(session: TeachSession, cancel: threading.Event | None = None) -> LoadedModel:
+    """The session's current head on its backbone, ready to run (the review's Grad-CAM of what the
+    badges predict); loaded again only after the session has learned another head."""
+    return versions.current_model(session, cancel)
 
 
 def publish_version(session: TeachSession, number: int | None = None) -> int:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from resnet_desktop.core.teach.records import ClassFigures, FitReport, HeadReady
 from resnet_desktop.core.teach.split import FOLDS, HELD_OUT_FOLD, cap, rank_of, split
 from resnet_desktop.core.teach.store import UserStore
 from resnet_desktop.core.work import Step, Work, check_cancel
+
+if TYPE_CHECKING:
+    from resnet_desktop.core.models.ref import LoadedModel
 
 #: The regularisation is chosen again once this many labels were added since the last choice.
 REGULARISATION_EVERY = 100
@@ -73,6 +77,9 @@ class TeachSession:
         self._labels_by_sha: dict[str, str] | None = None
         self.fit: FitState | None = None
         self._fold_heads: dict[int, fitting.Head] = {}
+        #: The head ``versions.current_head_file`` wrote last, and the model loaded from it (its Grad-CAMs).
+        self.current_head_written: fitting.Head | None = None
+        self.current_loaded: tuple[fitting.Head, LoadedModel] | None = None
 
     # -- the set ---------------------------------------------------------------------------------
 

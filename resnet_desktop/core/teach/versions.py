@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,7 +23,12 @@ from resnet_desktop.core.teach.records import VersionComparison, VersionInfo
 from resnet_desktop.core.teach.session import TeachSession, to_set_classes
 from resnet_desktop.core.teach.store import Statement, UserStore
 
+if TYPE_CHECKING:
+    from resnet_desktop.core.models.ref import LoadedModel
+
 DEFAULT_KEEP = 10
+#: The current head's file in a set's folder (``current_head_file``): never a version.
+CURRENT_HEAD = "current.safetensors"
 _SNAPSHOT_BATCH = 5000
 
 
@@ -61,14 +68,66 @@ def _version_row(store: UserStore, row: SetRow, number: int) -> tuple[object, ..
     return found
 
 
-def save_version(session: TeachSession, *, output: Path | None = None, force: bool = False) -> VersionInfo:
-    """Write the current head as the set's next version (and to ``output``, when given), snapshot the
-    labels, apply the retention rule. The new version becomes the active one."""
+def _write_head(session: TeachSession, path: Path, metrics: dict[str, object], *, overwrite: bool) -> Path:
+    """The session's current head as a head file (model-file format 2: the head and a reference to the
+    set's backbone), the one way a version, the person's copy and the current head are written."""
     import torch
 
     from resnet_desktop.core.models.headfile import save_head_file
     from resnet_desktop.core.models.modelfile import BackboneRef
 
+    fit, row = session.fit, session.row
+    if fit is None:
+        raise TeachError("Nothing has been learned yet; refit before saving a version")
+    if row.backbone_ref is None or row.arch is None or row.preprocessing is None:
+        raise TeachError(f"The label set {row.name!r} has no base model yet; run teach first")
+    return save_head_file(
+        path,
+        torch.from_numpy(fit.head.weight),
+        torch.from_numpy(fit.head.bias),
+        base=BackboneRef.from_dict(json.loads(row.backbone_ref), session.store.path),
+        arch=row.arch,
+        class_names=list(fit.head.classes),
+        preprocessing=json.loads(row.preprocessing),
+        metrics=metrics,
+        overwrite=overwrite,
+    )
+
+
+def current_head_file(session: TeachSession) -> Path:
+    """The head the session learned last, as a head file that loads wherever a model file loads (the
+    review's Grad-CAM before any version is saved, and between two). It lives in the set's folder of
+    the store as ``current.safetensors`` (not a version: no row, never listed, replaced by the next
+    head); written again only when the head changed since, so its mtime says which head it holds."""
+    fit = session.fit
+    if fit is None:
+        raise TeachError("Nothing has been learned yet; label photos in at least 2 classes first")
+    file = versions_folder(session.store, session.row.id) / CURRENT_HEAD
+    if session.current_head_written is not fit.head or not file.is_file():
+        file.parent.mkdir(parents=True, exist_ok=True)
+        metrics: dict[str, object] = {"label_set": session.row.name, "current": True, "labels": len(fit.training.y)}
+        _write_head(session, file, metrics, overwrite=True)
+        session.current_head_written = fit.head
+    return file
+
+
+def current_model(session: TeachSession, cancel: threading.Event | None = None) -> LoadedModel:
+    """The current head on the set's backbone, loaded from ``current_head_file`` as any model file is
+    (its backbone found and checked the same way); kept until the session learns another head."""
+    from resnet_desktop.core.models.ref import ModelRef, load
+
+    file = current_head_file(session)
+    head = session.current_head_written
+    assert head is not None
+    if session.current_loaded is None or session.current_loaded[0] is not head:
+        session.current_loaded = None  # let the old model go before loading the next
+        session.current_loaded = (head, load(ModelRef(file=file), cancel=cancel))
+    return session.current_loaded[1]
+
+
+def save_version(session: TeachSession, *, output: Path | None = None, force: bool = False) -> VersionInfo:
+    """Write the current head as the set's next version (and to ``output``, when given), snapshot the
+    labels, apply the retention rule. The new version becomes the active one."""
     fit = session.fit
     row = session.row
     if fit is None:
@@ -92,21 +151,9 @@ def save_version(session: TeachSession, *, output: Path | None = None, force: bo
     folder.mkdir(parents=True, exist_ok=True)
     file = folder / f"v{number}.safetensors"
     metrics["version"] = number
-    backbone = BackboneRef.from_dict(json.loads(row.backbone_ref), session.store.path)
-    arch, preprocessing = row.arch, json.loads(row.preprocessing)
 
     def write(path: Path, overwrite: bool) -> None:
-        save_head_file(
-            path,
-            torch.from_numpy(fit.head.weight),
-            torch.from_numpy(fit.head.bias),
-            base=backbone,
-            arch=arch,
-            class_names=list(fit.head.classes),
-            preprocessing=preprocessing,
-            metrics=metrics,
-            overwrite=overwrite,
-        )
+        _write_head(session, path, metrics, overwrite=overwrite)
 
     if output is not None:  # the person's file first: a refusal there leaves no version behind
         write(output, force)

@@ -1,8 +1,10 @@
 """The window's organize actions and when they are enabled.
 
-Tools > "Organize into Folders…" works on the table's visible rows. Edit > "Undo Last Organize"
-(Ctrl+Z) reverses the newest organize not yet undone, Edit > "Undo Organize…" any past one, chosen
-from the history (``organize_history``: remembered in the settings, so it survives a restart).
+Tools > "Organize into Folders…" works on the table's visible rows; the teach window hands a label
+set's answers to ``organize_rows`` and to ``keyword_rows`` (Write Keywords…: XMP keywords only).
+Edit > "Undo Last Organize" (Ctrl+Z) reverses the newest organize not yet undone, Edit > "Undo
+Organize…" any past one, chosen from the history (``organize_history``: remembered in the settings,
+so it survives a restart).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import QWidget
 
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 from resnet_desktop.gui.library import organize_history as history
+from resnet_desktop.gui.library.keywords_dialog import KeywordsDialog
 from resnet_desktop.gui.library.organize_dialog import OrganizeDialog
 from resnet_desktop.gui.library.organize_undo import UndoDialog
 
@@ -43,6 +46,7 @@ class OrganizeActions(QObject):
         #: Says no (and why, in the window) to rows Organize must not sort together (two label sets).
         self.allow = allow
         self.dialog: OrganizeDialog | None = None
+        self.keywords_dialog: KeywordsDialog | None = None
         self.undo_dialog: UndoDialog | None = None
         self.organize_action = QAction("&Organize into Folders…", window)
         self.organize_action.setShortcut(QKeySequence("Ctrl+Shift+G"))
@@ -102,6 +106,23 @@ class OrganizeActions(QObject):
         dialog.show()
         return dialog
 
+    def keyword_rows(self, rows: Sequence[Prediction]) -> KeywordsDialog | None:
+        """Write Keywords… for ``rows`` (a label set's answers from the teach window): undone like an organize."""
+        if self.keywords_dialog is not None:
+            self.keywords_dialog.raise_()
+            self.keywords_dialog.activateWindow()
+            return self.keywords_dialog
+        rows = list(rows)
+        if not any(row.ok for row in rows):
+            return None
+        dialog = KeywordsDialog(rows, self.settings, self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.written.connect(lambda _journal: self.update())
+        dialog.destroyed.connect(lambda *_a: setattr(self, "keywords_dialog", None))
+        self.keywords_dialog = dialog
+        dialog.show()
+        return dialog
+
     def open_history(self) -> history.UndoHistoryDialog:
         """Edit > Undo Organize…: the past organizes, newest first; the chosen one is undone."""
         dialog = history.UndoHistoryDialog(self.settings, self.window)
@@ -142,6 +163,6 @@ class OrganizeActions(QObject):
         self.update()
 
     def shutdown(self) -> None:
-        for dialog in (self.dialog, self.undo_dialog, self.history_dialog):
+        for dialog in (self.dialog, self.keywords_dialog, self.undo_dialog, self.history_dialog):
             if dialog is not None:
                 dialog.close()

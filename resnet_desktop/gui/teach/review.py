@@ -19,8 +19,6 @@ from resnet_desktop.gui.common.inline_status import InlineStatus
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
 
 PHOTO_SIDE = 224
-#: Before the first saved version: Grad-CAM needs a model file, and a refit is not one.
-CAM_NEEDS_VERSION = "Grad-CAM shows here once a version is saved (Save Version, Ctrl+S)."
 DONE_TEXT = "Every photo in the queue is done: the model is sure of the rest, or you labeled it."
 
 
@@ -77,6 +75,10 @@ def item_text(item: ReviewItem) -> str:
     return f"The model is unsure: {item.predicted} ({item.confidence:.0%})."
 
 
+def cam_text(item: ReviewItem) -> str:
+    return f"Grad-CAM of {item.predicted} by the current model: warm = what raised its score"
+
+
 def keys_text(item: ReviewItem, keys: str) -> str:
     digits = f"; {keys} correct it" if keys else ""
     return f"Enter accepts {item.predicted}{digits}. The next one comes up."
@@ -131,17 +133,12 @@ class ReviewPanel(QWidget):
         self.cam_caption.show_busy(f"Grad-CAM of {item.predicted}")
         self._show_photo()
 
-    def show_cam(self, item: ReviewItem, version: int, rgb: np.ndarray) -> None:
-        """The Grad-CAM drawn by the set's active ``version`` (a refit is not a model file)."""
+    def show_cam(self, item: ReviewItem, rgb: np.ndarray) -> None:
+        """The Grad-CAM drawn by the current model (the head that predicted what the badges show)."""
         if item != self.item:
             return  # the person moved on
         self.cam.show_pixmap(rgb_pixmap(rgb))
-        self.cam_caption.show_info(f"Grad-CAM of {item.predicted} (version {version}): warm = what raised its score")
-
-    def show_cam_note(self, text: str) -> None:
-        """Why there is no Grad-CAM, when that is expected (no version saved yet): not an error."""
-        self.cam.show_pixmap(None)
-        self.cam_caption.show_info(text)
+        self.cam_caption.show_info(cam_text(item))
 
     def show_cam_error(self, item: ReviewItem, error: BaseException) -> None:
         if item == self.item:

@@ -4,7 +4,8 @@ A person selects photos and presses 1-9/0 (or types a class's first letters, or 
 class): the labels are written on the room's worker and shown at once as filled badges; a refit
 follows in the background and the predictions' badges change by themselves. In review mode the grid
 shows the queue (least sure first, then possible mistakes) and the review panel the current photo
-with its Grad-CAM: Enter accepts the prediction, a digit corrects it, the next one comes up.
+with the Grad-CAM of its predicted class by the current head (no saved version needed): Enter
+accepts the prediction, a digit corrects it, the next one comes up.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from resnet_desktop.gui.teach.controller import ScoresReady, TeachController
 from resnet_desktop.gui.teach.desk import TeachDesk
 from resnet_desktop.gui.teach.queue import ReviewQueue
 from resnet_desktop.gui.teach.quick_pick import QuickPick
-from resnet_desktop.gui.teach.review import CAM_NEEDS_VERSION, ReviewPanel, key_range
+from resnet_desktop.gui.teach.review import ReviewPanel, key_range
 
 REVIEW_BATCH = 50
 NO_SELECTION = "Select photos first: click one, Ctrl+click or Shift+click for more, Ctrl+A for all."
@@ -429,25 +430,20 @@ class TeachRoom(QWidget):
         row = self.grid.grid_model.row_of(str(current.path))
         if row is not None:
             self.grid.select_rows([row])
-        if self.info.active_version is None:
-            self.review.show_cam_note(CAM_NEEDS_VERSION)
-            return
         set_name, item = self.info.name, current
-        self.controller.cancellable(
+        self.controller.cancellable(  # by the current head: from the first refit on, no version needed
             lambda d, cancel: d.grad_cam(set_name, item.path, item.predicted, cancel),
             name="grad-cam",
-            on_done=lambda found: self.review.show_cam(item, *found),
+            on_done=lambda rgb: self.review.show_cam(item, rgb),
             on_failed=lambda exc: self.review.show_cam_error(item, exc),
         )
 
     # -- closing -------------------------------------------------------------------------------------
 
     def version_changed(self, number: int) -> None:
-        """A version was saved or made active: the review's Grad-CAM is drawn by it from now on."""
+        """A version was saved or made active (the grid and the review go on with the current head)."""
         if self.info is not None:
             self.info = dataclasses.replace(self.info, active_version=number)
-            if self.reviewing:
-                self._show_review()
 
     def shutdown(self) -> bool:
         return self.controller.shutdown()

@@ -3,7 +3,7 @@
 The window adds what concerns a whole label set: choosing one, creating one (a name, its classes,
 the folders it covers; the photos there are embedded once, in the background), saving a version,
 the versions, and acting on the set's classes through the main window's organize room
-(``organizeRequested``: the set's answers as prediction rows, labels first). Closing it while a
+(``organizeRequested``, ``keywordsRequested``: the set's answers as prediction rows, labels first). Closing it while a
 refit or an embedding runs cancels them and waits at most ~1.5 s; every label saved stays saved.
 """
 
@@ -41,6 +41,8 @@ class TeachWindow(QMainWindow):
 
     #: Organize the set's photos by its classes: the rows go to the main window's organize room.
     organizeRequested = Signal(list)
+    #: The set's answers as XMP keywords: the rows go to the organize room's Write Keywords dialog.
+    keywordsRequested = Signal(list)
 
     def __init__(
         self,
@@ -89,6 +91,12 @@ class TeachWindow(QMainWindow):
             None,
             "Copy or move the set's photos into one folder per class (undoable)",
         )
+        self.keywords_action = self._action(
+            "&Write Keywords…",
+            self.write_keywords,
+            None,
+            "Add each photo's class as a keyword to its XMP sidecar (undoable)",
+        )
         self.close_action = self._action("&Close", self.close, "Ctrl+W")
 
     def _build_menus(self) -> None:
@@ -96,7 +104,7 @@ class TeachWindow(QMainWindow):
         set_menu = bar.addMenu("&Label Set")
         set_menu.addActions([self.new_set_action, self.save_action, self.versions_action])
         set_menu.addSeparator()
-        set_menu.addAction(self.organize_action)
+        set_menu.addActions([self.organize_action, self.keywords_action])
         set_menu.addSeparator()
         set_menu.addAction(self.close_action)
         label_menu = bar.addMenu("L&abel")
@@ -251,6 +259,13 @@ class TeachWindow(QMainWindow):
             self.status.show_error("Nothing to organize yet: label photos in at least 2 classes first.")
             return
         self.organizeRequested.emit(rows)
+
+    def write_keywords(self) -> None:
+        rows = self.answers()
+        if not rows:
+            self.status.show_error("No keywords to write yet: label photos in at least 2 classes first.")
+            return
+        self.keywordsRequested.emit(rows)
 
     # -- closing -------------------------------------------------------------------------------------
 

@@ -197,3 +197,39 @@ def test_an_unreadable_sidecar_fails_that_photo_only_and_is_left_as_it_was(tmp_p
     assert "not a readable XMP sidecar" in outcome.problems[0][1]
     assert Path(f"{bad}.xmp").read_bytes() == b"<<< not xml"
     assert Path(f"{good}.xmp").is_file()
+
+
+def test_keywords_only_touch_no_photo_leave_the_unsure_alone_and_undo(tmp_path: Path) -> None:
+    from resnet_desktop.core.library.journal import summary
+    from resnet_desktop.core.library.keywords import keywords_plan
+    from resnet_desktop.core.work import drive
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    sure, unsure = photos / "cat.jpg", photos / "blur.jpg"
+    for photo in (sure, unsure):
+        photo.write_bytes(b"jpeg bytes")
+    rows = [
+        Prediction(sure, (ClassScore("cat", 0, 0.9),)),
+        Prediction(unsure, (ClassScore("dog", 1, 0.49996),)),
+        Prediction(photos / "gone.jpg", error="cannot be read"),
+    ]
+    plan = keywords_plan(rows, threshold=0.5, naming=xmp.Naming.BOTH)
+    assert plan.dest == photos and not plan.file_ops
+    assert [(op.photo, op.sidecar.name, op.subject) for op in plan.sidecar_ops] == [
+        (sure, "cat.jpg.xmp", ("cat",)),
+        (sure, "cat.xmp", ("cat",)),
+    ]
+    assert [(s.path.name, s.reason, s.error) for s in plan.skipped] == [
+        ("blur.jpg", "49.99% sure, below the threshold 50%", False),
+        ("gone.jpg", "cannot be read", True),
+    ]
+    journal = apply.begin(plan, journal_folder=tmp_path / "journals")
+    outcome = drive(apply.apply(journal))
+    assert outcome.finished and outcome.done == 2 and not outcome.problems
+    assert sorted(p.name for p in photos.iterdir()) == ["blur.jpg", "cat.jpg", "cat.jpg.xmp", "cat.xmp"]
+    assert xmp.read_keywords((photos / "cat.xmp").read_bytes(), photos / "cat.xmp").subject == ("cat",)
+    assert summary(journal).describe().endswith(f"keywords written to 2 XMP sidecars in {photos}")
+    assert undo.run(journal).finished
+    assert sorted(p.name for p in photos.iterdir()) == ["blur.jpg", "cat.jpg"]
+    assert summary(journal).describe().endswith(f"keywords written to 2 XMP sidecars in {photos} (undone)")

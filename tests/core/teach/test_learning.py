@@ -179,3 +179,49 @@ def test_a_published_version_is_found_in_the_index_by_classify(
     fresh = {row["path"]: row["predictions"][0]["label"] for row in json.loads(capsys.readouterr().out)}
     agree = sum(from_index[p] == fresh[p] for p in fresh) / len(fresh)
     assert agree >= 0.95  # float16 embeddings vs the network's float32: the same answers, nearly always
+
+
+def test_the_current_head_loads_as_a_model_before_any_version_is_saved(teaching: Teaching) -> None:
+    import torch
+
+    from resnet_desktop.core.inference.engine import Engine
+
+    t = teaching
+    drive(api.import_labels(t.store, t.world.train, "digits", index=t.index))
+    drive(api.teach(t.store, t.index, "digits", base=ModelRef(file=t.world.model), inputs=[t.world.pool]))
+    session = api.open_session(t.store, t.index, "digits")
+    with pytest.raises(TeachError, match="^Nothing has been learned yet; label photos in at least 2 classes first$"):
+        api.current_model(session)
+    drive(api.refit(session))
+    assert api.list_versions(t.store, "digits") == []  # no version saved, and none made by this
+    ref = api.current_model_file(session)
+    assert ref.file is not None and ref.file.parent == t.store.path.with_name("label-sets") / str(session.row.id)
+    loaded = api.current_model(session)
+    assert load(ref).categories == loaded.categories == list(session.fit.head.classes)  # type: ignore[union-attr]
+
+    # its head on the stored embeddings gives the session's scores
+    scores = api.scores(session)
+    rows = session.scope_rows()
+    x = torch.from_numpy(rows.matrix[:8].astype(np.float32))
+    with torch.no_grad():
+        probs = torch.softmax(loaded.model.fc(x), dim=1).numpy()
+    assert list(rows.paths[:8]) == list(scores.paths[:8])
+    np.testing.assert_array_equal(probs.argmax(axis=1), scores.predicted[:8])
+    np.testing.assert_allclose(probs.max(axis=1), scores.confidence[:8], atol=1e-5)
+    # and the whole network on the photos themselves answers as the badges do (float16 embeddings aside)
+    sure = [Path(p) for i, p in enumerate(scores.paths) if scores.margin[i] > 0.2][:3]
+    answers = {str(p.path): p.scores[0].label for p in Engine(loaded, "cpu", autocast=False).classify(sure, topk=1)}
+    assert answers == {str(p): scores.of(p).predicted for p in sure}  # type: ignore[union-attr]
+
+    assert api.current_model(session) is loaded  # loaded once per head
+    first_file = ref.file.read_bytes()
+    api.label_photos(t.store, "digits", [Path(scores.paths[0])], t.world.pool_labels[Path(scores.paths[0])])
+    drive(api.refit(session))
+    again = api.current_model(session)
+    assert again is not loaded and ref.file.read_bytes() != first_file  # the next head, written over the last
+    np.testing.assert_allclose(
+        again.model.fc.weight.detach().numpy(),  # type: ignore[union-attr,operator]
+        session.fit.head.weight,  # type: ignore[union-attr]
+        rtol=1e-6,
+    )
+    assert api.list_versions(t.store, "digits") == []

@@ -271,9 +271,14 @@ def test_the_review_queue_goes_least_sure_first_enter_accepts_a_digit_corrects(t
     assert teach.grid.selected_paths() == [str(first.path)], "the grid shows the queue with the current photo"
     assert teach.grid.grid_model.rowCount() == left
     teach.qtbot.waitUntil(lambda: review.photo.original is not None, timeout=WAIT_MS)
+    # the Grad-CAM of the predicted class by the current head: no version saved, none needed
+    teach.qtbot.waitUntil(lambda: review.cam.original is not None, timeout=WAIT_MS)
     assert review.cam_caption.kind is StatusKind.INFO
-    assert review.cam_caption.text() == "Grad-CAM shows here once a version is saved (Save Version, Ctrl+S)."
-    assert review.cam.original is None
+    assert review.cam_caption.text() == (
+        f"Grad-CAM of {first.predicted} by the current model: warm = what raised its score"
+    )
+    assert not review.cam.original.isNull() and review.cam.pixmap() is not None  # type: ignore[union-attr]
+    assert api.list_versions(teach.t.store, "digits") == []
 
     teach.person.press("Return")  # accept the prediction
     assert review.count_text() == f"Review queue: {left - 1} left"  # at once, before the write and the refit
@@ -283,6 +288,8 @@ def test_the_review_queue_goes_least_sure_first_enter_accepts_a_digit_corrects(t
     assert teach.stored_labels()[str(first.path)] == first.predicted
     assert teach.status() == f"Labeled 1 photo as {first.predicted}."
     assert review.item == second, "the photo on screen stays while the queue is fetched again"
+    teach.qtbot.waitUntil(lambda: review.cam.original is not None, timeout=WAIT_MS)  # by the head after the answer
+    assert review.cam_caption.text().startswith(f"Grad-CAM of {second.predicted} by the current model")
     truth = teach.truth[str(second.path)]
     teach.person.press(str(CLASSES.index(truth) + 1))  # correct it with a digit
     teach.wait_idle()

@@ -120,17 +120,20 @@ def test_versions_are_saved_made_active_compared_and_the_answers_go_to_organize(
         person.focus(room.grid)
         person.press(key)
         _idle(qtbot, window)
-    person.press("Ctrl+R")  # the review: no Grad-CAM before a version is saved
+    person.press("Ctrl+R")  # the review: the Grad-CAM of the current head, before any version is saved
     qtbot.waitUntil(lambda: room.review.item is not None, timeout=WAIT_MS)
-    assert room.review.cam_caption.text() == "Grad-CAM shows here once a version is saved (Save Version, Ctrl+S)."
+    qtbot.waitUntil(lambda: room.review.cam.original is not None, timeout=WAIT_MS)
+    item = room.review.item
+    assert item is not None
+    assert room.review.cam_caption.text() == (
+        f"Grad-CAM of {item.predicted} by the current model: warm = what raised its score"
+    )
+    assert api.list_versions(teaching.store, "Digits") == []
     person.trigger("Save Version")
     _idle(qtbot, window)
     assert window.status.text().startswith("Saved version 1 of Digits (held-out accuracy ")
     assert window.status.text().endswith("); it is the active one.")
-    qtbot.waitUntil(lambda: room.review.cam.original is not None, timeout=WAIT_MS)  # drawn by version 1 now
-    item = room.review.item
-    assert item is not None
-    assert room.review.cam_caption.text() == f"Grad-CAM of {item.predicted} (version 1): warm = what raised its score"
+    assert room.review.item == item and room.review.cam.original is not None  # saving changes nothing shown
     person.press("Ctrl+L")
     room.grid.select_rows(_rows_of(window, truth, "two")[4:6])
     person.focus(room.grid)
