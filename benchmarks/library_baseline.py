@@ -103,7 +103,7 @@ def append_predictions(model: Any, predictions: Iterable[Prediction], name: str 
     new: list[Prediction] = []
     for prediction in predictions:
         key = str(prediction.path)
-        model._model_of[key] = name
+        model._set_model(key, model.known(name))  # today's per-row model record (a RowModel since issue 27)
         existing = model._row_of.get(key)
         if existing:
             model._rows[existing[0]] = prediction

@@ -26,13 +26,19 @@ from resnet_desktop.core.images import discover
 from resnet_desktop.core.inference.records import ClassScore, Prediction
 from resnet_desktop.core.library.identity import FileStat
 from resnet_desktop.core.library.incremental import IndexedRun
-from resnet_desktop.core.library.index import LibraryIndex, ModelIdentity
+from resnet_desktop.core.library.index import BackboneIdentity, LibraryIndex, ModelIdentity
 from resnet_desktop.core.library.sessions import reopen_folder
 
 SCORES = (
     '[["tabby", 281, 0.5], ["tiger cat", 282, 0.2], ["Egyptian cat", 285, 0.1], ["lynx", 287, 0.05], '
     '["fox", 277, 0.01]]'
 )
+
+
+def _synthetic_identity(arch: str) -> ModelIdentity:
+    """A model row with its backbone (index migration 3: results and embeddings hang off a backbone)."""
+    backbone = BackboneIdentity(arch, "synthetic", "{}", "fp32", f"{arch} synthetic")
+    return ModelIdentity(arch, "synthetic", "{}", f"{arch} synthetic", "-", "fp32", backbone)
 
 
 def _jpeg() -> bytes:
@@ -81,7 +87,7 @@ def first_row(work: Path, count: int, threads: int) -> None:
     paths = make_tiny_folder(folder, count)
     print(f"\n-- first row of a {count:,}-file folder (made in {time.perf_counter() - started:.0f} s), model loaded")
     loaded = load_model("resnet18", "random")
-    identity = ModelIdentity.of(loaded)
+    identity = ModelIdentity.of(loaded, "fp32")  # the engine runs fp32 here
     engine = Engine(loaded, "cpu", batch_size=8)
     rows: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {}
     for case in ("unknown", "known"):
@@ -122,10 +128,7 @@ def reopen(work: Path, count: int, old_rows: int) -> None:
         make_tiny_folder(folder, count)
     print(f"\n-- re-opening {count:,} indexed photos")
     with LibraryIndex(work / "reopen.sqlite3") as index:
-        model_id = index._db.execute(
-            "INSERT INTO models(key, arch, weights, preprocessing, description, created) "
-            "VALUES ('k', 'resnet18', 'random', '{}', 'resnet18 random', 0) RETURNING id"
-        ).fetchone()[0]
+        model_id = index.model_id(_synthetic_identity("resnet18"))
         _store_known(index, model_id, sorted(folder.rglob("*.jpg"))[:count])
         before_s, before_cpu = baseline.timed_cpu(lambda: baseline.reopen_folder_before(index, folder))
         started, cpu = time.perf_counter(), time.process_time()
@@ -175,9 +178,7 @@ def big_index(work: Path, count: int, lookups: int, embedded: int) -> None:
     path = work / "million.sqlite3"
     real = make_tiny_folder(work / "looked-up", lookups)
     with LibraryIndex(path) as index:
-        model_id = int(index._db.execute(
-            "INSERT INTO models(key, arch, weights, preprocessing, description, created) "
-            "VALUES ('k', 'resnet50', 'w', '{}', 'resnet50', 0) RETURNING id").fetchone()[0])  # fmt: skip
+        model_id = index.model_id(_synthetic_identity("resnet50"))
     started = time.perf_counter()
     db = sqlite3.connect(path)
     stats = {i * (count // lookups): FileStat.of(p) for i, p in enumerate(real)}
@@ -229,9 +230,7 @@ def _bytes_with_embeddings(work: Path, count: int) -> None:
     path = work / "embedded.sqlite3"
     rng = np.random.default_rng(0)
     with LibraryIndex(path) as index:
-        model_id = int(index._db.execute(
-            "INSERT INTO models(key, arch, weights, preprocessing, description, created) "
-            "VALUES ('k', 'resnet50', 'w', '{}', 'resnet50', 0) RETURNING id").fetchone()[0])  # fmt: skip
+        model_id = index.model_id(_synthetic_identity("resnet50"))
         scores = tuple(ClassScore(f"class {i}", i, 0.1) for i in range(5))
         for start in range(0, count, 2000):
             items = [

@@ -24,7 +24,7 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset(
         ".jpg", ".jpeg", ".jpe", ".jfif", ".jif", ".mpo",
         ".png", ".apng", ".gif", ".bmp", ".dib", ".tif", ".tiff", ".webp",
         ".ppm", ".pgm", ".pbm", ".pnm", ".pfm", ".ico", ".cur", ".icns", ".tga", ".icb", ".vda", ".vst",
-        ".heic", ".heif", ".hif", ".avif", ".avifs",
+        ".heic", ".heif", ".hif", ".heics", ".heifs", ".avif", ".avifs",
         ".jp2", ".j2k", ".jpc", ".j2c", ".jpx", ".jpf",
         ".pcx", ".psd", ".dds", ".sgi", ".rgb", ".rgba", ".bw", ".qoi", ".xbm", ".xpm",
         ".im", ".msp", ".blp", ".ftc", ".ftu", ".fli", ".flc", ".gbr", ".dcx", ".ras", ".sun",
@@ -69,7 +69,7 @@ NON_IMAGE_SUFFIXES: frozenset[str] = frozenset(
 #: File names (compared case-insensitively) that operating systems scatter into photo folders.
 SKIPPED_NAMES: frozenset[str] = frozenset({".ds_store", "thumbs.db", "ehthumbs.db", "desktop.ini"})
 
-HEIF_SUFFIXES = frozenset({".heic", ".heif", ".hif"})
+HEIF_SUFFIXES = frozenset({".heic", ".heif", ".hif", ".heics", ".heifs"})
 _HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
 #: Start-of-file signatures: a file that starts like one of these but cannot be opened is "corrupt",
 #: anything else is "not an image".

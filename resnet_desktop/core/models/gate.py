@@ -157,17 +157,31 @@ class PhotoSet:
 
 
 def split_photos(paths: Sequence[Path], labels: Sequence[str | None] | None = None) -> PhotoSet:
-    """Every ``CALIBRATION_EVERY``-th photo (sorted by path, up to ``MAX_CALIBRATION``) calibrates;
-    the others verify (up to ``MAX_VERIFICATION``). ``labels[i]`` belongs to ``paths[i]``."""
+    """Every ``CALIBRATION_EVERY``-th photo (sorted by path) calibrates, spread over all of them when
+    more than ``MAX_CALIBRATION`` would; the others verify, up to ``MAX_VERIFICATION`` evenly spread.
+    Spread, not the first ones: in path order the first 600 of a library sorted into folders are its
+    first folders only (a digits tree verified on 0-5 and calibrated on 0-2). ``labels[i]`` belongs
+    to ``paths[i]``."""
     order = sorted(range(len(paths)), key=lambda i: str(paths[i]))
-    calibration_idx = order[::CALIBRATION_EVERY][:MAX_CALIBRATION]
+    if len(order) // CALIBRATION_EVERY >= MAX_CALIBRATION:
+        calibration_idx = _spread(order, MAX_CALIBRATION)
+    else:
+        calibration_idx = order[::CALIBRATION_EVERY]
     chosen = set(calibration_idx)
-    verification_idx = [i for i in order if i not in chosen][:MAX_VERIFICATION]
+    rest = [i for i in order if i not in chosen]
+    verification_idx = _spread(rest, MAX_VERIFICATION)
     return PhotoSet(
         [Path(paths[i]) for i in calibration_idx],
         [Path(paths[i]) for i in verification_idx],
         [labels[i] for i in verification_idx] if labels is not None else None,
     )
+
+
+def _spread(items: list[int], count: int) -> list[int]:
+    """``count`` of ``items`` evenly spaced from first to last (all of them when there are fewer)."""
+    if len(items) <= count:
+        return items
+    return [items[k * len(items) // count] for k in range(count)]
 
 
 def labeled_photos(folder: Path) -> PhotoSet:

@@ -110,6 +110,7 @@ class DuplicatesDialog(ThumbnailDialog):
         layout.addWidget(self.tree, 1)
         layout.addLayout(actions)
         layout.addWidget(buttons)
+        self._after_move = ""  # what the last move did, kept above the refreshed groups
         self._fit_to_screen(900, 600)
         self._update_buttons()
         self.search()
@@ -141,6 +142,12 @@ class DuplicatesDialog(ThumbnailDialog):
         )
 
     def _show_groups(self, result: NearDuplicates) -> None:
+        note, self._after_move = self._after_move, ""
+        self._show_found(result)
+        if note:
+            self.status.show_info(f"{note}\n{self.status.text()}")
+
+    def _show_found(self, result: NearDuplicates) -> None:
         count = result.photos
         groups = [list(zip(group.paths, group.scores, strict=True)) for group in result.groups]
         self.groups = groups
@@ -227,9 +234,11 @@ class DuplicatesDialog(ThumbnailDialog):
 
     def _moved(self, outcome: Outcome, dest: Path) -> None:
         problems = f" {len(outcome.problems)} could not be moved." if outcome.problems else ""
-        self.status.show_info(
+        # said again under the refreshed groups, so the way back is not replaced by the new count
+        self._after_move = (
             f"Moved {outcome.done} photo(s) to {dest}.{problems} Edit > Undo Last Organize puts them back."
         )
+        self.status.show_info(self._after_move)
         self.search()
 
     def open_in_file_manager(self) -> None:

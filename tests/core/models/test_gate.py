@@ -71,6 +71,18 @@ def test_split_keeps_calibration_and_verification_apart(tmp_path: Path) -> None:
     assert photos.labels is not None and photos.labels[0] == "c1"  # paths[1] is the first verifying photo
 
 
+def test_split_spreads_over_a_library_sorted_into_folders(tmp_path: Path) -> None:
+    """In path order the first photos are the first folders: calibration and verification must come
+    from every folder (before: verified on the first 600 photos, calibrated on the first 256)."""
+    paths = [tmp_path / str(folder) / f"{i:03d}.png" for folder in range(10) for i in range(100)]
+    photos = split_photos(paths)
+    assert len(photos.calibration) == 64 and len(photos.verification) == 600
+    assert not set(photos.calibration) & set(photos.verification)
+    for part in (photos.calibration, photos.verification):
+        per_folder = {folder: sum(1 for p in part if p.parent.name == str(folder)) for folder in range(10)}
+        assert min(per_folder.values()) >= 0.8 * len(part) / 10, per_folder
+
+
 def test_a_folder_tree_labels_its_photos(tmp_path: Path) -> None:
     from PIL import Image
 

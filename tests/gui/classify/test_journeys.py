@@ -52,7 +52,9 @@ def test_ctrl_e_exports_wherever_the_focus_is(person: Person, tmp_path: Path, fo
     person.dialogs.save(target, "CSV (*.csv)")
     person.press("Ctrl+E")
     assert target.is_file(), f"Ctrl+E with the {focus} focused must export"
-    assert len(target.read_text().strip().splitlines()) == 4  # header + 3 rows
+    lines = target.read_text().strip().splitlines()
+    # the CLI's schema: one line per photo and rank (3 photos x top-5) under its header
+    assert lines[0] == "path,rank,label,index,probability,error" and len(lines) == 1 + 3 * 5
 
 
 # -- files dropped before there is a model ------------------------------------------------------

@@ -177,7 +177,7 @@ def test_without_a_model_and_with_bad_input(qtbot, make_window, tmp_path: Path) 
     assert "Add at least one model" in panel.status.text()
     panel.models.entry.setCurrentText("vgg16")
     click(qtbot, panel.models.add_button)
-    assert "Unknown model 'vgg16'" in panel.models.error.text() and panel.models.texts() == []
+    assert "unknown model 'vgg16'; choose one of resnet18" in panel.models.error.text() and panel.models.texts() == []
     panel.models.entry.setCurrentText("resnet18:random")
     click(qtbot, panel.models.add_button)
     with qtbot.waitSignal(panel.finished, timeout=60_000):
