@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -36,12 +37,8 @@ def make_model(work: Path) -> tuple[Path, Path]:
     return model, held
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("out", type=Path)
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="resnet-desktop-lab-"))
+def shoot(out: Path, work: Path) -> None:
+    """Every lab screen, written to ``out``; ``work`` is the temporary folder (settings, data, models)."""
     # nothing read from or written to the person's folders, nothing downloaded
     for name, folder in (
         ("TORCH_HOME", "torch"),
@@ -84,16 +81,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     view.matrix.click_at(column + 0.5, row + 0.5)
     settle(1.5)
-    lab.grab().save(str(args.out / "evaluate-confusion.png"))
+    lab.grab().save(str(out / "evaluate-confusion.png"))
     view.tabs.setCurrentIndex(3)
     settle(0.5)
-    lab.grab().save(str(args.out / "evaluate-calibration.png"))
+    lab.grab().save(str(out / "evaluate-calibration.png"))
     wrong = report.cell(row, column)[0]
     dialog = lab.show_cam(report, wrong)
     assert dialog is not None
     wait_until(lambda: dialog.pair is not None)
     settle(0.5)
-    dialog.grab().save(str(args.out / "evaluate-gradcam.png"))
+    dialog.grab().save(str(out / "evaluate-gradcam.png"))
     dialog.close()
 
     lab.tabs.setCurrentWidget(lab.speed)
@@ -112,9 +109,21 @@ def main(argv: list[str] | None = None) -> int:
     wanted = rows + table.horizontalHeader().height() + 2 * table.frameWidth() + 2
     split.setSizes([wanted, max(200, sum(split.sizes()) - wanted)])
     settle(0.5)
-    lab.grab().save(str(args.out / "speed.png"))
+    lab.grab().save(str(out / "speed.png"))
     lab.close()
     app.processEvents()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", type=Path)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="resnet-desktop-lab-"))
+    try:
+        shoot(args.out, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     print(f"wrote screenshots to {args.out}")
     return 0
 
