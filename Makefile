@@ -38,6 +38,7 @@ bench: $(STAMP)
 
 screenshots: $(STAMP)
 	$(VPY) tools/screenshots.py docs/screenshots
+	$(VPY) tools/lab_screenshots.py docs/screenshots
 
 package: $(STAMP)
 	$(VPY) -m pip install -q -e '.[package]'

@@ -8,7 +8,9 @@ load a model), grabbed with ``QWidget.grab()``. No download happens: the results
 seeded random weights by default (the status bar says so) because this must run offline, or
 ``--weights FILE`` (resnet50 weights); the missing-weights screen is what the default model
 shows when its weights are not cached.
-Settings and caches go to a temporary folder, never the user's.
+The Library folders and Teach screens are ``room_screenshots.py``'s. Main windows and tool windows are
+1366x768 (a common laptop screen); every dialog fits in it.
+Settings, caches, the library index and the label sets go to a temporary folder, never the user's.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 logger = logging.getLogger(__name__)
 
-WINDOW_SIZE = (1280, 800)
+WINDOW_SIZE = (1366, 768)
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float = 300.0) -> None:
@@ -78,13 +80,21 @@ def demo_folder(workdir: Path) -> Path:
 
 
 def many_copies(workdir: Path, folder: Path, n: int) -> Path:
-    """``n`` photos (copies of the samples) for a job that takes a while."""
+    """``n`` photos for a job that takes a while: the samples, each copy one pixel different, so that
+    the library index (which knows a photo by its content) does not answer them all at once."""
+    from PIL import Image
+
     photos = sorted(p for p in folder.iterdir() if p.suffix == ".jpg" and p.name != "notes.jpg")
+    images = []
+    for path in photos:
+        with Image.open(path) as opened:
+            images.append(opened.convert("RGB"))
     target = workdir / "Holiday 2024"
     target.mkdir(exist_ok=True)
     for i in range(n):
-        source = photos[i % len(photos)]
-        shutil.copy2(source, target / f"IMG_{1000 + i}{source.suffix}")
+        image = images[i % len(images)].copy()
+        image.putpixel((0, 0), (i % 256, i // 256, 0))
+        image.save(target / f"IMG_{1000 + i}.jpg", quality=90)
     return target
 
 
@@ -147,12 +157,12 @@ def organize_screens(window, workdir: Path):
 
 
 def feature_screens(loaded, photo: Path):
-    """The Features panel in a window of its own (1400x820): layer1, layer4 by max with a channel
+    """The Features panel in a window of its own (the window size): layer1, layer4 by max with a channel
     enlarged, and Grad-CAM over the photo."""
     from resnet_desktop.gui.explain.panel import FeaturePanel
 
     panel = FeaturePanel()
-    panel.resize(1400, 820)
+    panel.resize(*WINDOW_SIZE)
     panel.set_model(loaded)
     panel.set_image(photo)
     panel.show()
@@ -176,6 +186,7 @@ def feature_screens(loaded, photo: Path):
 def shoot(out: Path, scheme: str, weights: str = "random") -> list[Path]:
     from PySide6.QtWidgets import QApplication
 
+    from resnet_desktop.core.models.ref import ModelRef
     from resnet_desktop.gui.theme import apply_color_scheme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -186,6 +197,8 @@ def shoot(out: Path, scheme: str, weights: str = "random") -> list[Path]:
     # An empty torch cache and no downloads: the default model's weights are missing, on any machine.
     os.environ["TORCH_HOME"] = str(workdir / "torch")
     os.environ["XDG_CACHE_HOME"] = str(workdir / "cache")
+    os.environ["XDG_DATA_HOME"] = str(workdir / "data")  # the library index, its folders, the label sets
+    os.environ["XDG_CONFIG_HOME"] = str(workdir / "config")
     os.environ["RESNET_DESKTOP_OFFLINE"] = "1"
 
     def save(widget, name: str) -> None:
@@ -222,8 +235,8 @@ def shoot(out: Path, scheme: str, weights: str = "random") -> list[Path]:
         window.drop_overlay.hide()
 
         # 5. A bigger job under way: streaming rows, progress with images/s and ETA, Cancel.
-        window.clear_results()
-        window.classify([many_copies(workdir, folder, 48)])
+        window.clear_results(ask=False)
+        window.classify([many_copies(workdir, folder, 400)])
         wait_until(
             lambda: (
                 window.results.rowCount() >= 16
@@ -243,7 +256,15 @@ def shoot(out: Path, scheme: str, weights: str = "random") -> list[Path]:
             save(*shot)
         window.close()
 
-        # 7. Dark mode.
+        # 7. The Library list and the status bar while a folder is indexed in the background; 8. Teach.
+        from room_screenshots import library_screens, teach_screens
+
+        for shot in library_screens(ModelRef.parse("resnet50", weights), workdir):
+            save(*shot)
+        for shot in teach_screens(workdir):
+            save(*shot)
+
+        # 9. Dark mode.
         apply_color_scheme(app, "dark")
         window = results_window(workdir, folder, weights)
         save(window, "dark-mode.png")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QByteArray, QRect, Qt
 from PySide6.QtGui import QScreen
-from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QMainWindow, QWidget
 
 from resnet_desktop.core.models.ref import ModelRef
 from resnet_desktop.gui.common.screen_fit import FRAME
@@ -80,6 +80,23 @@ def test_main_window_and_features_tab_fit(qtbot, make_window, resnet18_weights: 
         assert label.toolTip() == label.text()
     assert status.message.width() >= status.width() // 3, "the message keeps most of the bar"
     assert status.message.shown().startswith("Ready: resnet18 from")
+
+
+def test_a_model_text_that_fits_its_label_is_shown_whole(qtbot) -> None:
+    """The label is as wide as its text asks (sizeHint); the text must then not be elided ("No …del")."""
+    from resnet_desktop.gui.common.status import StatusBar
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    status = StatusBar()
+    window.setStatusBar(status)
+    window.resize(1366, 768)
+    window.show()
+    status.set_message("No model loaded: weights are missing. Choose a weights file or retry.")
+    for text in ("No model", "Loading resnet50 (IMAGENET1K_V2)…"):
+        status.set_model_text(text)
+        qtbot.waitUntil(lambda: status.model_label.width() == status.model_label.sizeHint().width())
+        assert status.model_label.shown() == text
 
 
 def test_tool_windows_open_on_screen(qtbot, window, screen: QRect) -> None:

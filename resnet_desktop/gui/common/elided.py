@@ -49,4 +49,8 @@ class ElidedLabel(QLabel):
     def _elide(self) -> None:
         margins = self.contentsMargins()
         room = max(0, self.width() - margins.left() - margins.right() - 2)
-        super().setText(self.fontMetrics().elidedText(self._full, self._mode, room))
+        metrics = self.fontMetrics()
+        # elidedText measures with fractional advances: given exactly the room sizeHint asked for, it
+        # would still elide ("No …del"); a text that fits is shown whole
+        fits = metrics.horizontalAdvance(self._full) <= room
+        super().setText(self._full if fits else metrics.elidedText(self._full, self._mode, room))

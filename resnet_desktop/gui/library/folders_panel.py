@@ -51,6 +51,12 @@ def status_tooltip(status: FolderStatus) -> str:
     return "\n".join(lines)
 
 
+def display_lines(text: str) -> list[str]:
+    """An item's lines as the delegate gets them: Qt hands the text over with its new lines turned into
+    U+2028 (line separators), which drawText would stack, centred, inside one line's height."""
+    return text.replace("\u2028", "\n").split("\n")
+
+
 class FolderDelegate(QStyledItemDelegate):
     """An item as three lines: the folder's name in bold, its numbers, what is happening (dimmed)."""
 
@@ -65,7 +71,7 @@ class FolderDelegate(QStyledItemDelegate):
     ) -> None:
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
-        lines = opt.text.split("\n")
+        lines = display_lines(opt.text)
         opt.text = ""
         style = opt.widget.style() if opt.widget else None
         if style is not None:
