@@ -99,7 +99,7 @@ def test_one_cancel_on_the_training_page_and_train_again_after_stopping(
         if not slow_start.done:  # type: ignore[attr-defined]
             slow_start.done = True  # type: ignore[attr-defined]
             assert cancel is not None and cancel.wait(30)
-        yield from real(*args, cancel=cancel, **kwargs)
+        return (yield from real(*args, cancel=cancel, **kwargs))
 
     slow_start.done = False  # type: ignore[attr-defined]
     monkeypatch.setattr(run, "fine_tune", slow_start)
