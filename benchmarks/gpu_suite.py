@@ -197,9 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     results["targets"] = check_targets(results)
     print_targets(results["targets"], plan.mode)
     results["suite"]["wall_s"] = time.perf_counter() - started
-    results["suite"]["gui_imported"] = any(m.split(".")[0] in ("PySide6", "shiboken6") for m in sys.modules) or (
-        "resnet_desktop.gui" in sys.modules
-    )
+    results["suite"]["gui_imported"] = any(
+        module is not None and name.split(".")[0] in ("PySide6", "shiboken6") for name, module in sys.modules.items()
+    ) or ("resnet_desktop.gui" in sys.modules)  # (a None entry is an import blocked on purpose)
     results["device"]["load_average_after"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     save()
     print(f"\nsuite wall time {results['suite']['wall_s']:.1f} s" + (f"; figures in {args.json}" if args.json else ""))

@@ -99,7 +99,10 @@ def select(
     accelerator = str(device) if device.type != "cpu" else None
     threads = torch.get_num_threads()
     crop = loaded.preprocessing.crop_size
-    remembered = backend_rule.remembered(loaded.arch, crop, threads)
+    # only "auto" on the CPU chooses by a measurement (a GPU runs PyTorch; a named backend is not chosen)
+    remembered = (
+        backend_rule.remembered(loaded.arch, crop, threads) if requested == "auto" and not accelerator else None
+    )
     plan = backend_rule.plan(requested, precision, accelerator=accelerator, measurement=remembered)
     if plan.backend == "torch":
         notices = []

@@ -10,6 +10,7 @@ imported by the fits only: scoring, and the app's teach room until it learns, ne
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,12 +51,10 @@ class Head:
     def logits(self, x: np.ndarray) -> np.ndarray:
         """float32 logits of float16 or float32 rows, converted a chunk at a time (bounded memory),
         on one BLAS thread (``THREADS``: a thin product, where hand-offs cost more than they give)."""
-        from threadpoolctl import threadpool_limits
-
         out = np.empty((x.shape[0], len(self.classes)), np.float32)
         buffer = np.empty((min(_CHUNK, x.shape[0]), x.shape[1]), np.float32)
         weight = np.ascontiguousarray(self.weight.T, dtype=np.float32)
-        with threadpool_limits(THREADS, user_api="blas"):
+        with _blas_threads(THREADS):
             for start in range(0, x.shape[0], _CHUNK):
                 rows = min(_CHUNK, x.shape[0] - start)
                 np.copyto(buffer[:rows], x[start : start + rows])
@@ -129,6 +128,15 @@ def choose_regularisation(
     with torch_threads(THREADS):
         targets_t = torch.from_numpy(targets.astype(np.int64))
         return choose_c(features, targets_t, len(present), repeats=SEARCH_REPEATS, cancel=cancel)
+
+
+def _blas_threads(threads: int) -> contextlib.AbstractContextManager[object]:
+    """At most ``threads`` BLAS threads inside; without threadpoolctl (a bare benchmark machine), as is."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(threads, user_api="blas")
 
 
 def _subsample(y: np.ndarray, order: np.ndarray, limit: int) -> np.ndarray:
