@@ -9,6 +9,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Never touch the real torch hub cache or the network from tests.
 os.environ.setdefault("RESNET_DESKTOP_OFFLINE", "1")
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +44,19 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("XDG_CONFIG_HOME", str(root / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(root / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(root / "cache"))
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads_restored() -> Iterator[None]:
+    """A command run in-process with ``--threads N`` sets torch's thread count for the whole process;
+    the next test would then look up measurements (backend_rule's key) under another thread count."""
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        from resnet_desktop.core.inference.backend_rule import threads_default
+
+        if torch.get_num_threads() != threads_default():
+            torch.set_num_threads(threads_default())
 
 
 @pytest.fixture(scope="session")
