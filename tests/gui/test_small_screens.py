@@ -114,6 +114,10 @@ def test_tool_windows_open_on_screen(qtbot, window, screen: QRect) -> None:
     assert_on_screen(wizard, screen)
     wizard.close()
 
+    teach = window.open_teach()  # it opened 1280 px wide on a 1024 px screen
+    assert_on_screen(teach, screen)
+    teach.close()
+
     from resnet_desktop.gui.library.organize_dialog import OrganizeDialog
 
     dialog = OrganizeDialog([], window.settings.qsettings, window.thumbnails, window)

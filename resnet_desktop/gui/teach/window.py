@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QComboBox, QFileDialog, QInputDialog, QLabel, QMainWindow, QWidget
 
@@ -22,6 +22,7 @@ from resnet_desktop.core.models.ref import ModelRef
 from resnet_desktop.core.teach import api
 from resnet_desktop.core.teach.api import EmbedCounts, LabelSetInfo, VersionInfo
 from resnet_desktop.core.work import Step, Work
+from resnet_desktop.gui.common.screen_fit import fit_window
 from resnet_desktop.gui.common.text import plural
 from resnet_desktop.gui.common.thumb_cache import DiskThumbnailCache
 from resnet_desktop.gui.common.thumbnails import ThumbnailLoader
@@ -51,7 +52,7 @@ class TeachWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Teach — ResNet Desktop")
-        self.resize(1280, 760)
+        fit_window(self, QSize(1280, 760), parent)  # never larger than the screen (it ran off 1024x700), on it
         self.base_model = base_model
         self.thumbnails = ThumbnailLoader(self, disk=DiskThumbnailCache())
         self.room = TeachRoom(self.thumbnails, self)
