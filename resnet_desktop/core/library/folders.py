@@ -18,19 +18,18 @@ A damaged file is never moved aside or replaced (it is the person's): opening it
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from resnet_desktop.core.errors import ResNetDesktopError, SettingsError
+from resnet_desktop.core.library.persons_file import BUSY_TIMEOUT_S, PersonsFile, Statement
 from resnet_desktop.core.library.rule_settings import FolderRules
 
 FOLDERS_ENV = "RESNET_DESKTOP_FOLDERS"
 FOLDERS_NAME = "library-folders.sqlite3"
-BUSY_TIMEOUT_S = 30.0
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
@@ -68,8 +67,6 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 #: The app's active model: ``library add`` without ``--model`` uses it (the app writes it).
 DEFAULT_MODEL_KEY = "default_model"
-
-Statement = tuple[str, Sequence[Any]]
 
 
 class FolderStoreError(ResNetDesktopError):
@@ -119,79 +116,19 @@ def overlaps(a: Path, b: Path) -> bool:
     return a == b or a in b.parents or b in a.parents
 
 
-class FolderStore:
+class FolderStore(PersonsFile):
     """One connection to the folder list. Use from the thread that opened it; close when done."""
 
+    what = "The library folder list"
+    error = FolderStoreError
+    migrations = MIGRATIONS
+    fresh = "a new list"
+
     def __init__(self, path: Path | None = None, *, timeout_s: float = BUSY_TIMEOUT_S) -> None:
-        self.path = Path(path) if path is not None else default_folders_path()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise FolderStoreError(f"The library folder list {self.path} cannot be opened: {exc}") from exc
-        try:
-            self._prepare()
-        except BaseException:
-            self._db.close()
-            raise
-
-    def _prepare(self) -> None:
-        try:
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-            if version > SCHEMA_VERSION:
-                raise FolderStoreError(
-                    f"The library folder list {self.path} was written by a newer version of ResNet Desktop "
-                    f"(schema {version}, this one knows {SCHEMA_VERSION}); update the app to open it"
-                )
-            if version < SCHEMA_VERSION:
-                self._migrate()
-        except sqlite3.OperationalError as exc:
-            raise FolderStoreError(f"The library folder list {self.path} cannot be opened: {exc}") from exc
-        except sqlite3.DatabaseError as exc:  # never moved aside or replaced: it is the person's
-            raise FolderStoreError(
-                f"The library folder list {self.path} is damaged ({exc}); it was left untouched. "
-                "Move the file aside to start a new list"
-            ) from exc
-
-    def _migrate(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            for number in range(int(self._db.execute("PRAGMA user_version").fetchone()[0]), SCHEMA_VERSION):
-                for statement in MIGRATIONS[number].split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {number + 1}")
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
+        super().__init__(Path(path) if path is not None else default_folders_path(), timeout_s=timeout_s)
 
     def _write(self, statements: Iterable[Statement]) -> None:
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise FolderStoreError(f"The library folder list {self.path} stayed locked by another program") from exc
-        try:
-            for sql, params in statements:
-                self._db.execute(sql, params)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+        self.write(statements)
 
     def data_version(self) -> int:
         """Changes whenever another connection commits a change (the watcher polls it)."""

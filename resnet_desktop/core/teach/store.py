@@ -12,17 +12,17 @@ one short transaction, so a process killed at any moment loses nothing that was 
 from __future__ import annotations
 
 import os
-import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from resnet_desktop.core.errors import TeachError
-from resnet_desktop.core.library.migrate import Migration, migrate, user_version
+from resnet_desktop.core.library.migrate import Migration
+from resnet_desktop.core.library.persons_file import BUSY_TIMEOUT_S, PersonsFile
+from resnet_desktop.core.library.persons_file import Statement as Statement
 
 STORE_ENV = "RESNET_DESKTOP_USER_STORE"
 STORE_NAME = "library-user.sqlite3"
-BUSY_TIMEOUT_S = 30.0
 
 MIGRATIONS: tuple[Migration, ...] = (
     # 1: the first schema
@@ -87,8 +87,6 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-Statement = tuple[str, Sequence[Any]]
-
 
 def default_store_path() -> Path:
     """``$RESNET_DESKTOP_USER_STORE``, else beside the library index, else the per-user data folder
@@ -106,61 +104,16 @@ def default_store_path() -> Path:
     return user_data_path("resnet-desktop", appauthor=False) / STORE_NAME
 
 
-class UserStore:
+class UserStore(PersonsFile):
     """One connection to the store. Use from the thread that opened it; close when done."""
 
+    what = "The label store"
+    error = TeachError
+    migrations = MIGRATIONS
+    fresh = "a new store"
+
     def __init__(self, path: Path | None = None, *, timeout_s: float = BUSY_TIMEOUT_S) -> None:
-        self.path = Path(path) if path is not None else default_store_path()
-        #: What a person should know (the store was upgraded and a backup kept).
-        self.notices: list[str] = []
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise TeachError(f"The label store {self.path} cannot be opened: {exc}") from exc
-        try:
-            self._prepare()
-        except BaseException:
-            self._db.close()
-            raise
-
-    def _prepare(self) -> None:
-        try:
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            check = self._db.execute("PRAGMA quick_check").fetchone()
-            if check is None or check[0] != "ok":
-                raise sqlite3.DatabaseError(f"integrity check failed: {check[0] if check else 'no answer'}")
-            version = user_version(self._db)
-            if version > SCHEMA_VERSION:
-                raise TeachError(
-                    f"The label store {self.path} was written by a newer version of ResNet Desktop (schema "
-                    f"{version}, this one knows {SCHEMA_VERSION}); update the app to open it"
-                )
-            backup = migrate(self._db, self.path, MIGRATIONS)
-        except sqlite3.OperationalError as exc:
-            raise TeachError(f"The label store {self.path} cannot be opened: {exc}") from exc
-        except sqlite3.DatabaseError as exc:  # never moved aside or replaced: it is the person's
-            backups = sorted(p.name for p in self.path.parent.glob(self.path.name + ".v*-backup*"))
-            where = f"; backups: {', '.join(backups)}" if backups else ""
-            raise TeachError(
-                f"The label store {self.path} is damaged ({exc}); it was left untouched{where}. "
-                "Restore a backup, or move the file aside to start a new store"
-            ) from exc
-        if backup is not None:
-            self.notices.append(f"The label store was upgraded; the previous file was kept as {backup.name}.")
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
+        super().__init__(Path(path) if path is not None else default_store_path(), timeout_s=timeout_s)
 
     # -- the two ways in ---------------------------------------------------------------------
 
@@ -170,21 +123,3 @@ class UserStore:
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         row = self._db.execute(sql, params).fetchone()
         return tuple(row) if row is not None else None
-
-    def write(self, statements: Iterable[Statement]) -> None:
-        """One short transaction: all of ``statements`` or none; a lock held past the busy timeout
-        by another process becomes a ``TeachError`` that says so."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise TeachError(f"The label store {self.path} stayed locked by another program: {exc}") from exc
-        try:
-            for sql, params in statements:
-                self._db.execute(sql, params)
-            self._db.execute("COMMIT")
-        except sqlite3.IntegrityError as exc:
-            self._db.execute("ROLLBACK")
-            raise TeachError(f"The label store refused the change: {exc}") from exc
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
