@@ -341,6 +341,18 @@ def remember(loaded: LoadedModel, refs: Sequence[ModelRef] = ()) -> StoredModel:
     exported = ensure_fp32_graph(loaded, backbone)
     head_file = _write_head(*head)
     meta = _identity_meta(loaded)
+    described = StoredModel(
+        key="",  # no key at all (the file vanished meanwhile): still usable in this process
+        arch=loaded.arch,
+        categories=list(loaded.categories),
+        preprocessing=loaded.preprocessing,
+        source=loaded.source,
+        backbone=backbone,
+        head_file=head_file,
+        weights_name=loaded.weights_name,
+        custom_file=loaded.custom_file,
+        meta=meta,
+    )
     first: StoredModel | None = None
     keys = []
     for ref in (*refs, ref_of(loaded)):
@@ -349,37 +361,17 @@ def remember(loaded: LoadedModel, refs: Sequence[ModelRef] = ()) -> StoredModel:
             keys.append(key)
     for key in keys:
         earlier = find_key(key)
-        entry = StoredModel(
+        same = earlier is not None and earlier.backbone == backbone
+        # the same weights keep their verified fast graphs (a cleared head file re-remembers)
+        entry = replace(
+            described,
             key=key,
-            arch=loaded.arch,
-            categories=list(loaded.categories),
-            preprocessing=loaded.preprocessing,
-            source=loaded.source,
-            backbone=backbone,
-            head_file=head_file,
-            weights_name=loaded.weights_name,
-            custom_file=loaded.custom_file,
-            meta=meta,
-            # the same weights keep their verified fast graphs (a cleared head file re-remembers)
-            fast=earlier.fast if earlier is not None and earlier.backbone == backbone else {},
-            last_fast=earlier.last_fast if earlier is not None and earlier.backbone == backbone else None,
+            fast=earlier.fast if same and earlier is not None else {},
+            last_fast=earlier.last_fast if same and earlier is not None else None,
         )
         _write(entry)
         first = first or entry
-    if first is None:  # no key at all (the file vanished meanwhile): still usable in this process
-        first = StoredModel(
-            key="",
-            arch=loaded.arch,
-            categories=list(loaded.categories),
-            preprocessing=loaded.preprocessing,
-            source=loaded.source,
-            backbone=backbone,
-            head_file=head_file,
-            weights_name=loaded.weights_name,
-            custom_file=loaded.custom_file,
-            meta=meta,
-        )
-    return replace(first, exported_now=exported)
+    return replace(first or described, exported_now=exported)
 
 
 def find_key(key: str) -> StoredModel | None:
