@@ -302,7 +302,7 @@ class MainWindow(QMainWindow):
         self.models.modelReady.connect(self._on_model_ready)
         # Feature maps need the torch model; a model running torch-free loads it when they are shown.
         self.feature_panel.modelWanted.connect(s.request_torch_model)
-        s.torchModelReady.connect(self.feature_panel.set_model)
+        s.torchModelReady.connect(lambda info: self.feature_panel.set_model(info.loaded))
         self.results.rowsInserted.connect(self._on_rows_changed)
         self.results.modelReset.connect(self._on_rows_changed)
         # "Classified with the previous model" is withdrawn once no such row is left in the table.

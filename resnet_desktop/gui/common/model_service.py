@@ -102,9 +102,9 @@ class ModelService(QObject):
     catalogReady = Signal(Catalog)
     loadProgress = Signal(int, int)  # done bytes, total bytes (-1 unknown)
     modelReady = Signal(ModelInfo)
-    #: The torch model of the current model (a ``LoadedModel``), loaded on request
-    #: (``request_torch_model``); typed ``object`` because naming the class here would import torch.
-    torchModelReady = Signal(object)
+    #: The current model, now also loaded with torch (``ModelInfo.loaded``), on request
+    #: (``request_torch_model``).
+    torchModelReady = Signal(ModelInfo)
     modelFailed = Signal(BaseException)  # a core error type; CancelledError when cancelled
     jobQueued = Signal(ClassifyJob)
     jobStarted = Signal(ClassifyJob, int)  # job, total files (-1: still counting)
@@ -272,7 +272,7 @@ class ModelService(QObject):
         if info is not self.model:
             return  # another model was loaded meanwhile
         info.loaded = loaded
-        self.torchModelReady.emit(loaded)
+        self.torchModelReady.emit(info)
 
     def _on_torch_finished(self) -> None:
         self._torch_task = None

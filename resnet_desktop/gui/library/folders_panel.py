@@ -97,9 +97,10 @@ class FolderDelegate(QStyledItemDelegate):
 class FoldersPanel(QWidget):
     """Folders, each with its numbers and what is happening to it; Add, Remove, Pause/Resume below."""
 
-    #: a folder was activated (double-click, Enter): show it in the table; None: the whole library
-    #: (``Path | None``: a signal typed ``Path`` cannot carry None)
-    browseRequested = Signal(object)
+    #: a folder was activated (double-click, Enter): show it in the table
+    folderRequested = Signal(Path)
+    #: "Whole Library" was activated: show every library folder's photos
+    wholeLibraryRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -231,7 +232,10 @@ class FoldersPanel(QWidget):
 
     def _activated(self, item: QListWidgetItem) -> None:
         value = item.data(PATH_ROLE)
-        self.browseRequested.emit(Path(str(value)) if value else None)
+        if value:
+            self.folderRequested.emit(Path(str(value)))
+        else:
+            self.wholeLibraryRequested.emit()
 
     def _update_buttons(self) -> None:
         self.remove_button.setEnabled(self.current_folder() is not None)

@@ -92,6 +92,10 @@ def test_a_library_folder_is_indexed_in_the_background_and_the_list_agrees_with_
     assert window.results_panel.browse_bar.isVisible()
     assert window.results_panel.browse_bar.where.text() == "Library: holiday"
     assert not window.results_panel.table.isColumnHidden(COL_TAKEN)
+    library.panel.list.itemActivated.emit(library.panel.list.item(0))  # "Whole Library"
+    qtbot.waitUntil(
+        lambda: window.results_panel.browse_bar.where.text() == "Library: the whole library", timeout=30_000
+    )
 
     started = time.monotonic()
     process = library.indexer._process
