@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence, Sized
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -200,7 +201,17 @@ class Engine:
         """The embedding is the input of ``fc``: a hook on ``avgpool`` keeps it, no second forward."""
         pool = getattr(model, "avgpool", None)
         if isinstance(pool, torch.nn.Module) and isinstance(getattr(model, "fc", None), torch.nn.Module):
-            pool.register_forward_hook(self._record_pooled)
+            # Through a weak reference: the engine holds the model, so a hook holding the engine would be
+            # a cycle, and every finished engine (a model lab run, a teach refit) would keep its model
+            # copy (~100 MB for resnet50) until the next full garbage collection.
+            engine = weakref.ref(self)
+
+            def record_pooled(module: torch.nn.Module, inputs: object, output: torch.Tensor) -> None:
+                live = engine()
+                if live is not None:
+                    live._record_pooled(module, inputs, output)
+
+            pool.register_forward_hook(record_pooled)
 
     def _ensure_model(self) -> torch.nn.Module:
         """The placed PyTorch model, placed now if it is not (ONNX Runtime engines place it only on demand)."""

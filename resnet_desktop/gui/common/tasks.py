@@ -39,7 +39,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 from resnet_desktop.core.errors import CancelledError, ResNetDesktopError
 from resnet_desktop.gui.common import closing
-from resnet_desktop.gui.common.gc_guard import collect_on_gui_thread
+from resnet_desktop.gui.common.gc_guard import collect_on_gui_thread, release_memory_soon
 
 if TYPE_CHECKING:
     from resnet_desktop.gui.common.inline_status import InlineStatus
@@ -237,6 +237,7 @@ class Task(QObject, Generic[Y_co, R_co]):
                 # in the middle of event delivery (a QObject deleted there crashes Qt).
                 self._handlers = _Handlers()
                 self.job._work = _ended_work
+                release_memory_soon()
             return
         if not self.is_current():
             return
