@@ -123,17 +123,43 @@ def build(
     stored: StoredModel,
     photos: PhotoSet,
     *,
-    recipe: int8.Recipe = int8.DEFAULT_RECIPE,
+    recipes: Sequence[int8.Recipe] = int8.RECIPES,
     threads: int | None = None,
     say: Say | None = None,
     cancel: threading.Event | None = None,
 ) -> tuple[StoredModel, FastEntry]:
-    """The fast graph of ``stored`` for ``photos`` and its gate verdict: from the cache, or built,
-    verified and remembered now (a refusal is remembered too). Does not raise on a refusal."""
+    """The fast graph of ``stored`` for ``photos`` and its gate verdict: the first of ``recipes`` whose
+    graph passes the gate, from the cache or built, verified and remembered now (refusals are
+    remembered too, so a recipe is never re-tried on the same photos). When every recipe is refused,
+    the refusal of the one that agreed best. Does not raise on a refusal."""
+    tell: Say = say or (lambda _message: None)
+    refused: list[FastEntry] = []
+    for previous, recipe in zip([None, *recipes], recipes, strict=False):
+        if previous is not None:
+            tell(f"The int8 model with {int8.describe(previous)} would change answers; trying {int8.describe(recipe)}…")
+        stored, entry = _build_one(stored, photos, recipe, threads=threads, say=tell, cancel=cancel)
+        if entry.gate.passed or entry.gate.verdict == gate.UNVERIFIABLE:
+            return stored, entry
+        refused.append(entry)
+    best = max(refused, key=lambda e: (e.gate.agreement, -e.gate.worst_class_lost))
+    if best is not refused[-1]:
+        stored = graph_store.record_fast(stored, best)  # the refusal a person is shown later
+    return stored, best
+
+
+def _build_one(
+    stored: StoredModel,
+    photos: PhotoSet,
+    recipe: int8.Recipe,
+    *,
+    threads: int | None,
+    say: Say,
+    cancel: threading.Event | None,
+) -> tuple[StoredModel, FastEntry]:
+    """One recipe's fast graph and verdict, from the cache or built and verified now."""
     from resnet_desktop.core.inference.graph_store import FastEntry
     from resnet_desktop.core.inference.ort_runner import OrtRunner
 
-    tell: Say = say or (lambda _message: None)
     calibration = photo_set_id(photos, stored.preprocessing, recipe)
     known = stored.fast.get(calibration)
     if known is not None and (known.graph.is_file() or not known.gate.passed):
@@ -144,14 +170,14 @@ def build(
         entry = FastEntry(calibration, graph, result, recipe.tag())
         return graph_store.record_fast(stored, entry), entry
     if not graph.is_file():
-        tell(f"Calibrating the fast (int8) model on {len(photos.calibration)} of your photos…")
+        say(f"Calibrating the fast (int8) model on {len(photos.calibration)} of your photos…")
         batches = calibration_batches(photos, stored.preprocessing, cancel)
         if not batches:
             raise ExportError("none of the calibration photos could be read")
         data = int8.quantize(stored.fp32_graph().read_bytes(), batches, recipe)
         graph.parent.mkdir(parents=True, exist_ok=True)
         write_bytes(graph, data, overwrite=True)  # our cache
-    tell(f"Checking the fast model against fp32 on {len(photos.verification)} other photos of yours…")
+    say(f"Checking the fast model against fp32 on {len(photos.verification)} other photos of yours…")
     fp32 = OrtRunner(stored, threads=threads)
     fast = OrtRunner(stored, graph=graph, precision="fast", threads=threads)
     result = verify(
@@ -163,7 +189,7 @@ def build(
         cancel=cancel,
     )
     entry = FastEntry(calibration, graph, result, recipe.tag())
-    logger.info("fast model for %s: %s", stored.source, result.summary())
+    logger.info("fast model for %s (%s): %s", stored.source, recipe.tag(), result.summary())
     return graph_store.record_fast(stored, entry), entry
 
 

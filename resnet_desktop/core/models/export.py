@@ -28,6 +28,7 @@ import torch
 from resnet_desktop import __version__
 from resnet_desktop.core.atomic import check_writable, write_bytes
 from resnet_desktop.core.errors import ExportError, SettingsError, WeightsError
+from resnet_desktop.core.models import int8 as int8_recipes
 from resnet_desktop.core.models import quantize, spec
 from resnet_desktop.core.models.gate import MAX_VERIFICATION, MIN_PHOTOS, GateResult, PhotoSet
 from resnet_desktop.core.models.graph import exporter_version, graph_module, onnx_bytes
@@ -155,6 +156,7 @@ def build_onnx(
     *,
     calibration: Sequence[Path] | None = None,
     fp32: bytes | None = None,
+    recipe: int8_recipes.Recipe = int8_recipes.DEFAULT_RECIPE,
 ) -> bytes:
     """The serialized ONNX file (metadata included) for ``precision``, not yet verified."""
     import onnx
@@ -162,7 +164,7 @@ def build_onnx(
     _check_choice(precision, PRECISIONS, "precision")
     data = fp32 if fp32 is not None else onnx_bytes(loaded.model, loaded.preprocessing.crop_size)
     if precision != "fp32":
-        data = quantize.convert(data, precision, loaded.preprocessing, calibration=calibration)
+        data = quantize.convert(data, precision, loaded.preprocessing, calibration=calibration, recipe=recipe)
     model = onnx.load_model_from_string(data)
     set_metadata(model, metadata(loaded, precision))
     return bytes(model.SerializeToString())
@@ -210,20 +212,37 @@ def export_model(
     say: Progress = progress or (lambda _message: None)
     say(f"Exporting {loaded.arch} to {format} ({precision})…")
     calibration = photos.calibration if int8 and photos is not None else None
-    data = (
-        torchscript_bytes(loaded) if format == "torchscript" else build_onnx(loaded, precision, calibration=calibration)
-    )
-    say("Verifying against PyTorch on the sample photos…")
-    inputs = quantize.verification_inputs(loaded.preprocessing)
-    agreement = quantize.agreement(loaded, data, inputs, precision=precision, format=format)
-    if not agreement.passed:
-        raise ExportError(f"The exported model does not match PyTorch, so it was not written: {agreement.summary()}")
-    result = None
-    if int8 and photos is not None:
-        say(f"Checking the int8 model against PyTorch on {len(photos.verification)} of your photos…")
-        result = quantize.gate_file(loaded, data, photos)
-        if not result.passed:
-            raise ExportError(f"The int8 model would change answers, so it was not written: {result.summary()}")
+    # int8-static tries the recipes in order (as Fast Mode does): the first the gate passes is written.
+    recipes = int8_recipes.RECIPES if precision == "int8-static" else int8_recipes.RECIPES[:1]
+    fp32 = onnx_bytes(loaded.model, loaded.preprocessing.crop_size) if format == "onnx" else None
+    refused: list[GateResult] = []
+    for previous, recipe in zip([None, *recipes], recipes, strict=False):
+        if previous is not None:
+            tried, next_ = int8_recipes.describe(previous), int8_recipes.describe(recipe)
+            say(f"The int8 model would change answers with {tried}; trying {next_}…")
+        data = (
+            torchscript_bytes(loaded)
+            if format == "torchscript"
+            else build_onnx(loaded, precision, calibration=calibration, fp32=fp32, recipe=recipe)
+        )
+        say("Verifying against PyTorch on the sample photos…")
+        inputs = quantize.verification_inputs(loaded.preprocessing)
+        agreement = quantize.agreement(loaded, data, inputs, precision=precision, format=format)
+        if not agreement.passed:
+            raise ExportError(
+                f"The exported model does not match PyTorch, so it was not written: {agreement.summary()}"
+            )
+        result = None
+        if int8 and photos is not None:
+            say(f"Checking the int8 model against PyTorch on {len(photos.verification)} of your photos…")
+            result = quantize.gate_file(loaded, data, photos)
+            if not result.passed:
+                refused.append(result)
+                continue
+        break
+    else:
+        best = max(refused, key=lambda r: (r.agreement, -r.worst_class_lost))
+        raise ExportError(f"The int8 model would change answers, so it was not written: {best.summary()}")
     written = write_bytes(output, data, overwrite=overwrite)
     verified = result.summary() if result is not None else agreement.summary()
     logger.info("exported %s to %s (%d bytes): %s", loaded.arch, written, len(data), verified)

@@ -206,11 +206,16 @@ def _sort_nodes(graph: onnx.GraphProto) -> None:
 
 
 def convert(
-    data: bytes, precision: str, preprocessing: Preprocessing, *, calibration: Sequence[Path] | None = None
+    data: bytes,
+    precision: str,
+    preprocessing: Preprocessing,
+    *,
+    calibration: Sequence[Path] | None = None,
+    recipe: int8.Recipe = int8.DEFAULT_RECIPE,
 ) -> bytes:
     """The fp16 or int8 version of an fp32 graph (metadata is set afterwards by the caller).
 
-    int8-static calibrates on ``calibration`` (the person's photos) with ``models.int8``'s recipe;
+    int8-static calibrates on ``calibration`` (the person's photos) with ``recipe``;
     both int8 kinds keep the classifier layer in fp32.
     """
     import onnx
@@ -230,7 +235,7 @@ def convert(
             for _positions, batch in reference_batches(calibration, preprocessing)
             for i in range(batch.shape[0])
         ]
-        return int8.quantize(data, batches, int8.DEFAULT_RECIPE)
+        return int8.quantize(data, batches, recipe)
     if precision != "int8-dynamic":
         raise ExportError(f"unknown precision {precision!r}")
     from onnxruntime.quantization import QuantType, quantize_dynamic

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from resnet_desktop.core.inference import graph_store
+from resnet_desktop.core.inference import fast, graph_store
 from resnet_desktop.core.inference.classifier import open_classifier, open_torch_free
 from resnet_desktop.core.inference.fast import FastModeRefused
-from resnet_desktop.core.models import gate
+from resnet_desktop.core.models import gate, int8
 from resnet_desktop.core.models.gate import labeled_photos, split_photos
-from resnet_desktop.core.models.ref import ModelRef
+from resnet_desktop.core.models.ref import ModelRef, load
 
 
 def test_a_model_whose_int8_answers_change_is_refused_with_the_figure(
@@ -69,3 +69,43 @@ def test_fast_mode_on_pytorch_is_refused_before_anything_loads(digits_model: Pat
 
     with pytest.raises(SettingsError, match="only ONNX Runtime runs; choose the auto or onnxruntime backend"):
         open_classifier(ModelRef(file=digits_model), backend="torch", precision="fast", device="cpu")
+
+
+def test_when_the_first_recipe_is_refused_the_next_is_tried_and_used(
+    digits_model: Path, digits: dict[str, Path]
+) -> None:
+    # A recipe made to lose (activation ranges cut at their median: half of every layer saturates) is
+    # refused, so the next recipe is built and judged by the same gate on the same photos.
+    ref = ModelRef(file=digits_model)
+    stored = graph_store.remember(load(ref), [ref])
+    photos = labeled_photos(digits["gate"])
+    losing = int8.DEFAULT_RECIPE.with_(percentile=50.0)
+    said: list[str] = []
+    stored, entry = fast.build(stored, photos, recipes=(losing, int8.DEFAULT_RECIPE), say=said.append)
+    assert entry.gate.passed and entry.recipe == int8.DEFAULT_RECIPE.tag()
+    first = stored.fast[fast.photo_set_id(photos, stored.preprocessing, losing)]
+    assert first.gate.verdict == gate.REFUSED and first.gate.agreement < gate.MIN_AGREEMENT
+    assert (
+        "The int8 model with per-channel weights, activations cut at the 50th percentile would change answers; "
+        "trying per-channel weights…"
+    ) in said
+    assert stored.verified_fast() == entry  # what Fast Mode uses from now on
+    # Both verdicts are remembered: asking again builds and checks nothing.
+    said.clear()
+    _, again = fast.build(stored, photos, recipes=(losing, int8.DEFAULT_RECIPE), say=said.append)
+    assert again == entry and not any(s.startswith(("Calibrating", "Checking")) for s in said)
+
+
+def test_when_every_recipe_is_refused_the_best_refusal_is_what_a_person_reads(
+    tied_model: Path, digits: dict[str, Path]
+) -> None:
+    ref = ModelRef(file=tied_model)
+    stored = graph_store.remember(load(ref), [ref])
+    photos = labeled_photos(digits["gate"])
+    stored, entry = fast.build(stored, photos)
+    tried = [stored.fast[fast.photo_set_id(photos, stored.preprocessing, r)] for r in int8.RECIPES]
+    assert all(t.gate.verdict == gate.REFUSED for t in tried) and len(tried) == 2
+    assert entry.gate.agreement == max(t.gate.agreement for t in tried)
+    assert stored.last_fast == entry.calibration
+    with pytest.raises(FastModeRefused, match=r"^Fast mode refused: the int8 model would change answers"):
+        fast.require_passed(entry)
