@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from resnet_desktop import __version__
 from resnet_desktop.core.errors import WeightsError
 from resnet_desktop.core.models.ref import ModelRef
-from resnet_desktop.gui.common import closing, qt_messages
+from resnet_desktop.gui.common import closing, gc_guard, qt_messages
 from resnet_desktop.gui.settings import APPLICATION, ORGANIZATION, AppSettings
 from resnet_desktop.gui.theme import apply_color_scheme
 
@@ -144,18 +144,19 @@ def main(argv: list[str] | None = None) -> int:
     _install_excepthook()
     qt_messages.install()  # Qt's decoder warnings name the file, as the core's do
 
-    from resnet_desktop.gui.main_window import MainWindow
-
     try:
         ref = startup_ref(args.arch, args.weights, settings.model_ref())
     except WeightsError as exc:
         print(f"resnet-desktop: error: {exc}", file=sys.stderr)
         return 2
-    window = MainWindow(settings, model_ref=ref, device=args.device)
-    if args.color_scheme:
-        window.theme_menu.show_scheme(args.color_scheme)
-    window.show()
-    app.processEvents()
+    with gc_guard.paused():  # the window sooner: no garbage collections while it is imported and built
+        from resnet_desktop.gui.main_window import MainWindow
+
+        window = MainWindow(settings, model_ref=ref, device=args.device)
+        if args.color_scheme:
+            window.theme_menu.show_scheme(args.color_scheme)
+        window.show()
+        app.processEvents()
     paths = [Path(p).expanduser().absolute() for p in args.paths]
     if trace:
         _trace("window_shown", _torch_flag())

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import os
 import platform
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -72,3 +74,32 @@ def test_memory_a_finished_task_freed_goes_back_to_the_system(qtbot) -> None:
     assert before - after > 100, f"RSS {before:.0f} MB -> {after:.0f} MB after the release"
     assert len(kept[0]) == 320  # what the task returned is untouched
     runner.shutdown()
+
+
+def test_collection_is_paused_while_the_window_is_built_then_handed_to_the_gui_thread_collector() -> None:
+    # A fresh process: whether a collector exists depends on nothing that ran before.
+    script = """
+import gc
+from PySide6.QtWidgets import QApplication
+from resnet_desktop.gui.common import gc_guard
+app = QApplication([])
+seen = [gc.isenabled()]
+with gc_guard.paused():
+    seen.append(gc.isenabled())
+seen.append(gc.isenabled())  # no collector yet: as before
+with gc_guard.paused():
+    from resnet_desktop.gui.common.tasks import TaskRunner
+    runner = TaskRunner(name="startup")  # the window's first runner installs the collector
+seen.append(gc.isenabled())  # the collector owns collection now: automatic stays off
+seen.append(gc_guard.collector() is not None)
+print(seen)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        check=False,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[True, False, True, False, True]", done.stderr[-2000:]
