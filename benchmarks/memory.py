@@ -5,7 +5,7 @@ weights), classify N generated photos, browse the feature maps of 20 of them, op
 evaluate the model on a small labeled folder; the resident size (RSS) after each step, and what holds
 it (the torch model copies, the feature-map cache, thumbnails). ``cli``: the peak RSS of
 ``resnet-desktop classify FOLDER --model resnet18`` over a folder of very large and odd images, at two
-file counts (the peak must not grow with the count), per backend.
+file counts (1x, 3x, 9x: the peak must not grow with the count), per backend.
 
     .venv/bin/python benchmarks/memory.py                 # both parts
     .venv/bin/python benchmarks/memory.py app --photos 500
@@ -207,7 +207,7 @@ def run_app(args: argparse.Namespace) -> None:
 def run_cli(args: argparse.Namespace) -> None:
     root = Path(args.workdir)
     env = {**os.environ, "XDG_CACHE_HOME": str(root / "cache"), "PYTHONPATH": str(REPO_ROOT)}
-    small, large = odd_images(root / "odd-small", args.count), odd_images(root / "odd-large", args.count * 3)
+    folders = [odd_images(root / f"odd-x{scale}", args.count * scale) for scale in (1, 3, 9)]
     for backend in args.backends.split(","):
         subprocess.run(  # warm the graph cache, untimed
             [sys.executable, "-m", "resnet_desktop", "classify", str(REPO_ROOT / "assets" / "samples"), "--model"]
@@ -217,7 +217,7 @@ def run_cli(args: argparse.Namespace) -> None:
             cwd=REPO_ROOT,
         )
         # A fresh interpreter per measurement: getrusage's children figure is a running maximum.
-        for folder in (small, large):
+        for folder in folders:
             probe = (
                 "import resource, subprocess, sys, json;"
                 "subprocess.run(sys.argv[1:], capture_output=True);"
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("part", nargs="?", default="all", choices=("all", "app", "cli", "app-session"))
     parser.add_argument("--photos", type=int, default=500)
     parser.add_argument("--arch", default="resnet50")
-    parser.add_argument("--count", type=int, default=30, help="odd files in the small folder (the large has 3x)")
+    parser.add_argument("--count", type=int, default=30, help="odd files in the smallest folder (then 3x, 9x)")
     parser.add_argument("--backends", default="torch,onnxruntime")
     parser.add_argument("--backend", default="torch", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "resnet-desktop-memory-bench"))
