@@ -133,18 +133,17 @@ def build(
     remembered too, so a recipe is never re-tried on the same photos). When every recipe is refused,
     the refusal of the one that agreed best. Does not raise on a refusal."""
     tell: Say = say or (lambda _message: None)
-    refused: list[FastEntry] = []
-    for previous, recipe in zip([None, *recipes], recipes, strict=False):
-        if previous is not None:
-            tell(f"The int8 model with {int8.describe(previous)} would change answers; trying {int8.describe(recipe)}…")
-        stored, entry = _build_one(stored, photos, recipe, threads=threads, say=tell, cancel=cancel)
-        if entry.gate.passed or entry.gate.verdict == gate.UNVERIFIABLE:
-            return stored, entry
-        refused.append(entry)
-    best = max(refused, key=lambda e: (e.gate.agreement, -e.gate.worst_class_lost))
-    if best is not refused[-1]:
-        stored = graph_store.record_fast(stored, best)  # the refusal a person is shown later
-    return stored, best
+    latest = stored  # each attempt remembers its verdict in the model's manifest
+
+    def attempt(recipe: int8.Recipe) -> tuple[FastEntry, gate.GateResult]:
+        nonlocal latest
+        latest, entry = _build_one(latest, photos, recipe, threads=threads, say=tell, cancel=cancel)
+        return entry, entry.gate
+
+    entry, _result = int8.first_passing(recipes, attempt, tell)
+    if latest.last_fast != entry.calibration:  # a refusal that agreed better than the last one tried
+        latest = graph_store.record_fast(latest, entry)
+    return latest, entry
 
 
 def _build_one(

@@ -212,14 +212,9 @@ def export_model(
     say: Progress = progress or (lambda _message: None)
     say(f"Exporting {loaded.arch} to {format} ({precision})…")
     calibration = photos.calibration if int8 and photos is not None else None
-    # int8-static tries the recipes in order (as Fast Mode does): the first the gate passes is written.
-    recipes = int8_recipes.RECIPES if precision == "int8-static" else int8_recipes.RECIPES[:1]
     fp32 = onnx_bytes(loaded.model, loaded.preprocessing.crop_size) if format == "onnx" else None
-    refused: list[GateResult] = []
-    for previous, recipe in zip([None, *recipes], recipes, strict=False):
-        if previous is not None:
-            tried, next_ = int8_recipes.describe(previous), int8_recipes.describe(recipe)
-            say(f"The int8 model would change answers with {tried}; trying {next_}…")
+
+    def build_checked(recipe: int8_recipes.Recipe) -> tuple[bytes, Agreement]:
         data = (
             torchscript_bytes(loaded)
             if format == "torchscript"
@@ -229,20 +224,26 @@ def export_model(
         inputs = quantize.verification_inputs(loaded.preprocessing)
         agreement = quantize.agreement(loaded, data, inputs, precision=precision, format=format)
         if not agreement.passed:
-            raise ExportError(
-                f"The exported model does not match PyTorch, so it was not written: {agreement.summary()}"
-            )
-        result = None
-        if int8 and photos is not None:
-            say(f"Checking the int8 model against PyTorch on {len(photos.verification)} of your photos…")
-            result = quantize.gate_file(loaded, data, photos)
-            if not result.passed:
-                refused.append(result)
-                continue
-        break
+            summary = agreement.summary()
+            raise ExportError(f"The exported model does not match PyTorch, so it was not written: {summary}")
+        return data, agreement
+
+    result = None
+    if int8 and photos is not None:
+        gated = photos
+
+        def attempt(recipe: int8_recipes.Recipe) -> tuple[tuple[bytes, Agreement], GateResult]:
+            built = build_checked(recipe)
+            say(f"Checking the int8 model against PyTorch on {len(gated.verification)} of your photos…")
+            return built, quantize.gate_file(loaded, built[0], gated)
+
+        # int8-static tries the recipes in order, as Fast Mode does: the first the gate passes is written.
+        recipes = int8_recipes.RECIPES if precision == "int8-static" else int8_recipes.RECIPES[:1]
+        (data, agreement), result = int8_recipes.first_passing(recipes, attempt, say)
+        if not result.passed:
+            raise ExportError(f"The int8 model would change answers, so it was not written: {result.summary()}")
     else:
-        best = max(refused, key=lambda r: (r.agreement, -r.worst_class_lost))
-        raise ExportError(f"The int8 model would change answers, so it was not written: {best.summary()}")
+        data, agreement = build_checked(int8_recipes.DEFAULT_RECIPE)
     written = write_bytes(output, data, overwrite=overwrite)
     verified = result.summary() if result is not None else agreement.summary()
     logger.info("exported %s to %s (%d bytes): %s", loaded.arch, written, len(data), verified)

@@ -15,17 +15,18 @@ import io
 import logging
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 import numpy as np
 
 from resnet_desktop.core.atomic import scratch_folder
 from resnet_desktop.core.errors import ExportError
 from resnet_desktop.core.models.backbone import INPUT_NAME
+from resnet_desktop.core.models.gate import UNVERIFIABLE, GateResult
 from resnet_desktop.core.models.ort_session import require_onnxruntime, session
 
 if TYPE_CHECKING:
@@ -80,6 +81,28 @@ DEFAULT_RECIPE = Recipe()
 #: the digits model: benchmarks/int8.py). Each is judged by the same gate on the same photos, which
 #: none of them was calibrated on; the second is built only when the first is refused.
 RECIPES: tuple[Recipe, ...] = (DEFAULT_RECIPE, DEFAULT_RECIPE.with_(per_channel=False))
+
+
+T = TypeVar("T")
+
+
+def first_passing(
+    recipes: Sequence[Recipe],
+    attempt: Callable[[Recipe], tuple[T, GateResult]],
+    say: Callable[[str], object],
+) -> tuple[T, GateResult]:
+    """``attempt`` each recipe in turn (it builds and gates one int8 model) until the gate passes one or
+    says it cannot be verified (more recipes would not change that); when every one is refused, the
+    attempt that agreed best. Fast Mode and int8 export both go through here."""
+    refused: list[tuple[T, GateResult]] = []
+    for index, recipe in enumerate(recipes):
+        if index:
+            say(f"The int8 model with {describe(recipes[index - 1])} would change answers; trying {describe(recipe)}…")
+        value, result = attempt(recipe)
+        if result.passed or result.verdict == UNVERIFIABLE:
+            return value, result
+        refused.append((value, result))
+    return max(refused, key=lambda tried: (tried[1].agreement, -tried[1].worst_class_lost))
 
 
 def describe(recipe: Recipe) -> str:
