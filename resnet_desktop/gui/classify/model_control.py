@@ -72,6 +72,7 @@ class ModelControl(QObject):
         service.catalogReady.connect(self._on_catalog)
         service.loadProgress.connect(self._on_load_progress)
         service.modelReady.connect(self._on_ready)
+        service.torchModelReady.connect(self._on_torch_ready)
         service.modelFailed.connect(self._on_failed)
 
     def start(self) -> None:
@@ -154,6 +155,10 @@ class ModelControl(QObject):
             )
         self._offer_rerun = False
         self.modelReady.emit(info)
+
+    def _on_torch_ready(self, info: ModelInfo) -> None:
+        # Replaces "Loading … for this view…", which would otherwise stay after it stopped being true.
+        self.status.set_message(f"Loaded {info.source} with PyTorch for feature maps, Grad-CAM and export.")
 
     def _on_failed(self, exc: BaseException) -> None:
         self.status.set_idle()

@@ -81,5 +81,9 @@ def test_feature_maps_load_the_torch_model_only_when_they_are_shown(
     assert window.model_info.loaded is None  # the Features tab is not shown: nothing needs torch yet
     with qtbot.waitSignal(window.service.torchModelReady, timeout=120_000):
         window.side_tabs.setCurrentIndex(1)  # Features
+        assert window.status.message.text() == f"Loading {window.model_info.source} for this view…"
     assert window.model_info.loaded is not None
+    # What the person reads once it is loaded (the "Loading …" line used to stay).
+    source = window.model_info.source
+    assert window.status.message.text() == f"Loaded {source} with PyTorch for feature maps, Grad-CAM and export."
     qtbot.waitUntil(lambda: window.feature_panel._tree.is_empty() is False, timeout=120_000)
