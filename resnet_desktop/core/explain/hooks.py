@@ -18,7 +18,6 @@ is a per-model lock that capture and Grad-CAM take; other code running the model
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 import re
 import threading
@@ -296,28 +295,36 @@ def capture(
     return recorder.outputs
 
 
-def _meta_copy(model: nn.Module) -> nn.Module:
-    """A structural copy of ``model`` whose parameters and buffers live on the meta device (no data)."""
-    memo: dict[int, object] = {}
-    for param in model.parameters():
-        memo[id(param)] = nn.Parameter(torch.empty_like(param, device="meta"), requires_grad=param.requires_grad)
-    for buffer in model.buffers():
-        memo[id(buffer)] = torch.empty_like(buffer, device="meta")
-    clone = copy.deepcopy(model, memo)
-    for module in clone.modules():  # other people's hooks stay on the real model only
-        module._forward_hooks.clear()
-        module._forward_pre_hooks.clear()
-    return clone
+#: Layer lists already worked out, per model, its structure and the input size (see ``list_layers``).
+_layer_lists: weakref.WeakKeyDictionary[nn.Module, dict[tuple[object, ...], list[LayerInfo]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _structure(model: nn.Module) -> tuple[object, ...]:
+    """What the layer list depends on: each module's name and type and each parameter's shape."""
+    modules = tuple((name, type(module).__name__) for name, module in model.named_modules())
+    shapes = tuple((name, tuple(param.shape)) for name, param in model.named_parameters())
+    return modules, shapes
 
 
 def list_layers(model: nn.Module, input_size: int | tuple[int, int] = 224) -> list[LayerInfo]:
     """Every module call in execution order (a container before its children) with its output shape.
 
-    Shapes come from one forward of an ``input_size`` image through a meta-device copy of the model:
-    no arithmetic, no memory, and the real model is not touched (so this is safe while another thread
-    uses it). Modules that the forward never calls are left out.
+    Shapes come from one forward of a zero image of ``input_size`` through the model itself (no
+    autograd; each output is dropped as soon as its shape is read), under the model's lock; hooks
+    ignore other threads, so a classification running meanwhile is not disturbed. The list is kept
+    per model, structure and size, so browsing photos costs that forward once. (A meta-device copy
+    would skip the arithmetic, but PyTorch runs meta kernels through its compiler's decompositions,
+    which imports ``torch._dynamo``: +147 MB resident for good.) Modules the forward never calls
+    are left out.
     """
     height, width = (input_size, input_size) if isinstance(input_size, int) else input_size
+    key = (_structure(model), height, width)
+    with _locks_guard:
+        known = _layer_lists.get(model, {}).get(key)
+    if known is not None:
+        return list(known)
     order: list[tuple[str, str]] = []
     shapes: dict[str, tuple[int, ...]] = {}
 
@@ -328,22 +335,23 @@ def list_layers(model: nn.Module, input_size: int | tuple[int, int] = 224) -> li
         if isinstance(output, torch.Tensor):
             shapes[key] = tuple(output.shape[1:])
 
-    meta_model = _meta_copy(model).eval()
-    modules = dict(meta_model.named_modules())
-    hooks = CallHooks(meta_model, [name for name in modules if name], on_output, on_start=on_start)
-    hooks.install()
-    try:
-        with torch.no_grad():
-            meta_model(torch.zeros(1, 3, height, width, device="meta"))
-    finally:
-        hooks.remove()
+    modules = dict(model.named_modules())
+    hooks = CallHooks(model, [name for name in modules if name], on_output, on_start=on_start)
+    with model_lock(model), eval_mode(model), torch.no_grad():
+        hooks.install()
+        try:
+            model(to_model_input(model, torch.zeros(1, 3, height, width)))
+        finally:
+            hooks.remove()
     layers = []
-    for key, type_name in order:
-        if key not in shapes:
+    for name, type_name in order:
+        if name not in shapes:
             continue
-        module, call = parse_layer_name(meta_model, key, modules=modules)
-        layers.append(LayerInfo(key, type_name, shapes[key], module, call))
-    return layers
+        module, call = parse_layer_name(model, name, modules=modules)
+        layers.append(LayerInfo(name, type_name, shapes[name], module, call))
+    with _locks_guard:
+        _layer_lists.setdefault(model, {})[key] = layers
+    return list(layers)
 
 
 def image_tensor(image: Image.Image, preprocessing: Any) -> torch.Tensor:

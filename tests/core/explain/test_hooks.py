@@ -223,3 +223,19 @@ def test_fine_tuned_head_is_supported() -> None:
     assert result.class_index == 2 and result.probabilities.shape == (3,)
     with pytest.raises(SettingsError, match="out of range"):
         grad_cam(model, random_image(), target_class=3)
+
+
+def test_layer_list_is_worked_out_once_per_model_structure_and_input_size() -> None:
+    model = make_resnet("resnet18")
+    forwards: list[int] = []
+    handle = model.conv1.register_forward_hook(lambda *_: forwards.append(1))
+    try:
+        first = list_layers(model, 64)
+        assert list_layers(model, 64) == first and len(forwards) == 1  # the second photo costs nothing
+        assert {layer.name: layer.shape for layer in list_layers(model, 96)}["layer4"] == (512, 3, 3)
+        model.fc = nn.Linear(512, 3)  # a new head: a new structure, never the old shapes
+        assert {layer.name: layer.shape for layer in list_layers(model, 64)}["fc"] == (3,)
+        assert len(forwards) == 3
+    finally:
+        handle.remove()
+    assert_no_hooks(model)
