@@ -9,6 +9,7 @@ this machine, seeded random weights are used: the time does not depend on the va
 from __future__ import annotations
 
 import copy
+import math
 import sys
 import threading
 import time
@@ -109,15 +110,40 @@ def _rss_peak_bytes() -> int | None:
 def gflops(loaded: LoadedModel) -> float:
     """Multiply-adds of one forward at the model's crop size, in billions (torchvision's "GFLOPS").
 
-    Counted by ``torch.utils.flop_counter`` on a meta-device copy, so no real arithmetic runs.
+    Counted from one no-grad forward of a zero image: each convolution's and linear layer's output
+    size times its inputs per output, which is everything ``torch.utils.flop_counter`` counts in a
+    ResNet (the tests hold it to torchvision's published figures). That counter is not used because
+    it imports ``torch._dynamo`` (+147 MB resident for good). Hooks count only this thread's calls,
+    so a classification running meanwhile on the same model is not counted.
     """
-    from torch.utils.flop_counter import FlopCounterMode
+    model = loaded.model
+    if any(module.training for module in model.modules()):  # a forward in train mode would update BatchNorm
+        model = copy.deepcopy(model).eval()
+    thread = threading.get_ident()
+    macs = 0
 
+    def count(module: torch.nn.Module, _inputs: object, output: object) -> None:
+        nonlocal macs
+        if threading.get_ident() != thread or not isinstance(output, torch.Tensor):
+            return
+        if isinstance(module, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)):
+            macs += output.numel() * (module.in_channels // module.groups) * math.prod(module.kernel_size)
+        elif isinstance(module, torch.nn.Linear):
+            macs += output.numel() * module.in_features
+
+    layers = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.Linear)
+    handles = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, layers)]
     crop = loaded.preprocessing.crop_size
-    meta = copy.deepcopy(loaded.model).to("meta")
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        meta(torch.empty((1, 3, crop, crop), device="meta"))
-    return counter.get_total_flops() / 2e9
+    parameter = next(model.parameters(), None)
+    device = parameter.device if parameter is not None else torch.device("cpu")
+    dtype = parameter.dtype if parameter is not None and parameter.is_floating_point() else torch.float32
+    try:
+        with torch.no_grad():
+            model(torch.zeros((1, 3, crop, crop), device=device, dtype=dtype))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return macs / 1e9
 
 
 def parameters(model: torch.nn.Module) -> int:
