@@ -32,6 +32,12 @@ LABELED_CLASSES = ("tabby", "golden retriever")
 IDLE_S = 1.6
 
 
+def heavy_modules() -> str:
+    """Which optional heavy stacks are imported (torch's compiler stack is not needed for eager models)."""
+    names = ("torch", "torch._dynamo", "sympy", "onnxruntime")
+    return " ".join(f"{name}={int(name in sys.modules)}" for name in names)
+
+
 def rss_mb() -> float:
     """This process's resident set size now (Linux /proc), in MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -143,19 +149,19 @@ def app_session(args: argparse.Namespace) -> int:
     window.show()
     window.start()
     _wait(app, window.modelReady)
-    print(f"RSS model_ready {rss_mb():.0f} torch_imported={int('torch' in sys.modules)}", flush=True)
+    print(f"RSS model_ready {rss_mb():.0f} {heavy_modules()}", flush=True)
     window.classify([root / "photos"])
     while window.service.busy:
         _wait(app, window.service.busyChanged, 60)
     _pump(IDLE_S)
-    print(f"RSS classified_{window.results.rowCount()} {rss_mb():.0f}", flush=True)
+    print(f"RSS classified_{window.results.rowCount()} {rss_mb():.0f} {heavy_modules()}", flush=True)
     window.side_tabs.setCurrentIndex(1)  # Features
     for row in range(20):
         window.results_panel.select_row(row)
         _wait(app, window.feature_panel.captured, 600)
     _pump(IDLE_S)
     cache = getattr(window.feature_panel, "_image", None)
-    print(f"RSS features_20 {rss_mb():.0f} torch_imported={int('torch' in sys.modules)}", flush=True)
+    print(f"RSS features_20 {rss_mb():.0f} {heavy_modules()}", flush=True)
     lab = window.tools.open_model_lab(0)
     panel = lab.evaluate
     panel.folder_edit.setText(str(root / "labeled"))
@@ -166,7 +172,10 @@ def app_session(args: argparse.Namespace) -> int:
         print(f"FAILED the model lab evaluated nothing: {panel.status.text()}", flush=True)
         return 1
     row = panel.rows[0]
-    print(f"RSS model_lab {rss_mb():.0f} (evaluated {row.label} on {panel.reports[0].scored} photos)", flush=True)
+    print(
+        f"RSS model_lab {rss_mb():.0f} (evaluated {row.label} on {panel.reports[0].scored} photos) {heavy_modules()}",
+        flush=True,
+    )
     feature_bytes = 0 if cache is None or cache.cache is None else cache.cache.cached_bytes
     print(f"INFO feature_cache_mb {feature_bytes / MB:.0f}", flush=True)
     print(f"INFO thumbnail_cache_mb {window.thumbnails.cache.bytes / MB:.0f}", flush=True)
