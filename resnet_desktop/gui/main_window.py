@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_desktop.core.errors import describe
 from resnet_desktop.core.inference.records import Prediction
 from resnet_desktop.core.library.api import LibraryView
 from resnet_desktop.core.models.ref import ModelRef
@@ -303,6 +304,7 @@ class MainWindow(QMainWindow):
         # Feature maps need the torch model; a model running torch-free loads it when they are shown.
         self.feature_panel.modelWanted.connect(s.request_torch_model)
         s.torchModelReady.connect(lambda info: self.feature_panel.set_model(info.loaded))
+        s.torchModelFailed.connect(lambda exc: self.feature_panel.model_unavailable(describe(exc)))
         self.results.rowsInserted.connect(self._on_rows_changed)
         self.results.modelReset.connect(self._on_rows_changed)
         # "Classified with the previous model" is withdrawn once no such row is left in the table.

@@ -23,6 +23,8 @@ from resnet_desktop.gui.common.status import StatusBar
 from resnet_desktop.gui.settings import AppSettings
 
 RETRY = "Retry"
+#: Banner topic: the PyTorch copy (feature maps, Grad-CAM, export) could not be loaded.
+TORCH_COPY = "torch-copy"
 CHOOSE_WEIGHTS = "Choose weights file…"
 RERUN = "Re-run"
 #: The banner topic "the table holds rows of the previous model" (withdrawn once it is no longer true).
@@ -73,6 +75,7 @@ class ModelControl(QObject):
         service.loadProgress.connect(self._on_load_progress)
         service.modelReady.connect(self._on_ready)
         service.torchModelReady.connect(self._on_torch_ready)
+        service.torchModelFailed.connect(self._on_torch_failed)
         service.modelFailed.connect(self._on_failed)
 
     def start(self) -> None:
@@ -136,6 +139,7 @@ class ModelControl(QObject):
 
     def _on_ready(self, info: ModelInfo) -> None:
         self.info = info
+        self.banner.withdraw(TORCH_COPY)  # it was about the previous model
         self.settings.set_model_ref(self.ref)  # only a model that loaded is remembered
         self.toolbar.set_ref(info.ref)
         self.status.set_model_text(f"{info.source} · {info.device_name}")
@@ -159,6 +163,23 @@ class ModelControl(QObject):
     def _on_torch_ready(self, info: ModelInfo) -> None:
         # Replaces "Loading … for this view…", which would otherwise stay after it stopped being true.
         self.status.set_message(f"Loaded {info.source} with PyTorch for feature maps, Grad-CAM and export.")
+        self.banner.withdraw(TORCH_COPY)
+
+    def _retry_torch(self) -> None:
+        self.banner.withdraw(TORCH_COPY)
+        self.service.request_torch_model()
+
+    def _on_torch_failed(self, exc: BaseException) -> None:
+        """Only what needs the PyTorch copy is unavailable: the model that runs is fine and stays."""
+        source = self.info.source if self.info is not None else "the model"
+        self.status.set_message(f"Feature maps, Grad-CAM and export are unavailable; still classifying with {source}.")
+        self.banner.show_message(
+            "Feature maps are unavailable",
+            f"They need {source} loaded with PyTorch, which failed: {describe(exc)}\n\n"
+            f"Classifying goes on with {source} as before.",
+            [(RETRY, self._retry_torch)],
+            topic=TORCH_COPY,
+        )
 
     def _on_failed(self, exc: BaseException) -> None:
         self.status.set_idle()

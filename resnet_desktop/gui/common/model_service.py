@@ -105,6 +105,8 @@ class ModelService(QObject):
     #: The current model, now also loaded with torch (``ModelInfo.loaded``), on request
     #: (``request_torch_model``).
     torchModelReady = Signal(ModelInfo)
+    #: Loading that PyTorch copy failed; the model that runs (ONNX Runtime) is kept and goes on.
+    torchModelFailed = Signal(BaseException)
     modelFailed = Signal(BaseException)  # a core error type; CancelledError when cancelled
     jobQueued = Signal(ClassifyJob)
     jobStarted = Signal(ClassifyJob, int)  # job, total files (-1: still counting)
@@ -263,7 +265,7 @@ class ModelService(QObject):
             lambda ctx: load_torch_model(info.ref, ctx),
             name=f"torch {info.source}",
             on_returned=lambda loaded: self._on_torch_model(info, loaded),
-            on_failed=lambda exc: self.modelFailed.emit(exc),
+            on_failed=lambda exc: self._on_torch_failed(info, exc),
             on_finished=self._on_torch_finished,
         )
         return True
@@ -273,6 +275,10 @@ class ModelService(QObject):
             return  # another model was loaded meanwhile
         info.loaded = loaded
         self.torchModelReady.emit(info)
+
+    def _on_torch_failed(self, info: ModelInfo, exc: BaseException) -> None:
+        if info is self.model:  # not about a model that was replaced meanwhile
+            self.torchModelFailed.emit(exc)
 
     def _on_torch_finished(self) -> None:
         self._torch_task = None

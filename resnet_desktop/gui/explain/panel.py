@@ -72,6 +72,7 @@ class FeaturePanel(QWidget):
         self.budget_bytes = budget_bytes
         self._loaded: LoadedModel | None = None
         self._on_demand = False
+        self._unavailable: str | None = None  # why the on-demand model could not be loaded
         self._path: Path | None = None
         self._pending = False
         self._tasks = TaskRunner(self, max_threads=1, name="features")  # one capture at a time, in order
@@ -87,7 +88,15 @@ class FeaturePanel(QWidget):
         is ready but not loaded with torch; ``modelWanted`` asks for it once an image is shown here."""
         self._loaded = loaded
         self._on_demand = loaded is None and on_demand
+        self._unavailable = None
         self._tree.clear_layers()
+        self._request_capture()
+
+    def model_unavailable(self, reason: str) -> None:
+        """The on-demand model could not be loaded: say so, and stop asking for it on every photo
+        (``set_model`` asks again, e.g. after Retry)."""
+        self._on_demand = False
+        self._unavailable = f"Feature maps are unavailable: {reason}"
         self._request_capture()
 
     def set_image(self, path: str | Path | None) -> None:
@@ -268,6 +277,11 @@ class FeaturePanel(QWidget):
             self._pending = True
             if self.isVisible():
                 self.modelWanted.emit()
+            self._update_enabled()
+            return
+        if self._loaded is None and self._unavailable is not None:
+            self.grid_info.setText(self._unavailable)
+            self._pending = False
             self._update_enabled()
             return
         if self._loaded is None or self._path is None:

@@ -87,3 +87,41 @@ def test_feature_maps_load_the_torch_model_only_when_they_are_shown(
     source = window.model_info.source
     assert window.status.message.text() == f"Loaded {source} with PyTorch for feature maps, Grad-CAM and export."
     qtbot.waitUntil(lambda: window.feature_panel._tree.is_empty() is False, timeout=120_000)
+
+
+def test_when_the_pytorch_copy_cannot_load_only_feature_maps_are_unavailable(
+    qtbot, make_window, app_settings, resnet18_weights: Path, sample_photos: list[Path], tmp_path: Path
+) -> None:
+    weights = tmp_path / "mine.pth"
+    weights.write_bytes(resnet18_weights.read_bytes())
+    ref = ModelRef.parse("resnet18", str(weights))
+    open_classifier(ref, backend="onnxruntime", device="cpu")
+    app_settings.set_backend("onnxruntime")
+    window = make_window(ref)
+    assert window.model_info.loaded is None
+    with qtbot.waitSignal(window.service.jobFinished, timeout=120_000):
+        window.classify(sample_photos[:1])
+    window.results_panel.select_row(0)
+    weights.unlink()  # the person moved the file after the app had started from its cached graph
+    with qtbot.waitSignal(window.service.torchModelFailed, timeout=120_000):
+        window.side_tabs.setCurrentIndex(1)  # Features
+    source = window.model_info.source
+    assert window.banner.title.text() == "Feature maps are unavailable"
+    assert window.banner.text.text().startswith(f"They need {source} loaded with PyTorch, which failed: ")
+    assert "mine.pth" in window.banner.text.text()
+    assert window.banner.text.text().endswith(f"Classifying goes on with {source} as before.")
+    assert window.status.message.text() == (
+        f"Feature maps, Grad-CAM and export are unavailable; still classifying with {source}."
+    )
+    assert window.feature_panel.grid_info.text().startswith("Feature maps are unavailable: ")
+    assert window.model_info.source == source and window.service.classifier_backend == "onnxruntime"
+    # The model that runs is untouched: the next photo is classified as before.
+    with qtbot.waitSignal(window.service.jobFinished, timeout=120_000):
+        window.classify(sample_photos[1:2])
+    assert window.results.rowCount() == 2
+    # Retry once the file is back: the banner goes, feature maps come.
+    weights.write_bytes(resnet18_weights.read_bytes())
+    with qtbot.waitSignal(window.service.torchModelReady, timeout=120_000):
+        window.banner.click("Retry")
+    assert not window.banner.isVisible() or window.banner.title.text() != "Feature maps are unavailable"
+    qtbot.waitUntil(lambda: window.feature_panel._tree.is_empty() is False, timeout=120_000)
