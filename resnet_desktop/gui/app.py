@@ -47,7 +47,11 @@ def _torch_flag() -> str:
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     """Our options (the same as ``resnet-desktop``'s GUI options) and the PATHs to open; everything
     else (e.g. ``-platform``) is left for Qt."""
-    parser = argparse.ArgumentParser(prog="resnet-desktop", add_help=False)
+    parser = argparse.ArgumentParser(
+        prog="resnet-desktop-gui",
+        description="Start the desktop app. PATHs are classified once the model is ready; options this "
+        "program does not know (e.g. -platform) are passed on to Qt. The commands are in resnet-desktop --help.",
+    )
     parser.add_argument("--model", "--arch", dest="arch", help="architecture, e.g. resnet50")
     parser.add_argument("--weights", help="torchvision weights name, 'random', or a weights/model file")
     parser.add_argument("--device", help="auto, cpu, cuda:N or mps")

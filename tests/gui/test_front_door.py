@@ -145,3 +145,14 @@ def test_missing_weights_advice_names_menus_and_commands_that_exist(
     for command in commands:
         words = [str(tmp_path / "w.pth") if w == "FILE" else w for w in shlex.split(command)[1:]]
         parser.parse_args([*words, str(tmp_path / "a.jpg")] if "classify" in words else words)
+
+
+def test_the_app_prints_its_help_without_opening_a_window(capsys) -> None:
+    from resnet_desktop.gui.app import main as gui_main
+
+    with pytest.raises(SystemExit) as exited:
+        gui_main(["resnet-desktop-gui", "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: resnet-desktop-gui [-h] [--model ARCH]")
+    assert "--color-scheme" in out and "passed on to Qt" in out
