@@ -45,20 +45,6 @@ def _parquet_records(path: Path) -> list[dict]:
     return [to_dict(p) for p in read_results(path)]
 
 
-def _without_probabilities(record: dict) -> dict:
-    predictions = [{k: v for k, v in p.items() if k != "probability"} for p in record.get("predictions") or []]
-    return {**record, "predictions": predictions}
-
-
-def _assert_same_records(actual: list[dict], expected: list[dict]) -> None:
-    """Same files, order, errors and top-5 classes; probabilities equal up to float noise: a resumed
-    job batches the remaining photos differently from a whole run, which can move the 6th decimal."""
-    assert [_without_probabilities(r) for r in actual] == [_without_probabilities(r) for r in expected]
-    for got, want in zip(actual, expected, strict=True):
-        got_p = [p["probability"] for p in got.get("predictions") or []]
-        assert got_p == pytest.approx([p["probability"] for p in want.get("predictions") or []], abs=1e-5)
-
-
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     root = tmp_path_factory.mktemp("archive")
@@ -133,8 +119,7 @@ def test_interrupted_job_keeps_parts_and_resumes(
     assert "Interrupted: the cluster job was stopped" in err and "Run the same command again to resume" in err
     first = _parquet_records(output)
     assert 0 < len(first) < len(local)  # one part kept, the rest not done
-    by_path = {record["path"]: record for record in local}
-    _assert_same_records(first, [by_path[record["path"]] for record in first])
+    assert all(record in local for record in first)
 
     monkeypatch.undo()
     assert main(args) == Exit.SOME_FAILED
@@ -142,11 +127,11 @@ def test_interrupted_job_keeps_parts_and_resumes(
     assert f"{len(first)} already in {output}, skipped" in err
     remaining = len(local) - len(first)
     assert f"of {remaining} files on the cluster" in err  # only the rest was classified
-    _assert_same_records(_parquet_records(output), local)
+    assert _parquet_records(output) == local
 
     assert main(args) == Exit.OK  # nothing left to do
     assert f"{len(local)} already in {output}, skipped" in capsys.readouterr().err
-    _assert_same_records(_parquet_records(output), local)
+    assert _parquet_records(output) == local
 
 
 def test_cluster_results_go_into_the_library_index(
