@@ -114,6 +114,11 @@ def ray_cluster() -> Iterator[RayCluster]:
     env["RAY_AUTH_MODE"] = "disabled"
     env["OMP_NUM_THREADS"] = "1"
     env["PYTHONUNBUFFERED"] = "1"  # so STARTED_LINE reaches the log while the head keeps running
+    # The workers' own folders, never the person's: this module-scoped head starts before the per-test
+    # isolation applies, and workers that read ~/.cache's ONNX graphs ran another backend than the test.
+    for name, folder in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")):
+        env[name] = str(temp / "home" / folder)
+    env["TORCH_HOME"] = str(temp / "home" / "torch")
     command = [
         _ray_cli(), "start", "--head", "--block", "--num-cpus", "2", "--num-gpus", "0",
         "--include-dashboard=false", "--disable-usage-stats", "--temp-dir", str(temp),
