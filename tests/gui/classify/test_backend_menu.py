@@ -10,6 +10,7 @@ import pytest
 from resnet_desktop.core.inference import backend_rule
 from resnet_desktop.core.inference.classifier import open_classifier
 from resnet_desktop.core.models.ref import ModelRef
+from resnet_desktop.gui.main_window import MainWindow
 from tests.gui.classify.test_model_export import model_menu_action
 
 FAST = "&Fast Mode (int8, ONNX Runtime)"
@@ -67,17 +68,23 @@ def test_auto_runs_what_was_measured_faster_and_the_menu_says_so(
     qtbot.waitUntil(lambda: window.model_export.backend_menu.title() == f"&Backend ({runs})", timeout=10_000)
 
 
-def test_feature_maps_load_the_torch_model_only_when_they_are_shown(
-    qtbot, make_window, app_settings, resnet18_weights: Path, sample_photos: list[Path]
-) -> None:
-    ref = ModelRef.parse("resnet18", str(resnet18_weights))
-    open_classifier(ref, backend="onnxruntime", device="cpu")
+def torch_free_window_with_one_row(qtbot, make_window, app_settings, weights: Path, photos: list[Path]) -> MainWindow:
+    """A window on ONNX Runtime from a cached graph (no torch model held), one photo classified and selected."""
+    ref = ModelRef.parse("resnet18", str(weights))
+    open_classifier(ref, backend="onnxruntime", device="cpu")  # a start before this one cached the graph
     app_settings.set_backend("onnxruntime")
     window = make_window(ref)
     assert window.model_info.loaded is None
     with qtbot.waitSignal(window.service.jobFinished, timeout=120_000):
-        window.classify(sample_photos[:1])
+        window.classify(photos[:1])
     window.results_panel.select_row(0)
+    return window
+
+
+def test_feature_maps_load_the_torch_model_only_when_they_are_shown(
+    qtbot, make_window, app_settings, resnet18_weights: Path, sample_photos: list[Path]
+) -> None:
+    window = torch_free_window_with_one_row(qtbot, make_window, app_settings, resnet18_weights, sample_photos)
     assert window.model_info.loaded is None  # the Features tab is not shown: nothing needs torch yet
     with qtbot.waitSignal(window.service.torchModelReady, timeout=120_000):
         window.side_tabs.setCurrentIndex(1)  # Features
@@ -94,14 +101,7 @@ def test_when_the_pytorch_copy_cannot_load_only_feature_maps_are_unavailable(
 ) -> None:
     weights = tmp_path / "mine.pth"
     weights.write_bytes(resnet18_weights.read_bytes())
-    ref = ModelRef.parse("resnet18", str(weights))
-    open_classifier(ref, backend="onnxruntime", device="cpu")
-    app_settings.set_backend("onnxruntime")
-    window = make_window(ref)
-    assert window.model_info.loaded is None
-    with qtbot.waitSignal(window.service.jobFinished, timeout=120_000):
-        window.classify(sample_photos[:1])
-    window.results_panel.select_row(0)
+    window = torch_free_window_with_one_row(qtbot, make_window, app_settings, weights, sample_photos)
     weights.unlink()  # the person moved the file after the app had started from its cached graph
     with qtbot.waitSignal(window.service.torchModelFailed, timeout=120_000):
         window.side_tabs.setCurrentIndex(1)  # Features
