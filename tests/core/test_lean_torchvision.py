@@ -89,3 +89,17 @@ def test_feature_maps_grad_cam_and_the_model_lab_never_import_the_compiler_stack
         """
     )
     assert "heavy: []" in out
+
+
+def test_teach_pays_the_optimizers_one_time_import_when_warmed_up_not_in_the_first_fit() -> None:
+    out = run_python(
+        """
+        import sys
+        from resnet_desktop.core.teach import api
+        import torch
+        assert "torch._dynamo" not in sys.modules
+        api.warm_up_learning()  # what the teach room runs on its worker once a set is shown
+        print("dynamo after warm-up:", "torch._dynamo" in sys.modules)
+        """
+    )
+    assert "dynamo after warm-up: True" in out

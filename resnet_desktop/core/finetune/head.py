@@ -162,6 +162,13 @@ def _zero_linear(in_features: int, num_classes: int) -> nn.Linear:
     return linear
 
 
+def warm_up() -> None:
+    """Build the trainer's optimizer once, untrained. torch's optimizers import ``torch._dynamo`` when
+    the first one is built (~1 s, 147 MB); call this where that second goes unnoticed (a teach room
+    opening) rather than in the person's first Learn."""
+    _lbfgs(nn.Linear(1, 1), 1)
+
+
 def _lbfgs(linear: nn.Linear, iterations: int) -> torch.optim.LBFGS:
     return torch.optim.LBFGS(
         linear.parameters(),

@@ -98,6 +98,7 @@ __all__ = [
     "publish_version",
     "recolour_class",
     "refit",
+    "warm_up_learning",
     "rename_class",
     "rename_set",
     "review",
@@ -259,6 +260,14 @@ def export_labels(store: UserStore, target: Path, set_name: str | None = None, *
 
 def open_session(store: UserStore, index: LibraryIndex, set_name: str | None = None) -> TeachSession:
     return TeachSession(store, index, set_name)
+
+
+def warm_up_learning() -> None:
+    """Pay the first fit's one-time import now (``finetune.head.warm_up``): call it on the worker when
+    a set is shown, so the person's first label is learned as quickly as the later ones."""
+    from resnet_desktop.core.finetune.head import warm_up
+
+    warm_up()
 
 
 def refit(session: TeachSession, cancel: threading.Event | None = None) -> Work[HeadReady | Step, FitReport]:

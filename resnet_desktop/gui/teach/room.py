@@ -193,6 +193,8 @@ class TeachRoom(QWidget):
         self.classes.show_accuracy(None)
         self.status.show_info(opened or f"{info.name}: {plural(len(photos), 'photo')}, {len(labels)} labeled.")
         self.learn()
+        # After learn (which may fit and pay it itself): the first fit's one-time import, off the person's path.
+        self.controller.call(lambda _desk: api.warm_up_learning(), name="warm up learning")
 
     def _show_photos(self) -> None:
         if self.reviewing:
