@@ -34,18 +34,29 @@ class Spell:
     jobs: int = 0
     done: int = 0
     failed: int = 0
+    #: Of ``done``, the results the library index already had (nothing was computed for them).
+    known: int = 0
 
-    def add(self, started: float, done: int, failed: int) -> None:
+    def add(self, started: float, done: int, failed: int, known: int = 0) -> None:
         self.started = started if self.started is None else min(self.started, started)
         self.jobs += 1
         self.done += done
         self.failed += failed
+        self.known += known
 
     def summary(self) -> str:
-        """``"Classified 8 files in 1.2 s; 4 could not be read."`` (over all jobs of the spell)."""
+        """``"Classified 8 files in 1.2 s; 4 could not be read."`` (over all jobs of the spell); files
+        the library index knew are counted apart, since nothing was computed for them."""
         elapsed = time.monotonic() - (self.started or time.monotonic())
         jobs = f" in {self.jobs} jobs" if self.jobs > 1 else ""
-        text = f"Classified {plural(self.done - self.failed, 'file')}{jobs} in {elapsed:.1f} s"
+        known = min(self.known, self.done - self.failed)
+        new = self.done - self.failed - known
+        if known and not new:
+            text = f"{plural(known, 'file')} shown from the library index (classified before with this model)"
+        else:
+            text = f"Classified {plural(new, 'file')}{jobs} in {elapsed:.1f} s"
+            if known:
+                text += f"; {known} more from the library index"
         if self.failed:
             text += f"; {self.failed} could not be read"
         return text + "."
@@ -127,7 +138,8 @@ class JobStatus(QObject):
             self._cancelled_inputs.extend(p for p in job.inputs if p not in self._cancelled_inputs)
         if started is None:
             return  # dropped from the queue before it began
-        self._spell.add(started, done, failed)
+        known = sum(1 for origin in job.origins.values() if origin == "index")
+        self._spell.add(started, done, failed, known)
         if self.service.busy:
             return  # more jobs queued: the summary comes after the last one
         spell, self._spell = self._spell, Spell()

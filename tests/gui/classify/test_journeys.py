@@ -19,10 +19,13 @@ from resnet_desktop.gui.classify.results_model import COL_CONFIDENCE, COL_NAME
 from tests.gui.harness import Person, excepthook_spy
 
 
-def photos(folder: Path, n: int) -> Path:
+def photos(folder: Path, n: int, first: int = 0) -> Path:
+    """``n`` plain-colour photos; ``first`` starts another run of colours (the library index knows a
+    photo by its content, so folders made with the same ``first`` share their photos)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        Image.new("RGB", (48, 36), ((i * 53) % 256, (i * 29) % 256, (i * 71) % 256)).save(folder / f"ph{i:02d}.jpg")
+    for i in range(first, first + n):
+        colour = ((i * 53) % 256, (i * 29) % 256, (i * 71) % 256)
+        Image.new("RGB", (48, 36), colour).save(folder / f"ph{i - first:02d}.jpg")
     return folder
 
 
@@ -204,16 +207,28 @@ def test_status_wording_counts_and_plurals(person: Person, tmp_path: Path) -> No
     bad.mkdir()
     for i in range(4):
         (bad / f"broken{i}.jpg").write_bytes(b"not a jpeg")
-    photos(bad, 8)
+    photos(bad, 8, first=1)
     person.drop([bad])
     person.wait_idle()
     assert "Classified 8 files in" in person.status_text() and "4 could not be read" in person.status_text()
     # A queue of several jobs is summed up when the last one ends.
-    a, b = photos(tmp_path / "qa", 3), photos(tmp_path / "qb", 2)
+    a, b = photos(tmp_path / "qa", 3, first=9), photos(tmp_path / "qb", 2, first=12)
     person.drop([a])
     person.drop([b])
     person.wait_idle()
     assert "Classified 5 files in 2 jobs" in person.status_text(), person.status_text()
+    # Files the library index knew are not "classified in 0.0 s": nothing was computed for them.
+    assert window.clear_results(ask=False)
+    person.drop([one])
+    person.wait_idle()
+    assert person.status_text() == "1 file shown from the library index (classified before with this model).", (
+        person.status_text()
+    )
+    assert window.clear_results(ask=False)
+    person.drop([one, photos(tmp_path / "new", 2, first=14)])
+    person.wait_idle()
+    status = person.status_text()
+    assert status.startswith("Classified 2 files in ") and status.endswith("; 1 more from the library index."), status
     # The preview's hint follows the Top-k setting.
     window.toolbar.topk_spin.setValue(3)
     window.preview.show_row(None)
@@ -314,7 +329,7 @@ def test_the_cancelled_banner_does_not_outlive_the_next_run(person: Person, tmp_
     person.press("Esc")
     person.wait_idle()
     assert person.banner_text().startswith("Classification cancelled\n")
-    person.drop([photos(tmp_path / "other", 2)])  # the person moved on to other photos
+    person.drop([photos(tmp_path / "other", 2, first=120)])  # the person moved on to other photos
     person.wait_idle()
     assert person.banner_text() == ""
     assert person.status_text().startswith("Classified 2 files")
