@@ -29,7 +29,9 @@ def test_torchvision_comes_without_dynamo_and_dynamo_still_works_when_asked_for(
         import torch, torchvision
         heavy = [name for name in ("torch._dynamo", "sympy", "triton") if name in sys.modules]
         assert not heavy, heavy
-        assert "_dynamo" not in torch.__dict__ and torchvision.__spec__.loader.__class__.__name__ != "_LeanLoader"
+        roi_align = sys.modules["torchvision.ops.roi_align"]
+        assert "_dynamo" not in torch.__dict__ and type(roi_align.__loader__).__name__ != "_LeanLoader"
+        assert roi_align.__builtins__["__import__"]("math").sqrt(4) == 2  # its later imports pass through
         boxes = torch.tensor([[0, 0.0, 0.0, 4.0, 4.0]])
         assert torchvision.ops.roi_align(torch.rand(1, 3, 8, 8), boxes, 2).shape == (1, 3, 2, 2)
         assert "torch._dynamo" not in sys.modules
@@ -57,6 +59,42 @@ def test_nothing_is_stood_in_when_dynamo_is_already_imported() -> None:
         """
     )
     assert out.strip().endswith("ok")
+
+
+def test_another_thread_importing_dynamo_meanwhile_gets_the_real_package(tmp_path: Path) -> None:
+    """Nothing stands in for dynamo in sys.modules, even while the lean module's body runs."""
+    body = tmp_path / "lean_body.py"
+    body.write_text(
+        textwrap.dedent(
+            """
+            import threading
+            from torch._dynamo.utils import is_compile_supported
+            seen = {}
+
+            def other_thread():
+                import torch._dynamo
+                seen["real"] = hasattr(torch._dynamo, "optimize")
+
+            worker = threading.Thread(target=other_thread)
+            worker.start()
+            worker.join()
+            """
+        )
+    )
+    out = run_python(
+        f"""
+        import importlib.machinery, importlib.util, sys
+        from resnet_desktop.core.lean_torchvision import _LeanLoader
+        assert "torch._dynamo" not in sys.modules
+        loader = importlib.machinery.SourceFileLoader("lean_body", {str(body)!r})
+        spec = importlib.util.spec_from_loader("lean_body", _LeanLoader(loader))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        assert module.is_compile_supported.__module__ == "resnet_desktop.core.lean_torchvision"
+        print("real:", module.seen["real"])
+        """
+    )
+    assert "real: True" in out
 
 
 def test_feature_maps_grad_cam_and_the_model_lab_never_import_the_compiler_stack(tmp_path: Path) -> None:
