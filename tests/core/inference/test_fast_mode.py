@@ -10,7 +10,7 @@ from resnet_desktop.core.inference import fast, graph_store
 from resnet_desktop.core.inference.classifier import open_classifier, open_torch_free
 from resnet_desktop.core.inference.fast import FastModeRefused
 from resnet_desktop.core.models import gate, int8
-from resnet_desktop.core.models.gate import labeled_photos, split_photos
+from resnet_desktop.core.models.gate import PhotoSet, labeled_photos, split_photos
 from resnet_desktop.core.models.ref import ModelRef, load
 
 
@@ -71,14 +71,18 @@ def test_fast_mode_on_pytorch_is_refused_before_anything_loads(digits_model: Pat
         open_classifier(ModelRef(file=digits_model), backend="torch", precision="fast", device="cpu")
 
 
+def stored_model_and_gate_photos(model: Path, digits: dict[str, Path]) -> tuple[graph_store.StoredModel, PhotoSet]:
+    """The model as the graph store keeps it, and the labeled photos the gate judges it on."""
+    ref = ModelRef(file=model)
+    return graph_store.remember(load(ref), [ref]), labeled_photos(digits["gate"])
+
+
 def test_when_the_first_recipe_is_refused_the_next_is_tried_and_used(
     digits_model: Path, digits: dict[str, Path]
 ) -> None:
     # A recipe made to lose (activation ranges cut at their median: half of every layer saturates) is
     # refused, so the next recipe is built and judged by the same gate on the same photos.
-    ref = ModelRef(file=digits_model)
-    stored = graph_store.remember(load(ref), [ref])
-    photos = labeled_photos(digits["gate"])
+    stored, photos = stored_model_and_gate_photos(digits_model, digits)
     losing = int8.DEFAULT_RECIPE.with_(percentile=50.0)
     said: list[str] = []
     stored, entry = fast.build(stored, photos, recipes=(losing, int8.DEFAULT_RECIPE), say=said.append)
@@ -99,9 +103,7 @@ def test_when_the_first_recipe_is_refused_the_next_is_tried_and_used(
 def test_when_every_recipe_is_refused_the_best_refusal_is_what_a_person_reads(
     tied_model: Path, digits: dict[str, Path]
 ) -> None:
-    ref = ModelRef(file=tied_model)
-    stored = graph_store.remember(load(ref), [ref])
-    photos = labeled_photos(digits["gate"])
+    stored, photos = stored_model_and_gate_photos(tied_model, digits)
     stored, entry = fast.build(stored, photos)
     tried = [stored.fast[fast.photo_set_id(photos, stored.preprocessing, r)] for r in int8.RECIPES]
     assert all(t.gate.verdict == gate.REFUSED for t in tried) and len(tried) == 2

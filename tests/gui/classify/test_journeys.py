@@ -218,13 +218,15 @@ def test_status_wording_counts_and_plurals(person: Person, tmp_path: Path) -> No
     person.wait_idle()
     assert "Classified 5 files in 2 jobs" in person.status_text(), person.status_text()
     # Files the library index knew are not "classified in 0.0 s": nothing was computed for them.
-    assert window.clear_results(ask=False)
+    person.dialogs.answer(QMessageBox.StandardButton.Yes)
+    person.trigger("Clear Results")
     person.drop([one])
     person.wait_idle()
     assert person.status_text() == "1 file shown from the library index (classified before with this model).", (
         person.status_text()
     )
-    assert window.clear_results(ask=False)
+    person.dialogs.answer(QMessageBox.StandardButton.Yes)
+    person.trigger("Clear Results")
     person.drop([one, photos(tmp_path / "new", 2, first=14)])
     person.wait_idle()
     status = person.status_text()
